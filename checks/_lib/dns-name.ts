@@ -1,0 +1,124 @@
+// dns.<role>: the name resolves, through this machine and through every DNS server asked, to the same addresses.
+import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
+import { resolveName, type NameEvidence, type ServerView } from '../../src/probes/dns.js';
+
+const RECORD_HINT: Record<Role, string> = {
+  main: 'the main domain',
+  files: 'the public file export host',
+  browsers: 'the remote-browser host',
+  sandbox: 'the sandbox API host',
+  preview: 'a sandbox preview host (wildcard)',
+};
+
+export interface DnsEvidence extends NameEvidence {
+  role: Role;
+  /** What DNS servers answer (union): what every user's resolver should see. */
+  dnsAddresses: string[];
+  /** Where this machine will connect: its own resolution, else the DNS answer. */
+  connectAddresses: string[];
+}
+
+function recordFix(ctx: RunContext, role: Role): string {
+  const host = ctx.target.hosts[role];
+  const to = ctx.expectIps.length ? ctx.expectIps.join(', ') : 'your ingress address (the EXTERNAL-IP of the ingress controller Service, or the VIP in front of it)';
+  if (role === 'preview') {
+    const wild = `*.sandbox.${ctx.target.domain}`;
+    return `Add a wildcard record ${wild} A/AAAA → ${to}, or ${wild} CNAME sandbox.${ctx.target.domain}. It must be a wildcard: every sandbox preview is a new name like {id}-{port}.sandbox.${ctx.target.domain}.`;
+  }
+  return `Add an A/AAAA record ${host} → ${to}; all five names must point at the same ingress address.`;
+}
+
+const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
+const list = (a: string[]) => (a.length ? a.join(', ') : 'nothing');
+
+export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
+  return {
+    meta: {
+      id: `dns.${role}`,
+      area: 'dns',
+      title: `DNS for ${RECORD_HINT[role]}`,
+      proves: role === 'preview'
+        ? 'A fresh random name under sandbox.<d> resolves (the wildcard record exists), via this machine and every DNS server asked, with its CNAME chain kept.'
+        : `The ${role === 'main' ? '<d>' : `${role}.<d>`} name resolves to an address via this machine and every DNS server asked, and they agree.`,
+      codes: {
+        DNS_NXDOMAIN: { status: 'fail', why: 'A DNS server says the name does not exist: the record (or, for previews, the wildcard) was never created, or was created in another zone.', fix: 'Create the missing record in the zone that serves the domain.' },
+        DNS_SERVFAIL: { status: 'fail', why: 'A DNS server failed to resolve the name (SERVFAIL, REFUSED or an unreadable answer): broken delegation, DNSSEC failure, or a resolver that will not recurse for this client.', fix: 'Check the delegation and DNSSEC of the zone (`dig +trace <host>`), and that the resolver allows recursion for this client.' },
+        DNS_TIMEOUT: { status: 'fail', why: 'A DNS server did not answer within --timeout: it is unreachable (firewall on UDP/TCP 53) or the authoritative servers do not answer it.', fix: 'Check that the resolver is reachable on UDP and TCP port 53 from this machine and that the zone\'s authoritative servers answer.' },
+        DNS_NO_ADDRESS: { status: 'fail', why: 'The name exists but has no A or AAAA record (only other types, or a CNAME whose target has no address).', fix: 'Give the name (or the end of its CNAME chain) an A/AAAA record pointing at the ingress.' },
+        DNS_LOCAL_OVERRIDE: { status: 'warn', why: 'This machine resolves the name differently from DNS (an /etc/hosts entry or a local resolver), or DNS servers disagree (split horizon): what you test here is not what users get.', fix: 'Remove the /etc/hosts entry (or local override) once DNS is in place, or test the ingress before DNS with --ingress-ip; for split horizon make sure every view points at a reachable ingress address.' },
+      },
+    },
+    async gather(ctx, _up, tools) {
+      const host = ctx.target.hosts[role];
+      const ev = await tools.probe(`dns:${host}`, () => resolveName(host, ctx.resolvers, ctx.timeoutMs, tools.signal));
+      const dnsAddresses = ev.servers.length ? [...new Set(ev.servers.flatMap((s) => s.addresses))] : ev.os.addresses;
+      return { ...ev, role, dnsAddresses, connectAddresses: ev.os.addresses.length ? ev.os.addresses : dnsAddresses };
+    },
+    judge(ev, ctx): Judgement {
+      const host = ev.host;
+      const fix = recordFix(ctx, role);
+      const worst = firstFailing(ev.servers);
+      if (worst) {
+        const also = ev.os.outcome === 'answer' ? ` (this machine still resolves it to ${list(ev.os.addresses)}, from /etc/hosts or a local cache)` : '';
+        const chain = worst.cnames.length ? ` via CNAME ${worst.cnames.join(' → ')}` : '';
+        switch (worst.outcome) {
+          case 'nxdomain':
+            return { status: 'fail', code: 'DNS_NXDOMAIN', host, fix, message: `${host}${chain} does not exist (NXDOMAIN from ${worst.server})${role === 'preview' ? ': no wildcard record for *.sandbox.' + ctx.target.domain : ''}${also}` };
+          case 'nodata':
+            return { status: 'fail', code: 'DNS_NO_ADDRESS', host, fix, message: `${host}${chain} exists but has no A/AAAA record (answer from ${worst.server})${also}` };
+          case 'timeout':
+          case 'error':
+            return { status: 'fail', code: 'DNS_TIMEOUT', host, message: `${worst.server} did not answer for ${host}: ${worst.answers.find((a) => a.error)?.error ?? 'no answer'}${also}` };
+          default:
+            return { status: 'fail', code: 'DNS_SERVFAIL', host, message: `${worst.server} failed to resolve ${host}: ${describe(worst)}${also}` };
+        }
+      }
+      if (!ev.servers.length) return judgeOsOnly(ev, fix);
+      const views = ev.servers.map((s) => ({ label: s.server, addresses: s.addresses }));
+      const first = views[0]!;
+      const odd = views.find((v) => !sameSet(v.addresses, first.addresses));
+      if (odd) {
+        return { status: 'warn', code: 'DNS_LOCAL_OVERRIDE', host, message: `DNS servers disagree on ${host}: ${first.label} says ${list(first.addresses)}, ${odd.label} says ${list(odd.addresses)} (split horizon)` };
+      }
+      if (ev.os.outcome === 'answer' && !sameSet(ev.os.addresses, ev.dnsAddresses)) {
+        return { status: 'warn', code: 'DNS_LOCAL_OVERRIDE', host, message: `this machine resolves ${host} to ${list(ev.os.addresses)} but DNS (${first.label}) says ${list(ev.dnsAddresses)}: an /etc/hosts entry or local resolver overrides DNS` };
+      }
+      if (ev.os.outcome !== 'answer') {
+        return { status: 'warn', code: 'DNS_LOCAL_OVERRIDE', host, message: `DNS (${first.label}) resolves ${host} to ${list(ev.dnsAddresses)} but this machine's resolver does not (${ev.os.error ?? ev.os.outcome})` };
+      }
+      const via = ev.servers.find((s) => s.cnames.length)?.cnames;
+      const agree = ev.servers.length > 1 ? `; ${ev.servers.length} DNS servers agree` : '';
+      return { status: 'pass', host, message: `${list(ev.dnsAddresses)}${via ? ` via CNAME ${via.join(' → ')}` : ''}${agree}` };
+    },
+  };
+}
+
+const SEVERITY = ['nxdomain', 'servfail', 'refused', 'malformed', 'timeout', 'error', 'nodata'] as const;
+
+function firstFailing(servers: ServerView[]): ServerView | undefined {
+  for (const o of SEVERITY) {
+    const s = servers.find((v) => v.outcome === o);
+    if (s) return s;
+  }
+  return undefined;
+}
+
+function describe(s: ServerView): string {
+  const a = s.answers.find((x) => x.outcome === s.outcome);
+  if (s.outcome === 'malformed') return a?.error ?? 'unreadable answer';
+  return a?.rcode ?? s.outcome.toUpperCase();
+}
+
+function judgeOsOnly(ev: DnsEvidence, fix: string): Judgement {
+  const host = ev.host;
+  switch (ev.os.outcome) {
+    case 'answer':
+      return { status: 'pass', host, message: `${list(ev.os.addresses)} (this machine's resolver; no DNS server to ask directly)` };
+    case 'notfound':
+      return { status: 'fail', code: 'DNS_NXDOMAIN', host, fix, message: `${host} does not resolve on this machine (${ev.os.error})` };
+    case 'tempfail':
+      return { status: 'fail', code: 'DNS_SERVFAIL', host, message: `temporary failure resolving ${host} (${ev.os.error})` };
+    default:
+      return { status: 'fail', code: 'DNS_TIMEOUT', host, message: `${host}: ${ev.os.error ?? 'no answer'}` };
+  }
+}

@@ -1,0 +1,3 @@
+import { dnsNameCheck } from './_lib/dns-name.js';
+
+export default dnsNameCheck('preview');

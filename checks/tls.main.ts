@@ -1,0 +1,3 @@
+import { tlsHostCheck } from './_lib/tls-host.js';
+
+export default tlsHostCheck('main');

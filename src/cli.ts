@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// Entry point. Kept light so `--version` and `--help` start fast: the check machinery loads only when used.
+import { Command, CommanderError, Option } from 'commander';
+import { envBoolean, envName, UsageError, type RawOptions } from './options.js';
+import { VERSION } from './version.js';
+
+interface OptionSpec {
+  flags: string;
+  description: string;
+  list?: boolean;
+  /** Read NAP_VERIFY_<NAME> too (colour follows NO_COLOR/FORCE_COLOR instead). */
+  env?: boolean;
+}
+
+const CHECK_OPTIONS: OptionSpec[] = [
+  { flags: '-d, --domain <d>', description: 'main domain of the platform (files., browsers., sandbox. grow under it)' },
+  { flags: '--ingress-ip <ip>', description: 'connect here instead of to DNS answers (test before DNS exists); DNS is still checked' },
+  { flags: '--expect-ip <ip>', description: 'repeatable: the address(es) every name must resolve to', list: true },
+  { flags: '--resolver <ip[:port]>', description: 'repeatable: also ask this DNS server directly, and compare', list: true },
+  { flags: '--https-port <n>', description: 'ingress HTTPS port (default 443)' },
+  { flags: '--http-port <n>', description: 'ingress HTTP port (default 80)' },
+  { flags: '--ca-file <pem>', description: 'extra trust anchors, e.g. a private CA (added to the system roots)' },
+  { flags: '--cert-warn-days <n>', description: 'warn when a certificate expires sooner (default 14)' },
+  { flags: '--only <ids>', description: 'comma list of check ids or prefixes to run (dns, tls.preview, ...)', list: true },
+  { flags: '--skip <ids>', description: 'comma list of check ids or prefixes to leave out', list: true },
+  { flags: '--timeout <s>', description: 'deadline of each network step, seconds (default 10)' },
+  { flags: '--format <fmt>', description: 'what goes to stdout: text or json (default text)' },
+  { flags: '--json <file>', description: 'also write the JSON report here' },
+  { flags: '--junit <file>', description: 'also write a JUnit XML report here' },
+  { flags: '--strict', description: 'warnings fail the run' },
+  { flags: '--no-color', description: 'no colour (also NO_COLOR; FORCE_COLOR forces it)', env: false },
+  { flags: '-q, --quiet', description: 'print only failures and the summary' },
+  { flags: '-v, --verbose', description: 'print every evidence line' },
+];
+
+function addCheckOptions(cmd: Command): Command {
+  for (const spec of CHECK_OPTIONS) {
+    const opt = new Option(spec.flags, spec.description);
+    if (spec.list) opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+/** Flags win; otherwise NAP_VERIFY_<NAME> fills the option in. */
+function withEnv(cmd: Command, env: NodeJS.ProcessEnv): RawOptions {
+  const raw: RawOptions = { ...cmd.opts() };
+  for (const spec of CHECK_OPTIONS) {
+    if (spec.env === false) continue;
+    const opt = cmd.options.find((o) => o.flags === spec.flags)!;
+    const name = opt.attributeName();
+    if (cmd.getOptionValueSource(name) === 'cli') continue;
+    const value = env[envName(name)];
+    if (value === undefined) continue;
+    raw[name] = opt.isBoolean() ? envBoolean(envName(name), value) : value;
+  }
+  return raw;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command('nap-verify')
+    .description('Verify that a Neutree Agent Platform install is reachable the way its users reach it.')
+    .version(VERSION, '--version')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .showSuggestionAfterError(true);
+  let exitCode = 0;
+  addCheckOptions(
+    program
+      .command('check', { isDefault: true })
+      .description('run the checks (default command)')
+      .exitOverride()
+      .configureOutput({ writeErr: () => {} }),
+  ).action(async (_opts, cmd: Command) => {
+    const { validate } = await import('./options.js');
+    const { runCheckCommand } = await import('./commands/check.js');
+    exitCode = await runCheckCommand(validate(withEnv(cmd, process.env)), { stdout: process.stdout, env: process.env });
+  });
+  await program.parseAsync(argv, { from: 'user' });
+  return exitCode;
+}
+
+function oneLine(message: string): string {
+  return message.replace(/^error:\s*/, '').split('\n').map((s) => s.trim()).filter(Boolean).join(' ');
+}
+
+// Exit explicitly once output is flushed: a getaddrinfo that outlived its deadline must not keep us alive.
+const exit = (code: number) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+
+main(process.argv.slice(2)).then(
+  (code) => exit(code),
+  (e: unknown) => {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+        return exit(0);
+      }
+      process.stderr.write(`nap-verify: ${oneLine(e.message)} (see nap-verify --help)\n`);
+      return exit(2);
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`nap-verify: ${e.message}\n`);
+      return exit(2);
+    }
+    // A bug: still one line, and exit 2 is wrong here, so use 70 (EX_SOFTWARE) with the stack only on request.
+    process.stderr.write(`nap-verify: internal error: ${(e as Error)?.message ?? String(e)}${process.env.NAP_VERIFY_DEBUG ? `\n${(e as Error)?.stack}` : ''}\n`);
+    exit(70);
+  },
+);

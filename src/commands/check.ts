@@ -1,0 +1,121 @@
+// `nap-verify check`: build the run context, run the selected checks, render every output from one result list.
+import { access, constants, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { RunContext } from '../model.js';
+import { UsageError, type CheckOptions } from '../options.js';
+import { systemResolvers } from '../probes/dns.js';
+import { serverLabel } from '../probes/dns-wire.js';
+import { loadChecks, selectIds } from '../registry.js';
+import { toJson, type RunRecord } from '../report/json.js';
+import { toJunit } from '../report/junit.js';
+import { exitCodeFor, summarize } from '../report/summary.js';
+import { toText } from '../report/text.js';
+import { runChecks } from '../runner.js';
+import { buildTarget } from '../target.js';
+import { VERSION } from '../version.js';
+
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+}
+
+export function useColor(o: Pick<CheckOptions, 'color'>, env: Io['env'], isTTY: boolean): boolean {
+  if (o.color === false) return false;
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR !== undefined) return !/^(0|false)$/i.test(env.FORCE_COLOR);
+  return isTTY && env.TERM !== 'dumb';
+}
+
+/** What the reports say about how the run was asked for: paths and values, never file contents or secrets. */
+function shownOptions(o: CheckOptions): Record<string, unknown> {
+  return {
+    domain: o.domain,
+    ingressIp: o.ingressIp ?? null,
+    expectIp: o.expectIps,
+    resolver: o.resolvers.map(serverLabel),
+    httpsPort: o.httpsPort,
+    httpPort: o.httpPort,
+    caFile: o.caFile ?? null,
+    certWarnDays: o.certWarnDays,
+    only: o.only,
+    skip: o.skip,
+    timeout: o.timeoutMs / 1000,
+    format: o.format,
+    json: o.json ?? null,
+    junit: o.junit ?? null,
+    strict: o.strict,
+  };
+}
+
+export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> {
+  const startedAt = new Date();
+  const defs = await loadChecks();
+  const { selected, unknown } = selectIds(defs.map((d) => d.meta.id), o.only, o.skip);
+  if (unknown.length) {
+    const areas = [...new Set(defs.map((d) => d.meta.id.split('.')[0]))].join(', ');
+    throw new UsageError(`unknown check id or prefix: ${unknown.join(', ')} (known areas: ${areas}; \`nap-verify explain <id>\` lists ids)`);
+  }
+  if (!selected.length) throw new UsageError('--only/--skip leave no check to run');
+  // Fail before the run, not after a long hold, when a report cannot be written.
+  for (const [flag, file] of [['--json', o.json], ['--junit', o.junit]] as const) {
+    if (file) await access(dirname(resolve(file)), constants.W_OK).catch(() => { throw new UsageError(`${flag} ${file}: directory ${dirname(resolve(file))} is not writable`); });
+  }
+
+  const target = buildTarget(o.domain, o.ingressIp);
+  const system = await systemResolvers();
+  const ctx: RunContext = {
+    target,
+    httpsPort: o.httpsPort,
+    httpPort: o.httpPort,
+    expectIps: o.expectIps,
+    resolvers: [...system, ...o.resolvers.filter((r) => !system.some((s) => s.address === r.address && s.port === r.port))],
+    extraCa: o.extraCa,
+    certWarnDays: o.certWarnDays,
+    timeoutMs: o.timeoutMs,
+    env: io.env,
+    now: () => new Date(),
+  };
+
+  const abort = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled) process.exit(sig === 'SIGINT' ? 130 : 143);
+    signalled = sig;
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let results;
+  try {
+    results = await runChecks(defs, selected, ctx, abort.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  const summary = summarize(results, o.strict);
+  const run: RunRecord = {
+    tool: 'nap-verify',
+    version: VERSION,
+    startedAt,
+    finishedAt: new Date(),
+    target,
+    options: shownOptions(o),
+    resolvers: ctx.resolvers.map((r) => `${serverLabel(r)} (${r.source})`),
+    summary,
+    results,
+    ...(signalled ? { interrupted: true } : {}),
+  };
+  const color = o.format === 'text' && useColor(o, io.env, !!io.stdout.isTTY);
+  io.stdout.write(o.format === 'json' ? toJson(run) : toText(run, { color, quiet: o.quiet, verbose: o.verbose }));
+  const writes: Promise<void>[] = [];
+  if (o.json) writes.push(writeFile(o.json, toJson(run)));
+  if (o.junit) writes.push(writeFile(o.junit, toJunit(run, o.strict)));
+  try {
+    await Promise.all(writes);
+  } catch (e) {
+    throw new UsageError(`cannot write report: ${(e as Error).message}`);
+  }
+  if (signalled) return signalled === 'SIGINT' ? 130 : 143;
+  return exitCodeFor(summary);
+}

@@ -1,0 +1,108 @@
+// The result model every check, runner and reporter shares. Spec §3/§4 make these names public interface.
+
+export type Status = 'pass' | 'warn' | 'fail' | 'skip';
+
+export const ROLES = ['main', 'files', 'browsers', 'sandbox', 'preview'] as const;
+export type Role = (typeof ROLES)[number];
+
+export type Area = 'config' | 'env' | 'dns' | 'tls' | 'http' | 'ws' | 'hold' | 'sse' | 'turn';
+
+/** Ingress controllers whose fixes differ; `unknown` shows them all briefly. */
+export const CONTROLLERS = ['ingress-nginx', 'contour', 'traefik', 'istio', 'haproxy'] as const;
+export type Controller = (typeof CONTROLLERS)[number];
+
+/** A fix: one text for everyone, or one per controller where the controllers differ. */
+export type Fix = string | ({ general?: string } & Partial<Record<Controller, string>>);
+
+export interface CodeMeta {
+  /** The status a result with this code has. */
+  status: Exclude<Status, 'pass'>;
+  /** Why this happens, in the user's words. */
+  why: string;
+  fix: Fix;
+}
+
+export interface CheckMeta {
+  id: string;
+  area: Area;
+  title: string;
+  /** What a pass proves. */
+  proves: string;
+  codes: Record<string, CodeMeta>;
+}
+
+/** What judge() returns: the verdict without runner bookkeeping. */
+export interface Judgement {
+  status: Status;
+  code?: string;
+  message: string;
+  host?: string;
+  /** Extra, situation-specific fix text (names the record, secret or SAN); prepended to the code's fix. */
+  fix?: string;
+}
+
+export interface CheckResult {
+  id: string;
+  title: string;
+  status: Status;
+  code?: string;
+  message: string;
+  host?: string;
+  durationMs: number;
+  evidence: Record<string, unknown>;
+  remediation?: string;
+}
+
+export interface Target {
+  domain: string;
+  hosts: Record<Role, string>;
+  ingressIp?: string;
+  turn: { host: string; port: number };
+}
+
+export interface Resolver {
+  address: string;
+  port: number;
+  /** `system` came from resolv.conf, `flag` from --resolver. */
+  source: 'system' | 'flag';
+}
+
+/** Everything a check may read about the run: target, options, trust anchors. Immutable during the run. */
+export interface RunContext {
+  target: Target;
+  httpsPort: number;
+  httpPort: number;
+  expectIps: string[];
+  resolvers: Resolver[];
+  /** Extra trust anchors from --ca-file, PEM. */
+  extraCa: string[];
+  certWarnDays: number;
+  timeoutMs: number;
+  env: Record<string, string | undefined>;
+  now: () => Date;
+}
+
+/** Results of checks this one runs after, by id. */
+export type Upstream = ReadonlyMap<string, CheckResult>;
+
+export interface GatherTools {
+  /** Share one probe between checks: the first caller runs it, the others await the same promise. */
+  probe<T>(key: string, run: () => Promise<T>): Promise<T>;
+  signal: AbortSignal;
+}
+
+export interface CheckDef<E = unknown> {
+  meta: CheckMeta;
+  /** Checks that must not fail or skip; otherwise this one is `skip` with the reason. */
+  needs?(ctx: RunContext): string[];
+  /** Checks whose results this one reads, whatever their status. */
+  after?(ctx: RunContext): string[];
+  /** Ask the network (through src/probes) and return plain evidence. No verdicts here. */
+  gather(ctx: RunContext, upstream: Upstream, tools: GatherTools): Promise<E>;
+  /** Pure: the same evidence and context always give the same judgement. */
+  judge(evidence: E, ctx: RunContext): Judgement;
+}
+
+export function areaOf(id: string): Area {
+  return id.split('.')[0] as Area;
+}

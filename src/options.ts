@@ -1,0 +1,158 @@
+// The `check` command's options: parsed values from argv or NAP_VERIFY_<NAME>, validated into one object.
+// Anything wrong is a UsageError: one line on stderr, exit 2, no stack trace.
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { domainToASCII } from 'node:url';
+import { parsePemBundle } from './probes/certs.js';
+import type { Resolver } from './model.js';
+
+export class UsageError extends Error {}
+
+export interface CheckOptions {
+  domain: string;
+  ingressIp?: string;
+  expectIps: string[];
+  resolvers: Resolver[];
+  httpsPort: number;
+  httpPort: number;
+  caFile?: string;
+  extraCa: string[];
+  certWarnDays: number;
+  only: string[];
+  skip: string[];
+  timeoutMs: number;
+  format: 'text' | 'json';
+  json?: string;
+  junit?: string;
+  strict: boolean;
+  color?: boolean;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+/** Raw values as they come from commander or the environment: strings, string lists, booleans. */
+export type RawOptions = Record<string, string | string[] | boolean | undefined>;
+
+/** Option name (camelCase, as commander stores it) → environment variable. */
+export function envName(option: string): string {
+  return 'NAP_VERIFY_' + option.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+const TRUE = /^(1|true|yes|on)$/i;
+const FALSE = /^(0|false|no|off|)$/i;
+
+export function envBoolean(name: string, value: string): boolean {
+  if (TRUE.test(value)) return true;
+  if (FALSE.test(value)) return false;
+  throw new UsageError(`${name}=${value} is not a boolean (use 1/0, true/false)`);
+}
+
+/** Lists from the environment are comma or space separated; from argv each flag use adds entries the same way. */
+export const splitList = (v: string | string[] | boolean | undefined): string[] =>
+  (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []).flatMap((s) => s.split(/[\s,]+/)).filter(Boolean);
+
+export function parseDomain(raw: string): string {
+  const d = raw.trim().replace(/\.$/, '');
+  if (!d) throw new UsageError('--domain is empty');
+  if (net.isIP(d) || net.isIP(d.replace(/^\[|\]$/g, ''))) throw new UsageError(`--domain ${raw}: an IP address is not a domain; give the DNS name (pass the address with --ingress-ip)`);
+  if (/[^\x00-\x7f]/.test(d)) {
+    const ascii = domainToASCII(d);
+    throw new UsageError(`--domain ${raw}: internationalized names must be given in punycode${ascii ? ` (${ascii})` : ''}`);
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(d) || d.includes('/')) throw new UsageError(`--domain ${raw}: give a bare name like acme.com, not a URL`);
+  const name = d.toLowerCase();
+  if (name.length > 253) throw new UsageError(`--domain ${raw}: longer than 253 characters`);
+  const labels = name.split('.');
+  if (labels.length < 2) throw new UsageError(`--domain ${raw}: needs at least two labels (like acme.com)`);
+  for (const l of labels) {
+    if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) throw new UsageError(`--domain ${raw}: "${l}" is not a valid DNS label`);
+  }
+  // The preview host is <10+ chars>.sandbox.<d>: it must still fit in 253.
+  if (name.length > 253 - 'nvf0123456789.sandbox.'.length) throw new UsageError(`--domain ${raw}: too long to hold sandbox preview names under it`);
+  return name;
+}
+
+export function parseIp(flag: string, raw: string): string {
+  const ip = raw.trim().replace(/^\[|\]$/g, '');
+  if (!net.isIP(ip)) throw new UsageError(`${flag} ${raw}: not an IPv4 or IPv6 address`);
+  return ip;
+}
+
+export function parsePort(flag: string, raw: string): number {
+  if (!/^\d+$/.test(raw.trim())) throw new UsageError(`${flag} ${raw}: not a port number`);
+  const n = Number(raw);
+  if (n < 1 || n > 65535) throw new UsageError(`${flag} ${raw}: ports are 1-65535`);
+  return n;
+}
+
+export function parseResolver(raw: string): Resolver {
+  const s = raw.trim();
+  let host = s;
+  let port = '53';
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  if (bracket) {
+    host = bracket[1]!;
+    port = bracket[2] ?? '53';
+  } else if (net.isIPv4(s.split(':')[0] ?? '') && s.split(':').length === 2) {
+    [host, port] = s.split(':') as [string, string];
+  }
+  if (!net.isIP(host)) throw new UsageError(`--resolver ${raw}: expected ip or ip:port (IPv6 as [addr]:port)`);
+  return { address: host, port: parsePort('--resolver', port), source: 'flag' };
+}
+
+function parseNumber(flag: string, raw: string, min: number, max: number, integer: boolean): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    throw new UsageError(`${flag} ${raw}: expected ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function readCaFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--ca-file ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const pems = parsePemBundle(text);
+  if (!pems.length) throw new UsageError(`--ca-file ${path}: no PEM certificate in it`);
+  return pems;
+}
+
+const str = (v: RawOptions[string]) => (typeof v === 'string' ? v : Array.isArray(v) ? v[v.length - 1] : undefined);
+
+export function validate(raw: RawOptions): CheckOptions {
+  const domainRaw = str(raw.domain);
+  if (!domainRaw) throw new UsageError('--domain is required (or NAP_VERIFY_DOMAIN)');
+  const format = str(raw.format) ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--format ${format}: expected text or json`);
+  if (raw.quiet === true && raw.verbose === true) throw new UsageError('--quiet and --verbose contradict each other: choose one');
+  const caFile = str(raw.caFile);
+  const o: CheckOptions = {
+    domain: parseDomain(domainRaw),
+    expectIps: splitList(raw.expectIp).map((ip) => parseIp('--expect-ip', ip)),
+    resolvers: splitList(raw.resolver).map(parseResolver),
+    httpsPort: parsePort('--https-port', str(raw.httpsPort) ?? '443'),
+    httpPort: parsePort('--http-port', str(raw.httpPort) ?? '80'),
+    extraCa: caFile ? readCaFile(caFile) : [],
+    certWarnDays: parseNumber('--cert-warn-days', str(raw.certWarnDays) ?? '14', 0, 3650, true),
+    only: splitList(raw.only),
+    skip: splitList(raw.skip),
+    timeoutMs: Math.round(parseNumber('--timeout', str(raw.timeout) ?? '10', 0.1, 600, false) * 1000),
+    format,
+    strict: raw.strict === true,
+    quiet: raw.quiet === true,
+    verbose: raw.verbose === true,
+  };
+  const ingressIp = str(raw.ingressIp);
+  if (ingressIp) o.ingressIp = parseIp('--ingress-ip', ingressIp);
+  if (caFile) o.caFile = caFile;
+  const json = str(raw.json);
+  const junit = str(raw.junit);
+  if (json) o.json = json;
+  if (junit) o.junit = junit;
+  if (json && junit && json === junit) throw new UsageError(`--json and --junit both write ${json}: give them different files`);
+  if (raw.color === false) o.color = false;
+  return o;
+}

@@ -1,0 +1,43 @@
+// Every file in checks/ named like a check id (`dns.main.js`) is a check: adding one is adding a file.
+import { readdir } from 'node:fs/promises';
+import type { CheckDef } from './model.js';
+
+const CHECKS_DIR = new URL('../checks/', import.meta.url);
+const ID_FILE = /^([a-z]+(?:\.[a-z]+)+)\.js$/;
+
+let loaded: Promise<CheckDef[]> | undefined;
+
+export function loadChecks(): Promise<CheckDef[]> {
+  loaded ??= (async () => {
+    const files = (await readdir(CHECKS_DIR)).filter((f) => ID_FILE.test(f)).sort();
+    const defs = await Promise.all(
+      files.map(async (f) => {
+        const mod = (await import(new URL(f, CHECKS_DIR).href)) as { default?: CheckDef };
+        const def = mod.default;
+        const id = ID_FILE.exec(f)![1];
+        if (!def?.meta || def.meta.id !== id) throw new Error(`checks/${f} must default-export the check whose meta.id is "${id}"`);
+        return def;
+      }),
+    );
+    return defs.sort((a, b) => order(a.meta.id) - order(b.meta.id) || a.meta.id.localeCompare(b.meta.id));
+  })();
+  return loaded;
+}
+
+// Report order follows the path a user's request takes, then the roles in spec order.
+const AREAS = ['config', 'env', 'dns', 'tls', 'http', 'ws', 'sse', 'hold', 'turn'];
+const ROLE_ORDER = ['main', 'files', 'browsers', 'sandbox', 'preview'];
+function order(id: string): number {
+  const [area, ...rest] = id.split('.');
+  const role = ROLE_ORDER.indexOf(rest[rest.length - 1] ?? '');
+  return AREAS.indexOf(area ?? '') * 100 + (role < 0 ? 50 : role);
+}
+
+/** Resolve --only/--skip entries (ids or prefixes such as `dns`, `tls.preview`) against the known ids. */
+export function selectIds(all: string[], only: string[], skip: string[]): { selected: string[]; unknown: string[] } {
+  const matches = (entry: string) => all.filter((id) => id === entry || id.startsWith(entry + '.'));
+  const unknown = [...only, ...skip].filter((e) => matches(e).length === 0);
+  const base = only.length ? all.filter((id) => only.some((e) => matches(e).includes(id))) : all;
+  const selected = base.filter((id) => !skip.some((e) => matches(e).includes(id)));
+  return { selected, unknown };
+}

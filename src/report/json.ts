@@ -1,0 +1,50 @@
+// The JSON report, schema 1 (spec §4). Field names are public interface.
+import type { CheckResult, Target } from '../model.js';
+import type { Summary } from './summary.js';
+
+export interface RunRecord {
+  tool: 'nap-verify';
+  version: string;
+  startedAt: Date;
+  finishedAt: Date;
+  target: Target;
+  /** Already free of secrets: the caller passes what may be shown. */
+  options: Record<string, unknown>;
+  resolvers: string[];
+  summary: Summary;
+  results: CheckResult[];
+  interrupted?: boolean;
+}
+
+export function toJson(run: RunRecord): string {
+  const doc = {
+    tool: run.tool,
+    version: run.version,
+    schema: 1,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.finishedAt.toISOString(),
+    durationMs: run.finishedAt.getTime() - run.startedAt.getTime(),
+    target: {
+      domain: run.target.domain,
+      hosts: run.target.hosts,
+      ingressIp: run.target.ingressIp ?? null,
+      turn: run.target.turn,
+    },
+    options: run.options,
+    environment: { node: process.version, platform: `${process.platform} ${process.arch}`, resolvers: run.resolvers },
+    summary: run.summary,
+    ...(run.interrupted ? { interrupted: true } : {}),
+    checks: run.results.map((r) => ({
+      id: r.id,
+      title: r.title,
+      status: r.status,
+      ...(r.code ? { code: r.code } : {}),
+      message: r.message,
+      ...(r.host ? { host: r.host } : {}),
+      durationMs: r.durationMs,
+      evidence: r.evidence,
+      ...(r.remediation ? { remediation: r.remediation } : {}),
+    })),
+  };
+  return JSON.stringify(doc, null, 2) + '\n';
+}

@@ -1,0 +1,127 @@
+// Runs checks concurrently: each starts at once and waits only for the checks it reads. A check whose
+// prerequisite failed is skipped with the reason, so one root cause is reported once.
+import type { CheckDef, CheckResult, GatherTools, Judgement, RunContext } from './model.js';
+import { remediationFor } from './remediation.js';
+
+export interface RunHooks {
+  onStart?(id: string): void;
+  onResult?(r: CheckResult): void;
+}
+
+/** Code of a result whose check itself broke (a bug, or a probe that ignored its deadline): never a silent pass. */
+export const CHECK_ERROR = 'CHECK_ERROR';
+
+export function dependencyClosure(defs: CheckDef[], selected: string[], ctx: RunContext): Set<string> {
+  const byId = new Map(defs.map((d) => [d.meta.id, d]));
+  const out = new Set<string>();
+  const visit = (id: string, depth: number) => {
+    const d = byId.get(id);
+    if (!d || out.has(id) || depth > 32) return;
+    out.add(id);
+    for (const dep of [...(d.needs?.(ctx) ?? []), ...(d.after?.(ctx) ?? [])]) visit(dep, depth + 1);
+  };
+  selected.forEach((id) => visit(id, 0));
+  return out;
+}
+
+export async function runChecks(
+  defs: CheckDef[],
+  selected: string[],
+  ctx: RunContext,
+  signal: AbortSignal,
+  hooks: RunHooks = {},
+): Promise<CheckResult[]> {
+  const toRun = dependencyClosure(defs, selected, ctx);
+  const byId = new Map(defs.filter((d) => toRun.has(d.meta.id)).map((d) => [d.meta.id, d]));
+  const probes = new Map<string, Promise<unknown>>();
+  const running = new Map<string, Promise<CheckResult>>();
+  const tools = (sig: AbortSignal): GatherTools => ({
+    signal: sig,
+    probe<T>(key: string, run: () => Promise<T>): Promise<T> {
+      if (!probes.has(key)) probes.set(key, run());
+      return probes.get(key) as Promise<T>;
+    },
+  });
+
+  const start = (id: string): Promise<CheckResult> => {
+    let p = running.get(id);
+    if (!p) {
+      p = runOne(byId.get(id)!);
+      running.set(id, p);
+    }
+    return p;
+  };
+
+  const runOne = async (def: CheckDef): Promise<CheckResult> => {
+    const { id, title } = def.meta;
+    const needs = (def.needs?.(ctx) ?? []).filter((d) => byId.has(d));
+    const after = (def.after?.(ctx) ?? []).filter((d) => byId.has(d));
+    const upstream = new Map<string, CheckResult>();
+    for (const dep of [...new Set([...needs, ...after])]) upstream.set(dep, await start(dep));
+    const began = performance.now();
+    hooks.onStart?.(id);
+    const blocked = needs.map((n) => upstream.get(n)!).find((r) => r.status === 'fail' || r.status === 'skip');
+    let result: CheckResult;
+    if (blocked) {
+      result = { id, title, status: 'skip', message: `skipped: ${blocked.id} ${blocked.status === 'fail' ? `failed${blocked.code ? ` (${blocked.code})` : ''}` : 'was skipped'}`, durationMs: 0, evidence: { blockedBy: blocked.id } };
+    } else if (signal.aborted) {
+      result = { id, title, status: 'skip', message: 'skipped: run interrupted', durationMs: 0, evidence: {} };
+    } else {
+      result = await gatherAndJudge(def, ctx, upstream, signal, tools, began);
+    }
+    hooks.onResult?.(result);
+    return result;
+  };
+
+  const all = await Promise.all([...byId.keys()].map(start));
+  const wanted = new Set(selected);
+  return all.filter((r) => wanted.has(r.id));
+}
+
+async function gatherAndJudge(
+  def: CheckDef,
+  ctx: RunContext,
+  upstream: Map<string, CheckResult>,
+  runSignal: AbortSignal,
+  tools: (s: AbortSignal) => GatherTools,
+  began: number,
+): Promise<CheckResult> {
+  const { id, title } = def.meta;
+  // Probes keep their own per-step deadlines; this one only catches a check that ignores them.
+  const limitMs = ctx.timeoutMs * 3 + 2000;
+  const deadline = AbortSignal.timeout(limitMs);
+  const signal = AbortSignal.any([runSignal, deadline]);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no result within ${limitMs} ms`)), limitMs);
+  });
+  const ms = () => Math.round(performance.now() - began);
+  let evidence: unknown;
+  try {
+    evidence = await Promise.race([def.gather(ctx, upstream, tools(signal)), expired]);
+  } catch (e) {
+    return { id, title, status: 'fail', code: CHECK_ERROR, message: `${id} could not gather evidence: ${(e as Error).message}`, durationMs: ms(), evidence: {} };
+  } finally {
+    clearTimeout(timer);
+  }
+  let j: Judgement;
+  try {
+    j = def.judge(evidence, ctx);
+  } catch (e) {
+    return { id, title, status: 'fail', code: CHECK_ERROR, message: `${id} could not judge its evidence: ${(e as Error).message}`, durationMs: ms(), evidence: toEvidence(evidence) };
+  }
+  const remediation = j.status === 'pass' ? undefined : remediationFor(def.meta, j);
+  return {
+    id, title, status: j.status,
+    ...(j.code ? { code: j.code } : {}),
+    message: j.message,
+    ...(j.host ? { host: j.host } : {}),
+    durationMs: ms(),
+    evidence: toEvidence(evidence),
+    ...(remediation ? { remediation } : {}),
+  };
+}
+
+function toEvidence(e: unknown): Record<string, unknown> {
+  return e && typeof e === 'object' && !Array.isArray(e) ? (e as Record<string, unknown>) : { value: e };
+}
