@@ -3,7 +3,8 @@ import { readdir } from 'node:fs/promises';
 import type { CheckDef } from './model.js';
 
 const CHECKS_DIR = new URL('../checks/', import.meta.url);
-const ID_FILE = /^([a-z]+(?:\.[a-z]+)+)\.js$/;
+// .ts too: tests import the sources directly.
+const ID_FILE = /^([a-z]+(?:\.[a-z]+)+)\.(?:js|ts)$/;
 
 let loaded: Promise<CheckDef[]> | undefined;
 

@@ -71,6 +71,11 @@ interface Parsed {
 async function decode(buf: Buffer): Promise<Parsed | undefined> {
   const Packet = await loadCodec();
   if (buf.length < 12) return undefined;
+  // dns2 loops over the header's record counts with a try/catch per record: a 13-byte packet claiming 65535
+  // records costs seconds of CPU. No record is shorter than 5 (question) or 11 (resource) bytes, so refuse
+  // counts the packet cannot hold.
+  const counts = [4, 6, 8, 10].map((o) => buf.readUInt16BE(o));
+  if (counts[0]! * 5 + (counts[1]! + counts[2]! + counts[3]!) * 11 > buf.length - 12) return undefined;
   try {
     const p = Packet.parse(buf) as unknown as {
       header: { id: number; qr: number; tc: number; aa: number; rcode: number };

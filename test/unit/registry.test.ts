@@ -1,0 +1,35 @@
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadChecks, selectIds } from '../../src/registry.js';
+
+// The contract (spec §3) for the checks that exist so far: ids and the codes each must be able to give.
+const CONTRACT: Record<string, string[]> = {
+  'env.proxy': ['ENV_PROXY'],
+  ...Object.fromEntries(['main', 'files', 'browsers', 'sandbox', 'preview'].flatMap((r) => [
+    [`dns.${r}`, ['DNS_NXDOMAIN', 'DNS_SERVFAIL', 'DNS_TIMEOUT', 'DNS_NO_ADDRESS', 'DNS_LOCAL_OVERRIDE']],
+    [`tls.${r}`, ['TLS_HANDSHAKE', 'TLS_UNTRUSTED', 'TLS_SELF_SIGNED', 'TLS_INCOMPLETE_CHAIN', 'TLS_NAME_MISMATCH', 'TLS_DEFAULT_CERT', 'TLS_EXPIRED', 'TLS_NOT_YET_VALID', 'TLS_EXPIRES_SOON', 'TLS_OLD_PROTOCOL']],
+  ])),
+  'dns.consistent': ['DNS_DIVERGENT', 'DNS_UNEXPECTED_IP'],
+};
+
+describe('check registry', () => {
+  it('finds every check file by its id, and each declares the spec codes with a fix', async () => {
+    const defs = await loadChecks();
+    const ids = defs.map((d) => d.meta.id);
+    const files = readdirSync(new URL('../../checks/', import.meta.url)).filter((f) => /^[a-z]+\..*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, ''));
+    expect(ids.sort()).toEqual(files.sort());
+    for (const [id, codes] of Object.entries(CONTRACT)) {
+      const def = defs.find((d) => d.meta.id === id);
+      expect(def, id).toBeDefined();
+      expect(Object.keys(def!.meta.codes).sort(), id).toEqual([...codes].sort());
+      for (const c of codes) expect(def!.meta.codes[c]!.fix, `${id} ${c}`).toBeTruthy();
+    }
+  });
+
+  it('selects by id or prefix and reports unknown entries', () => {
+    const all = ['dns.main', 'dns.preview', 'dns.consistent', 'tls.main', 'tls.preview'];
+    expect(selectIds(all, ['dns'], []).selected).toEqual(['dns.main', 'dns.preview', 'dns.consistent']);
+    expect(selectIds(all, [], ['tls.preview', 'dns']).selected).toEqual(['tls.main']);
+    expect(selectIds(all, ['tls.pre'], []).unknown).toEqual(['tls.pre']);
+  });
+});
