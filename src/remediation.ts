@@ -20,8 +20,6 @@ export function formatFix(fix: Fix, controller?: Controller): string {
 
 export function remediationFor(meta: CheckMeta, j: Judgement, controller?: Controller): string | undefined {
   const general = j.code ? meta.codes[j.code]?.fix : undefined;
-  // A situation-specific fix supersedes a one-line general one; per-controller advice still follows it.
-  const keepGeneral = general !== undefined && (!j.fix || typeof general !== 'string');
-  const parts = [j.fix, keepGeneral ? formatFix(general, controller) : undefined].filter((s): s is string => !!s);
+  const parts = [j.fix, general !== undefined ? formatFix(general, controller) : undefined].filter((s): s is string => !!s);
   return parts.length ? [...new Set(parts)].join('\n') : undefined;
 }

@@ -107,7 +107,7 @@ export function tlsFindings(ev: TlsEvidence, ctx: RunContext, role: Role): Findi
   }
   const now = ctx.now().getTime();
   const expired = ev.chain.find((c) => Date.parse(c.notAfter) < now);
-  if (expired) out.push({ code: 'TLS_EXPIRED', message: `${expired === leaf ? 'certificate' : `chain certificate "${shortName(expired.subject)}"`} for ${host} expired ${iso(expired.notAfter)} (${Math.ceil((now - Date.parse(expired.notAfter)) / DAY)} days ago)` });
+  if (expired) out.push({ code: 'TLS_EXPIRED', message: `${expired === leaf ? 'certificate' : `chain certificate "${shortName(expired.subject)}"`} for ${host} expired ${iso(expired.notAfter)} (${Math.floor((now - Date.parse(expired.notAfter)) / DAY)} days ago)` });
   const early = ev.chain.find((c) => Date.parse(c.notBefore) > now);
   if (early) out.push({ code: 'TLS_NOT_YET_VALID', message: `certificate for ${host} is not valid before ${iso(early.notBefore)} (this machine's clock says ${new Date(now).toISOString()})` });
   out.push(...trustFindings(ev, host, secret));

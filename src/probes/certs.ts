@@ -55,7 +55,7 @@ export function certInfo(x: X509Certificate): CertInfo {
     fingerprint256: x.fingerprint256,
     serial: x.serialNumber,
     isCA: x.ca,
-    selfIssued: issued(x, x),
+    selfIssued: selfSigned(x),
     pem: x.toString(),
   };
 }
@@ -63,6 +63,15 @@ export function certInfo(x: X509Certificate): CertInfo {
 function issued(child: X509Certificate, parent: X509Certificate): boolean {
   try {
     return child.checkIssued(parent) && child.verify(parent.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** Signed by its own key. Not checkIssued(x, x): that also demands keyCertSign, which a self-signed leaf lacks. */
+function selfSigned(x: X509Certificate): boolean {
+  try {
+    return x.subject === x.issuer && x.verify(x.publicKey);
   } catch {
     return false;
   }
@@ -85,7 +94,7 @@ export function anchorsFromPems(pems: string[], source: Anchors['source']): Anch
     } catch {
       continue;
     }
-    (issued(x, x) ? roots : pool).push(x);
+    (selfSigned(x) ? roots : pool).push(x);
   }
   return { roots, pool, source };
 }
@@ -118,7 +127,7 @@ export function analyzeChain(sent: X509Certificate[], anchors: Anchors): ChainAn
       const base = { path: [...subjects(), ...(anchor.fingerprint256 === cur.fingerprint256 ? [] : [oneLine(anchor.subject)])], anchor: oneLine(anchor.subject), anchorSource: anchors.source };
       return unsent ? { ...base, trust: 'incomplete', unsentIntermediate: oneLine(unsent.subject), missingIssuer: oneLine(unsent.subject) } : { ...base, trust: 'trusted' };
     }
-    if (issued(cur, cur)) return { trust: path.length === 1 ? 'self-signed' : 'untrusted-root', path: subjects() };
+    if (selfSigned(cur)) return { trust: path.length === 1 ? 'self-signed' : 'untrusted-root', path: subjects() };
     const parent = sent.find((c) => !inPath(c) && issued(cur, c));
     if (parent) {
       path.push(parent);

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the real servers the tests run (nginx, dnsmasq, openssl, iproute2, iptables) when they are missing.
+# Debian/Ubuntu as root; anywhere else it says what is missing and stops.
+set -euo pipefail
+declare -A pkg=([nginx]=nginx-light [dnsmasq]=dnsmasq-base [openssl]=openssl [ip]=iproute2 [iptables]=iptables)
+missing=()
+for cmd in "${!pkg[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${pkg[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "tests need these Debian packages (as root): ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# policy-rc.d 101: the packages must not start their own services (port 53/80 on the host).
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,51 @@
+// Runs the built CLI (dist/src/cli.js) inside a test namespace, where its DNS/TLS traffic can only
+// reach the servers the test started there.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Netns } from './netns.js';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  /** Parsed stdout when args ask for `--format json` and stdout is valid JSON. */
+  json?: any;
+}
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI_PATH = path.join(REPO_ROOT, 'dist', 'src', 'cli.js');
+
+// Proxy variables would change what the CLI reports (env.proxy) and where it connects.
+const PROXY_VARS = /^(https?_proxy|all_proxy|no_proxy)$/i;
+// Colour and TTY hints from the developer's terminal must not leak into output assertions.
+const COLOR_VARS = /^(FORCE_COLOR|NO_COLOR|CLICOLOR|CLICOLOR_FORCE)$/;
+
+export async function runCli(
+  ns: Netns,
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    // NAP_VERIFY_* would silently set options (spec §2); tests pass them explicitly via opts.env.
+    if (v !== undefined && !PROXY_VARS.test(k) && !COLOR_VARS.test(k) && !k.startsWith('NAP_VERIFY_')) env[k] = v;
+  }
+  env.NO_COLOR = '1';
+  Object.assign(env, opts.env ?? {});
+
+  const r = await ns.exec('node', [CLI_PATH, ...args], { env, timeoutMs: opts.timeoutMs ?? 30_000 });
+  const result: CliResult = { code: r.code, stdout: r.stdout, stderr: r.stderr, ms: r.ms };
+  if (wantsJson(args)) {
+    try {
+      result.json = JSON.parse(r.stdout);
+    } catch {
+      /* leave undefined: the test asserts on it */
+    }
+  }
+  return result;
+}
+
+function wantsJson(args: string[]): boolean {
+  return args.some((a, i) => (a === '--format' && args[i + 1] === 'json') || a === '--format=json');
+}
