@@ -104,6 +104,8 @@ async function gatherAndJudge(
   } finally {
     clearTimeout(timer);
   }
+  // Evidence cut short by Ctrl-C proves nothing either way.
+  if (runSignal.aborted) return { id, title, status: 'skip', message: 'interrupted before it finished', durationMs: ms(), evidence: { interrupted: true } };
   let j: Judgement;
   try {
     j = def.judge(evidence, ctx);

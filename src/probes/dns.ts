@@ -31,7 +31,7 @@ export interface NameEvidence {
 
 export async function resolveName(host: string, resolvers: Resolver[], timeoutMs: number, signal?: AbortSignal): Promise<NameEvidence> {
   const [os, ...servers] = await Promise.all([
-    osLookup(host, timeoutMs),
+    osLookup(host, timeoutMs, signal),
     ...resolvers.map(async (r): Promise<ServerView> => {
       const answers = await Promise.all([queryServer(r, host, 'A', timeoutMs, signal), queryServer(r, host, 'AAAA', timeoutMs, signal)]);
       return {
@@ -58,13 +58,16 @@ export function mergeOutcome(outcomes: Outcome[]): Outcome {
   return 'error';
 }
 
-async function osLookup(host: string, timeoutMs: number): Promise<OsView> {
+async function osLookup(host: string, timeoutMs: number, signal?: AbortSignal): Promise<OsView> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   // getaddrinfo cannot be cancelled; past the deadline we stop waiting and let the thread finish on its own.
   const deadline = new Promise<OsView>((resolve) => {
     timer = setTimeout(() => resolve({ outcome: 'timeout', addresses: [], error: `getaddrinfo gave no answer within ${timeoutMs} ms`, ms: ms() }), timeoutMs);
+    onAbort = () => resolve({ outcome: 'timeout', addresses: [], error: 'aborted', ms: ms() });
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
   const attempt = lookup(host, { all: true, verbatim: true }).then(
     (list): OsView => ({ outcome: 'answer', addresses: [...new Set(list.map((a) => a.address))], ms: ms() }),
@@ -77,6 +80,7 @@ async function osLookup(host: string, timeoutMs: number): Promise<OsView> {
     return await Promise.race([attempt, deadline]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 }
 

@@ -1,0 +1,166 @@
+// The command line as users and CI meet it: a healthy stack end to end, bad input, env equivalents, selection,
+// output files, colour, exit codes and Ctrl-C. Every run happens inside the test's own namespace.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_PATH, runCli } from './harness/cli.js';
+import { startSilentUdp } from './harness/dnsmasq.js';
+import { runCleanups, waitFor } from './harness/proc.js';
+import { healthyStack, type Stack } from './support/stack.js';
+
+let stack: Stack;
+let out: string;
+
+beforeAll(async () => {
+  // slow.test is forwarded to a socket that never answers: a run that waits until its deadline.
+  stack = await healthyStack('nap.test', ['server=/slow.test/127.0.0.1#5399']);
+  await startSilentUdp(stack.ns, 5399).ready;
+  out = mkdtempSync(path.join(tmpdir(), 'nvt-out-'));
+}, 60_000);
+afterAll(runCleanups);
+
+const cli = (args: string[], env?: Record<string, string>) => runCli(stack.ns, args, env ? { env } : {});
+
+describe('a healthy stack', () => {
+  it('passes every check, prints a readable grouped report, exits 0', async () => {
+    const r = await cli(stack.args);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^nap-verify \d+\.\d+\.\d+ {2}nap\.test {2}\(addresses from DNS\)$/m);
+    for (const title of ['Environment', 'DNS', 'TLS']) expect(r.stdout).toMatch(new RegExp(`^${title}$`, 'm'));
+    expect(r.stdout).toMatch(/^ {2}✔ tls\.preview +nvf[0-9a-f]{10}\.sandbox\.nap\.test +\d+ ms {2}TLSv1\.3, issued by Stack Intermediate CA/m);
+    expect(r.stdout).toMatch(/^12 passed, 0 failed, 0 warnings, 0 skipped {2}\(\d+\.\d\d s\)$/m);
+    expect(r.stdout).not.toMatch(/\u001b\[/);
+  });
+
+  it('writes JSON and JUnit files from the same results as stdout', async () => {
+    const json = path.join(out, 'run.json');
+    const junit = path.join(out, 'run.xml');
+    const r = await cli([...stack.args, '--format', 'json', '--json', json, '--junit', junit]);
+    expect(r.code).toBe(0);
+    const file = JSON.parse(readFileSync(json, 'utf8'));
+    expect(file.checks.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual(r.json.checks.map((c: { id: string; status: string }) => [c.id, c.status]));
+    expect(file).toMatchObject({ tool: 'nap-verify', schema: 1, summary: { pass: 12, fail: 0, warn: 0, skip: 0, status: 'pass' } });
+    expect(file.options).toMatchObject({ domain: 'nap.test', httpsPort: 8443, caFile: stack.rootPem });
+    const xml = readFileSync(junit, 'utf8');
+    expect(XMLValidator.validate(xml)).toBe(true);
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);
+    expect(doc.testsuites.testsuite.map((s: { name: string; tests: string }) => [s.name, s.tests])).toEqual([['env', '1'], ['dns', '6'], ['tls', '5']]);
+  });
+
+  it('-v prints evidence lines; -q prints only the summary when nothing failed', async () => {
+    const v = await cli([...stack.args, '-v', '--only', 'tls.main']);
+    expect(v.stdout).toMatch(/· analysis\.anchor: CN=Stack Root CA/);
+    expect(v.stdout).toMatch(/· chain\[1\]\.subject: CN=Stack Intermediate CA/);
+    const q = await cli([...stack.args, '-q']);
+    expect(q.stdout.trim().split('\n')).toHaveLength(1);
+    expect(q.stdout).toMatch(/^12 passed/);
+  });
+});
+
+describe('selection, environment and colour', () => {
+  it('--only/--skip take ids and prefixes; dependencies run without being reported', async () => {
+    const r = await cli([...stack.args, '--only', 'tls.preview,dns.files', '--format', 'json']);
+    expect(r.json.checks.map((c: { id: string }) => c.id)).toEqual(['dns.files', 'tls.preview']);
+    expect(r.json.checks[1].status).toBe('pass');
+    const s = await cli([...stack.args, '--skip', 'tls,env', '--format', 'json']);
+    expect(s.json.checks.map((c: { id: string }) => c.id)).toEqual(['dns.main', 'dns.files', 'dns.browsers', 'dns.sandbox', 'dns.preview', 'dns.consistent']);
+  });
+
+  it('reads every option from NAP_VERIFY_<NAME>; a flag beats the variable', async () => {
+    const env = { NAP_VERIFY_DOMAIN: 'nap.test', NAP_VERIFY_HTTPS_PORT: '8443', NAP_VERIFY_CA_FILE: stack.rootPem, NAP_VERIFY_ONLY: 'tls.main,dns.main', NAP_VERIFY_FORMAT: 'json', NAP_VERIFY_EXPECT_IP: '127.0.0.1', NAP_VERIFY_STRICT: 'true' };
+    const r = await cli([], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).options).toMatchObject({ domain: 'nap.test', httpsPort: 8443, only: ['tls.main', 'dns.main'], expectIp: ['127.0.0.1'], strict: true });
+    const flagWins = await cli(['--https-port', '8499'], env);
+    expect(JSON.parse(flagWins.stdout).checks.find((c: { id: string }) => c.id === 'tls.main').code).toBe('TLS_HANDSHAKE');
+    expect(flagWins.code).toBe(1);
+  });
+
+  it('colours only when asked on a pipe: FORCE_COLOR yes, NO_COLOR and --no-color win', async () => {
+    const args = [...stack.args, '--only', 'dns.main'];
+    expect((await cli(args, { NO_COLOR: '' })).stdout).not.toMatch(/\u001b\[/);
+    expect((await cli(args, { NO_COLOR: '', FORCE_COLOR: '1' })).stdout).toMatch(/\u001b\[32m✔/);
+    expect((await cli(args, { NO_COLOR: '1', FORCE_COLOR: '1' })).stdout).not.toMatch(/\u001b\[/);
+    expect((await cli([...args, '--no-color'], { NO_COLOR: '', FORCE_COLOR: '1' })).stdout).not.toMatch(/\u001b\[/);
+  });
+
+  it('a proxy in the environment is ENV_PROXY (warn, exit 0) and its credentials never reach any output', async () => {
+    const json = path.join(out, 'proxy.json');
+    const junit = path.join(out, 'proxy.xml');
+    const r = await cli([...stack.args, '--only', 'env', '--json', json, '--junit', junit, '-v'], { HTTPS_PROXY: 'http://alice:hunter2secret@proxy.corp:3128' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/▲ env\.proxy .*ENV_PROXY HTTPS_PROXY=http:\/\/\*\*\*:\*\*\*@proxy\.corp:3128/);
+    for (const text of [r.stdout, r.stderr, readFileSync(json, 'utf8'), readFileSync(junit, 'utf8')]) {
+      expect(text).not.toContain('hunter2secret');
+      expect(text).not.toContain('alice');
+    }
+  });
+});
+
+describe('bad input: exit 2, one line on stderr, no stack trace, nothing on stdout', () => {
+  const cases: Array<[string, string[], RegExp, Record<string, string>?]> = [
+    ['unknown flag', ['--domain', 'nap.test', '--bogus'], /unknown option '--bogus'/],
+    ['misspelt flag', ['--domain', 'nap.test', '--timout', '3'], /unknown option '--timout'.*did you mean --timeout/i],
+    ['no domain', [], /--domain is required/],
+    ['IP as domain', ['--domain', '10.1.2.3'], /an IP address is not a domain/],
+    ['IDN without punycode', ['--domain', 'bücher.de'], /punycode \(xn--bcher-kva\.de\)/],
+    ['single label', ['--domain', 'localhost'], /at least two labels/],
+    ['URL as domain', ['--domain', 'https://nap.test/'], /not a URL/],
+    ['bad label', ['--domain', 'nap_x.test'], /not a valid DNS label/],
+    ['port 0', ['--domain', 'nap.test', '--https-port', '0'], /ports are 1-65535/],
+    ['port 70000', ['--domain', 'nap.test', '--https-port', '70000'], /ports are 1-65535/],
+    ['port not a number', ['--domain', 'nap.test', '--http-port', 'http'], /not a port number/],
+    ['bad ingress ip', ['--domain', 'nap.test', '--ingress-ip', '300.1.1.1'], /--ingress-ip 300\.1\.1\.1: not an IPv4 or IPv6 address/],
+    ['bad expect ip', ['--domain', 'nap.test', '--expect-ip', 'ingress'], /--expect-ip ingress/],
+    ['resolver name', ['--domain', 'nap.test', '--resolver', 'dns.google'], /--resolver dns\.google: expected ip or ip:port/],
+    ['missing CA file', ['--domain', 'nap.test', '--ca-file', '/nonexistent/ca.pem'], /cannot read it \(ENOENT\)/],
+    ['CA file without PEM', ['--domain', 'nap.test', '--ca-file', '/etc/hostname'], /no PEM certificate/],
+    ['unknown --only id', ['--domain', 'nap.test', '--only', 'dns,nope'], /unknown check id or prefix: nope/],
+    ['partial id', ['--domain', 'nap.test', '--skip', 'tls.pre'], /unknown check id or prefix: tls\.pre/],
+    ['everything skipped', ['--domain', 'nap.test', '--skip', 'env,dns,tls'], /leave no check to run/],
+    ['bad format', ['--domain', 'nap.test', '--format', 'xml'], /--format xml: expected text or json/],
+    ['zero timeout', ['--domain', 'nap.test', '--timeout', '0'], /--timeout 0: expected a number from 0\.1 to 600/],
+    ['negative warn days', ['--domain', 'nap.test', '--cert-warn-days', '-1'], /--cert-warn-days -1/],
+    ['quiet and verbose', ['--domain', 'nap.test', '-q', '-v'], /contradict/],
+    ['unwritable report', ['--domain', 'nap.test', '--json', '/nonexistent/dir/r.json'], /--json \/nonexistent\/dir\/r\.json: directory \/nonexistent\/dir is not writable/],
+    ['same file twice', ['--domain', 'nap.test', '--json', '/tmp/x', '--junit', '/tmp/x'], /both write/],
+    ['stray argument', ['--domain', 'nap.test', 'extra'], /too many arguments/],
+    ['bad boolean env', ['--domain', 'nap.test'], /NAP_VERIFY_STRICT=maybe is not a boolean/, { NAP_VERIFY_STRICT: 'maybe' }],
+    ['bad env domain', [], /--domain 1\.2\.3\.4/, { NAP_VERIFY_DOMAIN: '1.2.3.4' }],
+  ];
+  it.each(cases)('%s', async (_name, args, message, env) => {
+    const r = await cli(args, env);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^nap-verify: /);
+    expect(lines[0]).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('interrupt', () => {
+  it('Ctrl-C mid-run exits 130 at once and still writes the partial JSON with unfinished checks marked', async () => {
+    const json = path.join(out, 'partial.json');
+    const env = { ...process.env, NO_COLOR: '1' } as NodeJS.ProcessEnv;
+    const proc = stack.ns.spawn('node', [CLI_PATH, '--domain', 'slow.test', '--timeout', '20', '--only', 'dns,tls.main', '--json', json], { env });
+    // Give it time to start its queries (which can only time out), then interrupt.
+    await new Promise((r) => setTimeout(r, 800));
+    const sent = Date.now();
+    process.kill(proc.pid, 'SIGINT');
+    const code = await proc.exited;
+    const tookMs = Date.now() - sent;
+    expect(code).toBe(130);
+    expect(tookMs).toBeLessThan(5000); // the deadline is 20 s: the exit came from the signal
+    await waitFor(() => existsSync(json), 'partial JSON');
+    const doc = JSON.parse(readFileSync(json, 'utf8'));
+    expect(doc.interrupted).toBe(true);
+    expect(doc.checks.find((c: { id: string }) => c.id === 'dns.main')).toMatchObject({ status: 'skip', message: 'interrupted before it finished' });
+    expect(proc.output()).toMatch(/interrupted/);
+  });
+});
