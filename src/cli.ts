@@ -24,6 +24,8 @@ const CHECK_OPTIONS: OptionSpec[] = [
   { flags: '--only <ids>', description: 'comma list of check ids or prefixes to run (dns, tls.preview, ...)', list: true },
   { flags: '--skip <ids>', description: 'comma list of check ids or prefixes to leave out', list: true },
   { flags: '--timeout <s>', description: 'deadline of each network step, seconds (default 10)' },
+  { flags: '--hold <s>', description: 'how long the idle WebSocket/SSE streams are held, seconds (default 75)' },
+  { flags: '--no-hold', description: 'skip the hold checks (fast smoke test; also NAP_VERIFY_NO_HOLD=1)', env: false },
   { flags: '--format <fmt>', description: 'what goes to stdout: text or json (default text)' },
   { flags: '--json <file>', description: 'also write the JSON report here' },
   { flags: '--junit <file>', description: 'also write a JUnit XML report here' },
@@ -54,6 +56,9 @@ function withEnv(cmd: Command, env: NodeJS.ProcessEnv): RawOptions {
     if (value === undefined) continue;
     raw[name] = opt.isBoolean() ? envBoolean(envName(name), value) : value;
   }
+  // --no-hold shares the `hold` value with --hold; its variable is spelt the way the flag is.
+  const noHold = env.NAP_VERIFY_NO_HOLD;
+  if (cmd.getOptionValueSource('hold') !== 'cli' && noHold !== undefined && envBoolean('NAP_VERIFY_NO_HOLD', noHold)) raw.hold = false;
   return raw;
 }
 
@@ -76,6 +81,23 @@ async function main(argv: string[]): Promise<number> {
     const { runCheckCommand } = await import('./commands/check.js');
     exitCode = await runCheckCommand(validate(withEnv(cmd, process.env)), { stdout: process.stdout, env: process.env });
   });
+  program
+    .command('serve')
+    .description('run the probe responder: stand-ins for nap-cp (3000), nap-browser (3005), nap-sandbox (3006)')
+    .option('-d, --domain <d>', 'the platform domain the stand-ins answer for')
+    .option('--host <addr>', 'address to listen on (default 0.0.0.0)')
+    .option('--cp-port <n>', 'nap-cp stand-in port (default 3000)')
+    .option('--browser-port <n>', 'nap-browser stand-in port (default 3005)')
+    .option('--sandbox-port <n>', 'nap-sandbox stand-in port (default 3006)')
+    .option('--fingerprints-only', 'answer only what the platform itself answers (no /.well-known/nap-verify)')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .action(async (opts: RawOptions) => {
+      const { runServeCommand } = await import('./commands/serve.js');
+      const raw = { ...opts };
+      raw.domain ??= process.env.NAP_VERIFY_DOMAIN;
+      exitCode = await runServeCommand(raw);
+    });
   await program.parseAsync(argv, { from: 'user' });
   return exitCode;
 }

@@ -39,6 +39,8 @@ export interface Judgement {
   host?: string;
   /** Extra, situation-specific fix text (names the record, secret or SAN); prepended to the code's fix. */
   fix?: string;
+  /** The ingress controller the evidence points at: the code's fix is then shown for it alone. */
+  controller?: Controller;
 }
 
 export interface CheckResult {
@@ -78,6 +80,8 @@ export interface RunContext {
   extraCa: string[];
   certWarnDays: number;
   timeoutMs: number;
+  /** Idle-hold duration in seconds for the hold.* checks. */
+  holdS: number;
   env: Record<string, string | undefined>;
   now: () => Date;
 }
@@ -91,12 +95,19 @@ export interface GatherTools {
   signal: AbortSignal;
 }
 
+/** A prerequisite: a check that must not fail or skip, unless it failed with one of the tolerated codes. */
+export type Need = string | { id: string; tolerate: readonly string[] };
+
+export const needId = (n: Need) => (typeof n === 'string' ? n : n.id);
+
 export interface CheckDef<E = unknown> {
   meta: CheckMeta;
   /** Checks that must not fail or skip; otherwise this one is `skip` with the reason. */
-  needs?(ctx: RunContext): string[];
+  needs?(ctx: RunContext): Need[];
   /** Checks whose results this one reads, whatever their status. */
   after?(ctx: RunContext): string[];
+  /** How long gather may take at most, when more than a few network steps (the holds). */
+  deadlineMs?(ctx: RunContext): number;
   /** Ask the network (through src/probes) and return plain evidence. No verdicts here. */
   gather(ctx: RunContext, upstream: Upstream, tools: GatherTools): Promise<E>;
   /** Pure: the same evidence and context always give the same judgement. */

@@ -21,6 +21,10 @@ export interface CheckOptions {
   only: string[];
   skip: string[];
   timeoutMs: number;
+  /** Idle-hold duration for the hold.* checks, seconds. */
+  holdS: number;
+  /** --no-hold: leave the hold checks out (a fast smoke test). */
+  noHold: boolean;
   format: 'text' | 'json';
   json?: string;
   junit?: string;
@@ -140,6 +144,8 @@ export function validate(raw: RawOptions): CheckOptions {
     only: splitList(raw.only),
     skip: splitList(raw.skip),
     timeoutMs: Math.round(parseNumber('--timeout', str(raw.timeout) ?? '10', 0.1, 600, false) * 1000),
+    holdS: raw.hold === false ? 75 : parseNumber('--hold', str(raw.hold) ?? '75', 1, 3600, false),
+    noHold: raw.hold === false,
     format,
     strict: raw.strict === true,
     quiet: raw.quiet === true,

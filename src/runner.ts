@@ -1,6 +1,6 @@
 // Runs checks concurrently: each starts at once and waits only for the checks it reads. A check whose
 // prerequisite failed is skipped with the reason, so one root cause is reported once.
-import type { CheckDef, CheckResult, GatherTools, Judgement, RunContext } from './model.js';
+import { needId, type CheckDef, type CheckResult, type GatherTools, type Judgement, type Need, type RunContext } from './model.js';
 import { remediationFor } from './remediation.js';
 
 export interface RunHooks {
@@ -18,7 +18,7 @@ export function dependencyClosure(defs: CheckDef[], selected: string[], ctx: Run
     const d = byId.get(id);
     if (!d || out.has(id) || depth > 32) return;
     out.add(id);
-    for (const dep of [...(d.needs?.(ctx) ?? []), ...(d.after?.(ctx) ?? [])]) visit(dep, depth + 1);
+    for (const dep of [...(d.needs?.(ctx) ?? []).map(needId), ...(d.after?.(ctx) ?? [])]) visit(dep, depth + 1);
   };
   selected.forEach((id) => visit(id, 0));
   return out;
@@ -54,13 +54,19 @@ export async function runChecks(
 
   const runOne = async (def: CheckDef): Promise<CheckResult> => {
     const { id, title } = def.meta;
-    const needs = (def.needs?.(ctx) ?? []).filter((d) => byId.has(d));
+    const needs = (def.needs?.(ctx) ?? []).filter((n) => byId.has(needId(n)));
     const after = (def.after?.(ctx) ?? []).filter((d) => byId.has(d));
     const upstream = new Map<string, CheckResult>();
-    for (const dep of [...new Set([...needs, ...after])]) upstream.set(dep, await start(dep));
+    for (const dep of [...new Set([...needs.map(needId), ...after])]) upstream.set(dep, await start(dep));
     const began = performance.now();
     hooks.onStart?.(id);
-    const blocked = needs.map((n) => upstream.get(n)!).find((r) => r.status === 'fail' || r.status === 'skip');
+    const blocks = (n: Need) => {
+      const r = upstream.get(needId(n))!;
+      if (r.status === 'skip') return true;
+      return r.status === 'fail' && !(typeof n !== 'string' && r.code && n.tolerate.includes(r.code));
+    };
+    const blockedNeed = needs.find(blocks);
+    const blocked = blockedNeed ? upstream.get(needId(blockedNeed)) : undefined;
     let result: CheckResult;
     if (blocked) {
       result = { id, title, status: 'skip', message: `skipped: ${blocked.id} ${blocked.status === 'fail' ? `failed${blocked.code ? ` (${blocked.code})` : ''}` : 'was skipped'}`, durationMs: 0, evidence: { blockedBy: blocked.id } };
@@ -88,7 +94,7 @@ async function gatherAndJudge(
 ): Promise<CheckResult> {
   const { id, title } = def.meta;
   // Probes keep their own per-step deadlines; this one only catches a check that ignores them.
-  const limitMs = ctx.timeoutMs * 3 + 2000;
+  const limitMs = def.deadlineMs?.(ctx) ?? ctx.timeoutMs * 3 + 2000;
   const deadline = AbortSignal.timeout(limitMs);
   const signal = AbortSignal.any([runSignal, deadline]);
   let timer: NodeJS.Timeout | undefined;
@@ -112,7 +118,7 @@ async function gatherAndJudge(
   } catch (e) {
     return { id, title, status: 'fail', code: CHECK_ERROR, message: `${id} could not judge its evidence: ${(e as Error).message}`, durationMs: ms(), evidence: toEvidence(evidence) };
   }
-  const remediation = j.status === 'pass' ? undefined : remediationFor(def.meta, j);
+  const remediation = j.status === 'pass' ? undefined : remediationFor(def.meta, j, j.controller);
   return {
     id, title, status: j.status,
     ...(j.code ? { code: j.code } : {}),

@@ -40,6 +40,7 @@ function shownOptions(o: CheckOptions): Record<string, unknown> {
     only: o.only,
     skip: o.skip,
     timeout: o.timeoutMs / 1000,
+    hold: o.noHold ? false : o.holdS,
     format: o.format,
     json: o.json ?? null,
     junit: o.junit ?? null,
@@ -50,7 +51,7 @@ function shownOptions(o: CheckOptions): Record<string, unknown> {
 export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> {
   const startedAt = new Date();
   const defs = await loadChecks();
-  const { selected, unknown } = selectIds(defs.map((d) => d.meta.id), o.only, o.skip);
+  const { selected, unknown } = selectIds(defs.map((d) => d.meta.id), o.only, [...o.skip, ...(o.noHold ? ['hold'] : [])]);
   if (unknown.length) {
     const areas = [...new Set(defs.map((d) => d.meta.id.split('.')[0]))].join(', ');
     throw new UsageError(`unknown check id or prefix: ${unknown.join(', ')} (known areas: ${areas}; \`nap-verify explain <id>\` lists ids)`);
@@ -72,6 +73,7 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
     extraCa: o.extraCa,
     certWarnDays: o.certWarnDays,
     timeoutMs: o.timeoutMs,
+    holdS: o.holdS,
     env: io.env,
     now: () => new Date(),
   };

@@ -1,0 +1,94 @@
+// What the http, ws, sse and hold checks share: where to connect, what a certificate problem does not block,
+// who answered (the responder's identity or the platform's own fingerprints) and which proxy said it.
+import type { Controller, Need, Role, RunContext, Upstream } from '../../src/model.js';
+import type { HttpExchange } from '../../src/probes/http.js';
+import type { DnsEvidence } from './dns-name.js';
+
+/** Certificate findings that still leave a working TLS session: routing can and should be judged anyway. */
+export const CERT_CODES = ['TLS_UNTRUSTED', 'TLS_SELF_SIGNED', 'TLS_INCOMPLETE_CHAIN', 'TLS_NAME_MISMATCH', 'TLS_DEFAULT_CERT', 'TLS_EXPIRED', 'TLS_NOT_YET_VALID'] as const;
+
+/** Routing problems that leave the host answering, so a WebSocket or stream test still means something. */
+export const SOFT_HTTP_CODES = ['HTTP_CONFIG_MISMATCH', 'HTTP_HOST_REWRITTEN', 'HTTP_WRONG_SERVICE'] as const;
+
+export const WELL_KNOWN = '/.well-known/nap-verify';
+
+/** The prerequisites of anything that talks HTTP to a role's host. */
+export function transportNeeds(ctx: RunContext, role: Role): Need[] {
+  return [...(ctx.target.ingressIp ? [] : [`dns.${role}`]), { id: `tls.${role}`, tolerate: CERT_CODES }];
+}
+
+export function addressFor(ctx: RunContext, role: Role, up: Upstream): string {
+  if (ctx.target.ingressIp) return ctx.target.ingressIp;
+  const dns = up.get(`dns.${role}`)?.evidence as Partial<DnsEvidence> | undefined;
+  const list = dns?.connectAddresses ?? [];
+  const address = list.find((a) => !a.includes(':')) ?? list[0];
+  if (!address) throw new Error(`no address for ${ctx.target.hosts[role]}`);
+  return address;
+}
+
+export function originFor(ctx: RunContext, role: Role, scheme: 'https' | 'wss' = 'https'): string {
+  const port = ctx.httpsPort === 443 ? '' : `:${ctx.httpsPort}`;
+  return `${scheme}://${ctx.target.hosts[role]}${port}`;
+}
+
+export interface ResponderIdentity {
+  service: string;
+  host: string | null;
+  forwardedProto: string | null;
+  protocol: number;
+}
+
+export function parseJson(body: string | undefined): Record<string, unknown> | undefined {
+  if (!body) return undefined;
+  try {
+    const v: unknown = JSON.parse(body);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function responderIdentity(ex: HttpExchange | undefined): ResponderIdentity | undefined {
+  if (ex?.status !== 200) return undefined;
+  const j = parseJson(ex.body);
+  if (!j || j.protocol !== 1 || typeof j.service !== 'string') return undefined;
+  return { service: j.service, host: typeof j.host === 'string' ? j.host : null, forwardedProto: typeof j.forwardedProto === 'string' ? j.forwardedProto : null, protocol: 1 };
+}
+
+/** The service behind a host, from what the platform itself answers (spec §1 table). */
+export type Fingerprint = 'nap-cp' | 'files' | 'nap-browser' | 'nap-sandbox' | 'preview';
+
+export const EXPECTED: Record<Role, Fingerprint> = { main: 'nap-cp', files: 'files', browsers: 'nap-browser', sandbox: 'nap-sandbox', preview: 'preview' };
+export const SERVICE_OF: Record<Fingerprint, string> = { 'nap-cp': 'nap-cp', files: 'nap-cp', 'nap-browser': 'nap-browser', 'nap-sandbox': 'nap-sandbox', preview: 'nap-sandbox' };
+
+export function fingerprint(ex: Record<string, HttpExchange | undefined>): Fingerprint | undefined {
+  const root = ex['/'];
+  const rootJson = parseJson(root?.body);
+  if (root?.status === 400 && rootJson?.error === 'Invalid preview subdomain') return 'preview';
+  if (root?.status === 404 && root.body?.trim() === 'Not found' && /^text\/plain/.test(root.headers?.['content-type'] ?? '')) return 'files';
+  const config = ex['/api/config']?.status === 200 ? parseJson(ex['/api/config']?.body) : undefined;
+  if (config && typeof config.napUrl === 'string') return 'sandboxDomain' in config ? 'nap-sandbox' : 'nap-browser';
+  const health = ex['/healthz']?.status === 200 ? parseJson(ex['/healthz']?.body) : undefined;
+  if (health?.status === 'ok' || (root?.status === 302 && /\/login$/.test(root.headers?.location ?? ''))) return 'nap-cp';
+  return undefined;
+}
+
+/** Which ingress controller answered, from its Server header and the shape of its own error pages. */
+export function detectController(exchanges: Array<{ headers?: Record<string, string>; body?: string } | undefined>): Controller | undefined {
+  for (const ex of exchanges) {
+    const server = ex?.headers?.server ?? '';
+    if (/istio-envoy/i.test(server)) return 'istio';
+    if (/envoy/i.test(server)) return 'contour';
+    if (/nginx/i.test(server)) return 'ingress-nginx';
+    if (/traefik/i.test(server) || ex?.body?.trim() === '404 page not found') return 'traefik';
+    if (/haproxy/i.test(server) || /No server is available to handle this request/.test(ex?.body ?? '')) return 'haproxy';
+  }
+  return undefined;
+}
+
+/** The proxy's own 404 for a host it has no rule for, as opposed to the platform's 404s. */
+export function isDefaultBackend(ex: HttpExchange | undefined): boolean {
+  if (!ex || ex.status !== 404) return false;
+  const body = ex.body ?? '';
+  return /default backend/i.test(body) || /<center>nginx/i.test(body) || body.trim() === '404 page not found' || (/envoy/i.test(ex.headers?.server ?? '') && body.trim() === '');
+}

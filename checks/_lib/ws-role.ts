@@ -1,0 +1,72 @@
+// ws.<role>: a WebSocket upgrade passes the proxy to the host's service.
+import type { CheckDef, Judgement, Role } from '../../src/model.js';
+import { wsUpgrade, type WsUpgrade } from '../../src/probes/ws.js';
+import type { HttpRoleEvidence } from './http-role.js';
+import { addressFor, detectController, originFor, parseJson, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './routing.js';
+
+export interface WsEvidence {
+  host: string;
+  /** Which endpoint was tried: the responder's echo, or the platform's own /env-gateway. */
+  endpoint: 'responder' | 'env-gateway' | 'none';
+  attempt?: WsUpgrade;
+  controller?: string;
+}
+
+export const WS_FIX = {
+  general: 'Let the proxy pass the Upgrade and Connection headers (HTTP/1.1) to the service.',
+  'ingress-nginx': 'ingress-nginx passes WebSocket upgrades by default; remove snippets that clear Upgrade/Connection, and raise proxy-read-timeout/proxy-send-timeout to "3600".',
+  contour: 'Set enableWebsockets: true on the HTTPProxy route.',
+  traefik: 'Traefik passes upgrades by default; check middlewares that strip headers.',
+  istio: 'Istio passes upgrades by default; check EnvoyFilters and that the Service port is named http (not tcp/grpc).',
+  haproxy: 'HAProxy passes upgrades in http mode; set timeout tunnel 1h.',
+};
+
+export function wsRoleCheck(role: Role): CheckDef<WsEvidence> {
+  return {
+    meta: {
+      id: `ws.${role}`,
+      area: 'ws',
+      title: `WebSocket upgrade to ${role === 'main' ? '<d>' : role === 'preview' ? '*.sandbox.<d>' : `${role}.<d>`}`,
+      proves: 'A WebSocket upgrade through the ingress is answered with 101 by the service (the responder echo endpoint, or the platform\'s /env-gateway on <d>).',
+      codes: {
+        WS_REJECTED: { status: 'fail', why: 'The upgrade was refused (an error status instead of 101): blocked by the proxy, an auth layer, or no WebSocket route.', fix: WS_FIX },
+        WS_UPGRADE_STRIPPED: { status: 'fail', why: 'The service got a plain GET: the proxy dropped the Upgrade/Connection headers (or spoke HTTP/1.0 upstream).', fix: WS_FIX },
+        WS_NO_ENDPOINT: { status: 'skip', why: 'Without the probe responder, this host has no unauthenticated WebSocket endpoint to try.', fix: 'Deploy `nap-verify serve` behind the same Services (see `nap-verify kit responder`) for a full test.' },
+      },
+    },
+    needs: (ctx) => [...transportNeeds(ctx, role), { id: `http.${role}`, tolerate: SOFT_HTTP_CODES }],
+    async gather(ctx, up, tools) {
+      const http = up.get(`http.${role}`)?.evidence as Partial<HttpRoleEvidence> | undefined;
+      const host = ctx.target.hosts[role];
+      const base = { host, ...(http?.controller ? { controller: http.controller } : {}) };
+      const path = http?.responder ? `${WELL_KNOWN}/ws` : role === 'main' ? '/env-gateway' : undefined;
+      if (!path) return { ...base, endpoint: 'none' };
+      const url = originFor(ctx, role, 'wss') + path;
+      const attempt = await wsUpgrade(url, addressFor(ctx, role, up), ctx.timeoutMs, tools.signal);
+      return { ...base, endpoint: http?.responder ? 'responder' : 'env-gateway', attempt };
+    },
+    judge(ev): Judgement {
+      const host = ev.host;
+      const controller = (ev.controller ?? detectController([ev.attempt])) as Judgement['controller'];
+      const base = { host, ...(controller ? { controller } : {}) };
+      if (ev.endpoint === 'none' || !ev.attempt) {
+        return { ...base, status: 'skip', code: 'WS_NO_ENDPOINT', message: `no responder behind ${host} and no public WebSocket endpoint: deploy \`nap-verify serve\` for a full test` };
+      }
+      const a = ev.attempt;
+      if (a.upgraded) {
+        if (ev.endpoint === 'env-gateway') {
+          if (a.closeCode === 1008) return { ...base, status: 'pass', message: '101 from /env-gateway, then 1008 as expected without a token' };
+          return { ...base, status: 'pass', message: `101 from /env-gateway${a.closeCode ? `, closed ${a.closeCode}` : ''}` };
+        }
+        const hello = parseJson(a.firstMessage);
+        return { ...base, status: 'pass', message: `101, ${hello?.type === 'hello' ? `hello from ${String(hello.service)}` : 'upgraded'}` };
+      }
+      if (a.status === undefined) return { ...base, status: 'fail', code: 'WS_REJECTED', message: `upgrade to ${host} failed: ${a.error ?? 'no answer'}` };
+      const body = parseJson(a.body);
+      // Our responder answers a plain GET on its WebSocket path with 426 and says it saw no Upgrade header.
+      const stripped = (body?.error === 'Upgrade required' && body.upgrade === null) || a.status === 426 || a.status === 400 || a.status === 200;
+      if (stripped) return { ...base, status: 'fail', code: 'WS_UPGRADE_STRIPPED', message: `upgrade to ${host} answered ${a.status} instead of 101: the service saw a plain request, the proxy dropped the Upgrade headers` };
+      return { ...base, status: 'fail', code: 'WS_REJECTED', message: `upgrade to ${host} answered ${a.status} instead of 101${a.body ? `: ${JSON.stringify(a.body.slice(0, 80))}` : ''}` };
+    },
+  };
+}

@@ -1,0 +1,3 @@
+import { holdWsCheck } from './_lib/hold.js';
+
+export default holdWsCheck('preview');

@@ -1,0 +1,42 @@
+// http.exposure: the platform serves Prometheus metrics on /metrics without credentials; the ingress should not.
+import type { CheckDef } from '../src/model.js';
+import { httpGet, type HttpExchange } from '../src/probes/http.js';
+import { addressFor, detectController, originFor, transportNeeds } from './_lib/routing.js';
+
+const check: CheckDef<HttpExchange> = {
+  meta: {
+    id: 'http.exposure',
+    area: 'http',
+    title: 'No public /metrics',
+    proves: 'https://<d>/metrics does not hand Prometheus metrics to anyone who asks.',
+    codes: {
+      HTTP_METRICS_PUBLIC: {
+        status: 'warn',
+        why: "nap-cp's /metrics is reachable from outside without credentials: it leaks internal names, counts and versions.",
+        fix: {
+          general: 'Deny /metrics at the ingress (scrape it inside the cluster instead).',
+          'ingress-nginx': 'Add a server-snippet `location = /metrics { return 404; }` or a separate Ingress for /metrics with an IP allow-list (nginx.ingress.kubernetes.io/whitelist-source-range).',
+          contour: 'Add a route for prefix /metrics with a directResponsePolicy {statusCode: 404}.',
+          traefik: 'Route PathPrefix(`/metrics`) to a middleware that denies it (ipAllowList).',
+          istio: 'An AuthorizationPolicy denying paths ["/metrics"] on the ingress gateway.',
+          haproxy: 'http-request deny if { path /metrics }.',
+        },
+      },
+    },
+  },
+  needs: (ctx) => transportNeeds(ctx, 'main'),
+  after: (ctx) => (ctx.target.ingressIp ? [] : ['dns.main']),
+  gather(ctx, up, tools) {
+    return httpGet({ url: `${originFor(ctx, 'main')}/metrics`, address: addressFor(ctx, 'main', up), timeoutMs: ctx.timeoutMs, signal: tools.signal, maxBody: 2048 });
+  },
+  judge(ex, ctx) {
+    const host = ctx.target.domain;
+    const controller = detectController([ex]);
+    const base = { host, ...(controller ? { controller } : {}) };
+    if (ex.error) return { ...base, status: 'skip', message: `no answer for /metrics: ${ex.error.message}` };
+    if (ex.status === 200 && /^# (HELP|TYPE) /m.test(ex.body ?? '')) return { ...base, status: 'warn', code: 'HTTP_METRICS_PUBLIC', message: `https://${host}/metrics is public: 200 with Prometheus metrics` };
+    return { ...base, status: 'pass', message: `/metrics answers ${ex.status}` };
+  },
+};
+
+export default check;

@@ -1,0 +1,3 @@
+import { httpRoleCheck } from './_lib/http-role.js';
+
+export default httpRoleCheck('main');

@@ -1,0 +1,70 @@
+// sse.main: events reach the client as they are sent — not held back by proxy buffering or compression.
+import type { CheckDef, Judgement } from '../src/model.js';
+import { readSse, type SseTimeline } from '../src/probes/sse.js';
+import type { HttpRoleEvidence } from './_lib/http-role.js';
+import { addressFor, originFor, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './_lib/routing.js';
+
+interface SseEvidence {
+  host: string;
+  unavailable?: string;
+  controller?: string;
+  stream?: SseTimeline;
+  /** Arrival of the three ticks the responder sends 0.5 s apart, ms after the headers. */
+  ticksAt?: number[];
+}
+
+/** The responder's ticks leave 0.5 s apart: tick 0 to tick 2 spans 1 s when nothing buffers. */
+const BUFFERED_BELOW_MS = 300;
+
+const check: CheckDef<SseEvidence> = {
+  meta: {
+    id: 'sse.main',
+    area: 'sse',
+    title: 'SSE delivered as sent',
+    proves: 'A server-sent-event stream through the ingress is text/event-stream, uncompressed, and its events arrive as they are sent (three ticks 0.5 s apart arrive 0.5 s apart).',
+    codes: {
+      SSE_BUFFERED: {
+        status: 'fail',
+        why: 'The proxy holds events back (response buffering or compression) and releases them in bursts: live progress and chat streams in NAP stall.',
+        fix: {
+          general: 'Turn response buffering and compression off for text/event-stream.',
+          'ingress-nginx': 'nginx.ingress.kubernetes.io/proxy-buffering: "off" on the Ingress (plain nginx: proxy_buffering off; or the backend header X-Accel-Buffering: no), and leave text/event-stream out of gzip_types.',
+          contour: 'Envoy streams by default: remove compression filters for text/event-stream.',
+          traefik: 'Remove the compress middleware from the route (or exclude text/event-stream); responseForwarding.flushInterval.',
+          istio: 'Remove EnvoyFilters that add buffering or compression on this route.',
+          haproxy: 'Disable compression for text/event-stream (compression type without it); option http-buffer-request off.',
+        },
+      },
+      SSE_BAD_TYPE: {
+        status: 'fail',
+        why: 'The stream does not arrive as text/event-stream with status 200: something in front rewrote or replaced the response.',
+        fix: 'Check for an error page or a content-type rewrite in front of nap-cp.',
+      },
+    },
+  },
+  needs: (ctx) => [...transportNeeds(ctx, 'main'), { id: 'http.main', tolerate: SOFT_HTTP_CODES }],
+  async gather(ctx, up, tools) {
+    const http = up.get('http.main')?.evidence as Partial<HttpRoleEvidence> | undefined;
+    const base = { host: ctx.target.domain, ...(http?.controller ? { controller: http.controller } : {}) };
+    if (!http?.responder) return { ...base, unavailable: 'no responder behind <d>: the platform has no SSE stream without credentials; deploy `nap-verify serve`' };
+    const stream = await readSse({ url: `${originFor(ctx, 'main')}${WELL_KNOWN}/sse?hold=2`, address: addressFor(ctx, 'main', up), timeoutMs: ctx.timeoutMs, expectMs: 2000, signal: tools.signal });
+    const ticksAt = stream.events.filter(([, kind, name]) => kind === 'event' && name === 'tick').map(([t]) => t - (stream.headersAt ?? 0));
+    return { ...base, stream, ticksAt };
+  },
+  judge(ev): Judgement {
+    const host = ev.host;
+    const base = { host, ...(ev.controller ? { controller: ev.controller as Judgement['controller'] } : {}) };
+    if (ev.unavailable || !ev.stream) return { ...base, status: 'skip', message: ev.unavailable ?? 'not measured' };
+    const s = ev.stream;
+    if (s.status !== 200) return { ...base, status: 'fail', code: 'SSE_BAD_TYPE', message: `the SSE stream answered ${s.status ?? s.end.how}${s.body ? `: ${JSON.stringify(s.body.slice(0, 80))}` : ''}` };
+    if (!/^text\/event-stream/i.test(s.contentType ?? '')) return { ...base, status: 'fail', code: 'SSE_BAD_TYPE', message: `the SSE stream arrived as ${s.contentType ?? 'no content type'}, not text/event-stream` };
+    if (s.contentEncoding) return { ...base, status: 'fail', code: 'SSE_BUFFERED', message: `the SSE stream was compressed (${s.contentEncoding}) on the way: compression holds events back` };
+    const t = ev.ticksAt ?? [];
+    if (t.length < 3) return { ...base, status: 'fail', code: 'SSE_BUFFERED', message: `only ${t.length} of 3 ticks arrived before the stream ended (${s.end.how})` };
+    const spread = t[2]! - t[0]!;
+    if (spread < BUFFERED_BELOW_MS) return { ...base, status: 'fail', code: 'SSE_BUFFERED', message: `3 ticks sent 0.5 s apart arrived within ${spread} ms of each other, ${((t[0] ?? 0) / 1000).toFixed(1)} s after the headers: the proxy buffers the stream` };
+    return { ...base, status: 'pass', message: `text/event-stream, uncompressed, ticks ${(spread / 2000).toFixed(2)} s apart as sent` };
+  },
+};
+
+export default check;

@@ -1,0 +1,3 @@
+import { wsRoleCheck } from './_lib/ws-role.js';
+
+export default wsRoleCheck('main');

@@ -1,0 +1,30 @@
+// `nap-verify serve`: run the probe responder until SIGINT/SIGTERM, then close every socket and exit 0.
+import { parseDomain, parsePort, UsageError, type RawOptions } from '../options.js';
+import { startResponder } from '../serve/responder.js';
+
+export async function runServeCommand(raw: RawOptions): Promise<number> {
+  const str = (v: RawOptions[string]) => (typeof v === 'string' ? v : undefined);
+  const domainRaw = str(raw.domain);
+  if (!domainRaw) throw new UsageError('serve needs --domain (the platform domain the stand-ins answer for)');
+  const host = str(raw.host) ?? '0.0.0.0';
+  const responder = await startResponder({
+    domain: parseDomain(domainRaw),
+    host,
+    ports: {
+      'nap-cp': parsePort('--cp-port', str(raw.cpPort) ?? '3000'),
+      'nap-browser': parsePort('--browser-port', str(raw.browserPort) ?? '3005'),
+      'nap-sandbox': parsePort('--sandbox-port', str(raw.sandboxPort) ?? '3006'),
+    },
+    fingerprintsOnly: raw.fingerprintsOnly === true,
+    log: (line) => process.stdout.write(`nap-verify serve: ${line}\n`),
+  }).catch((e: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot listen: ${e.code === 'EADDRINUSE' ? `port ${(e as NodeJS.ErrnoException & { port?: number }).port ?? ''} is in use` : e.message}`);
+  });
+  const sig = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  process.stdout.write(`nap-verify serve: ${sig}, closing\n`);
+  await responder.close();
+  return 0;
+}

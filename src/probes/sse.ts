@@ -1,0 +1,95 @@
+// A server-sent-event stream read through the proxy with a timeline of what arrived when: enough to see
+// buffering (ticks sent 0.5 s apart arriving together) and to see a silent stream being cut.
+import { createParser } from 'eventsource-parser';
+import { Agent, request } from 'undici';
+import { pinnedLookup } from './http.js';
+import type { StreamEnd } from './ws.js';
+
+export interface SseTimeline {
+  url: string;
+  status?: number;
+  contentType?: string;
+  contentEncoding?: string;
+  server?: string;
+  /** ms since the probe started. */
+  headersAt?: number;
+  lastByteAt?: number;
+  endedAt?: number;
+  /** (ms, kind, name): events by their `event:` name, comments as `: text` — bounded. */
+  events: Array<[number, 'event' | 'comment', string]>;
+  /** First bytes of a non-200 body. */
+  body?: string;
+  end: StreamEnd;
+}
+
+const MAX_EVENTS = 256;
+
+export interface SseOptions {
+  url: string;
+  address: string;
+  timeoutMs: number;
+  /** How long the stream is expected to run; the probe's own deadline is this plus room. */
+  expectMs: number;
+  signal?: AbortSignal;
+}
+
+export async function readSse(o: SseOptions): Promise<SseTimeline> {
+  const t0 = performance.now();
+  const now = () => Math.round(performance.now() - t0);
+  const tl: SseTimeline = { url: o.url, events: [], end: { how: 'timeout', detail: 'not finished' } };
+  const deadline = AbortSignal.timeout(o.expectMs + 2 * o.timeoutMs);
+  const signal = o.signal ? AbortSignal.any([o.signal, deadline]) : deadline;
+  // bodyTimeout 0: silence is what we measure; the deadline above bounds it instead.
+  const agent = new Agent({ connect: { lookup: pinnedLookup(o.address), rejectUnauthorized: false, timeout: o.timeoutMs }, headersTimeout: o.timeoutMs, bodyTimeout: 0 });
+  let sawBye = false;
+  const parser = createParser({
+    onEvent: (e) => {
+      if (tl.events.length < MAX_EVENTS) tl.events.push([now(), 'event', e.event ?? 'message']);
+      if (e.event === 'bye') sawBye = true;
+    },
+    onComment: (c) => {
+      if (tl.events.length < MAX_EVENTS) tl.events.push([now(), 'comment', c.trim().slice(0, 40)]);
+    },
+  });
+  try {
+    const res = await request(o.url, { method: 'GET', dispatcher: agent, signal, headers: { accept: 'text/event-stream', 'user-agent': 'nap-verify' } });
+    tl.headersAt = now();
+    tl.lastByteAt = tl.headersAt;
+    tl.status = res.statusCode;
+    const h = (k: string) => (res.headers[k] === undefined ? undefined : String(res.headers[k]));
+    const ct = h('content-type');
+    const ce = h('content-encoding');
+    const sv = h('server');
+    if (ct) tl.contentType = ct;
+    if (ce) tl.contentEncoding = ce;
+    if (sv) tl.server = sv;
+    if (res.statusCode !== 200) {
+      const text = await res.body.text().catch(() => '');
+      tl.body = text.slice(0, 2048);
+      tl.endedAt = now();
+      tl.end = { how: 'http', status: res.statusCode };
+      return tl;
+    }
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      tl.lastByteAt = now();
+      // A compressed stream cannot be parsed as text; its arrival times still tell the story.
+      if (!tl.contentEncoding) parser.feed(decoder.decode(chunk, { stream: true }));
+    }
+    tl.endedAt = now();
+    tl.end = sawBye || tl.contentEncoding ? { how: 'survived' } : { how: 'eof', detail: 'the stream ended before its bye event' };
+  } catch (e) {
+    tl.endedAt = now();
+    const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+    const code = err.code ?? err.cause?.code ?? '';
+    if (signal.aborted) tl.end = { how: 'timeout', detail: o.signal?.aborted ? 'aborted' : `no end within ${o.expectMs + 2 * o.timeoutMs} ms` };
+    else if (sawBye) tl.end = { how: 'survived' };
+    // undici's "other side closed" is a FIN before the response was complete; ECONNRESET is a reset.
+    else if (code === 'UND_ERR_SOCKET' && /other side closed/.test(err.message)) tl.end = { how: 'eof', detail: 'connection closed mid-stream (FIN)' };
+    else if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') tl.end = { how: 'reset', detail: err.message };
+    else tl.end = { how: 'error', detail: `${code ? code + ': ' : ''}${err.message}` };
+  } finally {
+    void agent.destroy().catch(() => {});
+  }
+  return tl;
+}

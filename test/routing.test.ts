@@ -1,0 +1,152 @@
+// http.*, ws.* and sse.main through real nginx and haproxy in front of the real responder (`nap-verify serve`),
+// each proxy configuration healthy or broken the way ingresses are broken in the field.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './harness/cli.js';
+import { startNginx } from './harness/nginx.js';
+import { runCleanups } from './harness/proc.js';
+import { ingressBase, nginxSite, startHaproxy, startResponder, UPGRADE_MAP, type Ingress } from './support/ingress.js';
+
+const R = { cp: 3000, browser: 3005, sandbox: 3006 };
+const FINGERPRINTS_ONLY = { cp: 4000, browser: 4005, sandbox: 4006 };
+const OTHER_DOMAIN = { cp: 5000, browser: 5005, sandbox: 5006 };
+const SILENT_BACKEND = 3998;
+const P = { healthy: 8443, stripped: 8444, rewritten: 8445, buffered: 8446, down: 8447, unrouted: 8448, wrong: 8449, platform: 8450, mismatch: 8451, slow: 8452, haproxyEmpty: 9444 };
+
+let ing: Ingress;
+
+interface JsonCheck { id: string; status: string; code?: string; message: string; evidence: Record<string, any>; remediation?: string }
+
+async function run(port: number, extra: string[] = []) {
+  const r = await runCli(ing.ns, ['--domain', ing.domain, '--https-port', String(port), '--http-port', '8080', '--ca-file', ing.rootPem, '--no-hold', '--skip', 'dns,env', '--format', 'json', '--timeout', '3', ...extra]);
+  expect(r.json, r.stderr || r.stdout).toBeDefined();
+  return { ...r, byId: Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c])) as Record<string, JsonCheck> };
+}
+
+beforeAll(async () => {
+  ing = await ingressBase('nap.test');
+  await Promise.all([
+    startResponder(ing.ns, ing.domain, R),
+    startResponder(ing.ns, ing.domain, FINGERPRINTS_ONLY, ['--fingerprints-only']),
+    startResponder(ing.ns, 'other.test', OTHER_DOMAIN),
+  ]);
+  // A service that accepts connections and never answers: what a hung pod looks like to the proxy.
+  ing.ns.spawn('node', ['-e', `require('net').createServer(()=>{}).listen(${SILENT_BACKEND},'127.0.0.1')`]);
+  const d = ing.domain;
+  await startNginx(ing.ns, [
+    UPGRADE_MAP,
+    nginxSite(ing, R, { port: P.healthy, blockMetrics: true }),
+    nginxSite(ing, R, { port: P.stripped, upgrade: false }),
+    nginxSite(ing, R, { port: P.rewritten, hostHeader: 'nap-cp' }),
+    nginxSite(ing, R, { port: P.buffered, buffering: true }),
+    nginxSite(ing, R, { port: P.down, backends: { cp: 3999 } }),
+    nginxSite(ing, R, { port: P.unrouted, unrouted: [`files.${d}`] }),
+    nginxSite(ing, R, { port: P.wrong, backends: { browser: R.sandbox } }),
+    nginxSite(ing, FINGERPRINTS_ONLY, { port: P.platform }),
+    nginxSite(ing, OTHER_DOMAIN, { port: P.mismatch }),
+    nginxSite(ing, R, { port: P.slow, readTimeout: '1s', backends: { browser: SILENT_BACKEND } }),
+    // Plain HTTP on 8080 for <d>: redirect on the healthy path, content on 8081.
+    `server { listen 127.0.0.1:8080 default_server; return 301 https://$host:${P.healthy}$request_uri; }`,
+    `server { listen 127.0.0.1:8081 default_server; location / { proxy_pass http://127.0.0.1:${R.cp}; proxy_set_header Host $host; } }`,
+  ].join('\n'));
+  await startHaproxy(ing, R, P.haproxyEmpty, '30s', { noServers: true });
+}, 60_000);
+afterAll(runCleanups);
+
+describe('routing through real nginx', () => {
+  it('a healthy ingress: every host on its own service with Host preserved, upgrades pass, SSE unbuffered', async () => {
+    const r = await run(P.healthy);
+    expect(r.code, JSON.stringify(r.json.checks.filter((c: JsonCheck) => c.status !== 'pass'))).toBe(0);
+    for (const id of ['http.main', 'http.files', 'http.browsers', 'http.sandbox', 'http.preview', 'http.redirect', 'http.exposure', 'ws.main', 'ws.browsers', 'ws.sandbox', 'ws.preview', 'sse.main', 'env.clock']) {
+      if (r.byId[id]) expect(r.byId[id], id).toMatchObject({ status: 'pass' });
+    }
+    expect(r.byId['http.files']!.message).toBe('nap-cp (responder), Host preserved, X-Forwarded-Proto https');
+    expect(r.byId['http.preview']!.evidence.responder.host).toMatch(/^nvf[0-9a-f]{10}\.sandbox\.nap\.test(:8443)?$/);
+    expect(r.byId['ws.preview']!.message).toBe('101, hello from nap-sandbox');
+    expect(r.byId['sse.main']!.evidence.ticksAt[2] - r.byId['sse.main']!.evidence.ticksAt[0]).toBeGreaterThan(700);
+    expect(r.byId['http.redirect']!.message).toMatch(/^301 → https:\/\/nap\.test:8443\//);
+  });
+
+  it('Upgrade headers dropped by the proxy: WS_UPGRADE_STRIPPED on every ws check', async () => {
+    const r = await run(P.stripped, ['--only', 'ws']);
+    for (const role of ['main', 'browsers', 'sandbox', 'preview']) expect(r.byId[`ws.${role}`], role).toMatchObject({ status: 'fail', code: 'WS_UPGRADE_STRIPPED' });
+    expect(r.byId['ws.main']!.message).toContain('answered 426 instead of 101');
+    expect(r.byId['ws.main']!.remediation).toContain('ingress-nginx');
+  });
+
+  it('proxy_set_header Host nap-cp: HTTP_HOST_REWRITTEN naming the Host the service saw', async () => {
+    const r = await run(P.rewritten, ['--only', 'http']);
+    expect(r.byId['http.main']).toMatchObject({ status: 'fail', code: 'HTTP_HOST_REWRITTEN' });
+    expect(r.byId['http.main']!.message).toContain('but with Host: nap-cp');
+    expect(r.byId['http.files']).toMatchObject({ code: 'HTTP_HOST_REWRITTEN' });
+    expect(r.byId['http.main']!.remediation).toMatch(/^ingress-nginx: |upstream-vhost/m);
+  });
+
+  it('proxy_buffering on: SSE_BUFFERED', async () => {
+    const r = await run(P.buffered, ['--only', 'sse']);
+    expect(r.byId['sse.main']).toMatchObject({ status: 'fail', code: 'SSE_BUFFERED' });
+    expect(r.byId['sse.main']!.message).toMatch(/3 ticks sent 0\.5 s apart arrived within \d+ ms of each other/);
+    expect(r.byId['sse.main']!.remediation).toContain('proxy-buffering: "off"');
+  });
+
+  it('a dead backend: HTTP_BAD_GATEWAY, and the ws/sse checks on that host skip instead of failing twice', async () => {
+    const r = await run(P.down, ['--only', 'http.main,http.files,ws.main,sse.main,http.browsers']);
+    expect(r.byId['http.main']).toMatchObject({ status: 'fail', code: 'HTTP_BAD_GATEWAY' });
+    expect(r.byId['http.files']).toMatchObject({ status: 'fail', code: 'HTTP_BAD_GATEWAY' });
+    expect(r.byId['ws.main']).toMatchObject({ status: 'skip', message: 'skipped: http.main failed (HTTP_BAD_GATEWAY)' });
+    expect(r.byId['sse.main']!.status).toBe('skip');
+    expect(r.byId['http.browsers']!.status).toBe('pass');
+  });
+
+  it('a host without an ingress rule: HTTP_DEFAULT_BACKEND', async () => {
+    const r = await run(P.unrouted, ['--only', 'http']);
+    expect(r.byId['http.files']).toMatchObject({ status: 'fail', code: 'HTTP_DEFAULT_BACKEND' });
+    expect(r.byId['http.files']!.message).toContain('the ingress (ingress-nginx) answered 404 itself');
+    expect(r.byId['http.main']!.status).toBe('pass');
+  });
+
+  it('browsers routed to nap-sandbox: HTTP_WRONG_SERVICE', async () => {
+    const r = await run(P.wrong, ['--only', 'http.browsers']);
+    expect(r.byId['http.browsers']).toMatchObject({ status: 'fail', code: 'HTTP_WRONG_SERVICE', message: 'browsers.nap.test reached nap-sandbox, not nap-browser' });
+  });
+
+  it('a hung service: HTTP_GATEWAY_TIMEOUT', async () => {
+    const r = await run(P.slow, ['--only', 'http.browsers']);
+    expect(r.byId['http.browsers']).toMatchObject({ status: 'fail', code: 'HTTP_GATEWAY_TIMEOUT' });
+  });
+
+  it('services installed for another domain: HTTP_CONFIG_MISMATCH from /api/config', async () => {
+    const r = await run(P.mismatch, ['--only', 'http.browsers,http.sandbox']);
+    expect(r.byId['http.browsers']).toMatchObject({ status: 'fail', code: 'HTTP_CONFIG_MISMATCH' });
+    expect(r.byId['http.browsers']!.message).toContain('napUrl https://other.test, not on nap.test');
+    expect(r.byId['http.sandbox']).toMatchObject({ code: 'HTTP_CONFIG_MISMATCH' });
+  });
+
+  it('public /metrics: HTTP_METRICS_PUBLIC warning; plain HTTP without redirect: HTTP_NO_REDIRECT', async () => {
+    const r = await run(P.stripped, ['--only', 'http.exposure,http.redirect', '--http-port', '8081']);
+    expect(r.byId['http.exposure']).toMatchObject({ status: 'warn', code: 'HTTP_METRICS_PUBLIC' });
+    expect(r.byId['http.redirect']).toMatchObject({ status: 'fail', code: 'HTTP_NO_REDIRECT' });
+    expect(r.byId['http.redirect']!.message).toBe('http://nap.test/ redirects to /login, not to https://nap.test/');
+  });
+
+  it('without the responder: platform fingerprints route-check every host; ws.main uses /env-gateway; the rest skip as documented', async () => {
+    const r = await run(P.platform);
+    for (const role of ['main', 'files', 'browsers', 'sandbox', 'preview']) expect(r.byId[`http.${role}`], role).toMatchObject({ status: 'pass' });
+    expect(r.byId['http.files']!.message).toBe("nap-cp's export app, Host preserved");
+    expect(r.byId['ws.main']).toMatchObject({ status: 'pass', message: '101 from /env-gateway, then 1008 as expected without a token' });
+    for (const role of ['browsers', 'sandbox', 'preview']) expect(r.byId[`ws.${role}`], role).toMatchObject({ status: 'skip', code: 'WS_NO_ENDPOINT' });
+    expect(r.byId['sse.main']).toMatchObject({ status: 'skip' });
+    expect(r.byId['sse.main']!.message).toContain('deploy `nap-verify serve`');
+    const holds = await run(P.platform, ['--only', 'hold', '--hold', '2']);
+    for (const c of holds.json.checks as JsonCheck[]) expect(c, c.id).toMatchObject({ status: 'skip' });
+  });
+});
+
+describe('routing through real haproxy', () => {
+  it('a backend without servers: HTTP_NO_ENDPOINTS (503), haproxy recognised', async () => {
+    const r = await run(P.haproxyEmpty, ['--only', 'http.main']);
+    expect(r.byId['http.main']).toMatchObject({ status: 'fail', code: 'HTTP_NO_ENDPOINTS' });
+    expect(r.byId['http.main']!.message).toContain('(haproxy)');
+    expect(r.byId['http.main']!.remediation).not.toContain('ingress-nginx');
+  });
+});
+

@@ -1,0 +1,137 @@
+// A NAP install's network path in a namespace: dnsmasq for the names, the probe responder as the three services,
+// and real reverse proxies (nginx, haproxy) in front with the configuration under test.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CLI_PATH } from '../harness/cli.js';
+import { startDnsmasq } from '../harness/dnsmasq.js';
+import { createNetns, type Netns } from '../harness/netns.js';
+import { createPki } from '../harness/pki.js';
+import { makeTempDir, waitFor, type ManagedProc } from '../harness/proc.js';
+import { zone } from './zone.js';
+
+export interface Ingress {
+  ns: Netns;
+  domain: string;
+  rootPem: string;
+  /** One certificate for all five names (wildcard included), with its chain. */
+  certPath: string;
+  keyPath: string;
+  /** cert + chain + key in one file, as haproxy wants it. */
+  combinedPem: string;
+}
+
+export async function waitPort(ns: Netns, port: number, what = `port ${port}`): Promise<void> {
+  await waitFor(async () => (await ns.exec('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { timeoutMs: 2000 })).code === 0, what, 10_000);
+}
+
+export async function ingressBase(domain = 'nap.test'): Promise<Ingress> {
+  const ns = await createNetns();
+  await startDnsmasq(ns, { lines: ['local=/test/', ...zone(domain)] });
+  const pki = await createPki(mkdtempSync(path.join(tmpdir(), 'nvt-pki-')));
+  const root = await pki.rootCa('Ingress Root CA');
+  const inter = await pki.intermediate(root, 'Ingress Intermediate CA');
+  const leaf = await pki.leaf(inter, { cn: domain, sans: [domain, `files.${domain}`, `browsers.${domain}`, `sandbox.${domain}`, `*.sandbox.${domain}`] });
+  const certPath = pki.bundle('chain', leaf.certPem, inter.certPem);
+  const { readFileSync } = await import('node:fs');
+  const combinedPem = pki.bundle('combined', leaf.certPem, inter.certPem, readFileSync(leaf.keyPath, 'utf8'));
+  return { ns, domain, rootPem: pki.bundle('root', root.certPem), certPath, keyPath: leaf.keyPath, combinedPem };
+}
+
+export interface ResponderPorts {
+  cp: number;
+  browser: number;
+  sandbox: number;
+}
+
+/** `nap-verify serve` itself, inside the namespace. */
+export async function startResponder(ns: Netns, domain: string, ports: ResponderPorts, extra: string[] = []): Promise<ManagedProc> {
+  const proc = ns.spawn('node', [CLI_PATH, 'serve', '--domain', domain, '--host', '127.0.0.1', '--cp-port', String(ports.cp), '--browser-port', String(ports.browser), '--sandbox-port', String(ports.sandbox), ...extra]);
+  for (const p of [ports.cp, ports.browser, ports.sandbox]) await waitPort(ns, p, `responder port ${p}`);
+  return proc;
+}
+
+export interface SiteOptions {
+  port: number;
+  /** Idle timeout between reads from the service, nginx proxy_read_timeout. */
+  readTimeout?: string;
+  /** Pass Upgrade/Connection (and HTTP/1.1) upstream; false drops them as a misconfigured proxy does. */
+  upgrade?: boolean;
+  /** The Host header sent upstream; default $host (unchanged). */
+  hostHeader?: string;
+  buffering?: boolean;
+  /** Hosts to leave without a rule (they fall to the default server's 404). */
+  unrouted?: string[];
+  /** Backend port per service; override to point a host at the wrong or a dead port. */
+  backends?: Partial<Record<'cp' | 'browser' | 'sandbox', number>>;
+  /** Per host backend override (host → port). */
+  hostBackends?: Record<string, number>;
+  blockMetrics?: boolean;
+}
+
+/** nginx server blocks proxying the five names to the responder the way an ingress controller would. */
+export function nginxSite(ing: Ingress, ports: ResponderPorts, o: SiteOptions): string {
+  const d = ing.domain;
+  const backend = { cp: ports.cp, browser: ports.browser, sandbox: ports.sandbox, ...o.backends };
+  const routes: Array<[string, number]> = [
+    [d, backend.cp], [`files.${d}`, backend.cp], [`browsers.${d}`, backend.browser], [`sandbox.${d}`, backend.sandbox], [`*.sandbox.${d}`, backend.sandbox],
+  ];
+  const location = (port: number) => [
+    ...(o.blockMetrics ? ['  location = /metrics { return 404; }'] : []),
+    '  location / {',
+    `    proxy_pass http://127.0.0.1:${port};`,
+    ...(o.upgrade === false ? [] : ['    proxy_http_version 1.1;', '    proxy_set_header Upgrade $http_upgrade;', '    proxy_set_header Connection $connection_upgrade;']),
+    `    proxy_set_header Host ${o.hostHeader ?? '$host'};`,
+    '    proxy_set_header X-Forwarded-Proto https;',
+    `    proxy_read_timeout ${o.readTimeout ?? '3600s'};`,
+    `    proxy_send_timeout ${o.readTimeout ?? '3600s'};`,
+    `    proxy_buffering ${o.buffering ? 'on' : 'off'};`,
+    '  }',
+  ];
+  const blocks = [
+    // What an ingress does with a host it has no rule for: its own 404.
+    `server {\n  listen 127.0.0.1:${o.port} ssl default_server;\n  server_name _;\n  ssl_certificate ${ing.certPath};\n  ssl_certificate_key ${ing.keyPath};\n  return 404;\n}`,
+  ];
+  for (const [host, port] of routes) {
+    if (o.unrouted?.includes(host)) continue;
+    blocks.push([`server {`, `  listen 127.0.0.1:${o.port} ssl;`, `  server_name ${host};`, `  ssl_certificate ${ing.certPath};`, `  ssl_certificate_key ${ing.keyPath};`, ...location(o.hostBackends?.[host] ?? port), '}'].join('\n'));
+  }
+  return blocks.join('\n');
+}
+
+/** Needed once per nginx http block for the Connection header of upgrades. */
+export const UPGRADE_MAP = 'map $http_upgrade $connection_upgrade { default upgrade; "" close; }';
+
+/** A real haproxy terminating TLS in front of the responder; one timeout for idle client, server and tunnel. */
+export async function startHaproxy(ing: Ingress, ports: ResponderPorts, port: number, timeout: string, opts: { noServers?: boolean } = {}): Promise<ManagedProc> {
+  const d = ing.domain;
+  const dir = await makeTempDir('nvt-haproxy-');
+  const cfg = [
+    'global',
+    '  maxconn 200',
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    `  timeout client ${timeout}`,
+    `  timeout server ${timeout}`,
+    `  timeout tunnel ${timeout}`,
+    'frontend fe',
+    `  bind 127.0.0.1:${port} ssl crt ${ing.combinedPem}`,
+    '  http-request set-header X-Forwarded-Proto https',
+    `  acl cp req.hdr(host),field(1,:) -i ${d} files.${d}`,
+    `  acl browser req.hdr(host),field(1,:) -i browsers.${d}`,
+    `  acl sandbox req.hdr(host),field(1,:) -i sandbox.${d}`,
+    `  acl preview req.hdr(host),field(1,:) -i -m end .sandbox.${d}`,
+    '  use_backend cp if cp',
+    '  use_backend browser if browser',
+    '  use_backend sandbox if sandbox || preview',
+    ...(['cp', 'browser', 'sandbox'] as const).flatMap((b) => [`backend ${b}`, ...(opts.noServers ? [] : [`  server s1 127.0.0.1:${ports[b]}`])]),
+  ].join('\n') + '\n';
+  const file = path.join(dir, 'haproxy.cfg');
+  writeFileSync(file, cfg);
+  const check = await ing.ns.exec('haproxy', ['-c', '-f', file], { timeoutMs: 10_000 });
+  if (check.code !== 0) throw new Error(`haproxy -c failed:\n${check.stdout}${check.stderr}\n${cfg}`);
+  const proc = ing.ns.spawn('haproxy', ['-db', '-f', file]);
+  await waitPort(ing.ns, port, `haproxy ${port}`);
+  return proc;
+}
