@@ -9,55 +9,67 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_PATH, runCli } from './harness/cli.js';
 import { startSilentUdp } from './harness/dnsmasq.js';
 import { runCleanups, waitFor } from './harness/proc.js';
-import { healthyStack, type Stack } from './support/stack.js';
+import { fullStack, type FullStack } from './support/ingress.js';
 
-let stack: Stack;
+let stack: FullStack;
 let out: string;
 
 beforeAll(async () => {
   // slow.test is forwarded to a socket that never answers: a run that waits until its deadline.
-  stack = await healthyStack('nap.test', ['server=/slow.test/127.0.0.1#5399']);
+  stack = await fullStack('nap.test', ['server=/slow.test/127.0.0.1#5399']);
   await startSilentUdp(stack.ns, 5399).ready;
   out = mkdtempSync(path.join(tmpdir(), 'nvt-out-'));
 }, 60_000);
 afterAll(runCleanups);
 
 const cli = (args: string[], env?: Record<string, string>) => runCli(stack.ns, args, env ? { env } : {});
+/** The whole suite without the idle holds (their own tests hold streams against short proxy timeouts). */
+const quick = () => [...stack.args, '--no-hold'];
+const ALL_BUT_HOLD = 25;
 
 describe('a healthy stack', () => {
   it('passes every check, prints a readable grouped report, exits 0', async () => {
-    const r = await cli(stack.args);
+    const r = await cli(quick());
     expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).toMatch(/^nap-verify \d+\.\d+\.\d+ {2}nap\.test {2}\(addresses from DNS\)$/m);
-    for (const title of ['Environment', 'DNS', 'TLS']) expect(r.stdout).toMatch(new RegExp(`^${title}$`, 'm'));
-    expect(r.stdout).toMatch(/^ {2}✔ tls\.preview +nvf[0-9a-f]{10}\.sandbox\.nap\.test +\d+ ms {2}TLSv1\.3, issued by Stack Intermediate CA/m);
-    expect(r.stdout).toMatch(/^12 passed, 0 failed, 0 warnings, 0 skipped {2}\(\d+\.\d\d s\)$/m);
+    for (const title of ['Environment', 'DNS', 'TLS', 'HTTP routing', 'WebSocket', 'Server-sent events']) expect(r.stdout).toMatch(new RegExp(`^${title}$`, 'm'));
+    expect(r.stdout).toMatch(/^ {2}✔ tls\.preview +nvf[0-9a-f]{10}\.sandbox\.nap\.test +\d+ ms {2}TLSv1\.[23], issued by Ingress Intermediate CA/m);
+    expect(r.stdout).toMatch(/^ {2}✔ http\.files +files\.nap\.test +\d+ ms {2}nap-cp \(responder\), Host preserved/m);
+    expect(r.stdout).toMatch(new RegExp(`^${ALL_BUT_HOLD} passed, 0 failed, 0 warnings, 0 skipped {2}\\(\\d+\\.\\d\\d s\\)$`, 'm'));
     expect(r.stdout).not.toMatch(/\u001b\[/);
+  });
+
+  it('with a short --hold the streams are held too: a HOLD_SHORT warning each, still exit 0', async () => {
+    const r = await cli([...stack.args, '--hold', '2', '--only', 'hold', '--format', 'json']);
+    expect(r.code).toBe(0);
+    expect(r.json.checks.map((c: { id: string; code: string }) => [c.id, c.code])).toEqual([
+      ['hold.sse.main', 'HOLD_SHORT'], ['hold.ws.main', 'HOLD_SHORT'], ['hold.ws.browsers', 'HOLD_SHORT'], ['hold.ws.sandbox', 'HOLD_SHORT'], ['hold.ws.preview', 'HOLD_SHORT'],
+    ]);
   });
 
   it('writes JSON and JUnit files from the same results as stdout', async () => {
     const json = path.join(out, 'run.json');
     const junit = path.join(out, 'run.xml');
-    const r = await cli([...stack.args, '--format', 'json', '--json', json, '--junit', junit]);
+    const r = await cli([...quick(), '--format', 'json', '--json', json, '--junit', junit]);
     expect(r.code).toBe(0);
     const file = JSON.parse(readFileSync(json, 'utf8'));
     expect(file.checks.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual(r.json.checks.map((c: { id: string; status: string }) => [c.id, c.status]));
-    expect(file).toMatchObject({ tool: 'nap-verify', schema: 1, summary: { pass: 12, fail: 0, warn: 0, skip: 0, status: 'pass' } });
+    expect(file).toMatchObject({ tool: 'nap-verify', schema: 1, summary: { pass: ALL_BUT_HOLD, fail: 0, warn: 0, skip: 0, status: 'pass' } });
     expect(file.options).toMatchObject({ domain: 'nap.test', httpsPort: 8443, caFile: stack.rootPem });
     const xml = readFileSync(junit, 'utf8');
     expect(XMLValidator.validate(xml)).toBe(true);
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);
-    expect(doc.testsuites.testsuite.map((s: { name: string; tests: string }) => [s.name, s.tests])).toEqual([['env', '1'], ['dns', '6'], ['tls', '5']]);
+    expect(doc.testsuites.testsuite.map((s: { name: string; tests: string }) => [s.name, s.tests])).toEqual([['env', '2'], ['dns', '6'], ['tls', '5'], ['http', '7'], ['ws', '4'], ['sse', '1']]);
   });
 
   it('-v prints evidence lines; -q prints only the summary when nothing failed', async () => {
     const v = await cli([...stack.args, '-v', '--only', 'tls.main']);
-    expect(v.stdout).toMatch(/· analysis\.anchor: CN=Stack Root CA/);
-    expect(v.stdout).toMatch(/· chain\[1\]\.subject: CN=Stack Intermediate CA/);
-    const q = await cli([...stack.args, '-q']);
+    expect(v.stdout).toMatch(/· analysis\.anchor: CN=Ingress Root CA/);
+    expect(v.stdout).toMatch(/· chain\[1\]\.subject: CN=Ingress Intermediate CA/);
+    const q = await cli([...quick(), '-q']);
     expect(q.stdout.trim().split('\n')).toHaveLength(1);
-    expect(q.stdout).toMatch(/^12 passed/);
+    expect(q.stdout).toMatch(new RegExp(`^${ALL_BUT_HOLD} passed`));
   });
 });
 
@@ -66,7 +78,7 @@ describe('selection, environment and colour', () => {
     const r = await cli([...stack.args, '--only', 'tls.preview,dns.files', '--format', 'json']);
     expect(r.json.checks.map((c: { id: string }) => c.id)).toEqual(['dns.files', 'tls.preview']);
     expect(r.json.checks[1].status).toBe('pass');
-    const s = await cli([...stack.args, '--skip', 'tls,env', '--format', 'json']);
+    const s = await cli([...stack.args, '--skip', 'tls,env,http,ws,sse,hold', '--format', 'json']);
     expect(s.json.checks.map((c: { id: string }) => c.id)).toEqual(['dns.main', 'dns.files', 'dns.browsers', 'dns.sandbox', 'dns.preview', 'dns.consistent']);
   });
 
@@ -121,7 +133,9 @@ describe('bad input: exit 2, one line on stderr, no stack trace, nothing on stdo
     ['CA file without PEM', ['--domain', 'nap.test', '--ca-file', '/etc/hostname'], /no PEM certificate/],
     ['unknown --only id', ['--domain', 'nap.test', '--only', 'dns,nope'], /unknown check id or prefix: nope/],
     ['partial id', ['--domain', 'nap.test', '--skip', 'tls.pre'], /unknown check id or prefix: tls\.pre/],
-    ['everything skipped', ['--domain', 'nap.test', '--skip', 'env,dns,tls'], /leave no check to run/],
+    ['everything skipped', ['--domain', 'nap.test', '--skip', 'env,dns,tls,http,ws,sse,hold'], /leave no check to run/],
+    ['negative hold', ['--domain', 'nap.test', '--hold', '-1'], /--hold -1: expected a number from 1 to 3600/],
+    ['hold too long', ['--domain', 'nap.test', '--hold', '7200'], /--hold 7200/],
     ['bad format', ['--domain', 'nap.test', '--format', 'xml'], /--format xml: expected text or json/],
     ['zero timeout', ['--domain', 'nap.test', '--timeout', '0'], /--timeout 0: expected a number from 0\.1 to 600/],
     ['negative warn days', ['--domain', 'nap.test', '--cert-warn-days', '-1'], /--cert-warn-days -1/],

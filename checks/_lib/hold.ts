@@ -86,6 +86,7 @@ export function holdWsCheck(role: Role): CheckDef<HoldEvidence> {
     meta: holdMeta(id, `Idle WebSocket held on ${role === 'main' ? '<d>' : role === 'preview' ? '*.sandbox.<d>' : `${role}.<d>`}`,
       'A WebSocket that carries nothing for --hold seconds is still open afterwards and echoes a message; a cut is timed to 0.1 s and told idle from lifetime by a keep-alive twin.'),
     needs: () => [`ws.${role}`],
+    after: (ctx) => (ctx.target.ingressIp ? [] : [`dns.${role}`]),
     deadlineMs: (ctx) => ctx.holdS * 1000 + 4 * ctx.timeoutMs + 2000,
     async gather(ctx, up, tools) {
       const ws = up.get(`ws.${role}`)?.evidence as Partial<WsEvidence> | undefined;

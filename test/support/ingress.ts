@@ -25,9 +25,9 @@ export async function waitPort(ns: Netns, port: number, what = `port ${port}`): 
   await waitFor(async () => (await ns.exec('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { timeoutMs: 2000 })).code === 0, what, 10_000);
 }
 
-export async function ingressBase(domain = 'nap.test'): Promise<Ingress> {
+export async function ingressBase(domain = 'nap.test', extraDnsLines: string[] = []): Promise<Ingress> {
   const ns = await createNetns();
-  await startDnsmasq(ns, { lines: ['local=/test/', ...zone(domain)] });
+  await startDnsmasq(ns, { lines: ['local=/test/', ...zone(domain), ...extraDnsLines] });
   const pki = await createPki(mkdtempSync(path.join(tmpdir(), 'nvt-pki-')));
   const root = await pki.rootCa('Ingress Root CA');
   const inter = await pki.intermediate(root, 'Ingress Intermediate CA');
@@ -134,4 +134,27 @@ export async function startHaproxy(ing: Ingress, ports: ResponderPorts, port: nu
   const proc = ing.ns.spawn('haproxy', ['-db', '-f', file]);
   await waitPort(ing.ns, port, `haproxy ${port}`);
   return proc;
+}
+
+export interface FullStack extends Ingress {
+  httpsPort: number;
+  httpPort: number;
+  /** The flags that point the CLI at this stack. */
+  args: string[];
+}
+
+/** A healthy install end to end: names, certificates, nginx with long stream timeouts, the responder behind it. */
+export async function fullStack(domain = 'nap.test', extraDnsLines: string[] = []): Promise<FullStack> {
+  const ing = await ingressBase(domain, extraDnsLines);
+  const ports = { cp: 3000, browser: 3005, sandbox: 3006 };
+  await startResponder(ing.ns, domain, ports);
+  const httpsPort = 8443;
+  const httpPort = 8080;
+  const { startNginx } = await import('../harness/nginx.js');
+  await startNginx(ing.ns, [
+    UPGRADE_MAP,
+    nginxSite(ing, ports, { port: httpsPort, blockMetrics: true }),
+    `server { listen 127.0.0.1:${httpPort} default_server; return 301 https://$host:${httpsPort}$request_uri; }`,
+  ].join('\n'));
+  return { ...ing, httpsPort, httpPort, args: ['--domain', domain, '--https-port', String(httpsPort), '--http-port', String(httpPort), '--ca-file', ing.rootPem] };
 }

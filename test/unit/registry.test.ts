@@ -10,6 +10,17 @@ const CONTRACT: Record<string, string[]> = {
     [`tls.${r}`, ['TLS_HANDSHAKE', 'TLS_UNTRUSTED', 'TLS_SELF_SIGNED', 'TLS_INCOMPLETE_CHAIN', 'TLS_NAME_MISMATCH', 'TLS_DEFAULT_CERT', 'TLS_EXPIRED', 'TLS_NOT_YET_VALID', 'TLS_EXPIRES_SOON', 'TLS_OLD_PROTOCOL']],
   ])),
   'dns.consistent': ['DNS_DIVERGENT', 'DNS_UNEXPECTED_IP'],
+  'env.clock': ['CLOCK_SKEW'],
+  ...Object.fromEntries(['main', 'files', 'browsers', 'sandbox', 'preview'].map((r) => [`http.${r}`,
+    ['HTTP_DEFAULT_BACKEND', 'HTTP_BAD_GATEWAY', 'HTTP_NO_ENDPOINTS', 'HTTP_GATEWAY_TIMEOUT', 'HTTP_WRONG_SERVICE', 'HTTP_HOST_REWRITTEN', 'HTTP_CONFIG_MISMATCH', 'HTTP_UNEXPECTED']])),
+  'http.redirect': ['HTTP_NO_REDIRECT'],
+  'http.exposure': ['HTTP_METRICS_PUBLIC'],
+  ...Object.fromEntries(['main', 'browsers', 'sandbox', 'preview'].flatMap((r) => [
+    [`ws.${r}`, ['WS_REJECTED', 'WS_UPGRADE_STRIPPED', 'WS_NO_ENDPOINT']],
+    [`hold.ws.${r}`, ['HOLD_CUT', 'HOLD_SHORT']],
+  ])),
+  'hold.sse.main': ['HOLD_CUT', 'HOLD_SHORT'],
+  'sse.main': ['SSE_BUFFERED', 'SSE_BAD_TYPE'],
 };
 
 describe('check registry', () => {

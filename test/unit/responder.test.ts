@@ -1,0 +1,118 @@
+// The probe responder's protocol (spec §7) and its platform fingerprints (spec §1), on loopback.
+import { request } from 'undici';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startResponder, type Responder } from '../../src/serve/responder.js';
+
+let r: Responder;
+let bare: Responder;
+const D = 'acme.test';
+
+beforeAll(async () => {
+  r = await startResponder({ domain: D, host: '127.0.0.1', ports: { 'nap-cp': 0, 'nap-browser': 0, 'nap-sandbox': 0 } });
+  bare = await startResponder({ domain: D, host: '127.0.0.1', ports: { 'nap-cp': 0, 'nap-browser': 0, 'nap-sandbox': 0 }, fingerprintsOnly: true });
+});
+afterAll(async () => {
+  await r.close();
+  await bare.close();
+});
+
+async function get(port: number, path: string, host: string, headers: Record<string, string> = {}) {
+  const res = await request(`http://127.0.0.1:${port}${path}`, { headers: { host, ...headers } });
+  return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+}
+
+function ws(port: number, path: string, host: string) {
+  return new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: { host }, perMessageDeflate: false });
+}
+
+describe('responder: /.well-known/nap-verify', () => {
+  it('names the service, the Host as received and X-Forwarded-Proto', async () => {
+    const a = await get(r.ports['nap-cp'], '/.well-known/nap-verify', 'files.acme.test', { 'x-forwarded-proto': 'https' });
+    expect(a.status).toBe(200);
+    expect(JSON.parse(a.body)).toEqual({ service: 'nap-cp', host: 'files.acme.test', forwardedProto: 'https', protocol: 1 });
+    const b = await get(r.ports['nap-browser'], '/.well-known/nap-verify', 'browsers.acme.test:8443');
+    expect(JSON.parse(b.body)).toEqual({ service: 'nap-browser', host: 'browsers.acme.test:8443', forwardedProto: null, protocol: 1 });
+    expect(JSON.parse((await get(r.ports['nap-sandbox'], '/.well-known/nap-verify', 'x-1.sandbox.acme.test')).body).service).toBe('nap-sandbox');
+  });
+
+  it('WebSocket: hello on open, echoes text, and sends nothing unasked (no pings)', async () => {
+    const sock = ws(r.ports['nap-browser'], '/.well-known/nap-verify/ws', 'browsers.acme.test');
+    const got: string[] = [];
+    let pings = 0;
+    sock.on('ping', () => pings++);
+    sock.on('message', (m) => got.push(m.toString()));
+    await new Promise((res) => sock.once('open', res));
+    await new Promise((res) => setTimeout(res, 100));
+    sock.send('hi there');
+    await new Promise((res) => setTimeout(res, 1200));
+    sock.close();
+    expect(got.map((m) => JSON.parse(m))).toEqual([{ type: 'hello', service: 'nap-browser', host: 'browsers.acme.test' }, { type: 'echo', data: 'hi there' }]);
+    expect(pings).toBe(0);
+  });
+
+  it('a plain GET on the WebSocket path says 426 and that no Upgrade header arrived', async () => {
+    const a = await get(r.ports['nap-cp'], '/.well-known/nap-verify/ws', D);
+    expect(a.status).toBe(426);
+    expect(JSON.parse(a.body)).toMatchObject({ error: 'Upgrade required', upgrade: null });
+  });
+
+  it('SSE: hello at once, ticks 0,1,2 at 0.5 s steps, beats when asked, bye at hold and the end', async () => {
+    const t0 = Date.now();
+    const res = await request(`http://127.0.0.1:${r.ports['nap-cp']}/.well-known/nap-verify/sse?hold=2&beat=0.7`, { headers: { host: D } });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/event-stream');
+    const seen: Array<[number, string]> = [];
+    for await (const chunk of res.body) seen.push([Date.now() - t0, chunk.toString()]);
+    const text = seen.map(([, c]) => c).join('');
+    expect(text).toMatch(/^event: hello\ndata: \{"service":"nap-cp","host":"acme\.test","forwardedProto":null,"protocol":1,"hold":2,"beat":0\.7\}\n\n/);
+    for (const i of [0, 1, 2]) expect(text).toMatch(new RegExp(`id: ${i}\\nevent: tick\\ndata: \\{"i":${i},"t":\\d+\\}\\n\\n`));
+    expect(text.match(/^: beat$/gm)).toHaveLength(2);
+    expect(text).toMatch(/event: bye\ndata: \{"t":\d+\}\n\n$/);
+    const ticks = [...text.matchAll(/"i":\d,"t":(\d+)/g)].map((m) => Number(m[1]));
+    expect(ticks.map((t) => Math.round(t / 500))).toEqual([1, 2, 3]);
+    expect(seen[seen.length - 1]![0]).toBeGreaterThanOrEqual(1900);
+  });
+});
+
+describe('responder: the platform fingerprints (spec §1)', () => {
+  it('main: /healthz, /api/version, / → /login, public /metrics; files: 404 text/plain "Not found"', async () => {
+    const cp = r.ports['nap-cp'];
+    expect(await get(cp, '/healthz', D)).toMatchObject({ status: 200, body: '{"status":"ok"}' });
+    expect(JSON.parse((await get(cp, '/api/version', D)).body)).toHaveProperty('commit');
+    const root = await get(cp, '/', D);
+    expect(root.status).toBe(302);
+    expect(root.headers.location).toBe('/login');
+    expect((await get(cp, '/metrics', D)).body).toMatch(/^# HELP /);
+    const files = await get(cp, '/', `files.${D}`);
+    expect(files).toMatchObject({ status: 404, body: 'Not found' });
+    expect(files.headers['content-type']).toMatch(/^text\/plain/);
+  });
+
+  it('browsers and sandbox: /health and /api/config from the domain', async () => {
+    expect(await get(r.ports['nap-browser'], '/health', `browsers.${D}`)).toMatchObject({ status: 200, body: '{"status":"ok"}' });
+    expect(JSON.parse((await get(r.ports['nap-browser'], '/api/config', `browsers.${D}`)).body)).toEqual({ napUrl: 'https://acme.test' });
+    expect(JSON.parse((await get(r.ports['nap-sandbox'], '/api/config', `sandbox.${D}`)).body)).toEqual({ napUrl: 'https://acme.test', sandboxDomain: 'sandbox.acme.test' });
+  });
+
+  it('preview: a label without a numeric -port is 400, an unknown id-port is 502', async () => {
+    expect(await get(r.ports['nap-sandbox'], '/', `nvf0123456789.sandbox.${D}`)).toMatchObject({ status: 400, body: '{"error":"Invalid preview subdomain"}' });
+    expect(await get(r.ports['nap-sandbox'], '/', `abc-8080.sandbox.${D}`)).toMatchObject({ status: 502, body: '{"error":"Endpoint not available"}' });
+  });
+
+  it('/env-gateway upgrades, then closes 1008 without a token', async () => {
+    const sock = ws(r.ports['nap-cp'], '/env-gateway', D);
+    const code = await new Promise<number>((res) => sock.on('close', (c) => res(c)));
+    expect(code).toBe(1008);
+  });
+
+  it('--fingerprints-only hides /.well-known/nap-verify, as the real platform would', async () => {
+    expect((await get(bare.ports['nap-cp'], '/.well-known/nap-verify', D)).status).toBe(404);
+    expect((await get(bare.ports['nap-cp'], '/healthz', D)).status).toBe(200);
+    const sock = ws(bare.ports['nap-browser'], '/.well-known/nap-verify/ws', `browsers.${D}`);
+    sock.on('error', () => {});
+    const status = await new Promise<number>((res) => sock.on('unexpected-response', (_q, rs) => res(rs.statusCode ?? 0)));
+    sock.terminate();
+    expect(status).toBe(404);
+  });
+});
