@@ -113,6 +113,16 @@ describe('selection, environment and colour', () => {
   });
 });
 
+describe('on a terminal', () => {
+  it('draws one live line with the hold countdown, erases it, then prints the report (script(1) gives it a TTY)', async () => {
+    const cmd = ['node', CLI_PATH, ...stack.args, '--only', 'hold.ws.main', '--hold', '2'].map((a) => `'${a}'`).join(' ');
+    const r = await stack.ns.exec('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, TERM: 'xterm', NO_COLOR: '1' } as NodeJS.ProcessEnv });
+    expect(r.stdout).toMatch(/\r\u001b\[2K.*holding idle streams: \d s left of 2 s/);
+    expect(r.stdout).toMatch(/\r\u001b\[2K(\r\n)*nap-verify \d/);
+    expect(r.stdout).toMatch(/▲ hold\.ws\.main/);
+  });
+});
+
 describe('bad input: exit 2, one line on stderr, no stack trace, nothing on stdout', () => {
   const cases: Array<[string, string[], RegExp, Record<string, string>?]> = [
     ['unknown flag', ['--domain', 'nap.test', '--bogus'], /unknown option '--bogus'/],

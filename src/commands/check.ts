@@ -10,7 +10,7 @@ import { toJson, type RunRecord } from '../report/json.js';
 import { toJunit } from '../report/junit.js';
 import { exitCodeFor, summarize } from '../report/summary.js';
 import { toText } from '../report/text.js';
-import { runChecks } from '../runner.js';
+import { dependencyClosure, runChecks } from '../runner.js';
 import { buildTarget } from '../target.js';
 import { VERSION } from '../version.js';
 
@@ -87,10 +87,15 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const color = o.format === 'text' && useColor(o, io.env, !!io.stdout.isTTY);
+  const live = o.format === 'text' && !o.quiet && io.stdout.isTTY && io.env.TERM !== 'dumb'
+    ? (await import('../report/live.js')).liveView(io.stdout, dependencyClosure(defs, selected, ctx).size, o.holdS, color)
+    : undefined;
   let results;
   try {
-    results = await runChecks(defs, selected, ctx, abort.signal);
+    results = await runChecks(defs, selected, ctx, abort.signal, live ?? {});
   } finally {
+    live?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -108,7 +113,6 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
     results,
     ...(signalled ? { interrupted: true } : {}),
   };
-  const color = o.format === 'text' && useColor(o, io.env, !!io.stdout.isTTY);
   io.stdout.write(o.format === 'json' ? toJson(run) : toText(run, { color, quiet: o.quiet, verbose: o.verbose }));
   const writes: Promise<void>[] = [];
   if (o.json) writes.push(writeFile(o.json, toJson(run)));

@@ -53,8 +53,8 @@ export async function startResponder(ns: Netns, domain: string, ports: Responder
 
 export interface SiteOptions {
   port: number;
-  /** Idle timeout between reads from the service, nginx proxy_read_timeout. */
-  readTimeout?: string;
+  /** Idle timeout between reads from the service, nginx proxy_read_timeout; null leaves nginx's 60 s default. */
+  readTimeout?: string | null;
   /** Pass Upgrade/Connection (and HTTP/1.1) upstream; false drops them as a misconfigured proxy does. */
   upgrade?: boolean;
   /** The Host header sent upstream; default $host (unchanged). */
@@ -83,8 +83,7 @@ export function nginxSite(ing: Ingress, ports: ResponderPorts, o: SiteOptions): 
     ...(o.upgrade === false ? [] : ['    proxy_http_version 1.1;', '    proxy_set_header Upgrade $http_upgrade;', '    proxy_set_header Connection $connection_upgrade;']),
     `    proxy_set_header Host ${o.hostHeader ?? '$host'};`,
     '    proxy_set_header X-Forwarded-Proto https;',
-    `    proxy_read_timeout ${o.readTimeout ?? '3600s'};`,
-    `    proxy_send_timeout ${o.readTimeout ?? '3600s'};`,
+    ...(o.readTimeout === null ? [] : [`    proxy_read_timeout ${o.readTimeout ?? '3600s'};`, `    proxy_send_timeout ${o.readTimeout ?? '3600s'};`]),
     `    proxy_buffering ${o.buffering ? 'on' : 'off'};`,
     '  }',
   ];

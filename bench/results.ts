@@ -1,0 +1,28 @@
+// Writes one section of bench/RESULTS.md, replacing that section's previous figures and keeping the others.
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+
+const FILE = new URL('./RESULTS.md', import.meta.url);
+
+export function machine(): string {
+  return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
+}
+
+export function writeSection(title: string, body: string): void {
+  let text: string;
+  try {
+    text = readFileSync(FILE, 'utf8');
+  } catch {
+    text = '# nap-verify benchmark results\n\nWritten by `npm run bench`; each section is replaced when its benchmark runs again.\n';
+  }
+  const head = `## ${title}`;
+  const section = `${head}\n\n_${new Date().toISOString()} on ${machine()}_\n\n${body.trim()}\n`;
+  const re = new RegExp(`## ${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n[\\s\\S]*?(?=\\n## |$)`);
+  text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`;
+  writeFileSync(FILE, text.trimEnd() + '\n');
+}
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
