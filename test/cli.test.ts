@@ -169,6 +169,26 @@ describe('bad input: exit 2, one line on stderr, no stack trace, nothing on stdo
 });
 
 describe('interrupt', () => {
+  it('serve stops cleanly on SIGTERM and SIGINT, closing held connections: exit 0', async () => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      const proc = stack.ns.spawn('node', [CLI_PATH, 'serve', '--domain', 'nap.test', '--host', '127.0.0.1', '--cp-port', '7000', '--browser-port', '7005', '--sandbox-port', '7006']);
+      await waitFor(() => /nap-sandbox listening/.test(proc.output()), 'responder up');
+      // A held SSE stream must not keep the process alive.
+      const held = stack.ns.spawn('node', ['-e', "require('http').get({host:'127.0.0.1',port:7000,path:'/.well-known/nap-verify/sse?hold=600',headers:{host:'nap.test'}},r=>r.resume())"]);
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(proc.pid, sig);
+      expect(await proc.exited).toBe(0);
+      expect(proc.output()).toContain(`${sig}, closing`);
+      await held.stop();
+    }
+  });
+
+  it('serve refuses a port in use with one line and exit 2', async () => {
+    const r = await cli(['serve', '--domain', 'nap.test', '--host', '127.0.0.1', '--cp-port', '3000']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^nap-verify: cannot listen: port 3000 is in use$/);
+  });
+
   it('Ctrl-C mid-run exits 130 at once and still writes the partial JSON with unfinished checks marked', async () => {
     const json = path.join(out, 'partial.json');
     const env = { ...process.env, NO_COLOR: '1' } as NodeJS.ProcessEnv;

@@ -1,5 +1,6 @@
 // http.*, ws.* and sse.main through real nginx and haproxy in front of the real responder (`nap-verify serve`),
 // each proxy configuration healthy or broken the way ingresses are broken in the field.
+import { existsSync as exists } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './harness/cli.js';
 import { startNginx } from './harness/nginx.js';
@@ -10,14 +11,19 @@ const R = { cp: 3000, browser: 3005, sandbox: 3006 };
 const FINGERPRINTS_ONLY = { cp: 4000, browser: 4005, sandbox: 4006 };
 const OTHER_DOMAIN = { cp: 5000, browser: 5005, sandbox: 5006 };
 const SILENT_BACKEND = 3998;
-const P = { healthy: 8443, stripped: 8444, rewritten: 8445, buffered: 8446, down: 8447, unrouted: 8448, wrong: 8449, platform: 8450, mismatch: 8451, slow: 8452, haproxyEmpty: 9444 };
+const P = {
+  healthy: 8443, stripped: 8444, rewritten: 8445, buffered: 8446, down: 8447, unrouted: 8448, wrong: 8449, platform: 8450, mismatch: 8451, slow: 8452,
+  wsForbidden: 8453, sseReplaced: 8454, gzip: 8455, otherApp: 8456, skewed: 8457, haproxyEmpty: 9444,
+};
 
 let ing: Ingress;
 
 interface JsonCheck { id: string; status: string; code?: string; message: string; evidence: Record<string, any>; remediation?: string }
 
 async function run(port: number, extra: string[] = []) {
-  const r = await runCli(ing.ns, ['--domain', ing.domain, '--https-port', String(port), '--http-port', '8080', '--ca-file', ing.rootPem, '--no-hold', '--skip', 'dns,env', '--format', 'json', '--timeout', '3', ...extra]);
+  // Without --only, DNS and env are left out: they are the same for every port and tested elsewhere.
+  const scope = extra.includes('--only') ? [] : ['--skip', 'dns,env'];
+  const r = await runCli(ing.ns, ['--domain', ing.domain, '--https-port', String(port), '--http-port', '8080', '--ca-file', ing.rootPem, '--no-hold', ...scope, '--format', 'json', '--timeout', '3', ...extra]);
   expect(r.json, r.stderr || r.stdout).toBeDefined();
   return { ...r, byId: Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c])) as Record<string, JsonCheck> };
 }
@@ -44,11 +50,23 @@ beforeAll(async () => {
     nginxSite(ing, FINGERPRINTS_ONLY, { port: P.platform }),
     nginxSite(ing, OTHER_DOMAIN, { port: P.mismatch }),
     nginxSite(ing, R, { port: P.slow, readTimeout: '1s', backends: { browser: SILENT_BACKEND } }),
+    // An auth layer or WAF that refuses WebSocket upgrades on the probe path.
+    nginxSite(ing, R, { port: P.wsForbidden, extra: 'location = /.well-known/nap-verify/ws { return 403; }' }),
+    // A maintenance page in place of the event stream.
+    nginxSite(ing, R, { port: P.sseReplaced, extra: 'location = /.well-known/nap-verify/sse { return 200 "maintenance"; }' }),
+    nginxSite(ing, R, { port: P.gzip, extra: 'gzip on; gzip_types text/event-stream; gzip_min_length 1;' }),
+    // Something else entirely answering for <d>.
+    nginxSite(ing, R, { port: P.otherApp, hostBackends: { [d]: 3997 } }),
+    'server { listen 127.0.0.1:3997; default_type text/html; return 200 "<html>Welcome to Acme intranet</html>"; }',
     // Plain HTTP on 8080 for <d>: redirect on the healthy path, content on 8081.
     `server { listen 127.0.0.1:8080 default_server; return 301 https://$host:${P.healthy}$request_uri; }`,
     `server { listen 127.0.0.1:8081 default_server; location / { proxy_pass http://127.0.0.1:${R.cp}; proxy_set_header Host $host; } }`,
   ].join('\n'));
   await startHaproxy(ing, R, P.haproxyEmpty, '30s', { noServers: true });
+  // A proxy whose clock runs five minutes fast (libfaketime): its Date header is off.
+  const lib = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib'].map((dir) => `${dir}/faketime/libfaketime.so.1`).find((f) => exists(f));
+  if (!lib) throw new Error('libfaketime not found: apt-get install faketime');
+  await startNginx(ing.ns, [UPGRADE_MAP, nginxSite(ing, R, { port: P.skewed })].join('\n'), { wrapper: ['env', `LD_PRELOAD=${lib}`, 'FAKETIME=+5m'] });
 }, 60_000);
 afterAll(runCleanups);
 
@@ -138,6 +156,37 @@ describe('routing through real nginx', () => {
     expect(r.byId['sse.main']!.message).toContain('deploy `nap-verify serve`');
     const holds = await run(P.platform, ['--only', 'hold', '--hold', '2']);
     for (const c of holds.json.checks as JsonCheck[]) expect(c, c.id).toMatchObject({ status: 'skip' });
+  });
+});
+
+describe('more field faults through real nginx', () => {
+  it('an upgrade refused on the way: WS_REJECTED with the status', async () => {
+    const r = await run(P.wsForbidden, ['--only', 'ws.browsers']);
+    expect(r.byId['ws.browsers']).toMatchObject({ status: 'fail', code: 'WS_REJECTED' });
+    expect(r.byId['ws.browsers']!.message).toMatch(/answered 403 instead of 101/);
+  });
+
+  it('a page in place of the event stream: SSE_BAD_TYPE; gzip on the stream: SSE_BUFFERED (compressed)', async () => {
+    const replaced = await run(P.sseReplaced, ['--only', 'sse']);
+    expect(replaced.byId['sse.main']).toMatchObject({ status: 'fail', code: 'SSE_BAD_TYPE' });
+    expect(replaced.byId['sse.main']!.message).toContain('arrived as text/plain');
+    const gz = await run(P.gzip, ['--only', 'sse']);
+    expect(gz.byId['sse.main']).toMatchObject({ status: 'fail', code: 'SSE_BUFFERED' });
+    expect(gz.byId['sse.main']!.message).toContain('compressed (gzip)');
+  });
+
+  it('another application answering for <d>: HTTP_UNEXPECTED with what it said', async () => {
+    const r = await run(P.otherApp, ['--only', 'http.main']);
+    expect(r.byId['http.main']).toMatchObject({ status: 'fail', code: 'HTTP_UNEXPECTED' });
+    expect(r.byId['http.main']!.message).toContain('GET / gave 200: "<html>Welcome to Acme intranet</html>"');
+  });
+
+  it('a server clock five minutes off: CLOCK_SKEW (warn)', async () => {
+    const r = await run(P.skewed, ['--only', 'env.clock']);
+    expect(r.byId['env.clock'], JSON.stringify(r.byId['env.clock'])).toMatchObject({ status: 'warn', code: 'CLOCK_SKEW' });
+    expect(r.byId['env.clock']!.message).toMatch(/this machine's clock is (29\d|30\d) s behind the servers'/);
+    const ok = await run(P.healthy, ['--only', 'env.clock']);
+    expect(ok.byId['env.clock']!.status).toBe('pass');
   });
 });
 

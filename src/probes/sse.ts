@@ -52,7 +52,8 @@ export async function readSse(o: SseOptions): Promise<SseTimeline> {
     },
   });
   try {
-    const res = await request(o.url, { method: 'GET', dispatcher: agent, signal, headers: { accept: 'text/event-stream', 'user-agent': 'nap-verify' } });
+    // Accept compression as browsers do, so a proxy that compresses (and so buffers) the stream shows itself.
+    const res = await request(o.url, { method: 'GET', dispatcher: agent, signal, headers: { accept: 'text/event-stream', 'accept-encoding': 'gzip, deflate, br', 'user-agent': 'nap-verify' } });
     tl.headersAt = now();
     tl.lastByteAt = tl.headersAt;
     tl.status = res.statusCode;

@@ -67,6 +67,8 @@ export interface SiteOptions {
   /** Per host backend override (host → port). */
   hostBackends?: Record<string, number>;
   blockMetrics?: boolean;
+  /** Raw nginx directives added to every routed server block (extra locations, gzip, ...). */
+  extra?: string;
 }
 
 /** nginx server blocks proxying the five names to the responder the way an ingress controller would. */
@@ -93,7 +95,7 @@ export function nginxSite(ing: Ingress, ports: ResponderPorts, o: SiteOptions): 
   ];
   for (const [host, port] of routes) {
     if (o.unrouted?.includes(host)) continue;
-    blocks.push([`server {`, `  listen 127.0.0.1:${o.port} ssl;`, `  server_name ${host};`, `  ssl_certificate ${ing.certPath};`, `  ssl_certificate_key ${ing.keyPath};`, ...location(o.hostBackends?.[host] ?? port), '}'].join('\n'));
+    blocks.push([`server {`, `  listen 127.0.0.1:${o.port} ssl;`, `  server_name ${host};`, `  ssl_certificate ${ing.certPath};`, `  ssl_certificate_key ${ing.keyPath};`, ...(o.extra ? [`  ${o.extra}`] : []), ...location(o.hostBackends?.[host] ?? port), '}'].join('\n'));
   }
   return blocks.join('\n');
 }
