@@ -1,16 +1,16 @@
 // http.*, ws.* and sse.main through real nginx and haproxy in front of the real responder (`nap-verify serve`),
 // each proxy configuration healthy or broken the way ingresses are broken in the field.
-import { existsSync as exists } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './harness/cli.js';
 import { startNginx } from './harness/nginx.js';
 import { runCleanups } from './harness/proc.js';
-import { ingressBase, nginxSite, startHaproxy, startResponder, UPGRADE_MAP, type Ingress } from './support/ingress.js';
+import { ingressBase, nginxSite, startHaproxy, startResponder, UPGRADE_MAP, waitPort, type Ingress } from './support/ingress.js';
 
 const R = { cp: 3000, browser: 3005, sandbox: 3006 };
 const FINGERPRINTS_ONLY = { cp: 4000, browser: 4005, sandbox: 4006 };
 const OTHER_DOMAIN = { cp: 5000, browser: 5005, sandbox: 5006 };
 const SILENT_BACKEND = 3998;
+const SKEWED_BACKEND = 3996;
 const P = {
   healthy: 8443, stripped: 8444, rewritten: 8445, buffered: 8446, down: 8447, unrouted: 8448, wrong: 8449, platform: 8450, mismatch: 8451, slow: 8452,
   wsForbidden: 8453, sseReplaced: 8454, gzip: 8455, otherApp: 8456, skewed: 8457, haproxyEmpty: 9444,
@@ -58,15 +58,16 @@ beforeAll(async () => {
     // Something else entirely answering for <d>.
     nginxSite(ing, R, { port: P.otherApp, hostBackends: { [d]: 3997 } }),
     'server { listen 127.0.0.1:3997; default_type text/html; return 200 "<html>Welcome to Acme intranet</html>"; }',
+    nginxSite(ing, R, { port: P.skewed, hostBackends: { [d]: SKEWED_BACKEND }, extra: 'proxy_pass_header Date;' }),
     // Plain HTTP on 8080 for <d>: redirect on the healthy path, content on 8081.
     `server { listen 127.0.0.1:8080 default_server; return 301 https://$host:${P.healthy}$request_uri; }`,
     `server { listen 127.0.0.1:8081 default_server; location / { proxy_pass http://127.0.0.1:${R.cp}; proxy_set_header Host $host; } }`,
   ].join('\n'));
   await startHaproxy(ing, R, P.haproxyEmpty, '30s', { noServers: true });
-  // A proxy whose clock runs five minutes fast (libfaketime): its Date header is off.
-  const lib = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib'].map((dir) => `${dir}/faketime/libfaketime.so.1`).find((f) => exists(f));
-  if (!lib) throw new Error('libfaketime not found: apt-get install faketime');
-  await startNginx(ing.ns, [UPGRADE_MAP, nginxSite(ing, R, { port: P.skewed })].join('\n'), { wrapper: ['env', `LD_PRELOAD=${lib}`, 'FAKETIME=+5m'] });
+  // A server whose clock runs five minutes fast, its Date header passed through by nginx (proxy_pass_header).
+  // (libfaketime under nginx was tried first: its offset did not reliably reach the workers.)
+  ing.ns.spawn('node', ['-e', `require('http').createServer((q,s)=>{s.writeHead(200,{date:new Date(Date.now()+300000).toUTCString(),'content-type':'text/plain'});s.end('ok')}).listen(${SKEWED_BACKEND},'127.0.0.1')`]);
+  await Promise.all([waitPort(ing.ns, SKEWED_BACKEND), waitPort(ing.ns, SILENT_BACKEND)]);
 }, 60_000);
 afterAll(runCleanups);
 

@@ -13,8 +13,7 @@ export interface Nginx {
   errorLog(): string;
 }
 
-/** wrapper: a command that runs nginx, e.g. ['faketime', '-f', '+5m'] for a server whose clock is off. */
-export async function startNginx(ns: Netns, httpBody: string, opts: { wrapper?: string[] } = {}): Promise<Nginx> {
+export async function startNginx(ns: Netns, httpBody: string): Promise<Nginx> {
   // Registered before the process, so (cleanups run newest first) it is removed after the stop.
   const dir = await makeTempDir('nvt-nginx-');
   const pidFile = path.join(dir, 'nginx.pid');
@@ -44,8 +43,7 @@ export async function startNginx(ns: Netns, httpBody: string, opts: { wrapper?: 
   const t = await ns.exec('nginx', ['-t', ...args], { timeoutMs: 10_000 });
   if (t.code !== 0) throw new Error(`nginx -t failed:\n${t.stderr}${t.stdout}\n--- ${confPath} ---\n${conf}`);
 
-  const [cmd, ...pre] = [...(opts.wrapper ?? []), 'nginx'];
-  const proc = ns.spawn(cmd!, [...pre, ...args]);
+  const proc = ns.spawn('nginx', args);
   let exited = false;
   void proc.exited.then(() => (exited = true));
   try {
