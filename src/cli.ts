@@ -26,6 +26,11 @@ const CHECK_OPTIONS: OptionSpec[] = [
   { flags: '--timeout <s>', description: 'deadline of each network step, seconds (default 10)' },
   { flags: '--hold <s>', description: 'how long the idle WebSocket/SSE streams are held, seconds (default 75)' },
   { flags: '--no-hold', description: 'skip the hold checks (fast smoke test; also NAP_VERIFY_NO_HOLD=1)', env: false },
+  { flags: '--turn <host[:port]>', description: 'TURN server (default <d>:3478)' },
+  { flags: '--turn-secret-file <f>', description: 'file holding the TURN REST secret (or NAP_VERIFY_TURN_SECRET); never a flag value' },
+  { flags: '--turn-user <u>', description: 'static TURN user; its password only from NAP_VERIFY_TURN_PASSWORD' },
+  { flags: '--relay-range <lo-hi>', description: 'expected TURN relay ports (default 49152-49252)' },
+  { flags: '--relay-samples <n>', description: 'TURN allocations to try per transport (default 3)' },
   { flags: '--format <fmt>', description: 'what goes to stdout: text or json (default text)' },
   { flags: '--json <file>', description: 'also write the JSON report here' },
   { flags: '--junit <file>', description: 'also write a JUnit XML report here' },
@@ -79,7 +84,8 @@ async function main(argv: string[]): Promise<number> {
   ).action(async (_opts, cmd: Command) => {
     const { validate } = await import('./options.js');
     const { runCheckCommand } = await import('./commands/check.js');
-    exitCode = await runCheckCommand(validate(withEnv(cmd, process.env)), { stdout: process.stdout, env: process.env });
+    const secrets = { turnSecret: process.env.NAP_VERIFY_TURN_SECRET, turnPassword: process.env.NAP_VERIFY_TURN_PASSWORD };
+    exitCode = await runCheckCommand(validate(withEnv(cmd, process.env), secrets), { stdout: process.stdout, env: process.env });
   });
   program
     .command('serve')

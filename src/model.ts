@@ -82,8 +82,16 @@ export interface RunContext {
   timeoutMs: number;
   /** Idle-hold duration in seconds for the hold.* checks. */
   holdS: number;
+  turn: TurnContext;
   env: Record<string, string | undefined>;
   now: () => Date;
+}
+
+export interface TurnContext {
+  /** Credentials to allocate with; the password is never shown anywhere. */
+  credentials?: { username: string; password: string; source: 'rest-secret' | 'static' };
+  relayRange: [number, number];
+  relaySamples: number;
 }
 
 /** Results of checks this one runs after, by id. */

@@ -26,6 +26,15 @@ export interface CheckOptions {
   /** --no-hold: leave the hold checks out (a fast smoke test). */
   noHold: boolean;
   format: 'text' | 'json';
+  turn?: { host: string; port: number };
+  /** The TURN REST secret (from --turn-secret-file or NAP_VERIFY_TURN_SECRET): never shown. */
+  turnSecret?: string;
+  turnSecretFile?: string;
+  turnUser?: string;
+  /** From NAP_VERIFY_TURN_PASSWORD only: never shown. */
+  turnPassword?: string;
+  relayRange: [number, number];
+  relaySamples: number;
   json?: string;
   junit?: string;
   strict: boolean;
@@ -55,24 +64,24 @@ export function envBoolean(name: string, value: string): boolean {
 export const splitList = (v: string | string[] | boolean | undefined): string[] =>
   (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []).flatMap((s) => s.split(/[\s,]+/)).filter(Boolean);
 
-export function parseDomain(raw: string): string {
+export function parseDomain(raw: string, flag = '--domain'): string {
   const d = raw.trim().replace(/\.$/, '');
-  if (!d) throw new UsageError('--domain is empty');
-  if (net.isIP(d) || net.isIP(d.replace(/^\[|\]$/g, ''))) throw new UsageError(`--domain ${raw}: an IP address is not a domain; give the DNS name (pass the address with --ingress-ip)`);
+  if (!d) throw new UsageError(`${flag} is empty`);
+  if (net.isIP(d) || net.isIP(d.replace(/^\[|\]$/g, ''))) throw new UsageError(`${flag} ${raw}: an IP address is not a domain; give the DNS name (pass the address with --ingress-ip)`);
   if (/[^\x00-\x7f]/.test(d)) {
     const ascii = domainToASCII(d);
-    throw new UsageError(`--domain ${raw}: internationalized names must be given in punycode${ascii ? ` (${ascii})` : ''}`);
+    throw new UsageError(`${flag} ${raw}: internationalized names must be given in punycode${ascii ? ` (${ascii})` : ''}`);
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(d) || d.includes('/')) throw new UsageError(`--domain ${raw}: give a bare name like acme.com, not a URL`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(d) || d.includes('/')) throw new UsageError(`${flag} ${raw}: give a bare name like acme.com, not a URL`);
   const name = d.toLowerCase();
-  if (name.length > 253) throw new UsageError(`--domain ${raw}: longer than 253 characters`);
+  if (name.length > 253) throw new UsageError(`${flag} ${raw}: longer than 253 characters`);
   const labels = name.split('.');
-  if (labels.length < 2) throw new UsageError(`--domain ${raw}: needs at least two labels (like acme.com)`);
+  if (labels.length < 2) throw new UsageError(`${flag} ${raw}: needs at least two labels (like acme.com)`);
   for (const l of labels) {
-    if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) throw new UsageError(`--domain ${raw}: "${l}" is not a valid DNS label`);
+    if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) throw new UsageError(`${flag} ${raw}: "${l}" is not a valid DNS label`);
   }
   // The preview host is <10+ chars>.sandbox.<d>: it must still fit in 253.
-  if (name.length > 253 - 'nvf0123456789.sandbox.'.length) throw new UsageError(`--domain ${raw}: too long to hold sandbox preview names under it`);
+  if (name.length > 253 - 'nvf0123456789.sandbox.'.length) throw new UsageError(`${flag} ${raw}: too long to hold sandbox preview names under it`);
   return name;
 }
 
@@ -126,7 +135,7 @@ function readCaFile(path: string): string[] {
 
 const str = (v: RawOptions[string]) => (typeof v === 'string' ? v : Array.isArray(v) ? v[v.length - 1] : undefined);
 
-export function validate(raw: RawOptions): CheckOptions {
+export function validate(raw: RawOptions, secrets: Secrets = {}): CheckOptions {
   const domainRaw = str(raw.domain);
   if (!domainRaw) throw new UsageError('--domain is required (or NAP_VERIFY_DOMAIN)');
   const format = str(raw.format) ?? 'text';
@@ -147,6 +156,8 @@ export function validate(raw: RawOptions): CheckOptions {
     holdS: raw.hold === false ? 75 : parseNumber('--hold', str(raw.hold) ?? '75', 1, 3600, false),
     noHold: raw.hold === false,
     format,
+    relayRange: parseRange(str(raw.relayRange) ?? '49152-49252'),
+    relaySamples: parseNumber('--relay-samples', str(raw.relaySamples) ?? '3', 1, 50, true),
     strict: raw.strict === true,
     quiet: raw.quiet === true,
     verbose: raw.verbose === true,
@@ -160,5 +171,60 @@ export function validate(raw: RawOptions): CheckOptions {
   if (junit) o.junit = junit;
   if (json && junit && json === junit) throw new UsageError(`--json and --junit both write ${json}: give them different files`);
   if (raw.color === false) o.color = false;
+  const turn = str(raw.turn);
+  if (turn) o.turn = parseHostPort('--turn', turn, 3478);
+  const secretFile = str(raw.turnSecretFile);
+  if (secretFile) {
+    o.turnSecretFile = secretFile;
+    o.turnSecret = readSecret(secretFile);
+  } else if (secrets.turnSecret) o.turnSecret = secrets.turnSecret;
+  const user = str(raw.turnUser);
+  if (user) {
+    if (!secrets.turnPassword) throw new UsageError('--turn-user needs its password in NAP_VERIFY_TURN_PASSWORD (never as a flag: argv is visible to other users)');
+    o.turnUser = user;
+    o.turnPassword = secrets.turnPassword;
+  }
+  if (o.turnSecret && o.turnUser) throw new UsageError('give either a TURN REST secret (--turn-secret-file / NAP_VERIFY_TURN_SECRET) or --turn-user, not both');
   return o;
+}
+
+/** Secrets come only from the environment or a file, never from argv. */
+export interface Secrets {
+  turnSecret?: string;
+  turnPassword?: string;
+}
+
+function readSecret(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--turn-secret-file ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const secret = text.trim();
+  if (!secret) throw new UsageError(`--turn-secret-file ${path}: the file is empty`);
+  return secret;
+}
+
+export function parseHostPort(flag: string, raw: string, defaultPort: number): { host: string; port: number } {
+  const s = raw.trim();
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  if (v6) {
+    if (!net.isIPv6(v6[1]!)) throw new UsageError(`${flag} ${raw}: not an IPv6 address`);
+    return { host: v6[1]!, port: v6[2] ? parsePort(flag, v6[2]) : defaultPort };
+  }
+  if (net.isIPv6(s)) return { host: s, port: defaultPort };
+  const [host, port, ...rest] = s.split(':');
+  if (!host || rest.length) throw new UsageError(`${flag} ${raw}: expected host or host:port`);
+  if (!net.isIP(host)) parseDomain(host, flag);
+  return { host: host.toLowerCase(), port: port === undefined ? defaultPort : parsePort(flag, port) };
+}
+
+function parseRange(raw: string): [number, number] {
+  const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(raw);
+  if (!m) throw new UsageError(`--relay-range ${raw}: expected lo-hi, like 49152-49252`);
+  const lo = parsePort('--relay-range', m[1]!);
+  const hi = parsePort('--relay-range', m[2]!);
+  if (lo > hi) throw new UsageError(`--relay-range ${raw}: ${lo} is above ${hi}`);
+  return [lo, hi];
 }

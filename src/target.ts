@@ -7,7 +7,7 @@ import type { Role, Target } from './model.js';
  */
 export const previewLabel = () => `nvf${randomBytes(5).toString('hex')}`;
 
-export function buildTarget(domain: string, ingressIp?: string): Target {
+export function buildTarget(domain: string, ingressIp?: string, turn?: { host: string; port: number }): Target {
   const hosts: Record<Role, string> = {
     main: domain,
     files: `files.${domain}`,
@@ -15,5 +15,5 @@ export function buildTarget(domain: string, ingressIp?: string): Target {
     sandbox: `sandbox.${domain}`,
     preview: `${previewLabel()}.sandbox.${domain}`,
   };
-  return { domain, hosts, ...(ingressIp ? { ingressIp } : {}), turn: { host: domain, port: 3478 } };
+  return { domain, hosts, ...(ingressIp ? { ingressIp } : {}), turn: turn ?? { host: domain, port: 3478 } };
 }

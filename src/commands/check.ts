@@ -45,7 +45,24 @@ function shownOptions(o: CheckOptions): Record<string, unknown> {
     json: o.json ?? null,
     junit: o.junit ?? null,
     strict: o.strict,
+    turn: `${o.turn?.host ?? o.domain}:${o.turn?.port ?? 3478}`,
+    turnSecretFile: o.turnSecretFile ?? null,
+    turnSecret: o.turnSecret ? '(set, redacted)' : null,
+    turnUser: o.turnUser ?? null,
+    turnPassword: o.turnPassword ? '(set, redacted)' : null,
+    relayRange: `${o.relayRange[0]}-${o.relayRange[1]}`,
+    relaySamples: o.relaySamples,
   };
+}
+
+/** REST credentials are made fresh for this run (valid one hour), named so coturn's log shows who allocated. */
+async function turnCredentials(o: CheckOptions): Promise<Pick<RunContext['turn'], 'credentials'>> {
+  if (o.turnSecret) {
+    const { restCredentials } = await import('../probes/stun/credentials.js');
+    return { credentials: { ...restCredentials(o.turnSecret, 'nap-verify', 3600), source: 'rest-secret' } };
+  }
+  if (o.turnUser && o.turnPassword) return { credentials: { username: o.turnUser, password: o.turnPassword, source: 'static' } };
+  return {};
 }
 
 export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> {
@@ -62,7 +79,7 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
     if (file) await access(dirname(resolve(file)), constants.W_OK).catch(() => { throw new UsageError(`${flag} ${file}: directory ${dirname(resolve(file))} is not writable`); });
   }
 
-  const target = buildTarget(o.domain, o.ingressIp);
+  const target = buildTarget(o.domain, o.ingressIp, o.turn);
   const system = await systemResolvers();
   const ctx: RunContext = {
     target,
@@ -74,6 +91,7 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
     certWarnDays: o.certWarnDays,
     timeoutMs: o.timeoutMs,
     holdS: o.holdS,
+    turn: { relayRange: o.relayRange, relaySamples: o.relaySamples, ...(await turnCredentials(o)) },
     env: io.env,
     now: () => new Date(),
   };

@@ -137,6 +137,9 @@ export async function startHaproxy(ing: Ingress, ports: ResponderPorts, port: nu
   return proc;
 }
 
+export const STACK_TURN_IP = '203.0.113.20';
+export const STACK_TURN_SECRET = 'nvt-stack-turn-secret-5e2a';
+
 export interface FullStack extends Ingress {
   httpsPort: number;
   httpPort: number;
@@ -157,5 +160,14 @@ export async function fullStack(domain = 'nap.test', extraDnsLines: string[] = [
     nginxSite(ing, ports, { port: httpsPort, blockMetrics: true }),
     `server { listen 127.0.0.1:${httpPort} default_server; return 301 https://$host:${httpsPort}$request_uri; }`,
   ].join('\n'));
-  return { ...ing, httpsPort, httpPort, args: ['--domain', domain, '--https-port', String(httpsPort), '--http-port', String(httpPort), '--ca-file', ing.rootPem] };
+  // coturn on a "public" address of the namespace, as TURN_HOST is an IP outside the HTTP ingress.
+  const { addAddress, startCoturn } = await import('./turn.js');
+  await addAddress(ing.ns, STACK_TURN_IP);
+  await startCoturn(ing, { listenIp: STACK_TURN_IP, secret: STACK_TURN_SECRET, realm: domain, denyInternal: true });
+  const secretFile = path.join(await makeTempDir('nvt-secret-'), 'turn-secret');
+  writeFileSync(secretFile, STACK_TURN_SECRET, { mode: 0o600 });
+  return {
+    ...ing, httpsPort, httpPort,
+    args: ['--domain', domain, '--https-port', String(httpsPort), '--http-port', String(httpPort), '--ca-file', ing.rootPem, '--turn', STACK_TURN_IP, '--turn-secret-file', secretFile],
+  };
 }

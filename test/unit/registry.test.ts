@@ -21,6 +21,12 @@ const CONTRACT: Record<string, string[]> = {
   ])),
   'hold.sse.main': ['HOLD_CUT', 'HOLD_SHORT'],
   'sse.main': ['SSE_BUFFERED', 'SSE_BAD_TYPE'],
+  'turn.udp': ['TURN_UNREACHABLE', 'TURN_TIMEOUT'],
+  'turn.tcp': ['TURN_UNREACHABLE', 'TURN_TIMEOUT'],
+  // TURN_NO_CHALLENGE and TURN_TIMEOUT are ours beyond the spec's list (README: codes beyond the spec).
+  'turn.auth': ['TURN_AUTH_REJECTED', 'TURN_NO_CREDENTIALS', 'TURN_REALM_MISMATCH', 'TURN_NO_CHALLENGE', 'TURN_TIMEOUT'],
+  'turn.relay': ['TURN_RELAY_PRIVATE', 'TURN_RELAY_OUT_OF_RANGE', 'TURN_RELAY_BLOCKED'],
+  'turn.peers': ['TURN_OPEN_TO_INTERNAL'],
 };
 
 describe('check registry', () => {

@@ -1,0 +1,51 @@
+// turn.udp / turn.tcp: coturn answers a STUN Binding on its port over that transport.
+import type { CheckDef, Judgement, RunContext } from '../../src/model.js';
+import { label, probeBinding, resolveTurn, type BindingEvidence, type TransportKind } from '../../src/probes/turn.js';
+import type { Endpoint, Failure } from '../../src/probes/stun/transport.js';
+import type { GatherTools } from '../../src/model.js';
+
+export const TURN_FIREWALL_FIX = 'coturn runs on the host network of TURN_HOST, not behind the HTTP ingress: open 3478/udp and 3478/tcp to it in the node firewall and any cloud security group or L4 load balancer, and check that coturn runs (`ss -lunpt | grep 3478` on the node).';
+
+/** The TURN server's address, resolved once per run for every turn.* check. */
+export function turnServer(ctx: RunContext, tools: GatherTools): Promise<Endpoint | Failure> {
+  const { host, port } = ctx.target.turn;
+  return tools.probe(`turn:resolve:${host}:${port}`, () => resolveTurn(host, port, ctx.timeoutMs));
+}
+
+/** The transports that answered, UDP first (what browsers try first): the rest of the TURN checks use them. */
+export function reachableTransports(up: ReadonlyMap<string, { status: string }>): TransportKind[] {
+  return (['udp', 'tcp'] as const).filter((k) => up.get(`turn.${k}`)?.status === 'pass');
+}
+
+export type ReachEvidence = BindingEvidence | { transport: TransportKind; server: string; unresolved: string };
+
+export function turnReachCheck(kind: TransportKind): CheckDef<ReachEvidence> {
+  const proto = kind.toUpperCase();
+  return {
+    meta: {
+      id: `turn.${kind}`,
+      area: 'turn',
+      title: `TURN reachable over ${proto}`,
+      proves: `coturn answers a STUN Binding on the TURN port over ${proto}; the answer shows this machine's address as the server sees it.`,
+      codes: {
+        TURN_UNREACHABLE: { status: 'fail', why: `Nothing answers on the TURN port over ${proto}: the port is closed (ICMP unreachable / TCP refused), coturn is not running, or the name does not resolve.`, fix: TURN_FIREWALL_FIX },
+        TURN_TIMEOUT: { status: 'fail', why: `The TURN port over ${proto} swallows packets: a firewall or security group drops them.`, fix: TURN_FIREWALL_FIX },
+      },
+    },
+    async gather(ctx, _up, tools) {
+      const server = await turnServer(ctx, tools);
+      const name = `${ctx.target.turn.host}:${ctx.target.turn.port}`;
+      if ('kind' in server) return { transport: kind, server: name, unresolved: server.error };
+      return tools.probe(`turn:binding:${kind}:${label(server)}`, () => probeBinding(kind, server, ctx.timeoutMs));
+    },
+    judge(ev): Judgement {
+      const host = ev.server;
+      if ('unresolved' in ev) return { status: 'fail', code: 'TURN_UNREACHABLE', host, message: `TURN server ${ev.server}: ${ev.unresolved}` };
+      if (ev.ok) return { status: 'pass', host, message: `Binding answered over ${proto} in ${ev.rttMs} ms; this machine is ${ev.mapped ? `${ev.mapped.address}:${ev.mapped.port}` : '(no mapped address)'} as the server sees it` };
+      const f = ev.failure!;
+      if (f.kind === 'timeout') return { status: 'fail', code: 'TURN_TIMEOUT', host, message: `no STUN answer from ${ev.server} over ${proto}: ${f.error} (packets dropped on the way)` };
+      const what = f.kind === 'refused' ? f.error : f.kind === 'malformed' || f.kind === 'flood' ? `answers, but not as a STUN server: ${f.error}` : f.error;
+      return { status: 'fail', code: 'TURN_UNREACHABLE', host, message: `${ev.server} over ${proto}: ${what}` };
+    },
+  };
+}

@@ -1,0 +1,50 @@
+// turn.peers: the relay is no way into the cluster. Only permission requests are sent — never a packet to a peer.
+import type { CheckDef, Judgement } from '../src/model.js';
+import { INTERNAL_PEERS, label, probePeers, type PeerVerdict } from '../src/probes/turn.js';
+import { reachableTransports, turnServer } from './_lib/turn-reach.js';
+
+interface PeersEvidence {
+  server?: string;
+  verdicts: PeerVerdict[];
+  error?: string;
+  unavailable?: string;
+}
+
+const check: CheckDef<PeersEvidence> = {
+  meta: {
+    id: 'turn.peers',
+    area: 'turn',
+    title: 'TURN refuses internal peers',
+    proves: `The server refuses (403) permissions to loopback, RFC 1918 and link-local/metadata peers (${INTERNAL_PEERS.join(', ')}); the check only asks, it never sends them anything.`,
+    codes: {
+      TURN_OPEN_TO_INTERNAL: {
+        status: 'warn',
+        why: 'The server would relay to internal addresses: anyone with TURN credentials (every user gets them) can reach services inside the cluster network, or the cloud metadata endpoint, through it.',
+        fix: 'Add to turnserver.conf: denied-peer-ip=10.0.0.0-10.255.255.255, denied-peer-ip=172.16.0.0-172.31.255.255, denied-peer-ip=192.168.0.0-192.168.255.255, denied-peer-ip=169.254.0.0-169.254.255.255, denied-peer-ip=127.0.0.0-127.255.255.255 (and no allow-loopback-peers).',
+      },
+    },
+  },
+  needs: () => ['turn.auth'],
+  after: () => ['turn.udp', 'turn.tcp'],
+  async gather(ctx, up, tools) {
+    const creds = ctx.turn.credentials;
+    if (!creds) return { verdicts: [], unavailable: 'no TURN credentials (see turn.auth)' };
+    const server = await turnServer(ctx, tools);
+    if ('kind' in server) return { verdicts: [], unavailable: server.error };
+    const [kind] = reachableTransports(up);
+    if (!kind) return { verdicts: [], unavailable: 'TURN unreachable' };
+    return { server: label(server), ...(await probePeers(kind, server, ctx.timeoutMs, creds)) };
+  },
+  judge(ev): Judgement {
+    if (ev.unavailable) return { status: 'skip', message: `skipped: ${ev.unavailable}` };
+    const host = ev.server;
+    if (ev.error) return { status: 'skip', host, message: `could not allocate to ask: ${ev.error}` };
+    const open = ev.verdicts.filter((v) => v.result === 'accepted');
+    if (open.length) return { status: 'warn', code: 'TURN_OPEN_TO_INTERNAL', host, message: `permissions granted for internal peers ${open.map((v) => v.peer).join(', ')}` };
+    const refused = ev.verdicts.filter((v) => v.result === 'refused');
+    const odd = ev.verdicts.filter((v) => v.result === 'error');
+    return { status: 'pass', host, message: `refused ${refused.map((v) => v.peer).join(', ')}${odd.length ? `; others answered ${odd.map((v) => `${v.peer}: ${v.code ?? v.detail}`).join(', ')}` : ''}` };
+  },
+};
+
+export default check;

@@ -1,0 +1,3 @@
+import { turnReachCheck } from './_lib/turn-reach.js';
+
+export default turnReachCheck('udp');
