@@ -21,8 +21,8 @@ let ing: Ingress;
 interface JsonCheck { id: string; status: string; code?: string; message: string; evidence: Record<string, any>; remediation?: string }
 
 async function run(port: number, extra: string[] = []) {
-  // Without --only, DNS and env are left out: they are the same for every port and tested elsewhere.
-  const scope = extra.includes('--only') ? [] : ['--skip', 'dns,env'];
+  // Without --only, DNS, env and TURN are left out: the same for every port, and tested elsewhere.
+  const scope = extra.includes('--only') ? [] : ['--skip', 'dns,env,turn'];
   const r = await runCli(ing.ns, ['--domain', ing.domain, '--https-port', String(port), '--http-port', '8080', '--ca-file', ing.rootPem, '--no-hold', ...scope, '--format', 'json', '--timeout', '3', ...extra]);
   expect(r.json, r.stderr || r.stdout).toBeDefined();
   return { ...r, byId: Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c])) as Record<string, JsonCheck> };
