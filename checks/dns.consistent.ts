@@ -23,6 +23,7 @@ const check: CheckDef<ConsistencyEvidence> = {
       DNS_UNEXPECTED_IP: { status: 'fail', why: 'A name resolves, but not to the address you said the ingress has (--expect-ip).', fix: 'Update the records to the ingress address, or correct --expect-ip.' },
     },
   },
+  appliesTo: (ctx) => (ctx.mode === 'nodeport' ? 'NodePort mode: one host for every service' : true),
   after: () => ROLES.map((r) => `dns.${r}`),
   async gather(ctx, up) {
     const sets: ConsistencyEvidence['sets'] = {};

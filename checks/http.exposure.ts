@@ -1,7 +1,7 @@
 // http.exposure: the platform serves Prometheus metrics on /metrics without credentials; the ingress should not.
 import type { CheckDef } from '../src/model.js';
 import { httpGet, type HttpExchange } from '../src/probes/http.js';
-import { addressFor, detectController, originFor, transportNeeds } from './_lib/routing.js';
+import { addressFor, detectController, dnsAfter, originFor, transportNeeds } from './_lib/routing.js';
 
 const check: CheckDef<HttpExchange> = {
   meta: {
@@ -25,7 +25,7 @@ const check: CheckDef<HttpExchange> = {
     },
   },
   needs: (ctx) => transportNeeds(ctx, 'main'),
-  after: (ctx) => (ctx.target.ingressIp ? [] : ['dns.main']),
+  after: (ctx) => dnsAfter(ctx, 'main'),
   gather(ctx, up, tools) {
     return httpGet({ url: `${originFor(ctx, 'main')}/metrics`, address: addressFor(ctx, 'main', up), timeoutMs: ctx.timeoutMs, signal: tools.signal, maxBody: 2048 });
   },
@@ -34,7 +34,7 @@ const check: CheckDef<HttpExchange> = {
     const controller = detectController([ex]);
     const base = { host, ...(controller ? { controller } : {}) };
     if (ex.error) return { ...base, status: 'skip', message: `no answer for /metrics: ${ex.error.message}` };
-    if (ex.status === 200 && /^# (HELP|TYPE) /m.test(ex.body ?? '')) return { ...base, status: 'warn', code: 'HTTP_METRICS_PUBLIC', message: `https://${host}/metrics is public: 200 with Prometheus metrics` };
+    if (ex.status === 200 && /^# (HELP|TYPE) /m.test(ex.body ?? '')) return { ...base, status: 'warn', code: 'HTTP_METRICS_PUBLIC', message: `${ex.url} is public: 200 with Prometheus metrics` };
     return { ...base, status: 'pass', message: `/metrics answers ${ex.status}` };
   },
 };

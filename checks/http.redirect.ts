@@ -1,7 +1,7 @@
 // http.redirect: someone typing the bare domain into a browser ends up on https.
 import type { CheckDef } from '../src/model.js';
 import { httpGet, type HttpExchange } from '../src/probes/http.js';
-import { addressFor, detectController } from './_lib/routing.js';
+import { addressFor, detectController, dnsAfter, ingressOnly } from './_lib/routing.js';
 
 const check: CheckDef<HttpExchange> = {
   meta: {
@@ -25,8 +25,9 @@ const check: CheckDef<HttpExchange> = {
     },
     // The same address as the main host: no reason to ask DNS again.
   },
-  needs: (ctx) => (ctx.target.ingressIp ? [] : ['dns.main']),
-  after: (ctx) => (ctx.target.ingressIp ? [] : ['dns.main']),
+  appliesTo: (ctx) => ingressOnly(ctx, 'plain HTTP is the install itself, there is no HTTPS to redirect to'),
+  needs: (ctx) => dnsAfter(ctx, 'main'),
+  after: (ctx) => dnsAfter(ctx, 'main'),
   gather(ctx, up, tools) {
     const port = ctx.httpPort === 80 ? '' : `:${ctx.httpPort}`;
     return httpGet({ url: `http://${ctx.target.domain}${port}/`, address: addressFor(ctx, 'main', up), timeoutMs: ctx.timeoutMs, signal: tools.signal });

@@ -14,6 +14,11 @@ interface OptionSpec {
 
 const CHECK_OPTIONS: OptionSpec[] = [
   { flags: '-d, --domain <d>', description: 'main domain of the platform (files., browsers., sandbox. grow under it)' },
+  { flags: '--values <file>', description: "the platform's values.env: domain, mode, ports, TURN host/secret, public URLs (checked too)" },
+  { flags: '--mode <mode>', description: 'external (behind your ingress, default) or nodeport (plain HTTP on the node ports)' },
+  { flags: '--nap-node-port <n>', description: 'NodePort mode: nap-cp node port (NAP_NODE_PORT)' },
+  { flags: '--browser-node-port <n>', description: 'NodePort mode: nap-browser node port (BROWSER_NODE_PORT)' },
+  { flags: '--sandbox-node-port <n>', description: 'NodePort mode: nap-sandbox node port (SANDBOX_NODE_PORT)' },
   { flags: '--ingress-ip <ip>', description: 'connect here instead of to DNS answers (test before DNS exists); DNS is still checked' },
   { flags: '--expect-ip <ip>', description: 'repeatable: the address(es) every name must resolve to', list: true },
   { flags: '--resolver <ip[:port]>', description: 'repeatable: also ask this DNS server directly, and compare', list: true },
@@ -33,6 +38,7 @@ const CHECK_OPTIONS: OptionSpec[] = [
   { flags: '--relay-samples <n>', description: 'TURN allocations to try per transport (default 3)' },
   { flags: '--format <fmt>', description: 'what goes to stdout: text or json (default text)' },
   { flags: '--json <file>', description: 'also write the JSON report here' },
+  { flags: '--report <file>', description: 'also write a self-contained triage report (.md or .html)' },
   { flags: '--junit <file>', description: 'also write a JUnit XML report here' },
   { flags: '--strict', description: 'warnings fail the run' },
   { flags: '--no-color', description: 'no colour (also NO_COLOR; FORCE_COLOR forces it)', env: false },
@@ -87,6 +93,16 @@ async function main(argv: string[]): Promise<number> {
     const secrets = { turnSecret: process.env.NAP_VERIFY_TURN_SECRET, turnPassword: process.env.NAP_VERIFY_TURN_PASSWORD };
     exitCode = await runCheckCommand(validate(withEnv(cmd, process.env), secrets), { stdout: process.stdout, env: process.env });
   });
+  program
+    .command('explain')
+    .argument('<check-id|CODE>', 'a check id (dns.preview), an area (tls), or a code (HOLD_CUT)')
+    .description('what a check proves, why each code happens, and the fix per ingress controller')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .action(async (term: string) => {
+      const { explain } = await import('./commands/explain.js');
+      process.stdout.write(await explain(term));
+    });
   program
     .command('serve')
     .description('run the probe responder: stand-ins for nap-cp (3000), nap-browser (3005), nap-sandbox (3006)')

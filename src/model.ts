@@ -72,6 +72,12 @@ export interface Resolver {
 /** Everything a check may read about the run: target, options, trust anchors. Immutable during the run. */
 export interface RunContext {
   target: Target;
+  /** external: behind the user's ingress (TLS, five names); nodeport: plain HTTP on the node ports. */
+  mode: 'external' | 'nodeport';
+  /** NodePort mode: the node port of each service. */
+  nodePorts?: { main: number; browsers: number; sandbox: number };
+  /** The parsed values.env, when --values was given (secrets included: never put it in evidence as is). */
+  values?: { file: string; values: Record<string, string>; problems: Array<{ line: number; message: string }> };
   httpsPort: number;
   httpPort: number;
   expectIps: string[];
@@ -110,6 +116,8 @@ export const needId = (n: Need) => (typeof n === 'string' ? n : n.id);
 
 export interface CheckDef<E = unknown> {
   meta: CheckMeta;
+  /** Whether the check means anything for this run; a string is the reason it does not (then it is `skip`). */
+  appliesTo?(ctx: RunContext): true | string;
   /** Checks that must not fail or skip; otherwise this one is `skip` with the reason. */
   needs?(ctx: RunContext): Need[];
   /** Checks whose results this one reads, whatever their status. */

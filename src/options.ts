@@ -5,11 +5,18 @@ import net from 'node:net';
 import { domainToASCII } from 'node:url';
 import { parsePemBundle } from './probes/certs.js';
 import type { Resolver } from './model.js';
+import { parseValues, type ValuesFile } from './values.js';
 
 export class UsageError extends Error {}
 
+export type Mode = 'external' | 'nodeport';
+
 export interface CheckOptions {
   domain: string;
+  /** external: behind the user's ingress (TLS, five names); nodeport: plain HTTP on the node ports. */
+  mode: Mode;
+  nodePorts?: { main: number; browsers: number; sandbox: number };
+  values?: { file: string } & ValuesFile;
   ingressIp?: string;
   expectIps: string[];
   resolvers: Resolver[];
@@ -37,6 +44,8 @@ export interface CheckOptions {
   relaySamples: number;
   json?: string;
   junit?: string;
+  /** A triage report, Markdown or self-contained HTML by its extension. */
+  report?: string;
   strict: boolean;
   color?: boolean;
   quiet: boolean;
@@ -135,15 +144,38 @@ function readCaFile(path: string): string[] {
 
 const str = (v: RawOptions[string]) => (typeof v === 'string' ? v : Array.isArray(v) ? v[v.length - 1] : undefined);
 
+function readValuesFile(path: string): { file: string } & ValuesFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--values ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return { file: path, ...parseValues(text) };
+}
+
+function parseMode(raw: string, from: string): Mode {
+  const m = raw.trim().toLowerCase();
+  if (m === 'nodeport') return 'nodeport';
+  if (m === 'external' || m === 'ingress') return 'external';
+  throw new UsageError(`${from} ${raw}: expected nodeport or external`);
+}
+
 export function validate(raw: RawOptions, secrets: Secrets = {}): CheckOptions {
-  const domainRaw = str(raw.domain);
-  if (!domainRaw) throw new UsageError('--domain is required (or NAP_VERIFY_DOMAIN)');
+  const valuesPath = str(raw.values);
+  const values = valuesPath ? readValuesFile(valuesPath) : undefined;
+  const v = values?.values ?? {};
+  const mode = str(raw.mode) ? parseMode(str(raw.mode)!, '--mode') : v.INGRESS_MODE ? parseMode(v.INGRESS_MODE, 'INGRESS_MODE in --values') : 'external';
+  const domainRaw = str(raw.domain) ?? v.NAP_HOST;
+  if (!domainRaw) throw new UsageError(values ? `--domain is required: ${valuesPath} has no NAP_HOST` : '--domain is required (or NAP_VERIFY_DOMAIN, or --values with NAP_HOST)');
   const format = str(raw.format) ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format ${format}: expected text or json`);
   if (raw.quiet === true && raw.verbose === true) throw new UsageError('--quiet and --verbose contradict each other: choose one');
   const caFile = str(raw.caFile);
   const o: CheckOptions = {
-    domain: parseDomain(domainRaw),
+    // NodePort installs may live on a bare node address; everything behind an ingress needs names.
+    domain: mode === 'nodeport' && net.isIP(domainRaw.trim()) ? domainRaw.trim() : parseDomain(domainRaw),
+    mode,
     expectIps: splitList(raw.expectIp).map((ip) => parseIp('--expect-ip', ip)),
     resolvers: splitList(raw.resolver).map(parseResolver),
     httpsPort: parsePort('--https-port', str(raw.httpsPort) ?? '443'),
@@ -170,14 +202,30 @@ export function validate(raw: RawOptions, secrets: Secrets = {}): CheckOptions {
   if (json) o.json = json;
   if (junit) o.junit = junit;
   if (json && junit && json === junit) throw new UsageError(`--json and --junit both write ${json}: give them different files`);
+  const report = str(raw.report);
+  if (report) {
+    if (!/\.(md|markdown|html?)$/i.test(report)) throw new UsageError(`--report ${report}: name it .md (Markdown) or .html (self-contained page)`);
+    if (report === json || report === junit) throw new UsageError(`--report ${report} is also given to --json/--junit: give it its own file`);
+    o.report = report;
+  }
   if (raw.color === false) o.color = false;
-  const turn = str(raw.turn);
-  if (turn) o.turn = parseHostPort('--turn', turn, 3478);
+  if (values) o.values = values;
+  if (mode === 'nodeport') {
+    const port = (flag: string, key: string, ...keys: string[]) => {
+      const val = str(raw[flag]) ?? [key, ...keys].map((k) => v[k]).find(Boolean);
+      if (!val) throw new UsageError(`NodePort mode needs --${flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} (or ${key} in --values)`);
+      return parsePort(`--${flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`, val);
+    };
+    o.nodePorts = { main: port('napNodePort', 'NAP_NODE_PORT', 'TOS_NODE_PORT'), browsers: port('browserNodePort', 'BROWSER_NODE_PORT'), sandbox: port('sandboxNodePort', 'SANDBOX_NODE_PORT') };
+  }
+  const turn = str(raw.turn) ?? (v.TURN_HOST ? `${v.TURN_HOST}${v.TURN_PORT ? `:${v.TURN_PORT}` : ''}` : undefined);
+  if (turn) o.turn = parseHostPort(str(raw.turn) ? '--turn' : 'TURN_HOST/TURN_PORT in --values', turn, 3478);
   const secretFile = str(raw.turnSecretFile);
   if (secretFile) {
     o.turnSecretFile = secretFile;
     o.turnSecret = readSecret(secretFile);
   } else if (secrets.turnSecret) o.turnSecret = secrets.turnSecret;
+  else if (v.TURN_AUTH_SECRET && !str(raw.turnUser)) o.turnSecret = v.TURN_AUTH_SECRET;
   const user = str(raw.turnUser);
   if (user) {
     if (!secrets.turnPassword) throw new UsageError('--turn-user needs its password in NAP_VERIFY_TURN_PASSWORD (never as a flag: argv is visible to other users)');

@@ -18,6 +18,7 @@ export function dependencyClosure(defs: CheckDef[], selected: string[], ctx: Run
     const d = byId.get(id);
     if (!d || out.has(id) || depth > 32) return;
     out.add(id);
+    if (d.appliesTo && d.appliesTo(ctx) !== true) return;
     for (const dep of [...(d.needs?.(ctx) ?? []).map(needId), ...(d.after?.(ctx) ?? [])]) visit(dep, depth + 1);
   };
   selected.forEach((id) => visit(id, 0));
@@ -54,6 +55,12 @@ export async function runChecks(
 
   const runOne = async (def: CheckDef): Promise<CheckResult> => {
     const { id, title } = def.meta;
+    const applies = def.appliesTo?.(ctx) ?? true;
+    if (applies !== true) {
+      const r: CheckResult = { id, title, status: 'skip', message: applies, durationMs: 0, evidence: { notApplicable: true } };
+      hooks.onResult?.(r);
+      return r;
+    }
     const needs = (def.needs?.(ctx) ?? []).filter((n) => byId.has(needId(n)));
     const after = (def.after?.(ctx) ?? []).filter((d) => byId.has(d));
     const upstream = new Map<string, CheckResult>();

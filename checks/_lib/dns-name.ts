@@ -1,4 +1,5 @@
 // dns.<role>: the name resolves, through this machine and through every DNS server asked, to the same addresses.
+import net from 'node:net';
 import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
 import { resolveName, type NameEvidence, type ServerView } from '../../src/probes/dns.js';
 
@@ -47,6 +48,11 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
         DNS_NO_ADDRESS: { status: 'fail', why: 'The name exists but has no A or AAAA record (only other types, or a CNAME whose target has no address).', fix: 'Give the name (or the end of its CNAME chain) an A/AAAA record pointing at the ingress; a CNAME must end at a name that has one.' },
         DNS_LOCAL_OVERRIDE: { status: 'warn', why: 'This machine resolves the name differently from DNS (an /etc/hosts entry or a local resolver), or DNS servers disagree (split horizon): what you test here is not what users get.', fix: 'Remove the /etc/hosts entry (or local override) once DNS is in place, or test the ingress before DNS with --ingress-ip; for split horizon make sure every view points at a reachable ingress address.' },
       },
+    },
+    appliesTo(ctx) {
+      if (ctx.mode !== 'nodeport') return true;
+      if (role !== 'main') return 'NodePort mode: every service is on NAP_HOST, told apart by port';
+      return net.isIP(ctx.target.domain) ? 'NodePort mode on an IP address: no name to resolve' : true;
     },
     async gather(ctx, _up, tools) {
       const host = ctx.target.hosts[role];

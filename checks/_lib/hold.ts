@@ -4,7 +4,7 @@ import type { CheckDef, CheckMeta, Controller, Judgement, Role, RunContext } fro
 import type { SseTimeline } from '../../src/probes/sse.js';
 import { holdWebSocket, type HoldTimeline, type StreamEnd } from '../../src/probes/ws.js';
 import { culpritFor, describeEnd, STREAM_TIMEOUT_FIX } from './culprit.js';
-import { addressFor, originFor, WELL_KNOWN } from './routing.js';
+import { addressFor, dnsAfter, ingressOnly, originFor, WELL_KNOWN } from './routing.js';
 import type { WsEvidence } from './ws-role.js';
 
 type Timeline = Pick<HoldTimeline, 'openedAt' | 'lastByteAt' | 'endedAt' | 'end'>;
@@ -85,8 +85,9 @@ export function holdWsCheck(role: Role): CheckDef<HoldEvidence> {
   return {
     meta: holdMeta(id, `Idle WebSocket held on ${role === 'main' ? '<d>' : role === 'preview' ? '*.sandbox.<d>' : `${role}.<d>`}`,
       'A WebSocket that carries nothing for --hold seconds is still open afterwards and echoes a message; a cut is timed to 0.1 s and told idle from lifetime by a keep-alive twin.'),
+    ...(role === 'preview' ? { appliesTo: (ctx: RunContext) => ingressOnly(ctx, 'no preview wildcard host') } : {}),
     needs: () => [`ws.${role}`],
-    after: (ctx) => (ctx.target.ingressIp ? [] : [`dns.${role}`]),
+    after: (ctx) => dnsAfter(ctx, role),
     deadlineMs: (ctx) => ctx.holdS * 1000 + 4 * ctx.timeoutMs + 2000,
     async gather(ctx, up, tools) {
       const ws = up.get(`ws.${role}`)?.evidence as Partial<WsEvidence> | undefined;

@@ -2,7 +2,7 @@
 import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
 import { httpGet, type HttpExchange } from '../../src/probes/http.js';
 import {
-  addressFor, detectController, EXPECTED, fingerprint, isDefaultBackend, originFor, parseJson, responderIdentity,
+  addressFor, detectController, dnsAfter, EXPECTED, ingressOnly, fingerprint, isDefaultBackend, originFor, parseJson, responderIdentity,
   SERVICE_OF, transportNeeds, WELL_KNOWN, type Fingerprint, type ResponderIdentity,
 } from './routing.js';
 
@@ -45,8 +45,9 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
         HTTP_UNEXPECTED: { status: 'fail', why: 'The host answered something that is neither a NAP service nor a known proxy error.', fix: 'Look at the status and body in the evidence: another application or an authentication layer may be in front of NAP.' },
       },
     },
+    ...(role === 'files' || role === 'preview' ? { appliesTo: (ctx: RunContext) => ingressOnly(ctx, `no ${role} host (only nap-cp, nap-browser and nap-sandbox node ports)`) } : {}),
     needs: (ctx) => transportNeeds(ctx, role),
-    after: (ctx) => (ctx.target.ingressIp ? [] : [`dns.${role}`]),
+    after: (ctx) => dnsAfter(ctx, role),
     async gather(ctx, up, tools) {
       const address = addressFor(ctx, role, up);
       const host = ctx.target.hosts[role];

@@ -1,5 +1,6 @@
 // What the http, ws, sse and hold checks share: where to connect, what a certificate problem does not block,
 // who answered (the responder's identity or the platform's own fingerprints) and which proxy said it.
+import net from 'node:net';
 import type { Controller, Need, Role, RunContext, Upstream } from '../../src/model.js';
 import type { HttpExchange } from '../../src/probes/http.js';
 import type { DnsEvidence } from './dns-name.js';
@@ -12,14 +13,35 @@ export const SOFT_HTTP_CODES = ['HTTP_CONFIG_MISMATCH', 'HTTP_HOST_REWRITTEN', '
 
 export const WELL_KNOWN = '/.well-known/nap-verify';
 
+/** The DNS check whose answer gives a role's address: none with --ingress-ip or a NodePort install on an IP. */
+export function dnsCheckFor(ctx: RunContext, role: Role): string | undefined {
+  if (ctx.target.ingressIp) return undefined;
+  if (ctx.mode === 'nodeport') return net.isIP(ctx.target.domain) ? undefined : 'dns.main';
+  return `dns.${role}`;
+}
+
 /** The prerequisites of anything that talks HTTP to a role's host. */
 export function transportNeeds(ctx: RunContext, role: Role): Need[] {
-  return [...(ctx.target.ingressIp ? [] : [`dns.${role}`]), { id: `tls.${role}`, tolerate: CERT_CODES }];
+  const dns = dnsCheckFor(ctx, role);
+  if (ctx.mode === 'nodeport') return dns ? [dns] : [];
+  return [...(dns ? [dns] : []), { id: `tls.${role}`, tolerate: CERT_CODES }];
+}
+
+export const dnsAfter = (ctx: RunContext, role: Role): string[] => {
+  const dns = dnsCheckFor(ctx, role);
+  return dns ? [dns] : [];
+};
+
+/** Roles that exist only behind an ingress: NodePort installs have no files host and no preview wildcard. */
+export function ingressOnly(ctx: RunContext, what: string): true | string {
+  return ctx.mode === 'nodeport' ? `NodePort mode: ${what}` : true;
 }
 
 export function addressFor(ctx: RunContext, role: Role, up: Upstream): string {
   if (ctx.target.ingressIp) return ctx.target.ingressIp;
-  const dns = up.get(`dns.${role}`)?.evidence as Partial<DnsEvidence> | undefined;
+  const dnsId = dnsCheckFor(ctx, role);
+  if (!dnsId) return ctx.target.domain;
+  const dns = up.get(dnsId)?.evidence as Partial<DnsEvidence> | undefined;
   const list = dns?.connectAddresses ?? [];
   const address = list.find((a) => !a.includes(':')) ?? list[0];
   if (!address) throw new Error(`no address for ${ctx.target.hosts[role]}`);
@@ -27,6 +49,11 @@ export function addressFor(ctx: RunContext, role: Role, up: Upstream): string {
 }
 
 export function originFor(ctx: RunContext, role: Role, scheme: 'https' | 'wss' = 'https'): string {
+  if (ctx.mode === 'nodeport' && ctx.nodePorts) {
+    const port = role === 'browsers' ? ctx.nodePorts.browsers : role === 'sandbox' ? ctx.nodePorts.sandbox : ctx.nodePorts.main;
+    const host = ctx.target.domain.includes(':') ? `[${ctx.target.domain}]` : ctx.target.domain;
+    return `${scheme === 'https' ? 'http' : 'ws'}://${host}:${port}`;
+  }
   const port = ctx.httpsPort === 443 ? '' : `:${ctx.httpsPort}`;
   return `${scheme}://${ctx.target.hosts[role]}${port}`;
 }

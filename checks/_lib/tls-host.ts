@@ -48,6 +48,7 @@ export function tlsHostCheck(role: Role): CheckDef<TlsEvidence> {
         TLS_OLD_PROTOCOL: { status: 'fail', why: 'The server only speaks TLS 1.0/1.1, which current browsers and Node refuse.', fix: { general: 'Enable TLS 1.2 and 1.3 on the ingress.', 'ingress-nginx': 'ConfigMap ssl-protocols: "TLSv1.2 TLSv1.3".', contour: 'Contour config tls.minimum-protocol-version: "1.2".', traefik: 'TLSOption minVersion: VersionTLS12.', istio: 'Gateway tls.minProtocolVersion: TLSV1_2.', haproxy: 'ssl-default-bind-options ssl-min-ver TLSv1.2.' } },
       },
     },
+    appliesTo: (ctx) => (ctx.mode === 'nodeport' ? 'NodePort mode is plain HTTP: no certificates to check' : true),
     needs: (ctx) => (ctx.target.ingressIp ? [] : [`dns.${role}`]),
     after: (ctx) => (ctx.target.ingressIp ? [] : [`dns.${role}`]),
     async gather(ctx, up, tools) {

@@ -1,8 +1,8 @@
 // ws.<role>: a WebSocket upgrade passes the proxy to the host's service.
-import type { CheckDef, Judgement, Role } from '../../src/model.js';
+import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
 import { wsUpgrade, type WsUpgrade } from '../../src/probes/ws.js';
 import type { HttpRoleEvidence } from './http-role.js';
-import { addressFor, detectController, originFor, parseJson, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './routing.js';
+import { addressFor, detectController, ingressOnly, originFor, parseJson, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './routing.js';
 
 export interface WsEvidence {
   host: string;
@@ -34,6 +34,7 @@ export function wsRoleCheck(role: Role): CheckDef<WsEvidence> {
         WS_NO_ENDPOINT: { status: 'skip', why: 'Without the probe responder, this host has no unauthenticated WebSocket endpoint to try.', fix: 'Deploy `nap-verify serve` behind the same Services (see `nap-verify kit responder`) for a full test.' },
       },
     },
+    ...(role === 'preview' ? { appliesTo: (ctx: RunContext) => ingressOnly(ctx, 'no preview wildcard host') } : {}),
     needs: (ctx) => [...transportNeeds(ctx, role), { id: `http.${role}`, tolerate: SOFT_HTTP_CODES }],
     async gather(ctx, up, tools) {
       const http = up.get(`http.${role}`)?.evidence as Partial<HttpRoleEvidence> | undefined;

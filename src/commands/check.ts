@@ -30,6 +30,9 @@ export function useColor(o: Pick<CheckOptions, 'color'>, env: Io['env'], isTTY: 
 function shownOptions(o: CheckOptions): Record<string, unknown> {
   return {
     domain: o.domain,
+    values: o.values?.file ?? null,
+    mode: o.mode,
+    nodePorts: o.nodePorts ?? null,
     ingressIp: o.ingressIp ?? null,
     expectIp: o.expectIps,
     resolver: o.resolvers.map(serverLabel),
@@ -44,6 +47,7 @@ function shownOptions(o: CheckOptions): Record<string, unknown> {
     format: o.format,
     json: o.json ?? null,
     junit: o.junit ?? null,
+    report: o.report ?? null,
     strict: o.strict,
     turn: `${o.turn?.host ?? o.domain}:${o.turn?.port ?? 3478}`,
     turnSecretFile: o.turnSecretFile ?? null,
@@ -75,14 +79,17 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
   }
   if (!selected.length) throw new UsageError('--only/--skip leave no check to run');
   // Fail before the run, not after a long hold, when a report cannot be written.
-  for (const [flag, file] of [['--json', o.json], ['--junit', o.junit]] as const) {
+  for (const [flag, file] of [['--json', o.json], ['--junit', o.junit], ['--report', o.report]] as const) {
     if (file) await access(dirname(resolve(file)), constants.W_OK).catch(() => { throw new UsageError(`${flag} ${file}: directory ${dirname(resolve(file))} is not writable`); });
   }
 
-  const target = buildTarget(o.domain, o.ingressIp, o.turn);
+  const target = buildTarget(o.domain, o.ingressIp, o.turn, o.mode);
   const system = await systemResolvers();
   const ctx: RunContext = {
     target,
+    mode: o.mode,
+    ...(o.nodePorts ? { nodePorts: o.nodePorts } : {}),
+    ...(o.values ? { values: o.values } : {}),
     httpsPort: o.httpsPort,
     httpPort: o.httpPort,
     expectIps: o.expectIps,
@@ -135,6 +142,11 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
   const writes: Promise<void>[] = [];
   if (o.json) writes.push(writeFile(o.json, toJson(run)));
   if (o.junit) writes.push(writeFile(o.junit, toJunit(run, o.strict)));
+  if (o.report) {
+    const html = /\.html?$/i.test(o.report);
+    const render = html ? (await import('../report/html.js')).toHtml : (await import('../report/triage.js')).toMarkdown;
+    writes.push(writeFile(o.report, render(run)));
+  }
   try {
     await Promise.all(writes);
   } catch (e) {

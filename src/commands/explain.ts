@@ -1,0 +1,36 @@
+// `nap-verify explain <check-id | CODE>`: what a check proves, why each code happens and the fix per ingress
+// controller — read from the checks' own metadata, the same text the reports print.
+import type { CheckDef, CodeMeta } from '../model.js';
+import { UsageError } from '../options.js';
+import { loadChecks } from '../registry.js';
+import { formatFix } from '../remediation.js';
+
+const indent = (text: string, by = '    ') => text.split('\n').map((l) => by + l).join('\n');
+
+function codeText(code: string, c: CodeMeta): string {
+  return `  ${code} (${c.status})\n${indent(`why: ${c.why}`)}\n${indent(`fix: ${formatFix(c.fix)}`).replace(/\n {4}(?!fix)/g, '\n         ')}`;
+}
+
+function checkText(def: CheckDef): string {
+  const m = def.meta;
+  const codes = Object.entries(m.codes).map(([code, c]) => codeText(code, c)).join('\n\n');
+  return `${m.id} — ${m.title}\n\nProves: ${m.proves}\n\nCodes:\n${codes}\n`;
+}
+
+export async function explain(term: string): Promise<string> {
+  const defs = await loadChecks();
+  const t = term.trim();
+  const exact = defs.find((d) => d.meta.id === t);
+  if (exact) return checkText(exact);
+  const code = t.toUpperCase();
+  const owners = defs.filter((d) => code in d.meta.codes);
+  if (owners.length) {
+    const c = owners[0]!.meta.codes[code]!;
+    const ids = owners.map((d) => d.meta.id);
+    return `${code} (${c.status}) — from ${ids.join(', ')}\n\nWhy: ${c.why}\n\nFix:\n${indent(formatFix(c.fix), '  ')}\n\nThe check${ids.length > 1 ? 's' : ''}: ${owners[0]!.meta.proves}\n`;
+  }
+  const family = defs.filter((d) => d.meta.id.startsWith(t + '.'));
+  if (family.length) return `${t}: ${family.length} checks\n\n${family.map((d) => `  ${d.meta.id.padEnd(18)} ${d.meta.title}`).join('\n')}\n\n\`nap-verify explain <id>\` for one of them.\n`;
+  const ids = defs.map((d) => d.meta.id);
+  throw new UsageError(`explain: no check or code "${term}" (ids: ${ids.join(', ')})`);
+}

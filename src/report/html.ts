@@ -1,0 +1,56 @@
+// The triage report as one HTML file: inline CSS, no JavaScript, readable printed, every status spelt out in
+// text as well as colour.
+import type { Status } from '../model.js';
+import type { RunRecord } from './json.js';
+import { triageDocument, type Block } from './triage.js';
+
+const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+const CSS = `
+:root{--pass:#1a7f37;--fail:#cf222e;--warn:#9a6700;--skip:#6e7781;--line:#d0d7de;--bg:#f6f8fa}
+*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2328;max-width:1200px;margin:24px auto;padding:0 20px}
+h1{font-size:22px;margin:0 0 12px}h2{font-size:18px;margin:28px 0 8px;padding-bottom:4px;border-bottom:1px solid var(--line)}
+h3{font-size:15px;margin:18px 0 4px;padding:4px 8px;border-left:6px solid var(--skip);background:var(--bg)}
+h3.pass{border-color:var(--pass)}h3.fail{border-color:var(--fail)}h3.warn{border-color:var(--warn)}
+table{border-collapse:collapse;width:100%;margin:6px 0 10px;font-size:13px}th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th{background:var(--bg)}td.k{width:170px;font-weight:600;background:var(--bg)}
+.badge{display:inline-block;min-width:44px;text-align:center;font-weight:700;font-size:12px;color:#fff;border-radius:3px;padding:1px 4px}
+.badge.pass{background:var(--pass)}.badge.fail{background:var(--fail)}.badge.warn{background:var(--warn)}.badge.skip{background:var(--skip)}
+.fix{border:1px solid #54aeff;background:#ddf4ff;padding:6px 10px;margin:6px 0;border-radius:4px}.fix ul{margin:4px 0;padding-left:20px}
+pre{background:var(--bg);border:1px solid var(--line);padding:6px 8px;font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere}
+@media print{body{margin:0;max-width:none}h3{break-after:avoid}table,pre,.fix{break-inside:avoid}.badge{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+`;
+
+const badge = (status: Status, label: string) => `<span class="badge ${status}">${esc(label)}</span>`;
+
+function block(b: Block): string {
+  switch (b.kind) {
+    case 'h':
+      if (b.level === 3 && b.status) {
+        const [label, ...rest] = b.text.split(' ');
+        return `<h3 class="${b.status}">${badge(b.status, label!)} ${esc(rest.join(' '))}</h3>`;
+      }
+      return `<h${b.level}>${esc(b.text)}</h${b.level}>`;
+    case 'p':
+      return `<p>${esc(b.text)}</p>`;
+    case 'fix':
+      return `<div class="fix"><strong>Fix</strong><ul>${b.text.split('\n').map((l) => `<li>${esc(l)}</li>`).join('')}</ul></div>`;
+    case 'pre':
+      return `<pre>${esc(b.text)}</pre>`;
+    case 'table': {
+      const keyValue = b.head.every((h) => h === '');
+      const head = keyValue ? '' : `<thead><tr>${b.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>`;
+      const rows = b.rows.map((row, i) => {
+        const st = b.status?.[i];
+        const cells = row.map((c, j) => (j === 0 && st ? `<td>${badge(st, c)}</td>` : keyValue && j === 0 ? `<td class="k">${esc(c)}</td>` : `<td>${esc(c)}</td>`));
+        return `<tr>${cells.join('')}</tr>`;
+      });
+      return `<table>${head}<tbody>${rows.join('')}</tbody></table>`;
+    }
+  }
+}
+
+export function toHtml(run: RunRecord): string {
+  const body = triageDocument(run).map(block).join('\n');
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n<title>nap-verify: ${esc(run.target.domain)} — ${esc(run.summary.status.toUpperCase())}</title>\n<style>${CSS}</style></head>\n<body>\n${body}\n</body></html>\n`;
+}
