@@ -27,7 +27,7 @@ export function loadChecks(): Promise<CheckDef[]> {
 
 // Report order follows the path a user's request takes, then the roles in spec order.
 const AREAS = ['config', 'env', 'dns', 'tls', 'http', 'ws', 'sse', 'hold', 'turn'];
-const ROLE_ORDER = ['main', 'files', 'browsers', 'sandbox', 'preview'];
+const ROLE_ORDER = ['main', 'files', 'browsers', 'sandbox', 'preview', 'udp', 'tcp', 'auth', 'relay', 'peers'];
 function order(id: string): number {
   const [area, ...rest] = id.split('.');
   const role = ROLE_ORDER.indexOf(rest[rest.length - 1] ?? '');

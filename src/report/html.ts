@@ -12,7 +12,8 @@ const CSS = `
 h1{font-size:22px;margin:0 0 12px}h2{font-size:18px;margin:28px 0 8px;padding-bottom:4px;border-bottom:1px solid var(--line)}
 h3{font-size:15px;margin:18px 0 4px;padding:4px 8px;border-left:6px solid var(--skip);background:var(--bg)}
 h3.pass{border-color:var(--pass)}h3.fail{border-color:var(--fail)}h3.warn{border-color:var(--warn)}
-table{border-collapse:collapse;width:100%;margin:6px 0 10px;font-size:13px}th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+table{border-collapse:collapse;width:100%;margin:6px 0 10px;font-size:13px}th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+td:first-child{white-space:nowrap}
 th{background:var(--bg)}td.k{width:170px;font-weight:600;background:var(--bg)}
 .badge{display:inline-block;min-width:44px;text-align:center;font-weight:700;font-size:12px;color:#fff;border-radius:3px;padding:1px 4px}
 .badge.pass{background:var(--pass)}.badge.fail{background:var(--fail)}.badge.warn{background:var(--warn)}.badge.skip{background:var(--skip)}

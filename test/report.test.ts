@@ -1,0 +1,131 @@
+// The triage report (spec §4) from real runs: a healthy stack and a broken one, as Markdown and as one HTML page
+// rendered in real headless Chromium; `explain` for every check id and code of the spec.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_PATH, REPO_ROOT, runCli } from './harness/cli.js';
+import { makeTempDir, runCleanups } from './harness/proc.js';
+import { fullStack, STACK_TURN_SECRET, type FullStack } from './support/ingress.js';
+
+let stack: FullStack;
+let out: string;
+const WRONG_SECRET = 'nvt-wrong-secret-9f8e7d';
+
+beforeAll(async () => {
+  stack = await fullStack('nap.test');
+  out = await makeTempDir('nvt-report-');
+}, 60_000);
+afterAll(runCleanups);
+
+/** Headings and table headers: the report's structure, without timings or random names. */
+function structure(md: string): string[] {
+  return md.split('\n').filter((l) => /^#{1,3} |^\| (status|asked|#|stream|) \|/.test(l)).map((l) => l.replace(/nvf[0-9a-f]{10}/g, 'nvf…'));
+}
+
+describe('triage report', () => {
+  it('healthy run, Markdown: header facts, summary table, every check with its evidence tables', async () => {
+    const file = path.join(out, 'healthy.md');
+    const r = await runCli(stack.ns, [...stack.args, '--hold', '2', '--report', file]);
+    expect(r.code, r.stdout).toBe(0);
+    const md = readFileSync(file, 'utf8');
+    expect(md).toMatch(/^# nap-verify triage report: nap\.test$/m);
+    expect(md).toMatch(/^\| Verdict \| WARN: 30 passed, 0 failed, 5 warnings, 1 skipped \|$/m);
+    expect(md).toMatch(/^\| Client public address \| 203\.0\.113\.20 \(as the TURN server saw it over UDP\) \|$/m);
+    expect(md).toMatch(/^\| Resolvers \| 127\.0\.0\.1:53 \(system\) \|$/m);
+    const s = structure(md);
+    expect(s.slice(0, 4)).toEqual(['# nap-verify triage report: nap.test', '|  |  |', '## Summary', '| status | check | code | host | message |']);
+    expect(s).toContain('### PASS dns.preview — DNS for a sandbox preview host (wildcard)');
+    expect(s).toContain('### PASS tls.preview — TLS certificate for *.sandbox.<d>');
+    expect(s).toContain('### WARN hold.ws.browsers — Idle WebSocket held on browsers.<d>');
+    expect(s.filter((l) => l.startsWith('| asked |'))).toHaveLength(5);
+    expect(s.filter((l) => l.startsWith('| # |'))).toHaveLength(5);
+    expect(s.filter((l) => l.startsWith('| stream |'))).toHaveLength(5);
+    expect(s.filter((l) => l.startsWith('## '))).toEqual(['## Summary', '## Configuration', '## Environment', '## DNS', '## TLS', '## HTTP routing', '## WebSocket', '## Server-sent events', '## Long-lived streams', '## TURN']);
+    expect(md).toMatch(/\| 1 \| CN=Ingress Intermediate CA \| — \| CN=Ingress Root CA \|/);
+    expect(md).toMatch(/\| silent \| \d\.\d s \| \d\.\d s \| \d\.\d s \| still open after the hold \|/);
+    expect(md).not.toContain(STACK_TURN_SECRET);
+  });
+
+  it('failing run, HTML: one self-contained page with FAIL labels, the fixes, no secrets; Chromium renders it at 1280 px', async () => {
+    const values = path.join(out, 'values.env');
+    writeFileSync(values, ['NAP_HOST=nap.test', 'INGRESS_MODE=external', 'FILES_PUBLIC_URL=https://nap.test/files', 'TURN_HOST=203.0.113.20', 'TURN_PORT=3479', `TURN_AUTH_SECRET=${WRONG_SECRET}`].join('\n'));
+    const html = path.join(out, 'triage.html');
+    const args = ['--values', values, '--https-port', String(stack.httpsPort), '--http-port', String(stack.httpPort), '--ca-file', stack.rootPem, '--turn', '203.0.113.20', '--expect-ip', '127.0.0.9', '--no-hold', '--report', html];
+    const r = await runCli(stack.ns, args);
+    expect(r.code).toBe(1);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toMatch(/^<!doctype html>/);
+    expect(page).not.toMatch(/<script|<link |src="http|href="http/i);
+    expect(page).toContain('<span class="badge fail">FAIL</span> config.values');
+    expect(page).toContain('FILES_PUBLIC_URL=https://nap.test/files should be a URL on files.nap.test (exported file links land on the login page');
+    expect(page).toContain('TURN_PORT=3479 should be 3478');
+    expect(page).toContain('<span class="badge fail">FAIL</span> dns.consistent');
+    expect(page).toContain('TURN_AUTH_REJECTED');
+    expect(page).toContain('@media print');
+    for (const secret of [WRONG_SECRET, STACK_TURN_SECRET]) {
+      expect(page).not.toContain(secret);
+      expect(r.stdout).not.toContain(secret);
+    }
+    // A real browser renders it; the screenshot is kept beside the report for a person to look at.
+    const png = path.join(out, 'triage.png');
+    execFileSync('bash', [path.join(REPO_ROOT, 'scripts/screenshot.sh'), html, png, '1280', '2400'], { timeout: 90_000 });
+    const head = readFileSync(png);
+    expect(head.subarray(1, 4).toString()).toBe('PNG');
+    expect(head.readUInt32BE(16)).toBe(1280);
+    expect(head.readUInt32BE(20)).toBe(2400);
+    expect(head.length).toBeGreaterThan(50_000);
+    // NAP_VERIFY_KEEP_SCREENSHOT=<path> keeps the picture for a person to look at.
+    if (process.env.NAP_VERIFY_KEEP_SCREENSHOT) copyFileSync(png, process.env.NAP_VERIFY_KEEP_SCREENSHOT);
+  }, 120_000);
+
+  it('--report takes .md or .html only', async () => {
+    const r = await runCli(stack.ns, [...stack.args, '--report', path.join(out, 'r.pdf')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/name it \.md \(Markdown\) or \.html/);
+  });
+});
+
+describe('explain', () => {
+  const SPEC_IDS = ['config.values', 'env.proxy', 'env.clock', 'dns.main', 'dns.files', 'dns.browsers', 'dns.sandbox', 'dns.preview', 'dns.consistent',
+    'tls.main', 'tls.files', 'tls.browsers', 'tls.sandbox', 'tls.preview', 'http.main', 'http.files', 'http.browsers', 'http.sandbox', 'http.preview',
+    'http.redirect', 'http.exposure', 'ws.main', 'ws.browsers', 'ws.sandbox', 'ws.preview', 'hold.ws.main', 'hold.ws.browsers', 'hold.ws.sandbox', 'hold.ws.preview',
+    'hold.sse.main', 'sse.main', 'turn.udp', 'turn.tcp', 'turn.auth', 'turn.relay', 'turn.peers'];
+  const SPEC_CODES = ['CONFIG_MISMATCH', 'ENV_PROXY', 'CLOCK_SKEW', 'DNS_NXDOMAIN', 'DNS_SERVFAIL', 'DNS_TIMEOUT', 'DNS_NO_ADDRESS', 'DNS_LOCAL_OVERRIDE', 'DNS_DIVERGENT',
+    'DNS_UNEXPECTED_IP', 'TLS_HANDSHAKE', 'TLS_UNTRUSTED', 'TLS_SELF_SIGNED', 'TLS_INCOMPLETE_CHAIN', 'TLS_NAME_MISMATCH', 'TLS_DEFAULT_CERT', 'TLS_EXPIRED',
+    'TLS_NOT_YET_VALID', 'TLS_EXPIRES_SOON', 'TLS_OLD_PROTOCOL', 'HTTP_DEFAULT_BACKEND', 'HTTP_BAD_GATEWAY', 'HTTP_NO_ENDPOINTS', 'HTTP_GATEWAY_TIMEOUT',
+    'HTTP_WRONG_SERVICE', 'HTTP_HOST_REWRITTEN', 'HTTP_CONFIG_MISMATCH', 'HTTP_UNEXPECTED', 'HTTP_NO_REDIRECT', 'HTTP_METRICS_PUBLIC', 'WS_REJECTED',
+    'WS_UPGRADE_STRIPPED', 'WS_NO_ENDPOINT', 'HOLD_CUT', 'HOLD_SHORT', 'SSE_BUFFERED', 'SSE_BAD_TYPE', 'TURN_UNREACHABLE', 'TURN_TIMEOUT', 'TURN_AUTH_REJECTED',
+    'TURN_NO_CREDENTIALS', 'TURN_REALM_MISMATCH', 'TURN_RELAY_PRIVATE', 'TURN_RELAY_OUT_OF_RANGE', 'TURN_RELAY_BLOCKED', 'TURN_OPEN_TO_INTERNAL'];
+  const explain = (term: string) => execFileSync('node', [CLI_PATH, 'explain', term], { encoding: 'utf8' });
+
+  it('every spec check id: what it proves and each of its codes with why and fix', () => {
+    for (const id of SPEC_IDS) {
+      const text = explain(id);
+      expect(text, id).toMatch(new RegExp(`^${id.replace(/\./g, '\\.')} — `));
+      expect(text, id).toMatch(/\nProves: .+\n/);
+      expect(text, id).toMatch(/ {4}why: .+\n {4}fix: /);
+    }
+  });
+
+  it('every spec code: why it happens and the fix per controller where fixes differ', () => {
+    for (const code of SPEC_CODES) {
+      const text = explain(code);
+      expect(text, code).toMatch(new RegExp(`^${code} \\((fail|warn|skip)\\) — from `));
+      expect(text, code).toMatch(/\nWhy: .+\n\nFix:\n {2}\S/);
+    }
+    expect(explain('HOLD_CUT')).toMatch(/^ {2}ingress-nginx: .*proxy-read-timeout: "3600"/m);
+    expect(explain('HOLD_CUT')).toMatch(/^ {2}Contour: .*timeoutPolicy/m);
+  });
+
+  it('an unknown term is one line and exit 2', () => {
+    let err: { status: number; stderr: string } | undefined;
+    try {
+      explain('NOPE_CODE');
+    } catch (e) {
+      err = e as { status: number; stderr: string };
+    }
+    expect(err?.status).toBe(2);
+    expect(String(err?.stderr).trim().split('\n')).toHaveLength(1);
+  });
+});
