@@ -3,7 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CLI_PATH } from '../harness/cli.js';
+import { CLI_PATH, REPO_ROOT } from '../harness/cli.js';
 import { startDnsmasq } from '../harness/dnsmasq.js';
 import { createNetns, type Netns } from '../harness/netns.js';
 import { createPki } from '../harness/pki.js';
@@ -168,6 +168,7 @@ export async function fullStack(domain = 'nap.test', extraDnsLines: string[] = [
   writeFileSync(secretFile, STACK_TURN_SECRET, { mode: 0o600 });
   return {
     ...ing, httpsPort, httpPort,
-    args: ['--domain', domain, '--https-port', String(httpsPort), '--http-port', String(httpPort), '--ca-file', ing.rootPem, '--turn', STACK_TURN_IP, '--turn-secret-file', secretFile],
+    // fixtures/values.env describes this very install (nap.test, TURN on STACK_TURN_IP with its secret).
+    args: ['--values', path.join(REPO_ROOT, 'fixtures', 'values.env'), '--domain', domain, '--https-port', String(httpsPort), '--http-port', String(httpPort), '--ca-file', ing.rootPem, '--turn', STACK_TURN_IP, '--turn-secret-file', secretFile],
   };
 }
