@@ -103,6 +103,47 @@ async function main(argv: string[]): Promise<number> {
       const { explain } = await import('./commands/explain.js');
       process.stdout.write(await explain(term));
     });
+  const kit = program.command('kit').description('pre-flight kit: responder manifests, routes per controller, lint your ingress manifests').exitOverride().configureOutput({ writeErr: () => {} });
+  kit
+    .command('responder')
+    .description('print Kubernetes YAML that runs the probe responder behind the platform\'s Service names')
+    .option('--namespace <ns>', 'namespace to deploy into')
+    .option('-d, --domain <d>', 'the platform domain')
+    .option('--pre-install', 'use the platform\'s own Service names (nap-cp, nap-browser, nap-sandbox): before NAP is installed')
+    .option('--suffix <s>', 'name everything <name>-<s>, to run beside an install')
+    .option('--image <img>', 'Node image to run the bundle (default node:22-alpine)')
+    .option('--delete', 'print what to delete (pipe to kubectl delete -f -)')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .action(async (o: Record<string, unknown>) => {
+      const { kitResponder } = await import('./commands/kit.js');
+      process.stdout.write(kitResponder(o));
+    });
+  kit
+    .command('routes')
+    .description('print the five NAP routes for an ingress controller, TLS secrets, WebSockets and stream timeouts set')
+    .option('--controller <c>', 'contour, nginx, traefik, istio or gateway-api')
+    .option('-d, --domain <d>', 'the platform domain (apex or subdomain)')
+    .option('--namespace <ns>', 'namespace of the routes and services')
+    .option('--suffix <s>', 'services named <name>-<s> (a responder deployed with --suffix)')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .action(async (o: Record<string, unknown>) => {
+      const { kitRoutes } = await import('./commands/kit.js');
+      process.stdout.write(kitRoutes(o));
+    });
+  kit
+    .command('lint')
+    .argument('<files...>', 'manifest files (multi-document YAML), or - for standard input')
+    .description('find the ingress mistakes that break NAP, before applying anything')
+    .option('-d, --domain <d>', 'the platform domain (default: read from the hosts)')
+    .option('--format <fmt>', 'text or json (default text)')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .action(async (files: string[], o: Record<string, unknown>) => {
+      const { kitLint } = await import('./commands/kit.js');
+      exitCode = await kitLint(files, o, { stdout: process.stdout, env: process.env });
+    });
   program
     .command('serve')
     .description('run the probe responder: stand-ins for nap-cp (3000), nap-browser (3005), nap-sandbox (3006)')

@@ -5,7 +5,7 @@ export type Status = 'pass' | 'warn' | 'fail' | 'skip';
 export const ROLES = ['main', 'files', 'browsers', 'sandbox', 'preview'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type Area = 'config' | 'env' | 'dns' | 'tls' | 'http' | 'ws' | 'hold' | 'sse' | 'turn';
+export type Area = 'config' | 'env' | 'dns' | 'tls' | 'http' | 'ws' | 'hold' | 'sse' | 'turn' | 'lint';
 
 /** Ingress controllers whose fixes differ; `unknown` shows them all briefly. */
 export const CONTROLLERS = ['ingress-nginx', 'contour', 'traefik', 'istio', 'haproxy'] as const;

@@ -14,6 +14,8 @@ export interface RunRecord {
   summary: Summary;
   results: CheckResult[];
   interrupted?: boolean;
+  /** What the text report's first line says instead of the target (kit lint: the files read). */
+  headline?: string;
 }
 
 export function toJson(run: RunRecord): string {

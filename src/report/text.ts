@@ -13,7 +13,7 @@ export interface TextOptions {
 const SYMBOL: Record<Status, string> = { pass: '✔', fail: '✖', warn: '▲', skip: '○' };
 const AREA_TITLE: Record<string, string> = {
   config: 'Configuration', env: 'Environment', dns: 'DNS', tls: 'TLS', http: 'HTTP routing',
-  ws: 'WebSocket', sse: 'Server-sent events', hold: 'Long-lived streams', turn: 'TURN',
+  ws: 'WebSocket', sse: 'Server-sent events', hold: 'Long-lived streams', turn: 'TURN', lint: 'Ingress manifests',
 };
 
 export function toText(run: RunRecord, o: TextOptions): string {
@@ -24,14 +24,14 @@ export function toText(run: RunRecord, o: TextOptions): string {
   const hostW = Math.min(44, Math.max(0, ...shown.map((r) => (r.host ?? '').length)));
   const out: string[] = [];
   if (!o.quiet) {
-    const via = run.target.ingressIp ? `ingress ${run.target.ingressIp}` : 'addresses from DNS';
+    const via = run.headline ?? (run.target.ingressIp ? `ingress ${run.target.ingressIp}` : 'addresses from DNS');
     out.push(`${c.bold('nap-verify')} ${run.version}  ${c.bold(run.target.domain)}  ${c.dim(`(${via})`)}`, '');
   }
   const printedFixes = new Map<string, string>();
   for (const area of [...new Set(shown.map((r) => areaOf(r.id)))]) {
     if (!o.quiet) out.push(c.bold(AREA_TITLE[area] ?? area));
     for (const r of shown.filter((x) => areaOf(x.id) === area)) {
-      const dur = r.status === 'skip' ? '' : `${r.durationMs} ms`;
+      const dur = r.status === 'skip' || run.headline ? '' : `${r.durationMs} ms`;
       const head = `  ${paint[r.status](SYMBOL[r.status])} ${r.id.padEnd(idW)}  ${(r.host ?? '').padEnd(hostW)}  ${c.dim(dur.padStart(7))}  `;
       const msg = r.code ? `${paint[r.status](r.code)} ${r.message}` : r.message;
       out.push(head + (r.status === 'skip' ? c.dim(msg) : msg));

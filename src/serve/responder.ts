@@ -10,14 +10,16 @@ export type Service = 'nap-cp' | 'nap-browser' | 'nap-sandbox';
 export interface ResponderOptions {
   domain: string;
   host: string;
-  ports: Record<Service, number>;
+  ports: Partial<Record<Service, number>>;
+  /** Start only these stand-ins (a cluster runs each in its own Deployment); default all three. */
+  services?: Service[];
   /** Answer only what the real platform answers (no /.well-known/nap-verify): how an install without us looks. */
   fingerprintsOnly?: boolean;
   log?: (line: string) => void;
 }
 
 export interface Responder {
-  ports: Record<Service, number>;
+  ports: Partial<Record<Service, number>>;
   close(): Promise<void>;
 }
 
@@ -132,9 +134,9 @@ function wsHandlers(service: Service, o: ResponderOptions, wss: WebSocketServer)
 export async function startResponder(o: ResponderOptions): Promise<Responder> {
   const servers: http.Server[] = [];
   const sockets = new Set<import('node:net').Socket>();
-  const ports = {} as Record<Service, number>;
+  const ports: Partial<Record<Service, number>> = {};
   try {
-    for (const service of ['nap-cp', 'nap-browser', 'nap-sandbox'] as const) {
+    for (const service of o.services ?? (['nap-cp', 'nap-browser', 'nap-sandbox'] as const)) {
       // No pings, no compression: the only bytes on a socket are the ones the protocol asks for.
       const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 });
       const server = http.createServer((req, res) => handle(service, o, req, res));

@@ -1,0 +1,85 @@
+// `nap-verify kit …`: the pre-flight kit — responder manifests, routes per controller, and a linter for the
+// user's own ingress manifests.
+import { readFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { bundleText, DEFAULT_IMAGE, deletionObjects, instanceLabel, responderObjects, STAND_INS } from '../kit/responder.js';
+import { lintManifests, lintResults, type SourceFile } from '../kit/lint.js';
+import { CONTROLLER_KINDS, routeObjects, type RouteController } from '../kit/routes.js';
+import { parseDomain, UsageError } from '../options.js';
+import { toJson } from '../report/json.js';
+import { exitCodeFor, summarize } from '../report/summary.js';
+import { toText } from '../report/text.js';
+import { buildTarget } from '../target.js';
+import { VERSION } from '../version.js';
+import { useColor, type Io } from './check.js';
+
+const yamlDocs = (objs: Array<Record<string, unknown>>) => objs.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
+
+function namespaceOf(raw: unknown): string {
+  const ns = typeof raw === 'string' ? raw : '';
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new UsageError(`--namespace ${ns || '(missing)'}: a Kubernetes namespace name is required (lower-case letters, digits, '-')`);
+  return ns;
+}
+
+function suffixOf(raw: unknown): string | undefined {
+  if (raw === undefined) return undefined;
+  const s = String(raw);
+  if (!/^[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?$/.test(s)) throw new UsageError(`--suffix ${s}: lower-case letters, digits and '-', at most 22 characters`);
+  return s;
+}
+
+export function kitResponder(o: Record<string, unknown>): string {
+  const namespace = namespaceOf(o.namespace);
+  if (typeof o.domain !== 'string') throw new UsageError('kit responder needs --domain (the platform domain the stand-ins answer for)');
+  const domain = parseDomain(o.domain);
+  const suffix = suffixOf(o.suffix);
+  if (!suffix && o.preInstall !== true) {
+    throw new UsageError(`kit responder would create Services named ${STAND_INS.map((s) => s.service).join(', ')}, which the platform install owns: add --pre-install (before installing NAP) or --suffix <s> (beside an install)`);
+  }
+  const image = typeof o.image === 'string' && o.image ? o.image : DEFAULT_IMAGE;
+  const opts = { namespace, domain, image, bundle: o.delete === true ? '' : bundleText(), ...(suffix ? { suffix } : {}) };
+  const selector = `app.kubernetes.io/instance=${instanceLabel(opts)}`;
+  if (o.delete === true) return `# Delete exactly what \`kit responder\` created (or: kubectl delete -n ${namespace} -l ${selector} deploy,svc,cm)\n${yamlDocs(deletionObjects(opts))}`;
+  return `# nap-verify ${VERSION} probe responder for ${domain} in ${namespace}; remove with: kubectl delete -n ${namespace} -l ${selector} deploy,svc,cm\n${yamlDocs(responderObjects(opts))}`;
+}
+
+export function kitRoutes(o: Record<string, unknown>): string {
+  const controller = String(o.controller ?? '');
+  if (!(CONTROLLER_KINDS as readonly string[]).includes(controller)) throw new UsageError(`--controller ${controller || '(missing)'}: one of ${CONTROLLER_KINDS.join(', ')}`);
+  if (typeof o.domain !== 'string') throw new UsageError('kit routes needs --domain');
+  const domain = parseDomain(o.domain);
+  const namespace = namespaceOf(o.namespace);
+  const suffix = suffixOf(o.suffix);
+  return `# nap-verify ${VERSION}: the five NAP routes for ${controller}, ${domain}, namespace ${namespace}\n${yamlDocs(routeObjects(controller as RouteController, domain, namespace, suffix))}`;
+}
+
+export async function kitLint(paths: string[], o: Record<string, unknown>, io: Io): Promise<number> {
+  if (!paths.length) throw new UsageError('kit lint needs files (or - for standard input)');
+  const format = String(o.format ?? 'text');
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--format ${format}: expected text or json`);
+  const files: SourceFile[] = paths.map((p) => {
+    try {
+      return { name: p === '-' ? '<stdin>' : p, text: readFileSync(p === '-' ? 0 : p, 'utf8') };
+    } catch (e) {
+      throw new UsageError(`kit lint: cannot read ${p} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  });
+  const domainArg = typeof o.domain === 'string' ? parseDomain(o.domain) : undefined;
+  let lint;
+  try {
+    lint = lintManifests(files, domainArg);
+  } catch (e) {
+    throw new UsageError(`kit lint: not YAML: ${(e as Error).message}`);
+  }
+  if (!lint.domain) throw new UsageError('kit lint: cannot tell the domain from these manifests (no files./browsers./sandbox. host): pass --domain');
+  const results = lintResults(lint.findings);
+  const summary = summarize(results, false);
+  const now = new Date();
+  const run = {
+    tool: 'nap-verify' as const, version: VERSION, startedAt: now, finishedAt: now, target: buildTarget(lint.domain),
+    options: { command: 'kit lint', files: files.map((f) => f.name), domain: lint.domain, documents: lint.documents }, resolvers: [], summary, results,
+    headline: `kit lint: ${lint.documents} objects in ${files.map((f) => f.name).join(', ')}`,
+  };
+  io.stdout.write(format === 'json' ? toJson(run) : toText(run, { color: useColor({}, io.env, !!io.stdout.isTTY), quiet: false, verbose: false }));
+  return exitCodeFor(summary);
+}

@@ -1,0 +1,246 @@
+// `kit lint`: read ingress manifests (Ingress, Contour HTTPProxy, Traefik IngressRoute, Istio Gateway/VirtualService,
+// Gateway API Gateway/HTTPRoute) and find the mistakes that break NAP before any traffic flows. Pure: text in,
+// findings out, each naming the file, the document index and the fix.
+import { parseAllDocuments } from 'yaml';
+import type { CheckResult, Status } from '../model.js';
+import { WILDCARD_SECRET } from './routes.js';
+
+export interface SourceFile {
+  name: string;
+  text: string;
+}
+
+interface Where {
+  file: string;
+  /** 0-based index of the YAML document in the file. */
+  document: number;
+  kind: string;
+  name: string;
+}
+
+interface RouteEntry extends Where {
+  host: string;
+  service?: string;
+  port?: number;
+  tlsSecret?: string;
+  /** Contour only: enableWebsockets on the route. */
+  websockets?: boolean;
+  /** Whether stream timeouts are lifted; undefined when the manifest cannot say (e.g. Traefik's static config). */
+  timeoutsLifted?: boolean;
+  timeoutNote?: string;
+}
+
+export interface LintFinding extends Where {
+  code: string;
+  host?: string;
+  message: string;
+  fix: string;
+}
+
+export const LINT_RULES: Record<string, { id: string; title: string; status: Exclude<Status, 'pass' | 'skip'> }> = {
+  LINT_HOST_MISSING: { id: 'lint.hosts', title: 'Every NAP host has a route', status: 'fail' },
+  LINT_WILDCARD_MISSING: { id: 'lint.wildcard', title: 'The *.sandbox wildcard is routed with the wildcard secret', status: 'fail' },
+  LINT_TLS_UNCOVERED: { id: 'lint.tls', title: 'Every routed host has TLS', status: 'fail' },
+  LINT_WS_DISABLED: { id: 'lint.websocket', title: 'WebSockets enabled where the controller needs it', status: 'fail' },
+  LINT_TIMEOUT_DEFAULT: { id: 'lint.timeouts', title: 'Stream timeouts lifted to 3600 s or more', status: 'fail' },
+  LINT_API_DEPRECATED: { id: 'lint.api', title: 'Current Ingress API', status: 'fail' },
+  LINT_PATHTYPE_MISSING: { id: 'lint.pathtype', title: 'Every path has a pathType', status: 'fail' },
+  LINT_CLASS_ANNOTATION: { id: 'lint.class', title: 'ingressClassName rather than the class annotation', status: 'warn' },
+  LINT_WRONG_BACKEND: { id: 'lint.backends', title: 'Each host goes to its NAP service and port', status: 'fail' },
+};
+
+const EXPECTED_BACKEND: Record<string, { service: string; port: number }> = {
+  main: { service: 'nap-cp', port: 3000 },
+  files: { service: 'nap-cp', port: 3000 },
+  browsers: { service: 'nap-browser', port: 3005 },
+  sandbox: { service: 'nap-sandbox', port: 3006 },
+  preview: { service: 'nap-sandbox', port: 3006 },
+};
+
+type Doc = Record<string, any>;
+
+/** Seconds from "3600", "3600s", "1h", "infinity"; Infinity for no limit. */
+export function durationSeconds(v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const s = String(v).trim().toLowerCase();
+  if (s === 'infinity' || s === '0s' || s === '0') return Infinity;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return n * ({ ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'] ?? 1);
+}
+
+const hostCovers = (pattern: string, host: string) => pattern === host || (pattern.startsWith('*.') && host.startsWith('*.') && pattern === host);
+
+function fromIngress(d: Doc, w: Where, out: { routes: RouteEntry[]; findings: LintFinding[] }) {
+  const api = String(d.apiVersion ?? '');
+  const ann: Record<string, string> = d.metadata?.annotations ?? {};
+  const v1 = api === 'networking.k8s.io/v1';
+  if (!v1) out.findings.push({ ...w, code: 'LINT_API_DEPRECATED', message: `${w.kind} ${w.name} uses ${api}, removed in Kubernetes 1.22`, fix: 'Rewrite it as networking.k8s.io/v1 (backend.service.name/port.number, pathType on every path).' });
+  if (ann['kubernetes.io/ingress.class'] && !d.spec?.ingressClassName) {
+    out.findings.push({ ...w, code: 'LINT_CLASS_ANNOTATION', message: `${w.kind} ${w.name} picks its controller with the kubernetes.io/ingress.class annotation`, fix: `Use spec.ingressClassName: ${ann['kubernetes.io/ingress.class']} and drop the annotation.` });
+  }
+  const nginx = /nginx/.test(String(d.spec?.ingressClassName ?? ann['kubernetes.io/ingress.class'] ?? '')) || Object.keys(ann).some((k) => k.startsWith('nginx.ingress.kubernetes.io/'));
+  const read = durationSeconds(ann['nginx.ingress.kubernetes.io/proxy-read-timeout']);
+  const send = durationSeconds(ann['nginx.ingress.kubernetes.io/proxy-send-timeout']);
+  const lifted = nginx ? (read ?? 60) >= 3600 && (send ?? 60) >= 3600 : undefined;
+  const note = nginx ? `proxy-read-timeout ${ann['nginx.ingress.kubernetes.io/proxy-read-timeout'] ?? 'unset (60 s)'}, proxy-send-timeout ${ann['nginx.ingress.kubernetes.io/proxy-send-timeout'] ?? 'unset (60 s)'}` : undefined;
+  const tls: Array<{ hosts?: string[]; secretName?: string }> = d.spec?.tls ?? [];
+  for (const rule of (d.spec?.rules ?? []) as Doc[]) {
+    if (!rule?.host) continue;
+    const secret = tls.find((t) => (t.hosts ?? []).some((h) => hostCovers(h, rule.host)))?.secretName;
+    for (const p of (rule.http?.paths ?? []) as Doc[]) {
+      if (v1 && !p.pathType) out.findings.push({ ...w, code: 'LINT_PATHTYPE_MISSING', host: rule.host, message: `${w.kind} ${w.name}: path ${p.path ?? '/'} of ${rule.host} has no pathType`, fix: 'Add pathType: Prefix (networking.k8s.io/v1 requires it).' });
+      const b = p.backend ?? {};
+      const service = b.service?.name ?? b.serviceName;
+      const port = Number(b.service?.port?.number ?? b.servicePort);
+      out.routes.push({ ...w, host: rule.host, ...(service ? { service } : {}), ...(Number.isFinite(port) ? { port } : {}), ...(secret ? { tlsSecret: secret } : {}), ...(lifted !== undefined ? { timeoutsLifted: lifted, timeoutNote: note! } : {}) });
+    }
+  }
+}
+
+function fromHttpProxy(d: Doc, w: Where, out: { routes: RouteEntry[] }) {
+  const fqdn = d.spec?.virtualhost?.fqdn;
+  if (!fqdn) return;
+  for (const r of (d.spec?.routes ?? []) as Doc[]) {
+    const s = r.services?.[0];
+    const tp = r.timeoutPolicy ?? {};
+    const lifted = (durationSeconds(tp.response) ?? 15) >= 3600 && (durationSeconds(tp.idle) ?? 300) >= 3600;
+    out.routes.push({
+      ...w, host: fqdn, ...(s?.name ? { service: s.name } : {}), ...(s?.port ? { port: Number(s.port) } : {}),
+      ...(d.spec.virtualhost.tls?.secretName ? { tlsSecret: d.spec.virtualhost.tls.secretName } : {}),
+      websockets: r.enableWebsockets === true, timeoutsLifted: lifted, timeoutNote: r.timeoutPolicy ? `timeoutPolicy response ${tp.response ?? 'unset (15 s)'}, idle ${tp.idle ?? 'unset (5 min)'}` : 'no timeoutPolicy (Envoy route timeout 15 s)',
+    });
+  }
+}
+
+function fromIngressRoute(d: Doc, w: Where, out: { routes: RouteEntry[] }) {
+  for (const r of (d.spec?.routes ?? []) as Doc[]) {
+    const match = String(r.match ?? '');
+    const hosts = [...match.matchAll(/Host\(([^)]*)\)/g)].flatMap((m) => [...m[1]!.matchAll(/`([^`]+)`/g)].map((x) => x[1]!));
+    const wild = /HostRegexp\(`\^?\[[^\]]*\]\+\\\.(.+?)\$?`\)/.exec(match);
+    if (wild) hosts.push(`*.${wild[1]!.replace(/\\\./g, '.')}`);
+    const s = r.services?.[0];
+    for (const host of hosts) out.routes.push({ ...w, host, ...(s?.name ? { service: s.name } : {}), ...(s?.port ? { port: Number(s.port) } : {}), ...(d.spec?.tls?.secretName ? { tlsSecret: d.spec.tls.secretName } : {}) });
+  }
+}
+
+function fromVirtualService(d: Doc, w: Where, out: { routes: RouteEntry[] }, gatewayTls: Map<string, string>) {
+  for (const h of (d.spec?.hosts ?? []) as string[]) {
+    for (const http of (d.spec?.http ?? []) as Doc[]) {
+      const dest = http.route?.[0]?.destination;
+      const t = durationSeconds(http.timeout);
+      out.routes.push({
+        ...w, host: h, ...(dest?.host ? { service: String(dest.host).split('.')[0] } : {}), ...(dest?.port?.number ? { port: Number(dest.port.number) } : {}),
+        ...(gatewayTls.get(h) ? { tlsSecret: gatewayTls.get(h)! } : {}),
+        timeoutsLifted: t === undefined || t >= 3600, timeoutNote: `timeout ${http.timeout ?? 'unset'}`,
+      });
+    }
+  }
+}
+
+function fromHttpRoute(d: Doc, w: Where, out: { routes: RouteEntry[] }, gatewayTls: Map<string, string>) {
+  for (const h of (d.spec?.hostnames ?? []) as string[]) {
+    for (const rule of (d.spec?.rules ?? []) as Doc[]) {
+      const b = rule.backendRefs?.[0];
+      const t = durationSeconds(rule.timeouts?.request);
+      out.routes.push({
+        ...w, host: h, ...(b?.name ? { service: b.name } : {}), ...(b?.port ? { port: Number(b.port) } : {}), ...(gatewayTls.get(h) ? { tlsSecret: gatewayTls.get(h)! } : {}),
+        timeoutsLifted: t === undefined ? undefined : t >= 3600, timeoutNote: `timeouts.request ${rule.timeouts?.request ?? 'unset (implementation default)'}`,
+      });
+    }
+  }
+}
+
+/** Guess <d> from the hosts: the wildcard *.sandbox.<d>, or files./browsers./sandbox. prefixes. */
+export function inferDomain(hosts: string[]): string | undefined {
+  const votes = new Map<string, number>();
+  for (const h of hosts) {
+    const m = /^(?:\*\.sandbox|files|browsers|sandbox)\.(.+)$/.exec(h);
+    if (m) votes.set(m[1]!, (votes.get(m[1]!) ?? 0) + 1);
+  }
+  return [...votes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+export function lintManifests(files: SourceFile[], domainArg?: string): { domain?: string; findings: LintFinding[]; documents: number } {
+  const routes: RouteEntry[] = [];
+  const findings: LintFinding[] = [];
+  const gatewayTls = new Map<string, string>();
+  const docs: Array<{ d: Doc; w: Where }> = [];
+  for (const f of files) {
+    parseAllDocuments(f.text).forEach((doc, i) => {
+      if (doc.errors.length) throw new Error(`${f.name}: document ${i}: ${doc.errors[0]!.message.split('\n')[0]}`);
+      const d = doc.toJS() as Doc | null;
+      if (!d || typeof d !== 'object') return;
+      const items: Doc[] = d.kind === 'List' && Array.isArray(d.items) ? d.items : [d];
+      for (const item of items) docs.push({ d: item, w: { file: f.name, document: i, kind: String(item.kind ?? '?'), name: String(item.metadata?.name ?? '?') } });
+    });
+  }
+  // Gateways first: their TLS settings apply to the routes that follow.
+  for (const { d } of docs) {
+    if (d.kind !== 'Gateway') continue;
+    for (const s of (d.spec?.servers ?? []) as Doc[]) for (const h of (s.hosts ?? []) as string[]) if (s.tls?.credentialName) gatewayTls.set(h.replace(/^[^/]*\//, ''), s.tls.credentialName);
+    for (const l of (d.spec?.listeners ?? []) as Doc[]) if (l.hostname && l.tls?.certificateRefs?.[0]?.name) gatewayTls.set(l.hostname, l.tls.certificateRefs[0].name);
+  }
+  for (const { d, w } of docs) {
+    const out = { routes, findings };
+    if (d.kind === 'Ingress') fromIngress(d, w, out);
+    else if (d.kind === 'HTTPProxy') fromHttpProxy(d, w, out);
+    else if (d.kind === 'IngressRoute') fromIngressRoute(d, w, out);
+    else if (d.kind === 'VirtualService') fromVirtualService(d, w, out, gatewayTls);
+    else if (d.kind === 'HTTPRoute') fromHttpRoute(d, w, out, gatewayTls);
+  }
+  const domain = domainArg ?? inferDomain(routes.map((r) => r.host));
+  if (!domain) return { findings, documents: docs.length };
+  const roles: Array<[string, string]> = [['main', domain], ['files', `files.${domain}`], ['browsers', `browsers.${domain}`], ['sandbox', `sandbox.${domain}`], ['preview', `*.sandbox.${domain}`]];
+  const firstWhere: Where = docs[0]?.w ?? { file: files[0]?.name ?? '-', document: 0, kind: '-', name: '-' };
+  for (const [role, host] of roles) {
+    const rs = routes.filter((r) => r.host === host);
+    if (!rs.length) {
+      findings.push(role === 'preview'
+        ? { ...firstWhere, code: 'LINT_WILDCARD_MISSING', host, message: `no route for ${host}: sandbox previews ({id}-{port}.sandbox.${domain}) have nowhere to go`, fix: `Add a route for ${host} to nap-sandbox:3006 with the wildcard secret ${WILDCARD_SECRET}.` }
+        : { ...firstWhere, code: 'LINT_HOST_MISSING', host, message: `no route for ${host}`, fix: `Add a route for ${host} to ${EXPECTED_BACKEND[role]!.service}:${EXPECTED_BACKEND[role]!.port} with TLS secret nap-tls-cert.` });
+      continue;
+    }
+    for (const r of rs) {
+      const where = { file: r.file, document: r.document, kind: r.kind, name: r.name, host };
+      const want = EXPECTED_BACKEND[role]!;
+      if (r.service !== undefined && (!(r.service === want.service || r.service.startsWith(`${want.service}-`)) || (r.port !== undefined && r.port !== want.port))) {
+        findings.push({ ...where, code: 'LINT_WRONG_BACKEND', message: `${host} goes to ${r.service}:${r.port ?? '?'}, not ${want.service}:${want.port}${role === 'files' ? ' (files must reach nap-cp, which routes it by Host to the export app)' : ''}`, fix: `Point ${host} at ${want.service} port ${want.port}.` });
+      }
+      if (!r.tlsSecret) findings.push({ ...where, code: 'LINT_TLS_UNCOVERED', message: `${host} has no TLS section or secret in ${r.kind} ${r.name}`, fix: `Serve ${host} with TLS secret ${role === 'preview' ? WILDCARD_SECRET : 'nap-tls-cert'}.` });
+      else if (role === 'preview' && r.tlsSecret !== WILDCARD_SECRET) findings.push({ ...where, code: 'LINT_WILDCARD_MISSING', message: `${host} uses secret ${r.tlsSecret}, not the wildcard certificate ${WILDCARD_SECRET}`, fix: `Use ${WILDCARD_SECRET} (a certificate for *.sandbox.${domain}) for ${host}.` });
+      if (r.websockets === false && role !== 'files') findings.push({ ...where, code: 'LINT_WS_DISABLED', message: `${r.kind} ${r.name}: WebSocket not enabled for ${host}`, fix: 'Set enableWebsockets: true on the route.' });
+      if (r.timeoutsLifted === false && role !== 'files') findings.push({ ...where, code: 'LINT_TIMEOUT_DEFAULT', message: `${r.kind} ${r.name}: stream timeouts for ${host} are below 3600 s (${r.timeoutNote})`, fix: timeoutFix(r.kind) });
+    }
+  }
+  return { domain, findings, documents: docs.length };
+}
+
+function timeoutFix(kind: string): string {
+  if (kind === 'HTTPProxy') return 'timeoutPolicy: {response: infinity, idle: infinity} on the route.';
+  if (kind === 'Ingress') return 'Annotations nginx.ingress.kubernetes.io/proxy-read-timeout: "3600" and proxy-send-timeout: "3600".';
+  if (kind === 'VirtualService') return 'timeout: 0s on the http route (or remove it).';
+  if (kind === 'HTTPRoute') return 'timeouts: {request: 0s} on the rule.';
+  return 'Raise the stream timeouts to 3600 s or more.';
+}
+
+/** Findings as results: one failing entry per finding, one passing entry per rule that found nothing. */
+export function lintResults(findings: LintFinding[]): CheckResult[] {
+  const out: CheckResult[] = [];
+  for (const [code, rule] of Object.entries(LINT_RULES)) {
+    const mine = findings.filter((f) => f.code === code);
+    if (!mine.length) {
+      out.push({ id: rule.id, title: rule.title, status: 'pass', message: 'no finding', durationMs: 0, evidence: {} });
+      continue;
+    }
+    for (const f of mine) {
+      out.push({
+        id: rule.id, title: rule.title, status: rule.status, code, message: `${f.file}#${f.document} ${f.message}`,
+        ...(f.host ? { host: f.host } : {}), durationMs: 0,
+        evidence: { file: f.file, document: f.document, kind: f.kind, name: f.name, ...(f.host ? { host: f.host } : {}) }, remediation: f.fix,
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,87 @@
+// `kit responder`: the probe responder as Kubernetes objects — a ConfigMap with the one-file bundle, and for each
+// platform service a Deployment plus a Service under the platform's name (or beside it, with a suffix), so the
+// user's real ingress routes reach it unchanged.
+import { readFileSync } from 'node:fs';
+import type { Service } from '../serve/responder.js';
+
+export const DEFAULT_IMAGE = 'node:22-alpine';
+export const MANAGED_BY = 'nap-verify';
+export const PART_OF = 'nap-verify-responder';
+
+export const STAND_INS: Array<{ service: Service; port: number; health: string }> = [
+  { service: 'nap-cp', port: 3000, health: '/healthz' },
+  { service: 'nap-browser', port: 3005, health: '/health' },
+  { service: 'nap-sandbox', port: 3006, health: '/health' },
+];
+
+export interface ResponderKitOptions {
+  namespace: string;
+  domain: string;
+  suffix?: string;
+  image: string;
+  /** The bundle (dist/responder.mjs) text. */
+  bundle: string;
+}
+
+export function bundleText(): string {
+  return readFileSync(new URL('../../responder.mjs', import.meta.url), 'utf8');
+}
+
+/** The label every object carries: `kubectl delete -l <selector>` removes exactly what this created. */
+export const instanceLabel = (o: Pick<ResponderKitOptions, 'suffix'>) => `nap-verify-responder${o.suffix ? `-${o.suffix}` : ''}`;
+
+export function responderObjects(o: ResponderKitOptions): Array<Record<string, unknown>> {
+  const name = (s: string) => (o.suffix ? `${s}-${o.suffix}` : s);
+  const labels = { 'app.kubernetes.io/managed-by': MANAGED_BY, 'app.kubernetes.io/part-of': PART_OF, 'app.kubernetes.io/instance': instanceLabel(o) };
+  const configMap = name('nap-verify-responder');
+  const objects: Array<Record<string, unknown>> = [{
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: configMap, namespace: o.namespace, labels },
+    data: { 'responder.mjs': o.bundle },
+  }];
+  for (const s of STAND_INS) {
+    const podLabels = { ...labels, 'app.kubernetes.io/name': name(s.service) };
+    objects.push({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: name(s.service), namespace: o.namespace, labels: podLabels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { 'app.kubernetes.io/instance': instanceLabel(o), 'app.kubernetes.io/name': name(s.service) } },
+        template: {
+          metadata: { labels: podLabels },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [{
+              name: 'responder',
+              image: o.image,
+              command: ['node', '/app/responder.mjs'],
+              args: ['--domain', o.domain, '--service', s.service, '--port', String(s.port)],
+              ports: [{ name: 'http', containerPort: s.port }],
+              readinessProbe: { httpGet: { path: s.health, port: s.port }, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: s.health, port: s.port }, periodSeconds: 20 },
+              resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              volumeMounts: [{ name: 'app', mountPath: '/app', readOnly: true }],
+            }],
+            volumes: [{ name: 'app', configMap: { name: configMap } }],
+          },
+        },
+      },
+    });
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: name(s.service), namespace: o.namespace, labels },
+      spec: { type: 'ClusterIP', selector: { 'app.kubernetes.io/instance': instanceLabel(o), 'app.kubernetes.io/name': name(s.service) }, ports: [{ name: 'http', port: s.port, targetPort: s.port }] },
+    });
+  }
+  return objects;
+}
+
+/** What `--delete` prints: the same objects by kind and name, for `kubectl delete -f -`. */
+export function deletionObjects(o: ResponderKitOptions): Array<Record<string, unknown>> {
+  return responderObjects(o).map((x) => ({ apiVersion: x.apiVersion, kind: x.kind, metadata: { name: (x.metadata as { name: string }).name, namespace: o.namespace } }));
+}

@@ -1,0 +1,203 @@
+// The pre-flight kit: generated routes parse and lint clean for every controller and both domain shapes; each
+// mutation yields exactly its finding; the platform's own examples lint as expected; the responder bundle shipped
+// in the ConfigMap runs under plain node and speaks the §7 protocol.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI_PATH, REPO_ROOT } from './harness/cli.js';
+import { makeTempDir, runCleanups, spawnManaged, waitFor } from './harness/proc.js';
+
+afterAll(runCleanups);
+
+const cli = (args: string[], input?: string) => spawnSync('node', [CLI_PATH, ...args], { encoding: 'utf8', input, env: { ...process.env, NO_COLOR: '1' } });
+const docs = (text: string) => parseAllDocuments(text).map((d) => {
+  expect(d.errors).toEqual([]);
+  return d.toJS() as Record<string, any>;
+});
+const routes = (controller: string, domain: string) => {
+  const r = cli(['kit', 'routes', '--controller', controller, '--domain', domain, '--namespace', 'nap']);
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout;
+};
+function lint(objs: Array<Record<string, any>> | string, extra: string[] = []) {
+  const text = typeof objs === 'string' ? objs : objs.map((o) => stringify(o)).join('---\n');
+  const r = cli(['kit', 'lint', '-', '--format', 'json', ...extra], text);
+  expect(r.stdout, r.stderr).not.toBe('');
+  const json = JSON.parse(r.stdout);
+  return { code: r.status, json, findings: (json.checks as Array<{ status: string; code?: string; message: string; evidence: any }>).filter((c) => c.status !== 'pass') };
+}
+
+const CONTROLLERS = ['contour', 'nginx', 'traefik', 'istio', 'gateway-api'];
+
+describe('kit routes → kit lint', () => {
+  for (const controller of CONTROLLERS) {
+    for (const domain of ['acme.com', 'nap.acme.com']) {
+      it(`${controller}, ${domain}: parses and has zero findings`, () => {
+        const objs = docs(routes(controller, domain));
+        expect(objs.length).toBeGreaterThanOrEqual(2);
+        const hosts = JSON.stringify(objs);
+        // Traefik spells the wildcard as a HostRegexp; the linter reads it back as *.sandbox.<d> below.
+        for (const h of [domain, `files.${domain}`, `browsers.${domain}`, `sandbox.${domain}`, `*.sandbox.${domain}`]) if (controller !== 'traefik' || !h.startsWith('*')) expect(hosts).toContain(h);
+        expect(hosts).toContain('nap-sandbox-tls-cert');
+        const r = lint(objs);
+        expect(r.findings, JSON.stringify(r.findings)).toEqual([]);
+        expect(r.code).toBe(0);
+        expect(r.json.target.domain).toBe(domain);
+      });
+    }
+  }
+});
+
+describe('mutations give exactly their finding', () => {
+  const only = (r: ReturnType<typeof lint>, code: string, n = 1) => {
+    expect(r.findings.map((f) => f.code), JSON.stringify(r.findings)).toEqual(Array(n).fill(code));
+  };
+  const contour = () => docs(routes('contour', 'acme.com'));
+  const nginx = () => docs(routes('nginx', 'acme.com'));
+
+  it('wildcard route removed → LINT_WILDCARD_MISSING', () => {
+    only(lint(contour().filter((o) => o.metadata.name !== 'nap-preview')), 'LINT_WILDCARD_MISSING');
+    only(lint(nginx().filter((o) => o.metadata.name !== 'nap-sandbox-preview')), 'LINT_WILDCARD_MISSING');
+  });
+
+  it('wildcard served with the wrong secret → LINT_WILDCARD_MISSING', () => {
+    const o = contour();
+    o.find((x) => x.metadata.name === 'nap-preview')!.spec.virtualhost.tls.secretName = 'nap-tls-cert';
+    only(lint(o), 'LINT_WILDCARD_MISSING');
+  });
+
+  it('a host removed → LINT_HOST_MISSING naming it', () => {
+    const r = lint(contour().filter((o) => o.metadata.name !== 'nap-browsers'));
+    only(r, 'LINT_HOST_MISSING');
+    expect(r.findings[0]!.message).toContain('no route for browsers.acme.com');
+  });
+
+  it('a timeout annotation dropped → LINT_TIMEOUT_DEFAULT per streaming host of that Ingress', () => {
+    const o = nginx();
+    delete o[0]!.metadata.annotations['nginx.ingress.kubernetes.io/proxy-send-timeout'];
+    only(lint(o), 'LINT_TIMEOUT_DEFAULT', 3);
+  });
+
+  it('Contour route without timeoutPolicy → LINT_TIMEOUT_DEFAULT; without enableWebsockets → LINT_WS_DISABLED', () => {
+    const a = contour();
+    delete a.find((x) => x.metadata.name === 'nap-sandbox')!.spec.routes[0].timeoutPolicy;
+    only(lint(a), 'LINT_TIMEOUT_DEFAULT');
+    const b = contour();
+    delete b.find((x) => x.metadata.name === 'nap-browsers')!.spec.routes[0].enableWebsockets;
+    only(lint(b), 'LINT_WS_DISABLED');
+  });
+
+  it('wrong port, and files pointed at nap-browser → LINT_WRONG_BACKEND', () => {
+    const a = nginx();
+    a[0]!.spec.rules[0].http.paths[0].backend.service.port.number = 8080;
+    only(lint(a), 'LINT_WRONG_BACKEND');
+    const b = contour();
+    b.find((x) => x.metadata.name === 'nap-files')!.spec.routes[0].services[0] = { name: 'nap-browser', port: 3005 };
+    const r = lint(b);
+    only(r, 'LINT_WRONG_BACKEND');
+    expect(r.findings[0]!.message).toContain('files.acme.com goes to nap-browser:3005, not nap-cp:3000');
+  });
+
+  it('old apiVersion → LINT_API_DEPRECATED; pathType removed → LINT_PATHTYPE_MISSING; TLS removed → LINT_TLS_UNCOVERED', () => {
+    const a = nginx();
+    a[0]!.apiVersion = 'networking.k8s.io/v1beta1';
+    only(lint(a), 'LINT_API_DEPRECATED');
+    const b = nginx();
+    delete b[0]!.spec.rules[2].http.paths[0].pathType;
+    only(lint(b), 'LINT_PATHTYPE_MISSING');
+    const c = contour();
+    delete c.find((x) => x.metadata.name === 'nap-main')!.spec.virtualhost.tls;
+    only(lint(c), 'LINT_TLS_UNCOVERED');
+  });
+
+  it('class annotation → LINT_CLASS_ANNOTATION, a warning: exit 0', () => {
+    const a = nginx();
+    for (const x of a) {
+      delete x.spec.ingressClassName;
+      x.metadata.annotations['kubernetes.io/ingress.class'] = 'nginx';
+    }
+    const r = lint(a);
+    only(r, 'LINT_CLASS_ANNOTATION', 2);
+    expect(r.code).toBe(0);
+    expect(r.findings[0]!.evidence).toMatchObject({ file: '<stdin>', document: 0, kind: 'Ingress', name: 'nap' });
+  });
+});
+
+describe('the platform\'s own examples', () => {
+  it('the Contour example of the ingress guide lints clean', () => {
+    const r = cli(['kit', 'lint', path.join(REPO_ROOT, 'fixtures/contour-guide.yaml'), '--format', 'json']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).target.domain).toBe('nap.example.com');
+  });
+
+  it('an ingress-nginx Ingress as people write it: the wildcard, timeouts, pathType, class annotation', () => {
+    const r = cli(['kit', 'lint', path.join(REPO_ROOT, 'fixtures/ingress-nginx-typical.yaml'), '--format', 'json']);
+    expect(r.status).toBe(1);
+    const codes = (JSON.parse(r.stdout).checks as Array<{ status: string; code?: string }>).filter((c) => c.status !== 'pass').map((c) => c.code);
+    expect(codes).toEqual(['LINT_WILDCARD_MISSING', 'LINT_TIMEOUT_DEFAULT', 'LINT_TIMEOUT_DEFAULT', 'LINT_TIMEOUT_DEFAULT', 'LINT_PATHTYPE_MISSING', 'LINT_CLASS_ANNOTATION']);
+  });
+
+  it('not YAML, or no domain to be found: exit 2 with one line', () => {
+    const bad = cli(['kit', 'lint', '-'], 'a: [unclosed\n');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^nap-verify: kit lint: not YAML: <stdin>: document 0/);
+    const none = cli(['kit', 'lint', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n');
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/pass --domain/);
+  });
+});
+
+describe('kit responder', () => {
+  it('refuses the platform\'s Service names without --pre-install, offers --suffix', () => {
+    const r = cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const s = docs(cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--suffix', 'probe']).stdout);
+    expect(s.filter((o) => o.kind === 'Service').map((o) => o.metadata.name)).toEqual(['nap-cp-probe', 'nap-browser-probe', 'nap-sandbox-probe']);
+  });
+
+  it('--pre-install: ConfigMap + Deployments + Services as the platform names them, hardened, labelled, probed', () => {
+    const objs = docs(cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install']).stdout);
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ConfigMap/nap-verify-responder', 'Deployment/nap-cp', 'Service/nap-cp', 'Deployment/nap-browser', 'Service/nap-browser', 'Deployment/nap-sandbox', 'Service/nap-sandbox']);
+    for (const o of objs) expect(o.metadata).toMatchObject({ namespace: 'nap', labels: { 'app.kubernetes.io/managed-by': 'nap-verify', 'app.kubernetes.io/instance': 'nap-verify-responder' } });
+    const ports = Object.fromEntries(objs.filter((o) => o.kind === 'Service').map((o) => [o.metadata.name, o.spec.ports[0].port]));
+    expect(ports).toEqual({ 'nap-cp': 3000, 'nap-browser': 3005, 'nap-sandbox': 3006 });
+    for (const d of objs.filter((o) => o.kind === 'Deployment')) {
+      const c = d.spec.template.spec.containers[0];
+      expect(c.image).toMatch(/^node:\d+-alpine$/);
+      expect(c.readinessProbe.httpGet.path).toBe(d.metadata.name === 'nap-cp' ? '/healthz' : '/health');
+      expect(c.resources.limits).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
+      expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(d.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true });
+      expect(d.spec.selector.matchLabels).toEqual(Object.fromEntries(Object.entries(d.spec.template.metadata.labels).filter(([k]) => k in d.spec.selector.matchLabels)));
+    }
+    const del = docs(cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', '--delete']).stdout);
+    expect(del.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(objs.map((o) => `${o.kind}/${o.metadata.name}`));
+  });
+
+  it('the bundle in the ConfigMap, run with plain node, answers the §7 protocol', async () => {
+    const objs = docs(cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install']).stdout);
+    const dir = await makeTempDir('nvt-bundle-');
+    const file = path.join(dir, 'responder.mjs');
+    writeFileSync(file, objs[0]!.data['responder.mjs']);
+    // Outside the repo, with no node_modules: the bundle must stand alone.
+    const proc = spawnManaged('node', [file, '--domain', 'acme.com', '--service', 'nap-browser', '--port', '17305', '--host', '127.0.0.1'], { cwd: dir });
+    await waitFor(() => /listening/.test(proc.output()), 'bundle up');
+    const probe = `
+      const WebSocket = (await import(${JSON.stringify(path.join(REPO_ROOT, 'node_modules/ws/wrapper.mjs'))})).default;
+      const id = await (await fetch('http://127.0.0.1:17305/.well-known/nap-verify', { headers: { 'x-forwarded-proto': 'https' } })).json();
+      const health = await (await fetch('http://127.0.0.1:17305/health')).json();
+      const ws = new WebSocket('ws://127.0.0.1:17305/.well-known/nap-verify/ws', { headers: { host: 'browsers.acme.com' } });
+      const msgs = [];
+      await new Promise((ok) => { ws.on('message', (m) => { msgs.push(JSON.parse(String(m))); if (msgs.length === 1) ws.send('x'); else { ws.close(); ok(); } }); });
+      console.log(JSON.stringify({ id, health, msgs }));`;
+    const out = execFileSync('node', ['--input-type=module', '-e', probe], { encoding: 'utf8', timeout: 10_000 });
+    const r = JSON.parse(out);
+    expect(r.id).toEqual({ service: 'nap-browser', host: '127.0.0.1:17305', forwardedProto: 'https', protocol: 1 });
+    expect(r.health).toEqual({ status: 'ok' });
+    expect(r.msgs).toEqual([{ type: 'hello', service: 'nap-browser', host: 'browsers.acme.com' }, { type: 'echo', data: 'x' }]);
+    await proc.stop();
+  });
+});
