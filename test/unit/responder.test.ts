@@ -28,16 +28,16 @@ function ws(port: number, path: string, host: string) {
 
 describe('responder: /.well-known/nap-verify', () => {
   it('names the service, the Host as received and X-Forwarded-Proto', async () => {
-    const a = await get(r.ports['nap-cp'], '/.well-known/nap-verify', 'files.acme.test', { 'x-forwarded-proto': 'https' });
+    const a = await get(r.ports['nap-cp']!, '/.well-known/nap-verify', 'files.acme.test', { 'x-forwarded-proto': 'https' });
     expect(a.status).toBe(200);
     expect(JSON.parse(a.body)).toEqual({ service: 'nap-cp', host: 'files.acme.test', forwardedProto: 'https', protocol: 1 });
-    const b = await get(r.ports['nap-browser'], '/.well-known/nap-verify', 'browsers.acme.test:8443');
+    const b = await get(r.ports['nap-browser']!, '/.well-known/nap-verify', 'browsers.acme.test:8443');
     expect(JSON.parse(b.body)).toEqual({ service: 'nap-browser', host: 'browsers.acme.test:8443', forwardedProto: null, protocol: 1 });
-    expect(JSON.parse((await get(r.ports['nap-sandbox'], '/.well-known/nap-verify', 'x-1.sandbox.acme.test')).body).service).toBe('nap-sandbox');
+    expect(JSON.parse((await get(r.ports['nap-sandbox']!, '/.well-known/nap-verify', 'x-1.sandbox.acme.test')).body).service).toBe('nap-sandbox');
   });
 
   it('WebSocket: hello on open, echoes text, and sends nothing unasked (no pings)', async () => {
-    const sock = ws(r.ports['nap-browser'], '/.well-known/nap-verify/ws', 'browsers.acme.test');
+    const sock = ws(r.ports['nap-browser']!, '/.well-known/nap-verify/ws', 'browsers.acme.test');
     const got: string[] = [];
     let pings = 0;
     sock.on('ping', () => pings++);
@@ -52,14 +52,14 @@ describe('responder: /.well-known/nap-verify', () => {
   });
 
   it('a plain GET on the WebSocket path says 426 and that no Upgrade header arrived', async () => {
-    const a = await get(r.ports['nap-cp'], '/.well-known/nap-verify/ws', D);
+    const a = await get(r.ports['nap-cp']!, '/.well-known/nap-verify/ws', D);
     expect(a.status).toBe(426);
     expect(JSON.parse(a.body)).toMatchObject({ error: 'Upgrade required', upgrade: null });
   });
 
   it('SSE: hello at once, ticks 0,1,2 at 0.5 s steps, beats when asked, bye at hold and the end', async () => {
     const t0 = Date.now();
-    const res = await request(`http://127.0.0.1:${r.ports['nap-cp']}/.well-known/nap-verify/sse?hold=2&beat=0.7`, { headers: { host: D } });
+    const res = await request(`http://127.0.0.1:${r.ports['nap-cp']!}/.well-known/nap-verify/sse?hold=2&beat=0.7`, { headers: { host: D } });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/event-stream');
     const seen: Array<[number, string]> = [];
@@ -77,7 +77,7 @@ describe('responder: /.well-known/nap-verify', () => {
 
 describe('responder: the platform fingerprints (spec §1)', () => {
   it('main: /healthz, /api/version, / → /login, public /metrics; files: 404 text/plain "Not found"', async () => {
-    const cp = r.ports['nap-cp'];
+    const cp = r.ports['nap-cp']!;
     expect(await get(cp, '/healthz', D)).toMatchObject({ status: 200, body: '{"status":"ok"}' });
     expect(JSON.parse((await get(cp, '/api/version', D)).body)).toHaveProperty('commit');
     const root = await get(cp, '/', D);
@@ -90,26 +90,26 @@ describe('responder: the platform fingerprints (spec §1)', () => {
   });
 
   it('browsers and sandbox: /health and /api/config from the domain', async () => {
-    expect(await get(r.ports['nap-browser'], '/health', `browsers.${D}`)).toMatchObject({ status: 200, body: '{"status":"ok"}' });
-    expect(JSON.parse((await get(r.ports['nap-browser'], '/api/config', `browsers.${D}`)).body)).toEqual({ napUrl: 'https://acme.test' });
-    expect(JSON.parse((await get(r.ports['nap-sandbox'], '/api/config', `sandbox.${D}`)).body)).toEqual({ napUrl: 'https://acme.test', sandboxDomain: 'sandbox.acme.test' });
+    expect(await get(r.ports['nap-browser']!, '/health', `browsers.${D}`)).toMatchObject({ status: 200, body: '{"status":"ok"}' });
+    expect(JSON.parse((await get(r.ports['nap-browser']!, '/api/config', `browsers.${D}`)).body)).toEqual({ napUrl: 'https://acme.test' });
+    expect(JSON.parse((await get(r.ports['nap-sandbox']!, '/api/config', `sandbox.${D}`)).body)).toEqual({ napUrl: 'https://acme.test', sandboxDomain: 'sandbox.acme.test' });
   });
 
   it('preview: a label without a numeric -port is 400, an unknown id-port is 502', async () => {
-    expect(await get(r.ports['nap-sandbox'], '/', `nvf0123456789.sandbox.${D}`)).toMatchObject({ status: 400, body: '{"error":"Invalid preview subdomain"}' });
-    expect(await get(r.ports['nap-sandbox'], '/', `abc-8080.sandbox.${D}`)).toMatchObject({ status: 502, body: '{"error":"Endpoint not available"}' });
+    expect(await get(r.ports['nap-sandbox']!, '/', `nvf0123456789.sandbox.${D}`)).toMatchObject({ status: 400, body: '{"error":"Invalid preview subdomain"}' });
+    expect(await get(r.ports['nap-sandbox']!, '/', `abc-8080.sandbox.${D}`)).toMatchObject({ status: 502, body: '{"error":"Endpoint not available"}' });
   });
 
   it('/env-gateway upgrades, then closes 1008 without a token', async () => {
-    const sock = ws(r.ports['nap-cp'], '/env-gateway', D);
+    const sock = ws(r.ports['nap-cp']!, '/env-gateway', D);
     const code = await new Promise<number>((res) => sock.on('close', (c) => res(c)));
     expect(code).toBe(1008);
   });
 
   it('--fingerprints-only hides /.well-known/nap-verify, as the real platform would', async () => {
-    expect((await get(bare.ports['nap-cp'], '/.well-known/nap-verify', D)).status).toBe(404);
-    expect((await get(bare.ports['nap-cp'], '/healthz', D)).status).toBe(200);
-    const sock = ws(bare.ports['nap-browser'], '/.well-known/nap-verify/ws', `browsers.${D}`);
+    expect((await get(bare.ports['nap-cp']!, '/.well-known/nap-verify', D)).status).toBe(404);
+    expect((await get(bare.ports['nap-cp']!, '/healthz', D)).status).toBe(200);
+    const sock = ws(bare.ports['nap-browser']!, '/.well-known/nap-verify/ws', `browsers.${D}`);
     sock.on('error', () => {});
     const status = await new Promise<number>((res) => sock.on('unexpected-response', (_q, rs) => res(rs.statusCode ?? 0)));
     sock.terminate();
