@@ -54,6 +54,9 @@ export function wsRoleCheck(role: Role): CheckDef<WsEvidence> {
         return { ...base, status: 'skip', code: 'WS_NO_ENDPOINT', message: `no responder behind ${host} and no public WebSocket endpoint: deploy \`nap-verify serve\` for a full test` };
       }
       const a = ev.attempt;
+      if (a.upgraded && a.error && a.firstMessage === undefined && a.closeCode === undefined) {
+        return { ...base, status: 'fail', code: 'WS_REJECTED', message: `upgrade to ${host} answered 101, then the stream broke: ${a.error}` };
+      }
       if (a.upgraded) {
         if (ev.endpoint === 'env-gateway') {
           if (a.closeCode === 1008) return { ...base, status: 'pass', message: '101 from /env-gateway, then 1008 as expected without a token' };

@@ -1,0 +1,121 @@
+// Hostile servers, one mode per process: what a verifier meets exactly when things are broken.
+//   node hostile.mjs <mode> <port> [cert.pem key.pem]
+// Modes: tcp-silent, tls-silent-http, ws-no-answer, ws-garbage, sse-trickle, huge-header, dns-garbage, stun-hostile.
+import { createHash } from 'node:crypto';
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+
+const [mode, portArg, certPath, keyPath] = process.argv.slice(2);
+const port = Number(portArg);
+const tlsOpts = () => ({ cert: readFileSync(certPath), key: readFileSync(keyPath) });
+
+/** Enough of the responder's answers for http.* to pass, so the hostile part is reached. */
+function identityServer(onUpgrade, onRequest) {
+  const server = https.createServer(tlsOpts(), (req, res) => {
+    if (onRequest && onRequest(req, res)) return;
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    const service = host.startsWith('browsers.') ? 'nap-browser' : host.includes('sandbox.') ? 'nap-sandbox' : 'nap-cp';
+    if (req.url === '/.well-known/nap-verify') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ service, host: req.headers.host, forwardedProto: null, protocol: 1 }));
+    }
+    if (host.startsWith('files.') && req.url === '/') {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      return res.end('Not found');
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end('{"error":"Not found"}');
+  });
+  if (onUpgrade) server.on('upgrade', onUpgrade);
+  server.listen(port, '127.0.0.1');
+}
+
+switch (mode) {
+  case 'tcp-silent':
+    // Accepts, reads, never says a word: no TLS ServerHello ever comes.
+    net.createServer((s) => s.on('data', () => {}).on('error', () => {})).listen(port, '127.0.0.1');
+    break;
+  case 'tls-silent-http':
+    https.createServer(tlsOpts(), () => {}).listen(port, '127.0.0.1');
+    break;
+  case 'ws-no-answer':
+    identityServer(() => {});
+    break;
+  case 'ws-garbage':
+    identityServer((req, socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        `Sec-WebSocket-Accept: ${accept(req.headers['sec-websocket-key'])}\r\n\r\n`);
+      socket.write(Buffer.from([0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x01]));
+    });
+    break;
+  case 'sse-trickle':
+    identityServer(undefined, (req, res) => {
+      if (!req.url.startsWith('/.well-known/nap-verify/sse')) return false;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const t = setInterval(() => res.write(':'), 1000);
+      res.on('close', () => clearInterval(t));
+      return true;
+    });
+    break;
+  case 'huge-header':
+    https.createServer(tlsOpts(), (req, res) => {
+      res.writeHead(200, { 'x-huge': 'a'.repeat(1024 * 1024) });
+      res.end('ok');
+    }).listen(port, '127.0.0.1');
+    break;
+  case 'dns-garbage': {
+    // Per query: garbage, a reply with the wrong id, then a truncated reply that sends us to TCP — where more garbage waits.
+    const sock = dgram.createSocket('udp4');
+    sock.on('message', (q, r) => {
+      const id = q.readUInt16BE(0);
+      const wrong = Buffer.from(q);
+      wrong.writeUInt16BE((id + 1) & 0xffff, 0);
+      wrong[2] |= 0x80;
+      const tc = Buffer.from(q);
+      tc[2] |= 0x82;
+      for (const b of [Buffer.from('\x00\x01garbage!!!!'), wrong, tc]) sock.send(b, r.port, r.address);
+    });
+    sock.on('error', () => {});
+    sock.bind(port, '127.0.0.1');
+    net.createServer((s) => s.on('data', () => s.end(Buffer.from([0x00, 0x05, 1, 2, 3, 4, 5]))).on('error', () => {})).listen(port, '127.0.0.1');
+    break;
+  }
+  case 'stun-hostile': {
+    // Per request: a wrong transaction id, a length that lies, a malformed attribute, then a flood.
+    const sock = dgram.createSocket('udp4');
+    sock.on('message', (q, r) => {
+      const tid = q.subarray(8, 20);
+      const head = (len, id) => {
+        const h = Buffer.alloc(20);
+        h.writeUInt16BE(0x0101, 0);
+        h.writeUInt16BE(len, 2);
+        h.writeUInt32BE(0x2112a442, 4);
+        id.copy(h, 8);
+        return h;
+      };
+      const out = [
+        head(0, Buffer.alloc(12, 7)),
+        head(0xfffc, tid),
+        Buffer.concat([head(8, tid), Buffer.from([0x00, 0x20, 0xff, 0xf0, 1, 2, 3, 4])]),
+      ];
+      for (let i = 0; i < 1500; i++) out.push(head(0, Buffer.alloc(12, i & 0xff)));
+      // Sends to a client that has hung up fail: a flood server does not care.
+      for (const b of out) sock.send(b, r.port, r.address, () => {});
+    });
+    sock.on('error', () => {});
+    sock.bind(port, '127.0.0.1');
+    // Clients hang up on this stream (as they should): a reset is no reason for the server to die.
+    net.createServer((s) => s.on('data', () => s.write(Buffer.alloc(70_000, 0x5a))).on('error', () => {})).listen(port, '127.0.0.1');
+    break;
+  }
+  default:
+    console.error(`unknown mode ${mode}`);
+    process.exit(2);
+}
+
+function accept(key) {
+  return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+}
+console.log(`hostile ${mode} on ${port}`);
