@@ -25,6 +25,30 @@ export function dependencyClosure(defs: CheckDef[], selected: string[], ctx: Run
   return out;
 }
 
+/** How long one check may take at most: its own deadline, or a few network steps. */
+export const checkLimitMs = (def: CheckDef, ctx: RunContext) => def.deadlineMs?.(ctx) ?? ctx.timeoutMs * 3 + 2000;
+
+/**
+ * The most a run can take: the longest chain of dependent checks, each at its own limit (holds count their hold).
+ * Checks off that chain run beside it. Cycles cannot lengthen it: each check is counted once per chain.
+ */
+export function runDeadlineMs(defs: CheckDef[], ids: Iterable<string>, ctx: RunContext): number {
+  const byId = new Map(defs.map((d) => [d.meta.id, d]));
+  const memo = new Map<string, number>();
+  const longest = (id: string, seen: Set<string>): number => {
+    const d = byId.get(id);
+    if (!d || seen.has(id)) return 0;
+    if (memo.has(id)) return memo.get(id)!;
+    if (d.appliesTo && d.appliesTo(ctx) !== true) return 0;
+    const next = new Set(seen).add(id);
+    const deps = [...(d.needs?.(ctx) ?? []).map(needId), ...(d.after?.(ctx) ?? [])];
+    const v = checkLimitMs(d, ctx) + Math.max(0, ...deps.map((x) => longest(x, next)));
+    memo.set(id, v);
+    return v;
+  };
+  return Math.max(0, ...[...ids].map((id) => longest(id, new Set())));
+}
+
 export async function runChecks(
   defs: CheckDef[],
   selected: string[],
@@ -47,8 +71,11 @@ export async function runChecks(
   const start = (id: string): Promise<CheckResult> => {
     let p = running.get(id);
     if (!p) {
-      p = runOne(byId.get(id)!);
+      // Registered before it runs, so a check reached again through its own dependencies waits instead of recursing.
+      let settle!: (r: CheckResult) => void;
+      p = new Promise<CheckResult>((resolve) => (settle = resolve));
       running.set(id, p);
+      void runOne(byId.get(id)!).then(settle);
     }
     return p;
   };
@@ -86,7 +113,20 @@ export async function runChecks(
     return result;
   };
 
-  const all = await Promise.all([...byId.keys()].map(start));
+  // A backstop beyond every check's own deadline: whatever goes wrong (a dependency cycle, a runner bug), the run
+  // ends by the deadline and says which checks never finished.
+  const limitMs = runDeadlineMs(defs, byId.keys(), ctx) + 1000;
+  let timer: NodeJS.Timeout | undefined;
+  const overrun = new Promise<'overrun'>((resolve) => {
+    timer = setTimeout(() => resolve('overrun'), limitMs);
+  });
+  const all = await Promise.all([...byId.keys()].map(async (id): Promise<CheckResult> => {
+    const r = await Promise.race([start(id), overrun]);
+    if (r !== 'overrun') return r;
+    const def = byId.get(id)!;
+    return { id, title: def.meta.title, status: 'fail', code: CHECK_ERROR, message: `${id} had no result when the run passed its deadline (${(limitMs / 1000).toFixed(1)} s: the longest chain of checks at their limits)`, durationMs: limitMs, evidence: {} };
+  }));
+  clearTimeout(timer);
   const wanted = new Set(selected);
   return all.filter((r) => wanted.has(r.id));
 }
@@ -101,7 +141,7 @@ async function gatherAndJudge(
 ): Promise<CheckResult> {
   const { id, title } = def.meta;
   // Probes keep their own per-step deadlines; this one only catches a check that ignores them.
-  const limitMs = def.deadlineMs?.(ctx) ?? ctx.timeoutMs * 3 + 2000;
+  const limitMs = checkLimitMs(def, ctx);
   const deadline = AbortSignal.timeout(limitMs);
   const signal = AbortSignal.any([runSignal, deadline]);
   let timer: NodeJS.Timeout | undefined;

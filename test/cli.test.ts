@@ -113,6 +113,33 @@ describe('selection, environment and colour', () => {
   });
 });
 
+describe('secrets', () => {
+  it('every output format, with a TURN secret and a password set: no byte written holds either, nor a password made from the secret', async () => {
+    const { STACK_TURN_SECRET } = await import('./support/ingress.js');
+    const PASSWORD = 'nvt-static-password-never-shown-77';
+    const args = stack.args.filter((a, i) => a !== '--turn-secret-file' && stack.args[i - 1] !== '--turn-secret-file');
+    const env = { NAP_VERIFY_TURN_SECRET: STACK_TURN_SECRET, NAP_VERIFY_TURN_PASSWORD: PASSWORD };
+    const f = (n: string) => path.join(out, `secrets-${n}`);
+    const t0 = Math.floor(Date.now() / 1000);
+    const runs = await Promise.all([
+      cli([...args, '--hold', '1', '-v', '--json', f('a.json'), '--junit', f('a.xml'), '--report', f('a.md')], env),
+      cli([...args, '--no-hold', '--format', 'json', '--report', f('b.html')], env),
+      cli([...args, '--no-hold', '-q', '--strict'], env),
+      cli(['explain', 'turn.auth'], env),
+    ]);
+    const t1 = Math.floor(Date.now() / 1000);
+    expect(runs[0]!.stdout).toMatch(/✔ turn\.relay/);
+    const { createHmac } = await import('node:crypto');
+    const derived = Array.from({ length: t1 - t0 + 4 }, (_, i) => createHmac('sha1', STACK_TURN_SECRET).update(`${t0 - 2 + i + 3600}:nap-verify`).digest('base64'));
+    const written = [...runs.flatMap((r) => [r.stdout, r.stderr]), ...['a.json', 'a.xml', 'a.md', 'b.html'].map((n) => readFileSync(f(n), 'utf8'))];
+    for (const text of written) {
+      expect(text).not.toContain(STACK_TURN_SECRET);
+      expect(text).not.toContain(PASSWORD);
+      for (const d of derived) expect(text).not.toContain(d);
+    }
+  });
+});
+
 describe('on a terminal', () => {
   it('draws one live line with the hold countdown, erases it, then prints the report (script(1) gives it a TTY)', async () => {
     const cmd = ['node', CLI_PATH, ...stack.args, '--only', 'hold.ws.main', '--hold', '2'].map((a) => `'${a}'`).join(' ');
@@ -174,6 +201,30 @@ describe('bad input: exit 2, one line on stderr, no stack trace, nothing on stdo
 });
 
 describe('interrupt', () => {
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${sig} during a hold: partial JSON, JUnit and report written, unfinished checks marked, exit ${code}`, async () => {
+      const files = { json: path.join(out, `${sig}.json`), junit: path.join(out, `${sig}.xml`), report: path.join(out, `${sig}.md`) };
+      const env = { ...process.env, NO_COLOR: '1' } as NodeJS.ProcessEnv;
+      const proc = stack.ns.spawn('node', [CLI_PATH, ...stack.args, '--hold', '30', '--json', files.json, '--junit', files.junit, '--report', files.report], { env });
+      // Let every hold start (the rest of the suite is done in well under a second here).
+      await new Promise((r) => setTimeout(r, 2000));
+      const sent = Date.now();
+      process.kill(proc.pid, sig);
+      expect(await proc.exited).toBe(code);
+      const tookMs = Date.now() - sent;
+      expect(tookMs).toBeLessThan(2000); // the holds had 28 s to go: the exit came from the signal
+      const doc = JSON.parse(readFileSync(files.json, 'utf8'));
+      expect(doc.interrupted).toBe(true);
+      const holds = doc.checks.filter((c: { id: string }) => c.id.startsWith('hold.'));
+      expect(holds).toHaveLength(5);
+      for (const h of holds) expect(h).toMatchObject({ status: 'skip', message: 'interrupted before it finished' });
+      expect(doc.checks.find((c: { id: string }) => c.id === 'tls.main').status).toBe('pass');
+      expect(XMLValidator.validate(readFileSync(files.junit, 'utf8'))).toBe(true);
+      expect(readFileSync(files.junit, 'utf8')).toContain('<skipped message="interrupted before it finished"/>');
+      expect(readFileSync(files.report, 'utf8')).toContain('(interrupted: unfinished checks are marked skip)');
+    });
+  }
+
   it('serve stops cleanly on SIGTERM and SIGINT, closing held connections: exit 0', async () => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       const proc = stack.ns.spawn('node', [CLI_PATH, 'serve', '--domain', 'nap.test', '--host', '127.0.0.1', '--cp-port', '7000', '--browser-port', '7005', '--sandbox-port', '7006']);

@@ -1,0 +1,58 @@
+// The runner's guarantees, on checks made for the test: concurrency, skip-on-prerequisite, per-check and run deadlines.
+import { describe, expect, it } from 'vitest';
+import type { CheckDef, RunContext } from '../../src/model.js';
+import { runChecks, runDeadlineMs } from '../../src/runner.js';
+import { buildTarget } from '../../src/target.js';
+
+const ctx = (timeoutMs = 100): RunContext => ({
+  target: buildTarget('acme.test'), mode: 'external', httpsPort: 443, httpPort: 80, expectIps: [], resolvers: [], extraCa: [], certWarnDays: 14,
+  timeoutMs, holdS: 5, turn: { relayRange: [49152, 49252], relaySamples: 3 }, env: {}, now: () => new Date(),
+});
+
+function check(id: string, o: Partial<CheckDef<unknown>> & { wait?: number; status?: 'pass' | 'fail' } = {}): CheckDef<unknown> {
+  return {
+    meta: { id, area: 'dns', title: id, proves: '', codes: { X_FAIL: { status: 'fail', why: '', fix: 'fix it' } } },
+    gather: async () => new Promise((r) => setTimeout(() => r({}), o.wait ?? 0)),
+    judge: () => (o.status === 'fail' ? { status: 'fail', code: 'X_FAIL', message: 'broke' } : { status: 'pass', message: 'ok' }),
+    ...o,
+  };
+}
+
+describe('runner', () => {
+  it('runs independent checks side by side', async () => {
+    const defs = ['a.one', 'a.two', 'a.three'].map((id) => check(id, { wait: 200 }));
+    const t = Date.now();
+    const r = await runChecks(defs, defs.map((d) => d.meta.id), ctx(), new AbortController().signal);
+    expect(r.map((x) => x.status)).toEqual(['pass', 'pass', 'pass']);
+    expect(Date.now() - t).toBeLessThan(550); // three 200 ms checks, not 600 ms in a row
+  });
+
+  it('a check whose prerequisite failed is skipped with the reason, never a second failure', async () => {
+    const defs = [check('a.base', { status: 'fail' }), check('a.next', { needs: () => ['a.base'] })];
+    const r = await runChecks(defs, ['a.base', 'a.next'], ctx(), new AbortController().signal);
+    expect(r[1]).toMatchObject({ status: 'skip', message: 'skipped: a.base failed (X_FAIL)' });
+  });
+
+  it('a gather that never returns fails CHECK_ERROR at its deadline', async () => {
+    const defs = [check('a.stuck', { gather: () => new Promise(() => {}), deadlineMs: () => 150 })];
+    const r = await runChecks(defs, ['a.stuck'], ctx(), new AbortController().signal);
+    expect(r[0]).toMatchObject({ status: 'fail', code: 'CHECK_ERROR' });
+    expect(r[0]!.message).toContain('no result within 150 ms');
+  });
+
+  it('a dependency cycle cannot hang the run: the run deadline ends it', async () => {
+    const defs = [check('a.x', { needs: () => ['a.y'], deadlineMs: () => 100 }), check('a.y', { needs: () => ['a.x'], deadlineMs: () => 100 })];
+    const t = Date.now();
+    const r = await runChecks(defs, ['a.x', 'a.y'], ctx(), new AbortController().signal);
+    expect(r.map((x) => x.code)).toEqual(['CHECK_ERROR', 'CHECK_ERROR']);
+    expect(r[0]!.message).toMatch(/had no result when the run passed its deadline/);
+    expect(Date.now() - t).toBeLessThan(3000);
+  });
+
+  it('the run deadline is the longest chain of check limits: hold + timeout × steps', () => {
+    const c = ctx(1000);
+    const defs = [check('a.dns'), check('a.tls', { needs: () => ['a.dns'] }), check('a.hold', { needs: () => ['a.tls'], deadlineMs: (k) => k.holdS * 1000 + 4 * k.timeoutMs }), check('a.side')];
+    // dns 5 s + tls 5 s + hold (5 s + 4 s) = 19 s; a.side runs beside the chain.
+    expect(runDeadlineMs(defs, defs.map((d) => d.meta.id), c)).toBe(5000 + 5000 + 9000);
+  });
+});
