@@ -2,7 +2,7 @@
 // buffering (ticks sent 0.5 s apart arriving together) and to see a silent stream being cut.
 import { createParser } from 'eventsource-parser';
 import { Agent, request } from 'undici';
-import { pinnedLookup } from './http.js';
+import { pinnedLookup, UNVERIFIED_TLS } from './http.js';
 import type { StreamEnd } from './ws.js';
 
 export interface SseTimeline {
@@ -30,6 +30,8 @@ export interface SseOptions {
   timeoutMs: number;
   /** How long the stream is expected to run; the probe's own deadline is this plus room. */
   expectMs: number;
+  /** Stop reading once this event has arrived (what was to be measured has been): the stream counts as complete. */
+  stopAfter?: string;
   signal?: AbortSignal;
 }
 
@@ -40,12 +42,14 @@ export async function readSse(o: SseOptions): Promise<SseTimeline> {
   const deadline = AbortSignal.timeout(o.expectMs + 2 * o.timeoutMs);
   const signal = o.signal ? AbortSignal.any([o.signal, deadline]) : deadline;
   // bodyTimeout 0: silence is what we measure; the deadline above bounds it instead.
-  const agent = new Agent({ connect: { lookup: pinnedLookup(o.address), rejectUnauthorized: false, timeout: o.timeoutMs }, headersTimeout: o.timeoutMs, bodyTimeout: 0 });
+  const agent = new Agent({ connect: { lookup: pinnedLookup(o.address), ...UNVERIFIED_TLS, timeout: o.timeoutMs }, headersTimeout: o.timeoutMs, bodyTimeout: 0 });
   let sawBye = false;
+  let stopped = false;
   const parser = createParser({
     onEvent: (e) => {
       if (tl.events.length < MAX_EVENTS) tl.events.push([now(), 'event', e.event ?? 'message']);
       if (e.event === 'bye') sawBye = true;
+      if (o.stopAfter && e.event === o.stopAfter) stopped = true;
     },
     onComment: (c) => {
       if (tl.events.length < MAX_EVENTS) tl.events.push([now(), 'comment', c.trim().slice(0, 40)]);
@@ -76,6 +80,12 @@ export async function readSse(o: SseOptions): Promise<SseTimeline> {
       tl.lastByteAt = now();
       // A compressed stream cannot be parsed as text; its arrival times still tell the story.
       if (!tl.contentEncoding) parser.feed(decoder.decode(chunk, { stream: true }));
+      if (stopped) {
+        res.body.destroy();
+        tl.endedAt = now();
+        tl.end = { how: 'survived' };
+        return tl;
+      }
     }
     tl.endedAt = now();
     tl.end = sawBye || tl.contentEncoding ? { how: 'survived' } : { how: 'eof', detail: 'the stream ended before its bye event' };

@@ -2,7 +2,7 @@
 // the URL). No pings ever: a client ping resets a proxy's idle timer and would hide the cut we measure.
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
-import { pinnedLookup } from './http.js';
+import { pinnedLookup, UNVERIFIED_TLS } from './http.js';
 
 export interface WsUpgrade {
   url: string;
@@ -24,7 +24,7 @@ const MAX_BODY = 2048;
 function open(url: string, address: string, timeoutMs: number): WebSocket {
   return new WebSocket(url, {
     lookup: pinnedLookup(address),
-    rejectUnauthorized: false,
+    ...UNVERIFIED_TLS,
     handshakeTimeout: timeoutMs,
     perMessageDeflate: false,
     maxPayload: 1024 * 1024,
