@@ -85,7 +85,8 @@ async function main(argv: string[]): Promise<number> {
     .version(VERSION, '--version')
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .addHelpText('after', '\nThe default command is check: `nap-verify --domain acme.com`. Its options: `nap-verify check --help`.\nWhat a check or code means: `nap-verify explain <id|CODE>`.');
   let exitCode = 0;
   addCheckOptions(
     program
