@@ -7,7 +7,7 @@ import { runCleanups } from './harness/proc.js';
 import { ingressBase, waitPort, type Ingress } from './support/ingress.js';
 
 const HOSTILE = path.join(REPO_ROOT, 'test/support/hostile.mjs');
-const P = { tcpSilent: 9001, tlsSilentHttp: 9002, wsNoAnswer: 9003, wsGarbage: 9004, sseTrickle: 9005, hugeHeader: 9006, dns: 9053, stun: 9478 };
+const P = { tcpSilent: 9001, tlsSilentHttp: 9002, wsNoAnswer: 9003, wsGarbage: 9004, sseTrickle: 9005, hugeHeader: 9006, dns: 9053, stun: 9478, bindingOnly: 9479 };
 const TIMEOUT_S = 1;
 
 let ing: Ingress;
@@ -24,6 +24,7 @@ beforeAll(async () => {
   start('huge-header', P.hugeHeader);
   start('dns-garbage', P.dns);
   start('stun-hostile', P.stun);
+  start('stun-binding-only', P.bindingOnly);
   for (const p of Object.values(P)) await waitPort(ing.ns, p);
 }, 60_000);
 afterAll(runCleanups);
@@ -38,6 +39,14 @@ async function hostile(args: string[], deadlineS: number) {
 }
 
 describe('hostile servers end as findings within their deadlines', () => {
+  it('a TURN server that answers Binding but never Allocate → turn.udp passes, turn.auth TURN_TIMEOUT', async () => {
+    const c = await hostile(['--turn', `127.0.0.1:${P.bindingOnly}`, '--only', 'turn.udp,turn.auth'], 3 * TIMEOUT_S);
+    expect(c['turn.udp']).toMatchObject({ status: 'pass' });
+    expect(c['turn.udp']!.message).toMatch(/this machine is 127\.0\.0\.1:\d+ as the server sees it/);
+    expect(c['turn.auth']).toMatchObject({ status: 'fail', code: 'TURN_TIMEOUT' });
+    expect(c['turn.auth']!.message).toMatch(/^Allocate over UDP: no answer within 1000 ms/);
+  });
+
   it('TCP accepted but TLS never answered → TLS_HANDSHAKE', async () => {
     const c = await hostile(['--https-port', String(P.tcpSilent), '--only', 'tls.main'], 2 * TIMEOUT_S);
     expect(c['tls.main']).toMatchObject({ code: 'TLS_HANDSHAKE' });

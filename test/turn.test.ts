@@ -10,7 +10,7 @@ import { startCoturn, turnNetns, type TurnNet } from './support/turn.js';
 
 const SECRET = 'nvt-coturn-secret-7d1f3a9b2c';
 const D = 'nap.test';
-const IP = { healthy: '203.0.113.10', moved: '203.0.113.11', privateRelay: '203.0.113.12', open: '203.0.113.13', stopped: '203.0.113.14', staticUser: '203.0.113.15' };
+const IP = { healthy: '203.0.113.10', moved: '203.0.113.11', privateRelay: '203.0.113.12', open: '203.0.113.13', stopped: '203.0.113.14', staticUser: '203.0.113.15', noAuth: '203.0.113.16' };
 const STATIC = { name: 'nvt-user', password: 'nvt-static-password-41c9' };
 const PRIVATE_RELAY = '10.99.0.12';
 
@@ -49,6 +49,7 @@ beforeAll(async () => {
     startCoturn(net, { listenIp: IP.privateRelay, relayIp: PRIVATE_RELAY, secret: SECRET, realm: D, denyInternal: true }),
     startCoturn(net, { listenIp: IP.open, secret: SECRET, realm: 'other.test' }),
     startCoturn(net, { listenIp: IP.staticUser, staticUser: STATIC, realm: D, denyInternal: true }),
+    startCoturn(net, { listenIp: IP.noAuth, noAuth: true, realm: D, denyInternal: true }),
   ]);
 }, 60_000);
 afterAll(runCleanups);
@@ -140,6 +141,14 @@ describe('turn.* against real coturn', () => {
     expect(r.byId['turn.peers']!.message).toContain('10.0.0.1');
     expect(r.byId['turn.peers']!.remediation).toContain('denied-peer-ip=10.0.0.0-10.255.255.255');
     expect(r.byId['turn.relay']!.status).toBe('pass');
+  });
+
+  it('coturn with no-auth: an anonymous Allocate is granted — TURN_NO_CHALLENGE (an open relay)', async () => {
+    const r = await turn(IP.noAuth, ['--turn-secret-file', secretFile]);
+    expect(r.byId['turn.auth']).toMatchObject({ status: 'fail', code: 'TURN_NO_CHALLENGE' });
+    expect(r.byId['turn.auth']!.message).toBe(`${IP.noAuth}:3478 allocated a relay for an anonymous request: it is an open relay`);
+    expect(r.byId['turn.auth']!.remediation).toContain('use-auth-secret');
+    expect(r.byId['turn.relay']!.status).toBe('skip');
   });
 
   it('no server: both reachability checks fail (refused, told from a timeout) and the rest skip', async () => {

@@ -1,6 +1,7 @@
 // Hostile servers, one mode per process: what a verifier meets exactly when things are broken.
 //   node hostile.mjs <mode> <port> [cert.pem key.pem]
-// Modes: tcp-silent, tls-silent-http, ws-no-answer, ws-garbage, sse-trickle, huge-header, dns-garbage, stun-hostile.
+// Modes: tcp-silent, tls-silent-http, ws-no-answer, ws-garbage, sse-trickle, huge-header, dns-garbage, stun-hostile,
+// stun-binding-only.
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -108,6 +109,28 @@ switch (mode) {
     sock.bind(port, '127.0.0.1');
     // Clients hang up on this stream (as they should): a reset is no reason for the server to die.
     net.createServer((s) => s.on('data', () => s.write(Buffer.alloc(70_000, 0x5a))).on('error', () => {})).listen(port, '127.0.0.1');
+    break;
+  }
+  case 'stun-binding-only': {
+    // Answers Binding (with a correct XOR-MAPPED-ADDRESS) and nothing else: a half-working TURN server.
+    const sock = dgram.createSocket('udp4');
+    sock.on('message', (q, r) => {
+      if (q.length < 20 || q.readUInt16BE(0) !== 0x0001) return;
+      const res = Buffer.alloc(32);
+      res.writeUInt16BE(0x0101, 0);
+      res.writeUInt16BE(12, 2);
+      q.copy(res, 4, 4, 20);
+      res.writeUInt16BE(0x0020, 20);
+      res.writeUInt16BE(8, 22);
+      res.writeUInt16BE(0x0001, 24);
+      res.writeUInt16BE(r.port ^ 0x2112, 26);
+      const ip = r.address.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+      res.writeUInt32BE((ip ^ 0x2112a442) >>> 0, 28);
+      sock.send(res, r.port, r.address, () => {});
+    });
+    sock.on('error', () => {});
+    sock.bind(port, '127.0.0.1');
+    net.createServer((s) => s.on('data', () => {}).on('error', () => {})).listen(port, '127.0.0.1');
     break;
   }
   default:

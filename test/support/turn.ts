@@ -36,6 +36,8 @@ export interface CoturnOptions {
   /** REST secret (use-auth-secret), or a static long-term user instead. */
   secret?: string;
   staticUser?: { name: string; password: string };
+  /** coturn's no-auth: allocates for anyone (an open relay). */
+  noAuth?: boolean;
   realm: string;
   /** Deny relaying to private peers (the hardening turn.peers asks for). */
   denyInternal?: boolean;
@@ -49,7 +51,7 @@ export async function startCoturn(net: { ns: Netns }, o: CoturnOptions): Promise
     `relay-ip=${o.relayIp ?? o.listenIp}`,
     `min-port=${o.minPort ?? 49152}`,
     `max-port=${o.maxPort ?? 49252}`,
-    ...(o.staticUser ? ['lt-cred-mech', `user=${o.staticUser.name}:${o.staticUser.password}`] : ['use-auth-secret', `static-auth-secret=${o.secret}`]),
+    ...(o.noAuth ? ['no-auth'] : o.staticUser ? ['lt-cred-mech', `user=${o.staticUser.name}:${o.staticUser.password}`] : ['use-auth-secret', `static-auth-secret=${o.secret}`]),
     `realm=${o.realm}`,
     'fingerprint',
     'no-tls',
