@@ -26,6 +26,7 @@ const CHECK_OPTIONS: OptionSpec[] = [
   { flags: '--browser-node-port <n>', description: 'NodePort mode: nap-browser node port (BROWSER_NODE_PORT)' },
   { flags: '--sandbox-node-port <n>', description: 'NodePort mode: nap-sandbox node port (SANDBOX_NODE_PORT)' },
   { flags: '--ingress-ip <ip>', description: 'connect here instead of to DNS answers (test before DNS exists); DNS is still checked' },
+  { flags: '--ip-family <f>', description: 'auto (default: whichever address answers), 4 or 6: connect only over that IP family' },
   { flags: '--expect-ip <ip>', description: 'repeatable: the address(es) every name must resolve to', list: true },
   { flags: '--resolver <ip[:port]>', description: 'repeatable: also ask this DNS server directly, and compare', list: true },
   { flags: '--https-port <n>', description: 'ingress HTTPS port (default 443)' },

@@ -5,7 +5,7 @@ export type Status = 'pass' | 'warn' | 'fail' | 'skip';
 export const ROLES = ['main', 'files', 'browsers', 'sandbox', 'preview'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type Area = 'config' | 'env' | 'dns' | 'tls' | 'http' | 'ws' | 'hold' | 'sse' | 'turn' | 'lint';
+export type Area = 'config' | 'env' | 'dns' | 'net' | 'tls' | 'http' | 'ws' | 'hold' | 'sse' | 'turn' | 'lint';
 
 /** Ingress controllers whose fixes differ; `unknown` shows them all briefly. */
 export const CONTROLLERS = ['ingress-nginx', 'contour', 'traefik', 'istio', 'haproxy'] as const;
@@ -62,6 +62,9 @@ export interface Target {
   turn: { host: string; port: number };
 }
 
+/** blackbox_exporter's preferred_ip_protocol, pinned: auto, IPv4 only, IPv6 only. */
+export type IpFamily = 'auto' | '4' | '6';
+
 export interface Resolver {
   address: string;
   port: number;
@@ -80,6 +83,8 @@ export interface RunContext {
   values?: { file: string; values: Record<string, string>; problems: Array<{ line: number; message: string }> };
   httpsPort: number;
   httpPort: number;
+  /** --ip-family: which addresses of a name every check connects to (auto: any, the one that answers). */
+  ipFamily?: IpFamily;
   expectIps: string[];
   resolvers: Resolver[];
   /** Extra trust anchors from --ca-file, PEM. */

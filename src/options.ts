@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { domainToASCII } from 'node:url';
 import { parsePemBundle } from './probes/certs.js';
-import type { Resolver } from './model.js';
+import type { IpFamily, Resolver } from './model.js';
 import { parseValues, type ValuesFile } from './values.js';
 
 export class UsageError extends Error {}
@@ -18,6 +18,8 @@ export interface CheckOptions {
   nodePorts?: { main: number; browsers: number; sandbox: number };
   values?: { file: string } & ValuesFile;
   ingressIp?: string;
+  /** --ip-family: connect only to IPv4 (4) or IPv6 (6) addresses, or to whichever answers (auto). */
+  ipFamily: IpFamily;
   expectIps: string[];
   resolvers: Resolver[];
   httpsPort: number;
@@ -154,6 +156,12 @@ function readValuesFile(path: string): { file: string } & ValuesFile {
   return { file: path, ...parseValues(text) };
 }
 
+function parseIpFamily(raw: string): IpFamily {
+  const f = raw.trim().toLowerCase().replace(/^ip(v)?/, '');
+  if (f === 'auto' || f === '4' || f === '6') return f;
+  throw new UsageError(`--ip-family ${raw}: expected auto, 4 or 6`);
+}
+
 function parseMode(raw: string, from: string): Mode {
   const m = raw.trim().toLowerCase();
   if (m === 'nodeport') return 'nodeport';
@@ -176,6 +184,7 @@ export function validate(raw: RawOptions, secrets: Secrets = {}): CheckOptions {
     // NodePort installs may live on a bare node address; everything behind an ingress needs names.
     domain: mode === 'nodeport' && net.isIP(domainRaw.trim()) ? domainRaw.trim() : parseDomain(domainRaw),
     mode,
+    ipFamily: parseIpFamily(str(raw.ipFamily) ?? 'auto'),
     expectIps: splitList(raw.expectIp).map((ip) => parseIp('--expect-ip', ip)),
     resolvers: splitList(raw.resolver).map(parseResolver),
     httpsPort: parsePort('--https-port', str(raw.httpsPort) ?? '443'),
@@ -196,6 +205,9 @@ export function validate(raw: RawOptions, secrets: Secrets = {}): CheckOptions {
   };
   const ingressIp = str(raw.ingressIp);
   if (ingressIp) o.ingressIp = parseIp('--ingress-ip', ingressIp);
+  if (o.ingressIp && o.ipFamily !== 'auto' && net.isIP(o.ingressIp) !== Number(o.ipFamily)) {
+    throw new UsageError(`--ingress-ip ${o.ingressIp} is not an IPv${o.ipFamily} address, but --ip-family is ${o.ipFamily}`);
+  }
   if (caFile) o.caFile = caFile;
   const json = str(raw.json);
   const junit = str(raw.junit);

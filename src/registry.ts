@@ -4,7 +4,7 @@ import type { CheckDef } from './model.js';
 
 const CHECKS_DIR = new URL('../checks/', import.meta.url);
 // .ts too: tests import the sources directly.
-const ID_FILE = /^([a-z]+(?:\.[a-z]+)+)\.(?:js|ts)$/;
+const ID_FILE = /^([a-z]+(?:\.[a-z][a-z0-9]*)+)\.(?:js|ts)$/;
 
 let loaded: Promise<CheckDef[]> | undefined;
 
@@ -26,7 +26,7 @@ export function loadChecks(): Promise<CheckDef[]> {
 }
 
 // Report order follows the path a user's request takes, then the roles in spec order.
-const AREAS = ['config', 'env', 'dns', 'tls', 'http', 'ws', 'sse', 'hold', 'turn'];
+const AREAS = ['config', 'env', 'dns', 'net', 'tls', 'http', 'ws', 'sse', 'hold', 'turn'];
 const ROLE_ORDER = ['main', 'files', 'browsers', 'sandbox', 'preview', 'udp', 'tcp', 'auth', 'relay', 'peers'];
 function order(id: string): number {
   const [area, ...rest] = id.split('.');

@@ -2,6 +2,7 @@
 import net from 'node:net';
 import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
 import { resolveName, type NameEvidence, type ServerView } from '../../src/probes/dns.js';
+import { chooseAddress, preferredOrder, type AddressChoice } from '../../src/probes/reach.js';
 
 const RECORD_HINT: Record<Role, string> = {
   main: 'the main domain',
@@ -15,8 +16,11 @@ export interface DnsEvidence extends NameEvidence {
   role: Role;
   /** What DNS servers answer (union): what every user's resolver should see. */
   dnsAddresses: string[];
-  /** Where this machine will connect: its own resolution, else the DNS answer. */
+  /** Where this machine will connect: its own resolution, else the DNS answer (only the --ip-family one). */
   connectAddresses: string[];
+  /** The one every check uses: the preferred address that accepts TCP (Happy Eyeballs), see probes/reach.ts. */
+  connectAddress?: string;
+  choice?: AddressChoice;
 }
 
 function recordFix(ctx: RunContext, role: Role): string {
@@ -58,7 +62,14 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
       const host = ctx.target.hosts[role];
       const ev = await tools.probe(`dns:${host}`, () => resolveName(host, ctx.resolvers, ctx.timeoutMs, tools.signal));
       const dnsAddresses = ev.servers.length ? [...new Set(ev.servers.flatMap((s) => s.addresses))] : ev.os.addresses;
-      return { ...ev, role, dnsAddresses, connectAddresses: ev.os.addresses.length ? ev.os.addresses : dnsAddresses };
+      const connectAddresses = preferredOrder(ev.os.addresses.length ? ev.os.addresses : dnsAddresses, ctx.ipFamily);
+      const port = ctx.mode === 'nodeport' ? (ctx.nodePorts?.main ?? ctx.httpPort) : ctx.httpsPort;
+      // Names sharing an address set share one race.
+      const choice = connectAddresses.length > 1
+        ? await tools.probe(`reach:${[...connectAddresses].sort().join(',')}:${port}`, () => chooseAddress(connectAddresses, port, ctx.timeoutMs, tools.signal))
+        : undefined;
+      const connectAddress = choice?.chosen ?? connectAddresses[0];
+      return { ...ev, role, dnsAddresses, connectAddresses, ...(connectAddress ? { connectAddress } : {}), ...(choice ? { choice } : {}) };
     },
     judge(ev, ctx): Judgement {
       const host = ev.host;
@@ -91,6 +102,9 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
       }
       if (ev.os.outcome !== 'answer') {
         return { status: 'warn', code: 'DNS_LOCAL_OVERRIDE', host, message: `DNS (${first.label}) resolves ${host} to ${list(ev.dnsAddresses)} but this machine's resolver does not (${ev.os.error ?? ev.os.outcome})` };
+      }
+      if (ctx.ipFamily && ctx.ipFamily !== 'auto' && !ev.connectAddresses.length) {
+        return { status: 'fail', code: 'DNS_NO_ADDRESS', host, fix, message: `${host} has no ${ctx.ipFamily === '6' ? 'AAAA' : 'A'} record (only ${list(ev.dnsAddresses)}), and --ip-family ${ctx.ipFamily} allows only IPv${ctx.ipFamily}` };
       }
       const via = ev.servers.find((s) => s.cnames.length)?.cnames;
       const agree = ev.servers.length > 1 ? `; ${ev.servers.length} DNS servers agree` : '';

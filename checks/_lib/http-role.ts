@@ -1,6 +1,7 @@
 // http.<role>: the host reaches its own service with Host preserved, and the service agrees on the domain.
 import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
 import { httpGet, type HttpExchange } from '../../src/probes/http.js';
+import type { TlsEvidence } from '../../src/probes/tls.js';
 import {
   addressFor, detectController, dnsAfter, EXPECTED, ingressOnly, fingerprint, isDefaultBackend, originFor, parseJson, responderIdentity,
   SERVICE_OF, transportNeeds, WELL_KNOWN, type Fingerprint, type ResponderIdentity,
@@ -12,6 +13,10 @@ export const HTTP_PATHS = [WELL_KNOWN, '/', '/healthz', '/health', '/api/config'
 export interface HttpRoleEvidence {
   host: string;
   address: string;
+  /** Where the requests went, `address:port` (IPv6 in brackets). */
+  connectedTo?: string;
+  /** What the server chose when tls.<role> offered h2 and http/1.1 (these requests themselves use HTTP/1.1). */
+  alpn?: string;
   exchanges: Record<string, HttpExchange>;
   responder?: ResponderIdentity;
   fingerprint?: Fingerprint;
@@ -58,7 +63,10 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
       const responder = responderIdentity(exchanges[WELL_KNOWN]);
       const fp = fingerprint(exchanges);
       const controller = detectController(results);
-      return { host, address, exchanges, ...(responder ? { responder } : {}), ...(fp ? { fingerprint: fp } : {}), ...(controller ? { controller } : {}) };
+      const port = new URL(origin).port || (origin.startsWith('https') ? '443' : '80');
+      const connectedTo = `${address.includes(':') ? `[${address}]` : address}:${port}`;
+      const alpn = (up.get(`tls.${role}`)?.evidence as Partial<TlsEvidence> | undefined)?.alpn;
+      return { host, address, connectedTo, ...(alpn ? { alpn } : {}), exchanges, ...(responder ? { responder } : {}), ...(fp ? { fingerprint: fp } : {}), ...(controller ? { controller } : {}) };
     },
     judge: (ev, ctx) => judgeHttp(ev, ctx, role),
   };

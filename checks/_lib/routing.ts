@@ -43,7 +43,8 @@ export function addressFor(ctx: RunContext, role: Role, up: Upstream): string {
   if (!dnsId) return ctx.target.domain;
   const dns = up.get(dnsId)?.evidence as Partial<DnsEvidence> | undefined;
   const list = dns?.connectAddresses ?? [];
-  const address = list.find((a) => !a.includes(':')) ?? list[0];
+  // The address that answered (dns.* races them, as browsers do); IPv4 first as before when nothing was raced.
+  const address = dns?.connectAddress ?? list.find((a) => !a.includes(':')) ?? list[0];
   if (!address) throw new Error(`no address for ${ctx.target.hosts[role]}`);
   return address;
 }

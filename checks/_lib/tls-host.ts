@@ -54,8 +54,8 @@ export function tlsHostCheck(role: Role): CheckDef<TlsEvidence> {
     async gather(ctx, up, tools) {
       const dns = up.get(`dns.${role}`)?.evidence as Partial<DnsEvidence> | undefined;
       const addresses = ctx.target.ingressIp ? [ctx.target.ingressIp] : (dns?.connectAddresses ?? []);
-      // Prefer IPv4 like most clients' happy-eyeballs outcome on dual-stack ingresses.
-      const address = addresses.find((a) => !a.includes(':')) ?? addresses[0];
+      // The address that answered a TCP race (dns.*), else IPv4 first like most clients on dual-stack ingresses.
+      const address = (ctx.target.ingressIp ? undefined : dns?.connectAddress) ?? addresses.find((a) => !a.includes(':')) ?? addresses[0];
       if (!address) throw new Error(`no address for ${ctx.target.hosts[role]}`);
       const host = ctx.target.hosts[role];
       return tools.probe(`tls:${host}@${address}:${ctx.httpsPort}`, () =>

@@ -12,7 +12,7 @@ export interface TextOptions {
 
 const SYMBOL: Record<Status, string> = { pass: '✔', fail: '✖', warn: '▲', skip: '○' };
 const AREA_TITLE: Record<string, string> = {
-  config: 'Configuration', env: 'Environment', dns: 'DNS', tls: 'TLS', http: 'HTTP routing',
+  config: 'Configuration', env: 'Environment', dns: 'DNS', net: 'Addresses', tls: 'TLS', http: 'HTTP routing',
   ws: 'WebSocket', sse: 'Server-sent events', hold: 'Long-lived streams', turn: 'TURN', lint: 'Ingress manifests',
 };
 

@@ -15,7 +15,7 @@ export type Block =
   | { kind: 'pre'; text: string };
 
 export const STATUS_LABEL: Record<Status, string> = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', skip: 'SKIP' };
-const AREA: Record<string, string> = { config: 'Configuration', env: 'Environment', dns: 'DNS', tls: 'TLS', http: 'HTTP routing', ws: 'WebSocket', sse: 'Server-sent events', hold: 'Long-lived streams', turn: 'TURN' };
+const AREA: Record<string, string> = { config: 'Configuration', env: 'Environment', dns: 'DNS', net: 'Addresses', tls: 'TLS', http: 'HTTP routing', ws: 'WebSocket', sse: 'Server-sent events', hold: 'Long-lived streams', turn: 'TURN' };
 
 const s = (v: unknown) => (v === undefined || v === null || v === '' ? '—' : String(v));
 const secs = (ms: unknown) => (typeof ms === 'number' ? `${(ms / 1000).toFixed(1)} s` : '—');

@@ -25,9 +25,11 @@ export async function waitPort(ns: Netns, port: number, what = `port ${port}`): 
   await waitFor(async () => (await ns.exec('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { timeoutMs: 2000 })).code === 0, what, 10_000);
 }
 
-export async function ingressBase(domain = 'nap.test', extraDnsLines: string[] = []): Promise<Ingress> {
+/** `ip6`: an IPv6 address on the namespace's loopback, and an AAAA to it for all five names. */
+export async function ingressBase(domain = 'nap.test', extraDnsLines: string[] = [], ip6?: string): Promise<Ingress> {
   const ns = await createNetns();
-  await startDnsmasq(ns, { lines: ['local=/test/', ...zone(domain), ...extraDnsLines] });
+  if (ip6) await addAddress6(ns, ip6);
+  await startDnsmasq(ns, { lines: ['local=/test/', ...zone(domain, {}, '127.0.0.1', ip6), ...extraDnsLines] });
   const pki = await createPki(mkdtempSync(path.join(tmpdir(), 'nvt-pki-')));
   const root = await pki.rootCa('Ingress Root CA');
   const inter = await pki.intermediate(root, 'Ingress Intermediate CA');
@@ -36,6 +38,12 @@ export async function ingressBase(domain = 'nap.test', extraDnsLines: string[] =
   const { readFileSync } = await import('node:fs');
   const combinedPem = pki.bundle('combined', leaf.certPem, inter.certPem, readFileSync(leaf.keyPath, 'utf8'));
   return { ns, domain, rootPem: pki.bundle('root', root.certPem), certPath, keyPath: leaf.keyPath, combinedPem };
+}
+
+/** A ULA on the namespace's loopback; nodad: usable at once, without duplicate address detection. */
+export async function addAddress6(ns: Netns, address: string): Promise<void> {
+  const r = await ns.exec('ip', ['-6', 'addr', 'add', `${address}/128`, 'dev', 'lo', 'nodad'], { timeoutMs: 5000 });
+  if (r.code !== 0) throw new Error(`ip -6 addr add ${address}: ${r.stderr}`);
 }
 
 export interface ResponderPorts {
@@ -69,6 +77,10 @@ export interface SiteOptions {
   blockMetrics?: boolean;
   /** Raw nginx directives added to every routed server block (extra locations, gzip, ...). */
   extra?: string;
+  /** Offer HTTP/2 (ALPN h2), as ingress controllers do; default true. */
+  http2?: boolean;
+  /** Addresses to listen on (IPv6 without brackets); default 127.0.0.1 only. */
+  listen?: string[];
 }
 
 /** nginx server blocks proxying the five names to the responder the way an ingress controller would. */
@@ -89,13 +101,15 @@ export function nginxSite(ing: Ingress, ports: ResponderPorts, o: SiteOptions): 
     `    proxy_buffering ${o.buffering ? 'on' : 'off'};`,
     '  }',
   ];
+  const listen = (dflt: string) => (o.listen ?? ['127.0.0.1'])
+    .map((a) => `  listen ${a.includes(':') ? `[${a}]` : a}:${o.port} ssl${o.http2 === false ? '' : ' http2'}${dflt};`).join('\n');
   const blocks = [
     // What an ingress does with a host it has no rule for: its own 404.
-    `server {\n  listen 127.0.0.1:${o.port} ssl default_server;\n  server_name _;\n  ssl_certificate ${ing.certPath};\n  ssl_certificate_key ${ing.keyPath};\n  return 404;\n}`,
+    `server {\n${listen(' default_server')}\n  server_name _;\n  ssl_certificate ${ing.certPath};\n  ssl_certificate_key ${ing.keyPath};\n  return 404;\n}`,
   ];
   for (const [host, port] of routes) {
     if (o.unrouted?.includes(host)) continue;
-    blocks.push([`server {`, `  listen 127.0.0.1:${o.port} ssl;`, `  server_name ${host};`, `  ssl_certificate ${ing.certPath};`, `  ssl_certificate_key ${ing.keyPath};`, ...(o.extra ? [`  ${o.extra}`] : []), ...location(o.hostBackends?.[host] ?? port), '}'].join('\n'));
+    blocks.push([`server {`, listen(''), `  server_name ${host};`, `  ssl_certificate ${ing.certPath};`, `  ssl_certificate_key ${ing.keyPath};`, ...(o.extra ? [`  ${o.extra}`] : []), ...location(o.hostBackends?.[host] ?? port), '}'].join('\n'));
   }
   return blocks.join('\n');
 }
@@ -103,10 +117,21 @@ export function nginxSite(ing: Ingress, ports: ResponderPorts, o: SiteOptions): 
 /** Needed once per nginx http block for the Connection header of upgrades. */
 export const UPGRADE_MAP = 'map $http_upgrade $connection_upgrade { default upgrade; "" close; }';
 
+export interface HaproxyOptions {
+  noServers?: boolean;
+  /** Pick the backend from the TLS SNI instead of the Host header (`:authority` in h2): wrong once h2 coalesces. */
+  routeBySni?: boolean;
+  /** ALPN offered on the bind line; default h2,http/1.1 as ingresses do. */
+  alpn?: string;
+  /** Raw lines added to the frontend (before the routing rules). */
+  frontend?: string[];
+}
+
 /** A real haproxy terminating TLS in front of the responder; one timeout for idle client, server and tunnel. */
-export async function startHaproxy(ing: Ingress, ports: ResponderPorts, port: number, timeout: string, opts: { noServers?: boolean } = {}): Promise<ManagedProc> {
+export async function startHaproxy(ing: Ingress, ports: ResponderPorts, port: number, timeout: string, opts: HaproxyOptions = {}): Promise<ManagedProc> {
   const d = ing.domain;
   const dir = await makeTempDir('nvt-haproxy-');
+  const by = opts.routeBySni ? 'ssl_fc_sni' : 'req.hdr(host),field(1,:)';
   const cfg = [
     'global',
     '  maxconn 200',
@@ -117,12 +142,13 @@ export async function startHaproxy(ing: Ingress, ports: ResponderPorts, port: nu
     `  timeout server ${timeout}`,
     `  timeout tunnel ${timeout}`,
     'frontend fe',
-    `  bind 127.0.0.1:${port} ssl crt ${ing.combinedPem}`,
+    `  bind 127.0.0.1:${port} ssl crt ${ing.combinedPem} alpn ${opts.alpn ?? 'h2,http/1.1'}`,
     '  http-request set-header X-Forwarded-Proto https',
-    `  acl cp req.hdr(host),field(1,:) -i ${d} files.${d}`,
-    `  acl browser req.hdr(host),field(1,:) -i browsers.${d}`,
-    `  acl sandbox req.hdr(host),field(1,:) -i sandbox.${d}`,
-    `  acl preview req.hdr(host),field(1,:) -i -m end .sandbox.${d}`,
+    ...(opts.frontend ?? []).map((l) => `  ${l}`),
+    `  acl cp ${by} -i ${d} files.${d}`,
+    `  acl browser ${by} -i browsers.${d}`,
+    `  acl sandbox ${by} -i sandbox.${d}`,
+    `  acl preview ${by} -i -m end .sandbox.${d}`,
     '  use_backend cp if cp',
     '  use_backend browser if browser',
     '  use_backend sandbox if sandbox || preview',
@@ -147,9 +173,14 @@ export interface FullStack extends Ingress {
   args: string[];
 }
 
+export interface StackOptions {
+  /** Dual stack: every name also gets an AAAA to this address; `serve` false leaves nothing listening there. */
+  ipv6?: { address: string; serve: boolean };
+}
+
 /** A healthy install end to end: names, certificates, nginx with long stream timeouts, the responder behind it. */
-export async function fullStack(domain = 'nap.test', extraDnsLines: string[] = []): Promise<FullStack> {
-  const ing = await ingressBase(domain, extraDnsLines);
+export async function fullStack(domain = 'nap.test', extraDnsLines: string[] = [], opts: StackOptions = {}): Promise<FullStack> {
+  const ing = await ingressBase(domain, extraDnsLines, opts.ipv6?.address);
   const ports = { cp: 3000, browser: 3005, sandbox: 3006 };
   await startResponder(ing.ns, domain, ports);
   const httpsPort = 8443;
@@ -157,8 +188,8 @@ export async function fullStack(domain = 'nap.test', extraDnsLines: string[] = [
   const { startNginx } = await import('../harness/nginx.js');
   await startNginx(ing.ns, [
     UPGRADE_MAP,
-    nginxSite(ing, ports, { port: httpsPort, blockMetrics: true }),
-    `server { listen 127.0.0.1:${httpPort} default_server; return 301 https://$host:${httpsPort}$request_uri; }`,
+    nginxSite(ing, ports, { port: httpsPort, blockMetrics: true, listen: ['127.0.0.1', ...(opts.ipv6?.serve ? [opts.ipv6.address] : [])] }),
+    `server { listen 127.0.0.1:${httpPort} default_server; ${opts.ipv6?.serve ? `listen [${opts.ipv6.address}]:${httpPort} default_server; ` : ''}return 301 https://$host:${httpsPort}$request_uri; }`,
   ].join('\n'));
   // coturn on a "public" address of the namespace, as TURN_HOST is an IP outside the HTTP ingress.
   const { addAddress, startCoturn } = await import('./turn.js');

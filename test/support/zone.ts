@@ -12,12 +12,13 @@ export interface ZoneSpec {
   wildcard?: string | 'cname' | null;
 }
 
-export function zone(domain: string, spec: ZoneSpec = {}, ip = '127.0.0.1'): string[] {
+/** `ip6`: also an AAAA, on every name that gets the default address (the wildcard included). */
+export function zone(domain: string, spec: ZoneSpec = {}, ip = '127.0.0.1', ip6?: string): string[] {
   const at = (v: string | null | undefined) => (v === undefined ? ip : v);
   const lines: string[] = [];
   const rec = (name: string, v: string | null | undefined) => {
     const a = at(v);
-    if (a) lines.push(`host-record=${name},${a}`);
+    if (a) lines.push(`host-record=${name},${a}${ip6 && v === undefined ? `,${ip6}` : ''}`);
   };
   rec(domain, spec.main);
   rec(`files.${domain}`, spec.files);
@@ -27,6 +28,6 @@ export function zone(domain: string, spec: ZoneSpec = {}, ip = '127.0.0.1'): str
   // dnsmasq serves a wildcard CNAME only from an auth zone (where address=/…/ data is not served).
   if (w === 'cname') lines.push(...wildcardCnameLines(domain, `sandbox.${domain}`, `sandbox.${domain}`));
   // address=/x/ answers x and every name below it; the exact host-record above still wins for x itself.
-  else if (w) lines.push(`address=/sandbox.${domain}/${w}`);
+  else if (w) lines.push(`address=/sandbox.${domain}/${w}`, ...(ip6 && spec.wildcard === undefined ? [`address=/sandbox.${domain}/${ip6}`] : []));
   return lines;
 }
