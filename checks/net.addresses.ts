@@ -1,6 +1,7 @@
 // net.addresses: every A and AAAA of every name is a working way in: TCP, TLS with the same certificate as the
 // name's tls.* check saw, and the same service on the health path. The other checks use the address that answers
 // (dns.* races them), so a dead address is reported here, once.
+import { setMaxListeners } from 'node:events';
 import net from 'node:net';
 import { ROLES, type CheckDef, type Judgement, type Role, type RunContext } from '../src/model.js';
 import { httpGet, type HttpExchange } from '../src/probes/http.js';
@@ -76,10 +77,14 @@ const check: CheckDef<NetEvidence> = {
     if (ctx.target.ingressIp) return `--ingress-ip ${ctx.target.ingressIp}: every check connects there, not to the DNS answers`;
     return true;
   },
+  // Per address, in parallel: TCP + TLS (one deadline), then the health path (undici's two).
+  deadlineMs: (ctx) => ctx.timeoutMs * 4 + 2000,
   // Runs after the checks whose probes it reuses for the address they chose: no connection is made twice.
   after: () => ROLES.flatMap((r) => [`dns.${r}`, `tls.${r}`, `http.${r}`]),
   async gather(ctx, up, tools) {
     const port = ctx.httpsPort;
+    // A TLS and an HTTP probe per address of each of five names listen to this one signal.
+    setMaxListeners(100, tools.signal);
     const names = await Promise.all(ROLES.map(async (role): Promise<NameAddresses> => {
       const host = ctx.target.hosts[role];
       const dnsResult = up.get(`dns.${role}`);

@@ -25,7 +25,7 @@ afterAll(runCleanups);
 const cli = (args: string[], env?: Record<string, string>) => runCli(stack.ns, args, env ? { env } : {});
 /** The whole suite without the idle holds (their own tests hold streams against short proxy timeouts). */
 const quick = () => [...stack.args, '--no-hold'];
-const ALL_BUT_HOLD = 31;
+const ALL_BUT_HOLD = 34;
 
 describe('a healthy stack', () => {
   it('passes every check, prints a readable grouped report, exits 0', async () => {
@@ -33,7 +33,7 @@ describe('a healthy stack', () => {
     expect(r.stderr).toBe('');
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).toMatch(/^nap-verify \d+\.\d+\.\d+ {2}nap\.test {2}\(addresses from DNS\)$/m);
-    for (const title of ['Configuration', 'Environment', 'DNS', 'TLS', 'HTTP routing', 'WebSocket', 'Server-sent events', 'TURN']) expect(r.stdout).toMatch(new RegExp(`^${title}$`, 'm'));
+    for (const title of ['Configuration', 'Environment', 'DNS', 'Addresses', 'TLS', 'HTTP routing', 'WebSocket', 'Server-sent events', 'TURN']) expect(r.stdout).toMatch(new RegExp(`^${title}$`, 'm'));
     expect(r.stdout).toMatch(/^ {2}✔ tls\.preview +nvf[0-9a-f]{10}\.sandbox\.nap\.test +\d+ ms {2}TLSv1\.[23], issued by Ingress Intermediate CA/m);
     expect(r.stdout).toMatch(/^ {2}✔ http\.files +files\.nap\.test +\d+ ms {2}nap-cp \(responder\), Host preserved/m);
     expect(r.stdout).toMatch(new RegExp(`^${ALL_BUT_HOLD} passed, 0 failed, 0 warnings, 0 skipped {2}\\(\\d+\\.\\d\\d s\\)$`, 'm'));
@@ -60,7 +60,7 @@ describe('a healthy stack', () => {
     const xml = readFileSync(junit, 'utf8');
     expect(XMLValidator.validate(xml)).toBe(true);
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);
-    expect(doc.testsuites.testsuite.map((s: { name: string; tests: string }) => [s.name, s.tests])).toEqual([['config', '1'], ['env', '2'], ['dns', '6'], ['tls', '5'], ['http', '7'], ['ws', '4'], ['sse', '1'], ['turn', '5']]);
+    expect(doc.testsuites.testsuite.map((s: { name: string; tests: string }) => [s.name, s.tests])).toEqual([['config', '1'], ['env', '2'], ['dns', '6'], ['net', '1'], ['tls', '5'], ['http', '8'], ['ws', '5'], ['sse', '1'], ['turn', '5']]);
   });
 
   it('-v prints evidence lines; -q prints only the summary when nothing failed', async () => {
@@ -78,7 +78,7 @@ describe('selection, environment and colour', () => {
     const r = await cli([...stack.args, '--only', 'tls.preview,dns.files', '--format', 'json']);
     expect(r.json.checks.map((c: { id: string }) => c.id)).toEqual(['dns.files', 'tls.preview']);
     expect(r.json.checks[1].status).toBe('pass');
-    const s = await cli([...stack.args, '--skip', 'config,tls,env,http,ws,sse,hold,turn', '--format', 'json']);
+    const s = await cli([...stack.args, '--skip', 'config,tls,env,net,http,ws,sse,hold,turn', '--format', 'json']);
     expect(s.json.checks.map((c: { id: string }) => c.id)).toEqual(['dns.main', 'dns.files', 'dns.browsers', 'dns.sandbox', 'dns.preview', 'dns.consistent']);
   });
 
@@ -170,7 +170,7 @@ describe('bad input: exit 2, one line on stderr, no stack trace, nothing on stdo
     ['CA file without PEM', ['--domain', 'nap.test', '--ca-file', '/etc/hostname'], /no PEM certificate/],
     ['unknown --only id', ['--domain', 'nap.test', '--only', 'dns,nope'], /unknown check id or prefix: nope/],
     ['partial id', ['--domain', 'nap.test', '--skip', 'tls.pre'], /unknown check id or prefix: tls\.pre/],
-    ['everything skipped', ['--domain', 'nap.test', '--skip', 'config,env,dns,tls,http,ws,sse,hold,turn'], /leave no check to run/],
+    ['everything skipped', ['--domain', 'nap.test', '--skip', 'config,env,dns,net,tls,http,ws,sse,hold,turn'], /leave no check to run/],
     ['bad relay range', ['--domain', 'nap.test', '--relay-range', '49252-49152'], /--relay-range 49252-49152: 49252 is above 49152/],
     ['relay samples 0', ['--domain', 'nap.test', '--relay-samples', '0'], /--relay-samples 0/],
     ['bad turn host', ['--domain', 'nap.test', '--turn', 'turn_1.nap.test:3478'], /--turn turn_1.nap.test: "turn_1" is not a valid DNS label/],

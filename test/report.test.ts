@@ -33,7 +33,7 @@ describe('triage report', () => {
     expect(r.code, r.stdout).toBe(0);
     const md = readFileSync(file, 'utf8');
     expect(md).toMatch(/^# nap-verify triage report: nap\.test$/m);
-    expect(md).toMatch(/^\| Verdict \| WARN: 31 passed, 0 failed, 5 warnings, 0 skipped \|$/m);
+    expect(md).toMatch(/^\| Verdict \| WARN: 34 passed, 0 failed, 5 warnings, 0 skipped \|$/m);
     expect(md).toMatch(/^\| Client public address \| 203\.0\.113\.20 \(as the TURN server saw it over UDP\) \|$/m);
     expect(md).toMatch(/^\| Resolvers \| 127\.0\.0\.1:53 \(system\) \|$/m);
     const s = structure(md);
@@ -44,7 +44,7 @@ describe('triage report', () => {
     expect(s.filter((l) => l.startsWith('| asked |'))).toHaveLength(5);
     expect(s.filter((l) => l.startsWith('| # |'))).toHaveLength(5);
     expect(s.filter((l) => l.startsWith('| stream |'))).toHaveLength(5);
-    expect(s.filter((l) => l.startsWith('## '))).toEqual(['## Summary', '## Configuration', '## Environment', '## DNS', '## TLS', '## HTTP routing', '## WebSocket', '## Server-sent events', '## Long-lived streams', '## TURN']);
+    expect(s.filter((l) => l.startsWith('## '))).toEqual(['## Summary', '## Configuration', '## Environment', '## DNS', '## Addresses', '## TLS', '## HTTP routing', '## WebSocket', '## Server-sent events', '## Long-lived streams', '## TURN']);
     expect(md).toMatch(/\| 1 \| CN=Ingress Intermediate CA \| — \| CN=Ingress Root CA \|/);
     expect(md).toMatch(/\| silent \| \d\.\d s \| \d\.\d s \| \d\.\d s \| still open after the hold \|/);
     expect(md).not.toContain(STACK_TURN_SECRET);
@@ -93,13 +93,15 @@ describe('explain', () => {
   const SPEC_IDS = ['config.values', 'env.proxy', 'env.clock', 'dns.main', 'dns.files', 'dns.browsers', 'dns.sandbox', 'dns.preview', 'dns.consistent',
     'tls.main', 'tls.files', 'tls.browsers', 'tls.sandbox', 'tls.preview', 'http.main', 'http.files', 'http.browsers', 'http.sandbox', 'http.preview',
     'http.redirect', 'http.exposure', 'ws.main', 'ws.browsers', 'ws.sandbox', 'ws.preview', 'hold.ws.main', 'hold.ws.browsers', 'hold.ws.sandbox', 'hold.ws.preview',
-    'hold.sse.main', 'sse.main', 'turn.udp', 'turn.tcp', 'turn.auth', 'turn.relay', 'turn.peers'];
+    'hold.sse.main', 'sse.main', 'turn.udp', 'turn.tcp', 'turn.auth', 'turn.relay', 'turn.peers',
+    'http.coalesce', 'ws.h2', 'net.addresses'];
   const SPEC_CODES = ['CONFIG_MISMATCH', 'ENV_PROXY', 'CLOCK_SKEW', 'DNS_NXDOMAIN', 'DNS_SERVFAIL', 'DNS_TIMEOUT', 'DNS_NO_ADDRESS', 'DNS_LOCAL_OVERRIDE', 'DNS_DIVERGENT',
     'DNS_UNEXPECTED_IP', 'TLS_HANDSHAKE', 'TLS_UNTRUSTED', 'TLS_SELF_SIGNED', 'TLS_INCOMPLETE_CHAIN', 'TLS_NAME_MISMATCH', 'TLS_DEFAULT_CERT', 'TLS_EXPIRED',
     'TLS_NOT_YET_VALID', 'TLS_EXPIRES_SOON', 'TLS_OLD_PROTOCOL', 'HTTP_DEFAULT_BACKEND', 'HTTP_BAD_GATEWAY', 'HTTP_NO_ENDPOINTS', 'HTTP_GATEWAY_TIMEOUT',
     'HTTP_WRONG_SERVICE', 'HTTP_HOST_REWRITTEN', 'HTTP_CONFIG_MISMATCH', 'HTTP_UNEXPECTED', 'HTTP_NO_REDIRECT', 'HTTP_METRICS_PUBLIC', 'WS_REJECTED',
     'WS_UPGRADE_STRIPPED', 'WS_NO_ENDPOINT', 'HOLD_CUT', 'HOLD_SHORT', 'SSE_BUFFERED', 'SSE_BAD_TYPE', 'TURN_UNREACHABLE', 'TURN_TIMEOUT', 'TURN_AUTH_REJECTED',
-    'TURN_NO_CREDENTIALS', 'TURN_REALM_MISMATCH', 'TURN_RELAY_PRIVATE', 'TURN_RELAY_OUT_OF_RANGE', 'TURN_RELAY_BLOCKED', 'TURN_OPEN_TO_INTERNAL'];
+    'TURN_NO_CREDENTIALS', 'TURN_REALM_MISMATCH', 'TURN_RELAY_PRIVATE', 'TURN_RELAY_OUT_OF_RANGE', 'TURN_RELAY_BLOCKED', 'TURN_OPEN_TO_INTERNAL',
+    'H2_MISROUTED', 'H2_MISDIRECTED', 'WS_H2_REJECTED', 'NET_ADDRESS_UNREACHABLE', 'NET_ADDRESS_DIFFERENT'];
   const explain = (term: string) => execFileSync('node', [CLI_PATH, 'explain', term], { encoding: 'utf8' });
   // One process per term, four at a time: one after another they took ~35 s on a loaded two-core machine.
   const explainAll = async (terms: string[]): Promise<Map<string, string>> => {
@@ -133,6 +135,7 @@ describe('explain', () => {
     }
     expect(explain('HOLD_CUT')).toMatch(/^ {2}ingress-nginx: .*proxy-read-timeout: "3600"/m);
     expect(explain('HOLD_CUT')).toMatch(/^ {2}Contour: .*timeoutPolicy/m);
+    expect(explain('H2_MISROUTED')).toMatch(/^ {2}HAProxy: .*not `ssl_fc_sni`/m);
   });
 
   it('an unknown term is one line and exit 2', () => {

@@ -1,6 +1,7 @@
 // HTTP/2 the way browsers use it: one TLS connection (ALPN h2) pinned to an address, its SETTINGS, several
 // requests with their own :authority on it (connection coalescing), and WebSockets over Extended CONNECT
 // (RFC 8441). Evidence only; the checks decide. Every step has a deadline and every session is closed.
+import { setMaxListeners } from 'node:events';
 import http2 from 'node:http2';
 import tls from 'node:tls';
 import { UNVERIFIED_TLS } from './http.js';
@@ -91,6 +92,8 @@ async function open(o: H2ProbeOptions, deadline: AbortSignal): Promise<Opened> {
 /** A deadline for the whole probe, tied to the run's signal. */
 function deadlineFor(o: H2ProbeOptions, steps: number): { signal: AbortSignal; clear(): void } {
   const ctl = new AbortController();
+  // Every stream on the connection listens to it (up to 4 hosts × 5 paths when coalescing).
+  setMaxListeners(64, ctl.signal);
   const timer = setTimeout(() => ctl.abort(), o.timeoutMs * steps);
   const onAbort = () => ctl.abort();
   o.signal?.addEventListener('abort', onAbort, { once: true });

@@ -27,6 +27,9 @@ const CONTRACT: Record<string, string[]> = {
   'turn.auth': ['TURN_AUTH_REJECTED', 'TURN_NO_CREDENTIALS', 'TURN_REALM_MISMATCH', 'TURN_NO_CHALLENGE', 'TURN_TIMEOUT'],
   'turn.relay': ['TURN_RELAY_PRIVATE', 'TURN_RELAY_OUT_OF_RANGE', 'TURN_RELAY_BLOCKED'],
   'turn.peers': ['TURN_OPEN_TO_INTERNAL'],
+  'http.coalesce': ['H2_MISROUTED', 'H2_MISDIRECTED'],
+  'ws.h2': ['WS_H2_REJECTED'],
+  'net.addresses': ['NET_ADDRESS_UNREACHABLE', 'NET_ADDRESS_DIFFERENT'],
 };
 
 describe('check registry', () => {
