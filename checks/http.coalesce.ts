@@ -31,6 +31,8 @@ export interface CoalesceEvidence {
   host: string;
   address: string;
   port: number;
+  /** What the server chose when offered h2 and http/1.1 on the connection to <d>. */
+  alpn?: string;
   connection?: H2Connection;
   hosts: CoalescedHost[];
   controller?: string;
@@ -100,7 +102,7 @@ const check: CheckDef<CoalesceEvidence> = {
       if (fp) h.fingerprint = fp;
     }
     const controller = detectController(exchanges.map(asHttp));
-    return { host, address, port, connection, hosts, ...(controller ? { controller } : {}) };
+    return { host, address, port, ...(connection.alpn ? { alpn: connection.alpn } : {}), connection, hosts, ...(controller ? { controller } : {}) };
   },
   judge(ev): Judgement {
     const where = `${ev.address.includes(':') ? `[${ev.address}]` : ev.address}:${ev.port}`;

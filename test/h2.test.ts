@@ -87,7 +87,7 @@ describe('HTTP/2 connection coalescing (http.coalesce)', () => {
   it('no h2 offered: pass with the ALPN in the evidence', async () => {
     const r = await run(P.haproxyH1);
     expect(r.byId['http.coalesce']).toMatchObject({ status: 'pass', message: 'nap.test at 127.0.0.1:9446 offers no HTTP/2 (ALPN http/1.1): browsers open one connection per host, nothing is coalesced' });
-    expect(r.byId['http.coalesce']!.evidence.connection.alpn).toBe('http/1.1');
+    expect(r.byId['http.coalesce']!.evidence.alpn).toBe('http/1.1');
     expect(r.byId['ws.h2']!.message).toMatch(/^no WebSocket host speaks HTTP\/2/);
   });
 
