@@ -102,7 +102,10 @@ export async function runChecks(
     const blockedNeed = needs.find(blocks);
     const blocked = blockedNeed ? upstream.get(needId(blockedNeed)) : undefined;
     let result: CheckResult;
-    if (blocked) {
+    if (blocked?.evidence.interrupted) {
+      // Its prerequisite was cut short by the interrupt, not found wanting: this one is unfinished too.
+      result = { id, title, status: 'skip', message: 'interrupted before it finished', durationMs: 0, evidence: { interrupted: true, blockedBy: blocked.id } };
+    } else if (blocked) {
       result = { id, title, status: 'skip', message: `skipped: ${blocked.id} ${blocked.status === 'fail' ? `failed${blocked.code ? ` (${blocked.code})` : ''}` : 'was skipped'}`, durationMs: 0, evidence: { blockedBy: blocked.id } };
     } else if (signal.aborted) {
       result = { id, title, status: 'skip', message: 'skipped: run interrupted', durationMs: 0, evidence: {} };
