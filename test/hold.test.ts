@@ -31,11 +31,15 @@ beforeAll(async () => {
   await startResponder(ing.ns, ing.domain, R);
   await startVarnish(ing, R, VARNISH, SEND_TIMEOUT_S);
   const viaVarnish = { cp: VARNISH, browser: VARNISH, sandbox: VARNISH };
+  // Two nginx instances: each has 256 worker connections, and every held stream costs two (client and upstream).
   await startNginx(ing.ns, [
     UPGRADE_MAP,
     nginxSite(ing, R, { port: P.nginx4, readTimeout: '4s' }),
     nginxSite(ing, R, { port: P.nginxOk }),
     nginxSite(ing, R, { port: P.nginx20, readTimeout: '20s' }),
+  ].join('\n'));
+  await startNginx(ing.ns, [
+    UPGRADE_MAP,
     nginxSite(ing, R, { port: P.varnish, backends: viaVarnish }),
     nginxSite(ing, R, { port: P.buffered, buffering: true }),
   ].join('\n'));

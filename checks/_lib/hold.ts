@@ -42,9 +42,12 @@ export const PLATFORM_SSE_HEARTBEAT_S = 15;
 
 type Analysis = Pick<HoldEvidence, 'cutAfterS' | 'ageS' | 'limit' | 'capS' | 'ended' | 'twinEnded' | 'culprit' | 'unopened'>;
 
+/** A twin that stopped carrying data; running into our own deadline or an abort is no finding about the proxy. */
+const wasCut = (end: StreamEnd) => end.how !== 'survived' && !(end.how === 'timeout' && !end.detail.startsWith('no echo'));
+
 /** The measured facts of a cut: pure, shared by the WebSocket and SSE holds. */
 export function analyzeHold(silent: Timeline, twin: Timeline | undefined, controller?: Controller): Analysis {
-  const twinAge = twin && twin.end.how !== 'survived' && twin.openedAt !== undefined && twin.endedAt !== undefined ? secs(twin.endedAt - twin.openedAt) : undefined;
+  const twinAge = twin && wasCut(twin.end) && twin.openedAt !== undefined && twin.endedAt !== undefined ? secs(twin.endedAt - twin.openedAt) : undefined;
   const twinFacts = twinAge === undefined ? {} : { twinEnded: describeEnd(twin!.end) };
   if (silent.end.how === 'survived') {
     // A busy stream cut while the silent one survived: only a cap checked when data is written does that.

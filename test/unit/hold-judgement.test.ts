@@ -47,6 +47,10 @@ describe('analyzeHold', () => {
     });
   });
 
+  it('a twin that ran into our own deadline is no evidence of a cap', () => {
+    expect(analyzeHold(survived, cut(0, 70_000, 79_000, { how: 'timeout', detail: 'no end within 79000 ms' }))).toEqual({});
+  });
+
   it('a survivor needs no analysis', () => {
     expect(analyzeHold(survived, survived)).toEqual({});
   });
