@@ -9,20 +9,27 @@ interface SseEvidence {
   unavailable?: string;
   controller?: string;
   stream?: SseTimeline;
-  /** Arrival of the hello event and the first tick (sent 0.5 s after it), ms after the headers. */
+  /** Arrival of the hello event and the first tick (sent TICK_GAP_MS after it), ms after the headers. */
   helloAt?: number;
   tickAt?: number;
+  /** When the first attempt saw hello and tick together: its gap (ms); the evidence above is the second attempt. */
+  firstGapMs?: number;
 }
 
-/** The responder sends its first tick 0.5 s after hello: a proxy that buffers delivers them together. */
-const BUFFERED_BELOW_MS = 300;
+/**
+ * The responder sends its first tick TICK_GAP_MS after hello (§7 `&gap=`): a proxy that buffers delivers them
+ * together when the 1 s stream ends. 250 ms keeps a healthy run short and still far above the few ms a buffered
+ * pair arrives apart; under 60 % of the gap counts as held back.
+ */
+const TICK_GAP_MS = 250;
+const BUFFERED_BELOW_MS = Math.round(TICK_GAP_MS * 0.6);
 
 const check: CheckDef<SseEvidence> = {
   meta: {
     id: 'sse.main',
     area: 'sse',
     title: 'SSE delivered as sent',
-    proves: 'A server-sent-event stream through the ingress is text/event-stream, uncompressed, and its events arrive as they are sent (the first tick, sent 0.5 s after hello, arrives 0.5 s after it).',
+    proves: 'A server-sent-event stream through the ingress is text/event-stream, uncompressed, and its events arrive as they are sent (the first tick, sent 0.25 s after hello, arrives 0.25 s after it).',
     codes: {
       SSE_BUFFERED: {
         status: 'fail',
@@ -49,13 +56,23 @@ const check: CheckDef<SseEvidence> = {
     const base = { host: ctx.target.domain, ...(http?.controller ? { controller: http.controller } : {}) };
     if (!http?.responder) return { ...base, unavailable: 'no responder behind <d>: the platform has no SSE stream without credentials; deploy `nap-verify serve`' };
     // hold=1: a buffering proxy releases everything when the stream ends after 1 s; a healthy one shows the first
-    // tick 0.5 s after hello, and we stop there.
-    const stream = await readSse({ url: `${originFor(ctx, 'main')}${WELL_KNOWN}/sse?hold=1`, address: addressFor(ctx, 'main', up), timeoutMs: ctx.timeoutMs, expectMs: 1000, signal: tools.signal, stopAfter: 'tick' });
-    const at = (name: string) => stream.events.find(([, kind, n]) => kind === 'event' && n === name)?.[0];
-    const rel = (t: number | undefined) => (t === undefined ? undefined : t - (stream.headersAt ?? 0));
-    const helloAt = rel(at('hello'));
-    const tickAt = rel(at('tick'));
-    return { ...base, stream, ...(helloAt !== undefined ? { helloAt } : {}), ...(tickAt !== undefined ? { tickAt } : {}) };
+    // tick TICK_GAP_MS after hello, and we stop there.
+    const measure = async () => {
+      const stream = await readSse({ url: `${originFor(ctx, 'main')}${WELL_KNOWN}/sse?hold=1&gap=${TICK_GAP_MS}`, address: addressFor(ctx, 'main', up), timeoutMs: ctx.timeoutMs, expectMs: 1000, signal: tools.signal, stopAfter: 'tick' });
+      const at = (name: string) => stream.events.find(([, kind, n]) => kind === 'event' && n === name)?.[0];
+      const rel = (t: number | undefined) => (t === undefined ? undefined : t - (stream.headersAt ?? 0));
+      return { stream, helloAt: rel(at('hello')), tickAt: rel(at('tick')) };
+    };
+    let m = await measure();
+    // Together once may be this machine, busy, reading two chunks in one go; a buffer holds them together every time.
+    const together = (x: typeof m) => x.helloAt !== undefined && x.tickAt !== undefined && x.tickAt - x.helloAt < BUFFERED_BELOW_MS;
+    let firstGapMs: number | undefined;
+    if (together(m) && !tools.signal.aborted) {
+      firstGapMs = m.tickAt! - m.helloAt!;
+      m = await measure();
+    }
+    const { stream, helloAt, tickAt } = m;
+    return { ...base, stream, ...(helloAt !== undefined ? { helloAt } : {}), ...(tickAt !== undefined ? { tickAt } : {}), ...(firstGapMs !== undefined ? { firstGapMs } : {}) };
   },
   judge(ev): Judgement {
     const host = ev.host;
@@ -67,7 +84,7 @@ const check: CheckDef<SseEvidence> = {
     if (s.contentEncoding) return { ...base, status: 'fail', code: 'SSE_BUFFERED', message: `the SSE stream was compressed (${s.contentEncoding}) on the way: compression holds events back` };
     if (ev.helloAt === undefined || ev.tickAt === undefined) return { ...base, status: 'fail', code: 'SSE_BUFFERED', message: `${ev.helloAt === undefined ? 'no hello event' : 'no tick'} arrived before the stream ended (${s.end.how}): events are held back` };
     const gap = ev.tickAt - ev.helloAt;
-    if (gap < BUFFERED_BELOW_MS) return { ...base, status: 'fail', code: 'SSE_BUFFERED', message: `hello and the first tick, sent 0.5 s apart, arrived within ${gap} ms of each other, ${(ev.tickAt / 1000).toFixed(1)} s after the headers: the proxy buffers the stream` };
+    if (gap < BUFFERED_BELOW_MS) return { ...base, status: 'fail', code: 'SSE_BUFFERED', message: `hello and the first tick, sent ${TICK_GAP_MS / 1000} s apart, arrived within ${gap} ms of each other, ${(ev.tickAt / 1000).toFixed(1)} s after the headers${ev.firstGapMs !== undefined ? ` (twice: ${ev.firstGapMs} ms the first time)` : ''}: the proxy buffers the stream` };
     return { ...base, status: 'pass', message: `text/event-stream, uncompressed, first tick ${(gap / 1000).toFixed(2)} s after hello as sent` };
   },
 };

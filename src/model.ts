@@ -39,6 +39,8 @@ export interface Judgement {
   host?: string;
   /** Extra, situation-specific fix text (names the record, secret or SAN); prepended to the code's fix. */
   fix?: string;
+  /** The situation-specific fix is the whole fix: the code's usual fix would point at the wrong setting. */
+  replacesFix?: boolean;
   /** The ingress controller the evidence points at: the code's fix is then shown for it alone. */
   controller?: Controller;
 }

@@ -71,11 +71,11 @@ describe('hostile servers end as findings within their deadlines', () => {
     expect(c['ws.main']!.message).toMatch(/answered 101, then the stream broke: .*(Invalid|invalid)/);
   });
 
-  it('an SSE stream that trickles one byte a second forever → SSE_BUFFERED, and its hold ends at the deadline', async () => {
+  it('an SSE stream that trickles one byte a second forever → SSE_BUFFERED, and no hold is judged through it', async () => {
     const c = await hostile(['--https-port', String(P.sseTrickle), '--only', 'sse.main,hold.sse.main', '--hold', '2'], 2 + 4 * TIMEOUT_S + 2);
     expect(c['sse.main']).toMatchObject({ code: 'SSE_BUFFERED' });
     expect(c['sse.main']!.message).toMatch(/no hello event arrived before the stream ended/);
-    expect(c['hold.sse.main']).toMatchObject({ code: 'HOLD_CUT' });
+    expect(c['hold.sse.main']).toMatchObject({ status: 'skip', message: 'no hold on nap.test: the proxy holds the stream back (SSE_BUFFERED in sse.main), and a hold cannot be observed through a buffer' });
   });
 
   it('a 1 MB response header → HTTP_UNEXPECTED, no crash', async () => {

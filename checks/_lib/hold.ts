@@ -2,17 +2,17 @@
 // it does not, when and how it was cut, and (from its keep-alive twin) whether that is an idle or a lifetime limit.
 import type { CheckDef, CheckMeta, Controller, Judgement, Role, RunContext } from '../../src/model.js';
 import type { SseTimeline } from '../../src/probes/sse.js';
-import { holdWebSocket, type HoldTimeline, type StreamEnd } from '../../src/probes/ws.js';
-import { culpritFor, describeEnd, STREAM_TIMEOUT_FIX } from './culprit.js';
+import { holdWebSocket, OUTLIVE_MS, TWIN_BEAT_MS, type HoldPair, type HoldTimeline, type StreamEnd } from '../../src/probes/ws.js';
+import { culpritFor, describeEnd, LIFETIME_FIX, STREAM_TIMEOUT_FIX, type LimitKind } from './culprit.js';
 import { addressFor, dnsAfter, ingressOnly, originFor, WELL_KNOWN } from './routing.js';
 import type { WsEvidence } from './ws-role.js';
 
-type Timeline = Pick<HoldTimeline, 'openedAt' | 'lastByteAt' | 'endedAt' | 'end'>;
+type Timeline = Pick<HoldTimeline, 'openedAt' | 'lastByteAt' | 'endedAt' | 'end' | 'outlivedMs'>;
 
 export interface HoldEvidence {
   host: string;
   holdS: number;
-  /** Why nothing was held (no responder to hold a stream against). */
+  /** Why nothing was held (no responder, or the stream is buffered so a hold cannot be observed). */
   unavailable?: string;
   silent?: Timeline;
   keepalive?: Timeline;
@@ -20,30 +20,58 @@ export interface HoldEvidence {
   /** Filled when the silent stream did not survive. */
   cutAfterS?: number;
   ageS?: number;
-  limit?: 'idle' | 'lifetime' | 'unknown';
+  limit?: LimitKind;
+  /** Lifetime cap: the age at which the stream carrying data (the keep-alive twin) was cut. */
+  capS?: number;
   ended?: string;
+  /** How the keep-alive twin ended when it was cut. */
+  twinEnded?: string;
   culprit?: string;
+  /** The silent stream never opened: no hold verdict can be made from it. */
+  unopened?: boolean;
 }
 
 /** Seconds to one decimal, from the probe's millisecond marks. */
 const secs = (ms: number) => Math.round(ms / 100) / 10;
 
+/** The twin cut no later than this after the silent stream's age counts as "cut too" (same age, or first). */
+const SAME_AGE_S = OUTLIVE_MS / 1000;
+
+/** nap-cp's SSE comment heartbeat (control-plane/src/lib/sse.ts): an idle timeout above it spares the platform's SSE. */
+export const PLATFORM_SSE_HEARTBEAT_S = 15;
+
+type Analysis = Pick<HoldEvidence, 'cutAfterS' | 'ageS' | 'limit' | 'capS' | 'ended' | 'twinEnded' | 'culprit' | 'unopened'>;
+
+/** A twin that stopped carrying data; running into our own deadline or an abort is no finding about the proxy. */
+const wasCut = (end: StreamEnd) => end.how !== 'survived' && !(end.how === 'timeout' && !end.detail.startsWith('no echo'));
+
 /** The measured facts of a cut: pure, shared by the WebSocket and SSE holds. */
-export function analyzeHold(silent: Timeline, twin: Timeline | undefined, controller?: Controller): Pick<HoldEvidence, 'cutAfterS' | 'ageS' | 'limit' | 'ended' | 'culprit'> {
-  if (silent.end.how === 'survived') return {};
-  const endedAt = silent.endedAt ?? 0;
-  const cutAfterS = secs(endedAt - (silent.lastByteAt ?? silent.openedAt ?? endedAt));
-  const ageS = secs(endedAt - (silent.openedAt ?? endedAt));
-  let limit: HoldEvidence['limit'] = 'unknown';
-  if (twin?.end.how === 'survived') limit = 'idle';
-  else if (twin && twin.endedAt !== undefined && Math.abs(secs(twin.endedAt - (twin.openedAt ?? 0)) - ageS) <= 1.5) limit = 'lifetime';
-  const measured = limit === 'lifetime' ? ageS : cutAfterS;
-  return { cutAfterS, ageS, limit, ended: describeEnd(silent.end), culprit: culpritFor(measured, controller, silent.end) };
+export function analyzeHold(silent: Timeline, twin: Timeline | undefined, controller?: Controller): Analysis {
+  const twinAge = twin && wasCut(twin.end) && twin.openedAt !== undefined && twin.endedAt !== undefined ? secs(twin.endedAt - twin.openedAt) : undefined;
+  const twinFacts = twinAge === undefined ? {} : { twinEnded: describeEnd(twin!.end) };
+  if (silent.end.how === 'survived') {
+    // A busy stream cut while the silent one survived: only a cap checked when data is written does that.
+    if (twinAge === undefined) return {};
+    return { limit: 'lifetime', capS: twinAge, ...twinFacts, culprit: culpritFor(twinAge, controller, twin!.end, 'lifetime') };
+  }
+  if (silent.openedAt === undefined) return { unopened: true, ended: describeEnd(silent.end) };
+  const endedAt = silent.endedAt ?? silent.openedAt;
+  const cutAfterS = secs(endedAt - (silent.lastByteAt ?? silent.openedAt));
+  const ageS = secs(endedAt - silent.openedAt);
+  const ended = describeEnd(silent.end);
+  if (twin?.end.how === 'survived' && twin.openedAt !== undefined) {
+    return { cutAfterS, ageS, limit: 'idle', ended, culprit: culpritFor(cutAfterS, controller, silent.end, 'idle') };
+  }
+  if (twinAge !== undefined && twinAge <= ageS + SAME_AGE_S) {
+    return { cutAfterS, ageS, limit: 'lifetime', capS: twinAge, ended, ...twinFacts, culprit: culpritFor(twinAge, controller, twin!.end, 'lifetime') };
+  }
+  // The twin never opened, or died well after the silent stream: idle and lifetime cannot be told apart. Name a
+  // figure only when both readings give the same one (the silent stream's last byte came as it opened).
+  const culprit = Math.abs(ageS - cutAfterS) < 1 ? culpritFor(cutAfterS, undefined, silent.end, 'unknown') : undefined;
+  return { cutAfterS, ageS, limit: 'unknown', ended, ...twinFacts, ...(culprit ? { culprit } : {}) };
 }
 
-export const keepaliveMs = (holdS: number) => Math.max(250, Math.min(20_000, (holdS * 1000) / 4));
-
-export function holdMeta(id: string, title: string, proves: string): CheckMeta {
+export function holdMeta(id: string, title: string, proves: string, extra: CheckMeta['codes'] = {}): CheckMeta {
   return {
     id,
     area: 'hold',
@@ -60,23 +88,61 @@ export function holdMeta(id: string, title: string, proves: string): CheckMeta {
         why: 'The hold was 60 s or shorter, so it cannot show whether the common 60 s idle default is still in force.',
         fix: 'Run with --hold 75 (the default) or longer.',
       },
+      ...extra,
     },
   };
 }
+
+/** hold.sse.main only: an SSE idle timeout longer than the platform's heartbeat. */
+export const HOLD_IDLE_HEARTBEAT = {
+  status: 'warn' as const,
+  why: `nap-cp sends an SSE comment heartbeat every ${PLATFORM_SSE_HEARTBEAT_S} s, so an idle timeout longer than that does not cut the platform's own SSE; a quiet SSE stream without heartbeats (another client, a proxy that drops comments) is still cut. WebSockets, which the platform does not ping, are judged by the hold.ws.* checks.`,
+  fix: STREAM_TIMEOUT_FIX,
+};
+
+const TWIN = `keep-alive twin (a byte every ${TWIN_BEAT_MS / 1000} s)`;
 
 export function judgeHold(ev: HoldEvidence, ctx: RunContext, kind: 'WebSocket' | 'SSE stream'): Judgement {
   const host = ev.host;
   const base = { host, ...(ev.controller ? { controller: ev.controller } : {}) };
   if (ev.unavailable || !ev.silent) return { ...base, status: 'skip', message: ev.unavailable ?? 'not held' };
+  if (ev.unopened) return { ...base, status: 'skip', message: `no hold verdict for ${host}: the silent ${kind} never opened (${ev.ended})` };
+  const s1 = (n: number | undefined) => (n ?? 0).toFixed(1);
+  // A lifetime cap: the controller's idle-timeout fix would send the reader to the wrong setting.
+  const ownCap = (ev.controller === 'contour' && ev.culprit?.includes('Contour')) || (ev.controller === 'istio' && ev.culprit?.includes('Istio'));
+  const lifetimeBase = ownCap ? base : { host, fix: LIFETIME_FIX, replacesFix: true };
   if (ev.silent.end.how === 'survived') {
-    const held = `silent ${kind} stayed open ${ev.holdS} s and still carried data afterwards`;
+    if (ev.limit === 'lifetime') {
+      return {
+        ...lifetimeBase, status: 'fail', code: 'HOLD_CUT',
+        message: `${kind}s to ${host} that carry data are cut at ${s1(ev.capS)} s of age: the ${TWIN} was cut then (${ev.twinEnded}) while the silent one survived ${ev.holdS} s; a lifetime cap, not an idle timeout; likely ${ev.culprit}`,
+      };
+    }
+    const held = `silent ${kind} to ${host} stayed open ${ev.holdS} s and still carried data afterwards`;
     if (ctx.holdS <= 60) return { ...base, status: 'warn', code: 'HOLD_SHORT', message: `${held}, but --hold ${ev.holdS} ≤ 60 proves nothing about the common 60 s default` };
     return { ...base, status: 'pass', message: held };
   }
-  const twin = ev.limit === 'idle' ? '; its keep-alive twin survived: an idle timeout' : ev.limit === 'lifetime' ? '; its keep-alive twin died at the same age: a lifetime cap' : '';
+  const silent = `silent ${kind} to ${host} cut ${s1(ev.cutAfterS)} s after its last byte (open ${s1(ev.ageS)} s; ${ev.ended})`;
+  if (ev.limit === 'idle') {
+    const idle = `${silent}; its ${TWIN} outlived it: an idle timeout of ${s1(ev.cutAfterS)} s`;
+    if (kind === 'SSE stream' && (ev.cutAfterS ?? 0) > PLATFORM_SSE_HEARTBEAT_S) {
+      return {
+        ...base, status: 'warn', code: 'HOLD_IDLE_HEARTBEAT',
+        message: `${idle}, longer than nap-cp's ${PLATFORM_SSE_HEARTBEAT_S} s SSE heartbeat, which keeps the platform's SSE alive through this proxy (the WebSocket holds say whether WebSockets survive); likely ${ev.culprit}`,
+      };
+    }
+    return { ...base, status: 'fail', code: 'HOLD_CUT', message: `${idle}; likely ${ev.culprit}` };
+  }
+  if (ev.limit === 'lifetime') {
+    return {
+      ...lifetimeBase, status: 'fail', code: 'HOLD_CUT',
+      message: `${kind}s to ${host} are capped at ${s1(ev.capS)} s of age: the ${TWIN} was cut at ${s1(ev.capS)} s (${ev.twinEnded}), the silent one at ${s1(ev.ageS)} s (${ev.ended}); a lifetime cap, not an idle timeout; likely ${ev.culprit}`,
+    };
+  }
+  const twin = ev.twinEnded ? `was cut later (${ev.twinEnded})` : `could not be held (${ev.keepalive ? describeEnd(ev.keepalive.end) : 'not run'})`;
   return {
-    ...base, status: 'fail', code: 'HOLD_CUT',
-    message: `silent ${kind} to ${host} cut ${ev.cutAfterS?.toFixed(1)} s after its last byte (open ${ev.ageS?.toFixed(1)} s; ${ev.ended})${twin}; likely ${ev.culprit}`,
+    host, status: 'fail', code: 'HOLD_CUT',
+    message: `${silent}; the keep-alive twin ${twin}, so an idle timeout cannot be told from a lifetime cap${ev.culprit ? `; likely ${ev.culprit}` : ''}`,
   };
 }
 
@@ -98,14 +164,17 @@ export function holdWsCheck(role: Role): CheckDef<HoldEvidence> {
       const url = originFor(ctx, role, 'wss') + `${WELL_KNOWN}/ws`;
       const address = addressFor(ctx, role, up);
       const o = { url, address, holdMs: ctx.holdS * 1000, timeoutMs: ctx.timeoutMs, signal: tools.signal };
-      const [silent, keepalive] = await Promise.all([holdWebSocket(o), holdWebSocket({ ...o, keepaliveMs: keepaliveMs(ctx.holdS) })]);
+      const pair: HoldPair = {};
+      const [silent, keepalive] = await Promise.all([holdWebSocket({ ...o, pair }), holdWebSocket({ ...o, pair, keepaliveMs: TWIN_BEAT_MS })]);
       return { ...base, silent, keepalive, ...analyzeHold(silent, keepalive, controller) };
     },
     judge: (ev, ctx) => judgeHold(ev, ctx, 'WebSocket'),
   };
 }
 
-/** An SSE timeline as a hold timeline: the stream "opens" when its headers arrive. */
+/** An SSE timeline as a hold timeline: the stream "opens" when its 200 headers arrive. */
 export function sseAsHold(t: SseTimeline): Timeline {
-  return { openedAt: t.headersAt, lastByteAt: t.lastByteAt, endedAt: t.endedAt, end: t.end as StreamEnd };
+  // A non-200 answer is not a stream that opened: no hold verdict is made from it.
+  const opened = t.status === 200 ? { openedAt: t.headersAt } : {};
+  return { ...opened, lastByteAt: t.lastByteAt, endedAt: t.endedAt, end: t.end, ...(t.outlivedMs !== undefined ? { outlivedMs: t.outlivedMs } : {}) };
 }

@@ -1,7 +1,8 @@
 // HTTP exchanges pinned to one address while URL, SNI and Host stay the real name. undici request(): its fetch
 // drops a Host header, and a pinned lookup keeps certificate checks (done by tls.*) out of routing results.
 import type { LookupFunction } from 'node:net';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
+import { PHASE_MARKS, phaseTimer, phaseTimings, type ExchangeMarks } from './http-timing.js';
 
 export interface HttpExchange {
   url: string;
@@ -14,6 +15,12 @@ export interface HttpExchange {
   truncated?: boolean;
   error?: { code: string; message: string };
   ms: number;
+  /** Per-phase timings, when the answer's headers arrived (0 for the phases a kept-alive connection skipped). */
+  dnsMs?: number;
+  connectMs?: number;
+  tlsMs?: number;
+  firstByteMs?: number;
+  reusedConnection?: true;
 }
 
 export interface HttpGetOptions {
@@ -42,19 +49,21 @@ export const UNVERIFIED_TLS = { rejectUnauthorized: false, ca: [] as string[] };
 
 // One agent per address and deadline, one kept-alive connection per origin: every undici connection carries its
 // own llhttp WebAssembly instance (~1.5 MB), so 25 parallel sockets cost ~40 MB where 5 sequential ones cost 8.
-const agents = new Map<string, Agent>();
-function agentFor(address: string, timeoutMs: number): Agent {
+const agents = new Map<string, Dispatcher>();
+function agentFor(address: string, timeoutMs: number): Dispatcher {
   const key = `${address}/${timeoutMs}`;
   let a = agents.get(key);
   if (!a) {
+    // A timing connector and interceptor record each exchange's phases (see http-timing.ts).
+    const timer = phaseTimer({ lookup: pinnedLookup(address), ...UNVERIFIED_TLS, timeout: timeoutMs });
     a = new Agent({
-      connect: { lookup: pinnedLookup(address), ...UNVERIFIED_TLS, timeout: timeoutMs },
+      connect: timer.connector,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       maxHeaderSize: 64 * 1024,
       connections: 1,
       pipelining: 1,
-    });
+    }).compose(timer.interceptor);
     agents.set(key, a);
   }
   return a;
@@ -66,8 +75,10 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
   const agent = agentFor(o.address, o.timeoutMs);
   const signal = o.signal ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs * 2)]) : AbortSignal.timeout(o.timeoutMs * 2);
   const max = o.maxBody ?? 8192;
+  const marks: ExchangeMarks = { startedAt: performance.now() };
   try {
-    const res = await request(o.url, { method: 'GET', dispatcher: agent, headers: { 'user-agent': 'nap-verify', ...o.headers }, signal, maxRedirections: 0 } as Parameters<typeof request>[1]);
+    const res = await request(o.url, { method: 'GET', dispatcher: agent, headers: { 'user-agent': 'nap-verify', ...o.headers }, signal, maxRedirections: 0, [PHASE_MARKS]: marks } as Parameters<typeof request>[1]);
+    const timings = phaseTimings(marks);
     const chunks: Buffer[] = [];
     let bytes = 0;
     let truncated = false;
@@ -83,7 +94,7 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
     if (truncated) res.body.destroy();
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
-    return { url: o.url, address: o.address, status: res.statusCode, headers, body: Buffer.concat(chunks).toString('utf8'), bodyBytes: bytes, ...(truncated ? { truncated } : {}), ms: ms() };
+    return { url: o.url, address: o.address, status: res.statusCode, headers, body: Buffer.concat(chunks).toString('utf8'), bodyBytes: bytes, ...(truncated ? { truncated } : {}), ms: ms(), ...timings };
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
     const code = err.code ?? err.cause?.code ?? err.name ?? 'ERROR';

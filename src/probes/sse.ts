@@ -3,7 +3,7 @@
 import { createParser } from 'eventsource-parser';
 import { Agent, request } from 'undici';
 import { pinnedLookup, UNVERIFIED_TLS } from './http.js';
-import type { StreamEnd } from './ws.js';
+import { reportSilentEnd, twinHasOutlived, type HoldPair, type StreamEnd } from './ws.js';
 
 export interface SseTimeline {
   url: string;
@@ -20,6 +20,8 @@ export interface SseTimeline {
   /** First bytes of a non-200 body. */
   body?: string;
   end: StreamEnd;
+  /** A keep-alive twin stopped, still carrying data, this many ms of age after the silent stream's cut. */
+  outlivedMs?: number;
 }
 
 const MAX_EVENTS = 256;
@@ -32,10 +34,18 @@ export interface SseOptions {
   expectMs: number;
   /** Stop reading once this event has arrived (what was to be measured has been): the stream counts as complete. */
   stopAfter?: string;
+  /** In a hold: this stream's part in the silent/twin pair (the silent one reports its cut, the twin stops after). */
+  pair?: { shared: HoldPair; as: 'silent' | 'twin' };
   signal?: AbortSignal;
 }
 
 export async function readSse(o: SseOptions): Promise<SseTimeline> {
+  const tl = await readSseStream(o);
+  if (o.pair?.as === 'silent') reportSilentEnd(o.pair.shared, tl.end, tl.headersAt, tl.endedAt ?? 0);
+  return tl;
+}
+
+async function readSseStream(o: SseOptions): Promise<SseTimeline> {
   const t0 = performance.now();
   const now = () => Math.round(performance.now() - t0);
   const tl: SseTimeline = { url: o.url, events: [], end: { how: 'timeout', detail: 'not finished' } };
@@ -80,6 +90,11 @@ export async function readSse(o: SseOptions): Promise<SseTimeline> {
       tl.lastByteAt = now();
       // A compressed stream cannot be parsed as text; its arrival times still tell the story.
       if (!tl.contentEncoding) parser.feed(decoder.decode(chunk, { stream: true }));
+      const twin = o.pair?.as === 'twin' ? o.pair.shared : undefined;
+      if (twin && twinHasOutlived(twin, tl.lastByteAt - tl.headersAt!)) {
+        tl.outlivedMs = tl.lastByteAt - tl.headersAt! - twin.silentCutAgeMs!;
+        stopped = true;
+      }
       if (stopped) {
         res.body.destroy();
         tl.endedAt = now();

@@ -122,9 +122,34 @@ export interface HoldTimeline {
   end: StreamEnd;
   /** For WebSockets: the echo sent after the hold came back. */
   afterHold?: 'echoed' | 'no-echo';
+  /** The twin was stopped, still carrying data, this many ms of age after the silent stream's cut. */
+  outlivedMs?: number;
 }
 
 const MAX_EVENTS = 64;
+
+/** The keep-alive twin's cadence: often enough that it survives any idle timeout the silent stream can reveal. */
+export const TWIN_BEAT_MS = 500;
+/** How long the twin must still carry data past the silent stream's cut age before it is stopped as a survivor. */
+export const OUTLIVE_MS = 2000;
+
+/**
+ * What a silent stream and its keep-alive twin share, so a hold ends as soon as it has shown what it can: once the
+ * silent stream is cut, the twin runs only until it has carried data OUTLIVE_MS past that age (idle, not lifetime).
+ */
+export interface HoldPair {
+  /** ms of age at which the silent stream ended without surviving (0 if it never opened). */
+  silentCutAgeMs?: number;
+}
+
+/** Called by the silent stream when it ends: a survivor leaves the twin to finish its hold. */
+export function reportSilentEnd(pair: HoldPair | undefined, end: StreamEnd, openedAt: number | undefined, endedAt: number): void {
+  if (pair && end.how !== 'survived') pair.silentCutAgeMs = openedAt === undefined ? 0 : endedAt - openedAt;
+}
+
+/** Whether the twin, alive at this age, has outlived the silent stream's cut by enough to stop. */
+export const twinHasOutlived = (pair: HoldPair | undefined, ageMs: number) =>
+  pair?.silentCutAgeMs !== undefined && ageMs >= pair.silentCutAgeMs + OUTLIVE_MS;
 
 export interface HoldOptions {
   url: string;
@@ -133,6 +158,8 @@ export interface HoldOptions {
   timeoutMs: number;
   /** Send an application message this often (the keep-alive twin); omit for a silent stream. */
   keepaliveMs?: number;
+  /** Shared with the other stream of the pair: the silent one reports its cut, the twin stops once past it. */
+  pair?: HoldPair;
   signal?: AbortSignal;
 }
 
@@ -156,6 +183,7 @@ export function holdWebSocket(o: HoldOptions): Promise<HoldTimeline> {
       settled = true;
       tl.end = end;
       tl.endedAt ??= now();
+      if (!o.keepaliveMs) reportSilentEnd(o.pair, end, tl.openedAt, tl.endedAt);
       timers.forEach((t) => clearTimeout(t));
       o.signal?.removeEventListener('abort', onAbort);
       ws.removeAllListeners();
@@ -203,6 +231,9 @@ export function holdWebSocket(o: HoldOptions): Promise<HoldTimeline> {
       mark('in', text.includes('"hello"') ? 'hello' : text.includes('after-hold') ? 'echo after-hold' : 'echo');
       if (waitingEcho && text.includes('after-hold')) {
         tl.afterHold = 'echoed';
+        finish({ how: 'survived' });
+      } else if (o.keepaliveMs && tl.openedAt !== undefined && twinHasOutlived(o.pair, tl.lastByteAt! - tl.openedAt)) {
+        tl.outlivedMs = tl.lastByteAt! - tl.openedAt - o.pair!.silentCutAgeMs!;
         finish({ how: 'survived' });
       }
     });

@@ -26,6 +26,10 @@ export interface Responder {
 const WELL_KNOWN = '/.well-known/nap-verify';
 /** Longest SSE hold a client may ask for: bounded so a stray request cannot pin a connection for days. */
 export const MAX_HOLD_S = 3600;
+/** Fastest keep-alive beat (s) and the tick spacing range (ms) of the SSE stream (§7). */
+export const MIN_BEAT_S = 0.5;
+export const MIN_GAP_MS = 50;
+export const MAX_GAP_MS = 2000;
 
 const json = (res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}) => {
   const text = JSON.stringify(body);
@@ -60,13 +64,17 @@ function sse(req: http.IncomingMessage, res: http.ServerResponse, url: URL, serv
     return Number.isFinite(n) && n >= 0 ? Math.min(n, MAX_HOLD_S) : def;
   };
   const hold = num('hold', 75);
-  const beat = num('beat', 0);
+  // A keep-alive twin beats at most every 0.5 s (finer would only load the proxy); 0 or absent: no beats.
+  const askedBeat = num('beat', 0);
+  const beat = askedBeat > 0 ? Math.max(MIN_BEAT_S, askedBeat) : 0;
+  // Tick spacing, bounded as §7 says: short enough for a fast buffering test, long enough to see a buffer.
+  const gap = Math.min(MAX_GAP_MS, Math.max(MIN_GAP_MS, num('gap', 500)));
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const started = Date.now();
   const send = (s: string) => !res.writableEnded && res.write(s);
-  send(`event: hello\ndata: ${JSON.stringify({ ...identity(service, req), hold, beat })}\n\n`);
+  send(`event: hello\ndata: ${JSON.stringify({ ...identity(service, req), hold, beat, gap })}\n\n`);
   const timers: NodeJS.Timeout[] = [];
-  for (const i of [0, 1, 2]) timers.push(setTimeout(() => send(`id: ${i}\nevent: tick\ndata: ${JSON.stringify({ i, t: Date.now() - started })}\n\n`), 500 * (i + 1)));
+  for (const i of [0, 1, 2]) timers.push(setTimeout(() => send(`id: ${i}\nevent: tick\ndata: ${JSON.stringify({ i, t: Date.now() - started })}\n\n`), gap * (i + 1)));
   if (beat > 0) timers.push(setInterval(() => send(': beat\n\n'), beat * 1000));
   timers.push(setTimeout(() => {
     send(`event: bye\ndata: ${JSON.stringify({ t: Date.now() - started })}\n\n`);

@@ -19,7 +19,7 @@ const CONTRACT: Record<string, string[]> = {
     [`ws.${r}`, ['WS_REJECTED', 'WS_UPGRADE_STRIPPED', 'WS_NO_ENDPOINT']],
     [`hold.ws.${r}`, ['HOLD_CUT', 'HOLD_SHORT']],
   ])),
-  'hold.sse.main': ['HOLD_CUT', 'HOLD_SHORT'],
+  'hold.sse.main': ['HOLD_CUT', 'HOLD_SHORT', 'HOLD_IDLE_HEARTBEAT'],
   'sse.main': ['SSE_BUFFERED', 'SSE_BAD_TYPE'],
   'turn.udp': ['TURN_UNREACHABLE', 'TURN_TIMEOUT'],
   'turn.tcp': ['TURN_UNREACHABLE', 'TURN_TIMEOUT'],

@@ -65,13 +65,25 @@ describe('responder: /.well-known/nap-verify', () => {
     const seen: Array<[number, string]> = [];
     for await (const chunk of res.body) seen.push([Date.now() - t0, chunk.toString()]);
     const text = seen.map(([, c]) => c).join('');
-    expect(text).toMatch(/^event: hello\ndata: \{"service":"nap-cp","host":"acme\.test","forwardedProto":null,"protocol":1,"hold":2,"beat":0\.7\}\n\n/);
+    expect(text).toMatch(/^event: hello\ndata: \{"service":"nap-cp","host":"acme\.test","forwardedProto":null,"protocol":1,"hold":2,"beat":0\.7,"gap":500\}\n\n/);
     for (const i of [0, 1, 2]) expect(text).toMatch(new RegExp(`id: ${i}\\nevent: tick\\ndata: \\{"i":${i},"t":\\d+\\}\\n\\n`));
     expect(text.match(/^: beat$/gm)).toHaveLength(2);
     expect(text).toMatch(/event: bye\ndata: \{"t":\d+\}\n\n$/);
     const ticks = [...text.matchAll(/"i":\d,"t":(\d+)/g)].map((m) => Number(m[1]));
     expect(ticks.map((t) => Math.round(t / 500))).toEqual([1, 2, 3]);
     expect(seen[seen.length - 1]![0]).toBeGreaterThanOrEqual(1900);
+  });
+
+  it('SSE: &gap= spaces the ticks (bounded to 50–2000 ms); a beat finer than 0.5 s is raised to 0.5 s', async () => {
+    const res = await request(`http://127.0.0.1:${r.ports['nap-cp']!}/.well-known/nap-verify/sse?hold=1.2&gap=100&beat=0.01`, { headers: { host: D } });
+    const text = await res.body.text();
+    expect(text).toMatch(/"hold":1\.2,"beat":0\.5,"gap":100\}/);
+    const ticks = [...text.matchAll(/"i":\d,"t":(\d+)/g)].map((m) => Number(m[1]));
+    ticks.forEach((t, i) => expect(t).toBeGreaterThanOrEqual(100 * (i + 1)));
+    expect(ticks[0]).toBeLessThan(450); // not the default 500 ms spacing
+    expect(text.match(/^: beat$/gm)).toHaveLength(2);
+    const bounded = await request(`http://127.0.0.1:${r.ports['nap-cp']!}/.well-known/nap-verify/sse?hold=0&gap=1`, { headers: { host: D } });
+    expect(await bounded.body.text()).toMatch(/"gap":50\}/);
   });
 });
 
