@@ -6,7 +6,8 @@ import { isSecretKey } from '../src/values.js';
 
 interface Finding {
   key: string;
-  value: string;
+  /** Undefined: the key is not set at all. */
+  value?: string;
   expected: string;
   breaks: string;
 }
@@ -24,11 +25,35 @@ function expectedHost(key: string, d: string): string | undefined {
   if (key === 'FILES_PUBLIC_URL') return `files.${d}`;
   if (/^BROWSERS?_PUBLIC_URL$/.test(key)) return `browsers.${d}`;
   if (key === 'SANDBOX_PUBLIC_URL') return `sandbox.${d}`;
-  if (/^(NAP|TOS|APP|CP)?_?PUBLIC_URL$/.test(key)) return d;
+  if (/^(WEB|NAP|TOS|APP|CP)?_?PUBLIC_URL$/.test(key)) return d;
   return undefined;
 }
 
-export function valuesFindings(v: Record<string, string>, ctx: Pick<RunContext, 'mode'> & { domain: string }): Finding[] {
+/** The three public URLs the OAuth wiring is built from (internal/oauth-client), by the node port of each service. */
+const OAUTH_KEYS = [['WEB_PUBLIC_URL', 'main'], ['BROWSER_PUBLIC_URL', 'browsers'], ['SANDBOX_PUBLIC_URL', 'sandbox']] as const;
+
+type ValuesCtx = Pick<RunContext, 'mode'> & { domain: string; httpsPort?: number; nodePorts?: RunContext['nodePorts'] };
+
+/** The origin users reach a role at: what its *_PUBLIC_URL must be, whole (scheme, host, port). */
+function expectedOrigin(role: 'main' | 'browsers' | 'sandbox', ctx: ValuesCtx): string | undefined {
+  const d = ctx.domain;
+  if (ctx.mode === 'nodeport') {
+    const port = ctx.nodePorts?.[role];
+    return port ? `http://${d.includes(':') ? `[${d}]` : d}:${port}` : undefined;
+  }
+  const host = role === 'main' ? d : `${role}.${d}`;
+  return `https://${host}${ctx.httpsPort && ctx.httpsPort !== 443 ? `:${ctx.httpsPort}` : ''}`;
+}
+
+const originOf = (url: string) => {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+};
+
+export function valuesFindings(v: Record<string, string>, ctx: ValuesCtx): Finding[] {
   const d = ctx.domain;
   const out: Finding[] = [];
   const mode = (v.INGRESS_MODE ?? '').toLowerCase();
@@ -50,6 +75,19 @@ export function valuesFindings(v: Record<string, string>, ctx: Pick<RunContext, 
     const want = ctx.mode === 'nodeport' ? d : expectedHost(key, d);
     if (want && host !== want) {
       out.push({ key, value, expected: `a URL on ${want}`, breaks: key === 'FILES_PUBLIC_URL' ? 'exported file links land on the login page instead of the anonymous export app' : `links for this role go to ${host}` });
+      continue;
+    }
+    const role = OAUTH_KEYS.find(([k]) => k === key)?.[1];
+    const origin = role ? expectedOrigin(role, ctx) : undefined;
+    if (origin && originOf(value) !== origin) {
+      out.push({ key, value, expected: origin, breaks: `the login redirect is built from it: OAuth answers invalid_redirect_uri or sends users to ${originOf(value)}` });
+    }
+  }
+  // install.sh fills an unset public URL with the NodePort form http://<NAP_HOST>:<node port>: wrong behind an ingress.
+  if (ctx.mode === 'external') {
+    for (const [key, role] of OAUTH_KEYS) {
+      if (v[key] !== undefined && v[key] !== '') continue;
+      out.push({ key, expected: expectedOrigin(role, ctx)!, breaks: 'install.sh falls back to http://<NAP_HOST>:<node port>: OAuth answers invalid_redirect_uri and links point at node ports' });
     }
   }
   if (v.TURN_HOST !== undefined && !net.isIP(v.TURN_HOST)) out.push({ key: 'TURN_HOST', value: v.TURN_HOST, expected: 'an IP address', breaks: 'the platform hands browsers turn:<TURN_HOST> and coturn binds it: it must be the node\'s reachable IP' });
@@ -62,7 +100,7 @@ const check: CheckDef<ValuesEvidence> = {
     id: 'config.values',
     area: 'config',
     title: 'values.env is consistent',
-    proves: 'The platform\'s values.env names the domain being verified: SANDBOX_DOMAIN = sandbox.<d>, each *_PUBLIC_URL on its role\'s host (FILES_PUBLIC_URL on files.<d>), TURN_HOST an IP, TURN_PORT 3478, and a name (not an IP) in external mode.',
+    proves: 'The platform\'s values.env names the domain being verified: SANDBOX_DOMAIN = sandbox.<d>, each *_PUBLIC_URL on its role\'s host (FILES_PUBLIC_URL on files.<d>), WEB_/BROWSER_/SANDBOX_PUBLIC_URL set to the whole origin users reach (https://<role>.<d> behind an ingress, the node-port origin in NodePort mode), TURN_HOST an IP, TURN_PORT 3478, and a name (not an IP) in external mode.',
     codes: {
       CONFIG_MISMATCH: { status: 'fail', why: 'A value in values.env contradicts the names or ports the platform is reached by: the install succeeds and one feature breaks quietly.', fix: 'Correct the key in values.env as the message says, then re-run install.sh so the platform picks it up.' },
     },
@@ -71,13 +109,13 @@ const check: CheckDef<ValuesEvidence> = {
   async gather(ctx) {
     const v = ctx.values!;
     const masked = Object.fromEntries(Object.entries(v.values).map(([k, val]) => [k, isSecretKey(k) ? (val ? '(set, redacted)' : '') : val]));
-    return { file: v.file, values: masked, problems: v.problems, findings: valuesFindings(v.values, { mode: ctx.mode, domain: ctx.target.domain }) };
+    return { file: v.file, values: masked, problems: v.problems, findings: valuesFindings(v.values, { mode: ctx.mode, domain: ctx.target.domain, httpsPort: ctx.httpsPort, ...(ctx.nodePorts ? { nodePorts: ctx.nodePorts } : {}) }) };
   },
   judge(ev): Judgement {
     if (ev.findings.length) {
       return {
         status: 'fail', code: 'CONFIG_MISMATCH',
-        message: ev.findings.map((f) => `${f.key}=${f.value} should be ${f.expected} (${f.breaks})`).join('; '),
+        message: ev.findings.map((f) => `${f.value === undefined ? `${f.key} is unset,` : `${f.key}=${f.value}`} should be ${f.expected} (${f.breaks})`).join('; '),
         fix: ev.findings.map((f) => `In ${ev.file}: set ${f.key} to ${f.expected}.`).join('\n'),
       };
     }

@@ -161,6 +161,9 @@ async function main(argv: string[]): Promise<number> {
     .option('--browser-port <n>', 'nap-browser stand-in port (default 3005)')
     .option('--sandbox-port <n>', 'nap-sandbox stand-in port (default 3006)')
     .option('--fingerprints-only', 'answer only what the platform itself answers (no /.well-known/nap-verify)')
+    .option('--web-public-url <url>', 'WEB_PUBLIC_URL the stand-ins answer with (napUrl, login redirect; default https://<d>)')
+    .option('--browser-public-url <url>', 'BROWSER_PUBLIC_URL for nap-browser\'s login redirect (default https://browsers.<d>)')
+    .option('--sandbox-public-url <url>', 'SANDBOX_PUBLIC_URL for nap-sandbox\'s login redirect (default https://sandbox.<d>)')
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .action(async (opts: RawOptions) => {

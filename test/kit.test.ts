@@ -89,6 +89,19 @@ describe('mutations give exactly their finding', () => {
     only(lint(b), 'LINT_WS_DISABLED');
   });
 
+  it('Contour files route: a response timeout is a download limit → LINT_TIMEOUT_DEFAULT as a warning; idle alone is fine', () => {
+    const a = contour();
+    a.find((x) => x.metadata.name === 'nap-files')!.spec.routes[0].timeoutPolicy = { response: '60s', idle: 'infinity' };
+    const r = lint(a);
+    only(r, 'LINT_TIMEOUT_DEFAULT');
+    expect(r.findings[0]).toMatchObject({ status: 'warn' });
+    expect(r.code).toBe(0);
+    expect(r.findings[0]!.message).toContain('limited to 60 s, body included');
+    const b = contour();
+    b.find((x) => x.metadata.name === 'nap-files')!.spec.routes[0].timeoutPolicy = { response: 'infinity' };
+    only(lint(b), 'LINT_TIMEOUT_DEFAULT', 0);
+  });
+
   it('wrong port, and files pointed at nap-browser → LINT_WRONG_BACKEND', () => {
     const a = nginx();
     a[0]!.spec.rules[0].http.paths[0].backend.service.port.number = 8080;
@@ -126,10 +139,20 @@ describe('mutations give exactly their finding', () => {
 });
 
 describe('the platform\'s own examples', () => {
-  it('the Contour example of the ingress guide lints clean', () => {
+  it('the Contour example of the ingress guide: one warning, the files route on Envoy\'s 15 s response timeout', () => {
     const r = cli(['kit', 'lint', path.join(REPO_ROOT, 'fixtures/contour-guide.yaml'), '--format', 'json']);
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout).target.domain).toBe('nap.example.com');
+    const json = JSON.parse(r.stdout);
+    expect(json.target.domain).toBe('nap.example.com');
+    const findings = (json.checks as Array<{ status: string; code?: string; host?: string; message: string; remediation?: string }>).filter((c) => c.status !== 'pass');
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ status: 'warn', code: 'LINT_TIMEOUT_DEFAULT', host: 'files.nap.example.com' });
+    expect(findings[0]!.message).toContain('HTTPProxy nap-files: the response to files.nap.example.com is limited to 15 s, body included');
+    expect(findings[0]!.message).toContain('large downloads, not streams');
+    expect(findings[0]!.remediation).toBe('timeoutPolicy: {response: infinity} on the files route.');
+    // --strict-free text output says the same, as a warning.
+    const text = cli(['kit', 'lint', path.join(REPO_ROOT, 'fixtures/contour-guide.yaml')]);
+    expect(text.stdout).toContain('files.nap.example.com is limited to 15 s');
   });
 
   it('an ingress-nginx Ingress as people write it: the wildcard, timeouts, pathType, class annotation', () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './harness/cli.js';
 import { startNginx } from './harness/nginx.js';
 import { runCleanups } from './harness/proc.js';
-import { ingressBase, nginxSite, startHaproxy, startResponder, UPGRADE_MAP, waitPort, type Ingress } from './support/ingress.js';
+import { ingressBase, nginxSite, publicUrlArgs, startHaproxy, startResponder, UPGRADE_MAP, waitPort, type Ingress } from './support/ingress.js';
 
 const R = { cp: 3000, browser: 3005, sandbox: 3006 };
 const FINGERPRINTS_ONLY = { cp: 4000, browser: 4005, sandbox: 4006 };
@@ -31,8 +31,8 @@ async function run(port: number, extra: string[] = []) {
 beforeAll(async () => {
   ing = await ingressBase('nap.test');
   await Promise.all([
-    startResponder(ing.ns, ing.domain, R),
-    startResponder(ing.ns, ing.domain, FINGERPRINTS_ONLY, ['--fingerprints-only']),
+    startResponder(ing.ns, ing.domain, R, publicUrlArgs(ing.domain, P.healthy)),
+    startResponder(ing.ns, ing.domain, FINGERPRINTS_ONLY, ['--fingerprints-only', ...publicUrlArgs(ing.domain, P.platform)]),
     startResponder(ing.ns, 'other.test', OTHER_DOMAIN),
   ]);
   // A service that accepts connections and never answers: what a hung pod looks like to the proxy.

@@ -4,7 +4,7 @@ import { httpGet, type HttpExchange } from '../../src/probes/http.js';
 import type { TlsEvidence } from '../../src/probes/tls.js';
 import {
   addressFor, detectController, dnsAfter, EXPECTED, ingressOnly, fingerprint, isDefaultBackend, originFor, parseJson, responderIdentity,
-  SERVICE_OF, transportNeeds, WELL_KNOWN, type Fingerprint, type ResponderIdentity,
+  SERVICE_OF, transportNeeds, WELL_KNOWN, expectedPublicOrigin, originOf, type Fingerprint, type ResponderIdentity,
 } from './routing.js';
 
 /** Every host gets the same questions, so a host routed to the wrong service is recognised as which one. */
@@ -38,7 +38,7 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
       id: `http.${role}`,
       area: 'http',
       title: `Routing for ${role === 'main' ? '<d>' : role === 'preview' ? '*.sandbox.<d>' : `${role}.<d>`}`,
-      proves: `The ${role} host reaches ${role === 'files' ? "nap-cp's anonymous export app" : SERVICE_OF[EXPECTED[role]]} (recognised by the responder's identity or the platform's own answers), with the Host header unchanged${role === 'browsers' || role === 'sandbox' ? ', and /api/config agrees with <d>' : ''}.`,
+      proves: `The ${role} host reaches ${role === 'files' ? "nap-cp's anonymous export app" : SERVICE_OF[EXPECTED[role]]} (recognised by the responder's identity or the platform's own answers), with the Host header unchanged${role === 'sandbox' ? ', and /api/config names the public origin of <d>' : ''}.`,
       codes: {
         HTTP_DEFAULT_BACKEND: { status: 'fail', why: 'The ingress answered with its own 404: it has no rule for this host.', fix: ROUTE_FIX },
         HTTP_BAD_GATEWAY: { status: 'fail', why: 'The proxy could not reach the service (502): wrong service port, the pod is crashing, or a NetworkPolicy blocks the ingress.', fix: 'Check the route\'s service name and port, `kubectl get pods` for the service, and NetworkPolicies between the ingress and the namespace.' },
@@ -46,7 +46,7 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
         HTTP_GATEWAY_TIMEOUT: { status: 'fail', why: 'The service accepted the connection but did not answer in time (504).', fix: 'Check the service\'s logs and load; check that the proxy targets the HTTP port, not another protocol.' },
         HTTP_WRONG_SERVICE: { status: 'fail', why: 'The host answers, but from another NAP service: the route points at the wrong Service or port.', fix: ROUTE_FIX },
         HTTP_HOST_REWRITTEN: { status: 'fail', why: 'The service saw a different Host header than the one sent: the proxy rewrites it, and nap-cp/nap-sandbox route by Host (files.<d> lands on the login page, previews fail).', fix: { general: 'Pass the Host header through unchanged.', 'ingress-nginx': 'Remove the nginx.ingress.kubernetes.io/upstream-vhost annotation (and any proxy_set_header Host in snippets).', contour: 'Remove requestHeadersPolicy that sets Host, and pathRewritePolicy host rewrites.', traefik: 'Remove middlewares that set the Host header; keep passHostHeader: true on the service.', istio: 'Remove the VirtualService headers.request.set Host / authority rewrite.', haproxy: 'Remove set-host / http-request set-header Host.' } },
-        HTTP_CONFIG_MISMATCH: { status: 'fail', why: 'The service\'s /api/config names another domain: it was installed with different values than the names users reach it by.', fix: 'Make NAP_HOST (and SANDBOX_DOMAIN = sandbox.<d>) in values.env match the domain, then re-run install.sh.' },
+        HTTP_CONFIG_MISMATCH: { status: 'fail', why: 'nap-sandbox\'s public /api/config names another origin (scheme, host, port) or sandbox domain than the ones users reach: the platform was installed with other values (install.sh falls back to http://<NAP_HOST>:<node port> when WEB_PUBLIC_URL is unset), so its links and OAuth point elsewhere.', fix: 'Set WEB_PUBLIC_URL (https://<d> behind an ingress; http://<NAP_HOST>:<NAP_NODE_PORT> in NodePort mode) and SANDBOX_DOMAIN = sandbox.<d> in values.env, then re-run install.sh.' },
         HTTP_UNEXPECTED: { status: 'fail', why: 'The host answered something that is neither a NAP service nor a known proxy error.', fix: 'Look at the status and body in the evidence: another application or an authentication layer may be in front of NAP.' },
       },
     },
@@ -108,10 +108,18 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
   const config = ev.exchanges['/api/config'];
   if ((role === 'browsers' || role === 'sandbox') && config?.status === 200) {
     const c = parseJson(config.body) ?? {};
-    const napHost = typeof c.napUrl === 'string' ? safeHost(c.napUrl) : undefined;
-    if (napHost !== ctx.target.domain) return { ...base, status: 'fail', code: 'HTTP_CONFIG_MISMATCH', message: `${host}/api/config says napUrl ${String(c.napUrl)}, not on ${ctx.target.domain}` };
-    if (role === 'sandbox' && c.sandboxDomain !== `sandbox.${ctx.target.domain}`) {
-      return { ...base, status: 'fail', code: 'HTTP_CONFIG_MISMATCH', message: `${host}/api/config says sandboxDomain ${String(c.sandboxDomain)}, not sandbox.${ctx.target.domain}` };
+    // napUrl is WEB_PUBLIC_URL as installed: its whole origin matters (install.sh falls back to http://<d>:<node port>).
+    const want = expectedPublicOrigin(ctx, 'main');
+    const found = typeof c.napUrl === 'string' ? originOf(c.napUrl) : undefined;
+    if (found !== want) {
+      return {
+        ...base, status: 'fail', code: 'HTTP_CONFIG_MISMATCH',
+        message: `${host}/api/config says napUrl ${String(c.napUrl)}, expected origin ${want}: the platform was installed with WEB_PUBLIC_URL=${String(c.napUrl)}`,
+        fix: `In values.env set WEB_PUBLIC_URL=${want}, then re-run install.sh.`,
+      };
+    }
+    if (role === 'sandbox' && ctx.mode === 'external' && c.sandboxDomain !== `sandbox.${ctx.target.domain}`) {
+      return { ...base, status: 'fail', code: 'HTTP_CONFIG_MISMATCH', message: `${host}/api/config says sandboxDomain ${String(c.sandboxDomain)}, not sandbox.${ctx.target.domain}`, fix: `In values.env set SANDBOX_DOMAIN=sandbox.${ctx.target.domain}, then re-run install.sh.` };
     }
   }
   const who = ev.responder ? `${ev.responder.service} (responder)` : describe(expected);
@@ -131,11 +139,3 @@ function proxyAnswer(ev: HttpRoleEvidence, base: { host: string; controller?: Ju
 }
 
 const describe = (fp: Fingerprint) => (fp === 'files' ? "nap-cp's export app" : fp === 'preview' ? "nap-sandbox's preview router" : fp);
-
-function safeHost(url: string): string | undefined {
-  try {
-    return new URL(url).hostname;
-  } catch {
-    return undefined;
-  }
-}

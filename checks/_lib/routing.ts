@@ -89,16 +89,47 @@ export type Fingerprint = 'nap-cp' | 'files' | 'nap-browser' | 'nap-sandbox' | '
 export const EXPECTED: Record<Role, Fingerprint> = { main: 'nap-cp', files: 'files', browsers: 'nap-browser', sandbox: 'nap-sandbox', preview: 'preview' };
 export const SERVICE_OF: Record<Fingerprint, string> = { 'nap-cp': 'nap-cp', files: 'nap-cp', 'nap-browser': 'nap-browser', 'nap-sandbox': 'nap-sandbox', preview: 'nap-sandbox' };
 
+/** The web UI's `<title>`, when a host answers its root with HTML. */
+export function htmlTitle(ex: HttpExchange | undefined): string | undefined {
+  if (ex?.status !== 200 || !/^text\/html/.test(ex.headers?.['content-type'] ?? '')) return undefined;
+  return /<title>([^<]*)<\/title>/i.exec(ex.body ?? '')?.[1]?.trim();
+}
+
+/**
+ * Which service answered, by spec §1's table of what the platform answers without credentials. nap-browser's
+ * /api/config is behind its auth middleware (401), nap-sandbox's is public; both serve their web UI on `/`.
+ */
 export function fingerprint(ex: Record<string, HttpExchange | undefined>): Fingerprint | undefined {
   const root = ex['/'];
   const rootJson = parseJson(root?.body);
   if (root?.status === 400 && rootJson?.error === 'Invalid preview subdomain') return 'preview';
   if (root?.status === 404 && root.body?.trim() === 'Not found' && /^text\/plain/.test(root.headers?.['content-type'] ?? '')) return 'files';
-  const config = ex['/api/config']?.status === 200 ? parseJson(ex['/api/config']?.body) : undefined;
-  if (config && typeof config.napUrl === 'string') return 'sandboxDomain' in config ? 'nap-sandbox' : 'nap-browser';
-  const health = ex['/healthz']?.status === 200 ? parseJson(ex['/healthz']?.body) : undefined;
-  if (health?.status === 'ok' || (root?.status === 302 && /\/login$/.test(root.headers?.location ?? ''))) return 'nap-cp';
+  const config = ex['/api/config'];
+  const configJson = parseJson(config?.body);
+  const health = ex['/health']?.status === 200 ? parseJson(ex['/health']?.body) : undefined;
+  const title = htmlTitle(root);
+  if ((config?.status === 200 && typeof configJson?.napUrl === 'string' && 'sandboxDomain' in configJson) || title === 'Sandboxes') return 'nap-sandbox';
+  if ((health?.status === 'ok' && config?.status === 401 && configJson?.error === 'Unauthorized') || title === 'Browsers') return 'nap-browser';
+  const healthz = ex['/healthz']?.status === 200 ? parseJson(ex['/healthz']?.body) : undefined;
+  if (healthz?.status === 'ok' || (root?.status === 302 && /\/login$/.test(root.headers?.location ?? ''))) return 'nap-cp';
   return undefined;
+}
+
+/** A URL's origin (scheme, host, port; default ports dropped), or undefined when it is no absolute URL. */
+export function originOf(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return u.origin === 'null' ? undefined : u.origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The values.env key that sets each role's public URL, and the origin the install must have been given. */
+export const PUBLIC_URL_KEY: Partial<Record<Role, string>> = { main: 'WEB_PUBLIC_URL', browsers: 'BROWSER_PUBLIC_URL', sandbox: 'SANDBOX_PUBLIC_URL' };
+
+export function expectedPublicOrigin(ctx: RunContext, role: Role): string {
+  return originOf(originFor(ctx, role))!;
 }
 
 /** Which ingress controller answered, from its Server header and the shape of its own error pages. */

@@ -17,7 +17,13 @@ export function reachableTransports(up: ReadonlyMap<string, { status: string }>)
   return (['udp', 'tcp'] as const).filter((k) => up.get(`turn.${k}`)?.status === 'pass');
 }
 
-export type ReachEvidence = BindingEvidence | { transport: TransportKind; server: string; unresolved: string };
+export type ReachEvidence = (BindingEvidence | { transport: TransportKind; server: string; unresolved: string }) & {
+  /** turn.udp only: whether turn.tcp got its Binding answered (the transport the platform actually hands out). */
+  tcpAnswered?: boolean;
+};
+
+/** What browser-service/src/lib/turn.ts hands both WebRTC peers: a single TURN server, TCP only. */
+export const PLATFORM_ICE = 'turn:<TURN_HOST>:<TURN_PORT>?transport=tcp';
 
 export function turnReachCheck(kind: TransportKind): CheckDef<ReachEvidence> {
   const proto = kind.toUpperCase();
@@ -30,22 +36,40 @@ export function turnReachCheck(kind: TransportKind): CheckDef<ReachEvidence> {
       codes: {
         TURN_UNREACHABLE: { status: 'fail', why: `Nothing answers on the TURN port over ${proto}: the port is closed (ICMP unreachable / TCP refused), coturn is not running, or the name does not resolve.`, fix: TURN_FIREWALL_FIX },
         TURN_TIMEOUT: { status: 'fail', why: `The TURN port over ${proto} swallows packets: a firewall or security group drops them.`, fix: TURN_FIREWALL_FIX },
+        ...(kind === 'udp' ? {
+          TURN_UDP_UNUSED: {
+            status: 'warn' as const,
+            why: `UDP to the TURN port gets no answer while TCP does. The platform hands both WebRTC peers (the user's browser and neko in its pod) a single ICE server, ${PLATFORM_ICE} (browser-service/src/lib/turn.ts), so nothing uses UDP today; the install guide opens 3478/udp anyway.`,
+            fix: 'Nothing breaks today. Open 3478/udp as the install guide says if the platform ever hands out UDP (or to let other TURN clients use it); otherwise leave it closed.',
+          },
+        } : {}),
       },
     },
     async gather(ctx, _up, tools) {
       const server = await turnServer(ctx, tools);
       const name = `${ctx.target.turn.host}:${ctx.target.turn.port}`;
       if ('kind' in server) return { transport: kind, server: name, unresolved: server.error };
-      return tools.probe(`turn:binding:${kind}:${label(server)}`, () => probeBinding(kind, server, ctx.timeoutMs));
+      const binding = (k: TransportKind) => tools.probe(`turn:binding:${k}:${label(server)}`, () => probeBinding(k, server, ctx.timeoutMs));
+      if (kind === 'tcp') return binding('tcp');
+      // turn.tcp's own Binding (one shared probe, side by side): whether the transport the platform uses answers.
+      const [udp, tcp] = await Promise.all([binding('udp'), binding('tcp')]);
+      return { ...udp, tcpAnswered: tcp.ok };
     },
-    judge(ev): Judgement {
+    judge(ev, ctx): Judgement {
       const host = ev.server;
       if ('unresolved' in ev) return { status: 'fail', code: 'TURN_UNREACHABLE', host, message: `TURN server ${ev.server}: ${ev.unresolved}` };
       if (ev.ok) return { status: 'pass', host, message: `Binding answered over ${proto} in ${ev.rttMs} ms; this machine is ${ev.mapped ? `${ev.mapped.address}:${ev.mapped.port}` : '(no mapped address)'} as the server sees it` };
       const f = ev.failure!;
-      if (f.kind === 'timeout') return { status: 'fail', code: 'TURN_TIMEOUT', host, message: `no STUN answer from ${ev.server} over ${proto}: ${f.error} (packets dropped on the way)` };
-      const what = f.kind === 'refused' ? f.error : f.kind === 'malformed' || f.kind === 'flood' ? `answers, but not as a STUN server: ${f.error}` : f.error;
-      return { status: 'fail', code: 'TURN_UNREACHABLE', host, message: `${ev.server} over ${proto}: ${what}` };
+      const fact = f.kind === 'timeout' ? `no STUN answer from ${ev.server} over ${proto}: ${f.error} (packets dropped on the way)`
+        : `${ev.server} over ${proto}: ${f.kind === 'malformed' || f.kind === 'flood' ? `answers, but not as a STUN server: ${f.error}` : f.error}`;
+      if (ev.tcpAnswered) {
+        const { host: turnHost, port } = ctx.target.turn;
+        return {
+          status: 'warn', code: 'TURN_UDP_UNUSED', host,
+          message: `${fact}; TCP answers, and the platform hands clients only turn:${turnHost}:${port}?transport=tcp (browser-service/src/lib/turn.ts), so nothing uses UDP today (the install guide opens 3478/udp anyway)`,
+        };
+      }
+      return { status: 'fail', code: f.kind === 'timeout' ? 'TURN_TIMEOUT' : 'TURN_UNREACHABLE', host, message: fact };
     },
   };
 }

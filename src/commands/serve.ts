@@ -7,6 +7,16 @@ export async function runServeCommand(raw: RawOptions): Promise<number> {
   const domainRaw = str(raw.domain);
   if (!domainRaw) throw new UsageError('serve needs --domain (the platform domain the stand-ins answer for)');
   const host = str(raw.host) ?? '0.0.0.0';
+  const url = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    if (!/^https?:\/\/[^/]+/.test(v)) throw new UsageError(`${flag} must be an http(s) URL, got ${JSON.stringify(v)}`);
+    return v.replace(/\/+$/, '');
+  };
+  const publicUrls = Object.fromEntries(Object.entries({
+    web: url('--web-public-url', str(raw.webPublicUrl)),
+    browser: url('--browser-public-url', str(raw.browserPublicUrl)),
+    sandbox: url('--sandbox-public-url', str(raw.sandboxPublicUrl)),
+  }).filter(([, v]) => v !== undefined));
   const responder = await startResponder({
     domain: parseDomain(domainRaw),
     host,
@@ -16,6 +26,7 @@ export async function runServeCommand(raw: RawOptions): Promise<number> {
       'nap-sandbox': parsePort('--sandbox-port', str(raw.sandboxPort) ?? '3006'),
     },
     fingerprintsOnly: raw.fingerprintsOnly === true,
+    publicUrls,
     log: (line) => process.stdout.write(`nap-verify serve: ${line}\n`),
   }).catch((e: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot listen: ${e.code === 'EADDRINUSE' ? `port ${(e as NodeJS.ErrnoException & { port?: number }).port ?? ''} is in use` : e.message}`);

@@ -28,10 +28,14 @@ interface RouteEntry extends Where {
   /** Whether stream timeouts are lifted; undefined when the manifest cannot say (e.g. Traefik's static config). */
   timeoutsLifted?: boolean;
   timeoutNote?: string;
+  /** A limit on the whole response, body included (Envoy's route timeout), in seconds; undefined when none. */
+  responseCapS?: number;
 }
 
 export interface LintFinding extends Where {
   code: string;
+  /** When this finding is milder than its rule (the files route's download limit is a warning). */
+  status?: Exclude<Status, 'pass' | 'skip'>;
   host?: string;
   message: string;
   fix: string;
@@ -105,11 +109,12 @@ function fromHttpProxy(d: Doc, w: Where, out: { routes: RouteEntry[] }) {
   for (const r of (d.spec?.routes ?? []) as Doc[]) {
     const s = r.services?.[0];
     const tp = r.timeoutPolicy ?? {};
-    const lifted = (durationSeconds(tp.response) ?? 15) >= 3600 && (durationSeconds(tp.idle) ?? 300) >= 3600;
+    const response = durationSeconds(tp.response) ?? 15;
+    const lifted = response >= 3600 && (durationSeconds(tp.idle) ?? 300) >= 3600;
     out.routes.push({
       ...w, host: fqdn, ...(s?.name ? { service: s.name } : {}), ...(s?.port ? { port: Number(s.port) } : {}),
       ...(d.spec.virtualhost.tls?.secretName ? { tlsSecret: d.spec.virtualhost.tls.secretName } : {}),
-      websockets: r.enableWebsockets === true, timeoutsLifted: lifted, timeoutNote: r.timeoutPolicy ? `timeoutPolicy response ${tp.response ?? 'unset (15 s)'}, idle ${tp.idle ?? 'unset (5 min)'}` : 'no timeoutPolicy (Envoy route timeout 15 s)',
+      websockets: r.enableWebsockets === true, timeoutsLifted: lifted, responseCapS: response, timeoutNote: r.timeoutPolicy ? `timeoutPolicy response ${tp.response ?? 'unset (15 s)'}, idle ${tp.idle ?? 'unset (5 min)'}` : 'no timeoutPolicy (Envoy route timeout 15 s)',
     });
   }
 }
@@ -133,7 +138,7 @@ function fromVirtualService(d: Doc, w: Where, out: { routes: RouteEntry[] }, gat
       out.routes.push({
         ...w, host: h, ...(dest?.host ? { service: String(dest.host).split('.')[0] } : {}), ...(dest?.port?.number ? { port: Number(dest.port.number) } : {}),
         ...(gatewayTls.get(h) ? { tlsSecret: gatewayTls.get(h)! } : {}),
-        timeoutsLifted: t === undefined || t >= 3600, timeoutNote: `timeout ${http.timeout ?? 'unset'}`,
+        timeoutsLifted: t === undefined || t >= 3600, ...(t !== undefined ? { responseCapS: t } : {}), timeoutNote: `timeout ${http.timeout ?? 'unset'}`,
       });
     }
   }
@@ -146,7 +151,7 @@ function fromHttpRoute(d: Doc, w: Where, out: { routes: RouteEntry[] }, gatewayT
       const t = durationSeconds(rule.timeouts?.request);
       out.routes.push({
         ...w, host: h, ...(b?.name ? { service: b.name } : {}), ...(b?.port ? { port: Number(b.port) } : {}), ...(gatewayTls.get(h) ? { tlsSecret: gatewayTls.get(h)! } : {}),
-        timeoutsLifted: t === undefined ? undefined : t >= 3600, timeoutNote: `timeouts.request ${rule.timeouts?.request ?? 'unset (implementation default)'}`,
+        timeoutsLifted: t === undefined ? undefined : t >= 3600, ...(t !== undefined ? { responseCapS: t } : {}), timeoutNote: `timeouts.request ${rule.timeouts?.request ?? 'unset (implementation default)'}`,
       });
     }
   }
@@ -212,9 +217,24 @@ export function lintManifests(files: SourceFile[], domainArg?: string): { domain
       else if (role === 'preview' && r.tlsSecret !== WILDCARD_SECRET) findings.push({ ...where, code: 'LINT_WILDCARD_MISSING', message: `${host} uses secret ${r.tlsSecret}, not the wildcard certificate ${WILDCARD_SECRET}`, fix: `Use ${WILDCARD_SECRET} (a certificate for *.sandbox.${domain}) for ${host}.` });
       if (r.websockets === false && role !== 'files') findings.push({ ...where, code: 'LINT_WS_DISABLED', message: `${r.kind} ${r.name}: WebSocket not enabled for ${host}`, fix: 'Set enableWebsockets: true on the route.' });
       if (r.timeoutsLifted === false && role !== 'files') findings.push({ ...where, code: 'LINT_TIMEOUT_DEFAULT', message: `${r.kind} ${r.name}: stream timeouts for ${host} are below 3600 s (${r.timeoutNote})`, fix: timeoutFix(r.kind) });
+      // files carries no streams, but a whole-response limit (Envoy's route timeout) cuts long public downloads.
+      if (role === 'files' && r.responseCapS !== undefined && r.responseCapS < 3600) {
+        findings.push({
+          ...where, code: 'LINT_TIMEOUT_DEFAULT', status: 'warn',
+          message: `${r.kind} ${r.name}: the response to ${host} is limited to ${r.responseCapS} s, body included (${r.timeoutNote}): a public file export that takes longer to download is cut (large downloads, not streams)`,
+          fix: downloadFix(r.kind),
+        });
+      }
     }
   }
   return { domain, findings, documents: docs.length };
+}
+
+function downloadFix(kind: string): string {
+  if (kind === 'HTTPProxy') return 'timeoutPolicy: {response: infinity} on the files route.';
+  if (kind === 'VirtualService') return 'timeout: 0s on the files http route (or remove it).';
+  if (kind === 'HTTPRoute') return 'timeouts: {request: 0s} on the files rule.';
+  return 'Lift the response timeout of the files route.';
 }
 
 function timeoutFix(kind: string): string {
@@ -236,7 +256,7 @@ export function lintResults(findings: LintFinding[]): CheckResult[] {
     }
     for (const f of mine) {
       out.push({
-        id: rule.id, title: rule.title, status: rule.status, code, message: `${f.file}#${f.document} ${f.message}`,
+        id: rule.id, title: rule.title, status: f.status ?? rule.status, code, message: `${f.file}#${f.document} ${f.message}`,
         ...(f.host ? { host: f.host } : {}), durationMs: 0,
         evidence: { file: f.file, document: f.document, kind: f.kind, name: f.name, ...(f.host ? { host: f.host } : {}) }, remediation: f.fix,
       });

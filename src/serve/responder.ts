@@ -15,7 +15,23 @@ export interface ResponderOptions {
   services?: Service[];
   /** Answer only what the real platform answers (no /.well-known/nap-verify): how an install without us looks. */
   fingerprintsOnly?: boolean;
+  /**
+   * The public URLs the platform would have been installed with (values.env WEB_/BROWSER_/SANDBOX_PUBLIC_URL):
+   * /api/config and the login redirects are built from them, as the platform builds them. Default: the https
+   * names of --domain.
+   */
+  publicUrls?: Partial<PublicUrls>;
   log?: (line: string) => void;
+}
+
+export interface PublicUrls {
+  web: string;
+  browser: string;
+  sandbox: string;
+}
+
+export function defaultPublicUrls(domain: string): PublicUrls {
+  return { web: `https://${domain}`, browser: `https://browsers.${domain}`, sandbox: `https://sandbox.${domain}` };
 }
 
 export interface Responder {
@@ -113,11 +129,24 @@ function handle(service: Service, o: ResponderOptions, req: http.IncomingMessage
     return json(res, 502, { error: 'Endpoint not available' });
   }
   if (path === '/health') return json(res, 200, { status: 'ok' });
-  if (path === '/api/config') {
-    const napUrl = `https://${d}`;
-    return json(res, 200, service === 'nap-sandbox' ? { napUrl, sandboxDomain: `sandbox.${d}` } : { napUrl });
-  }
-  return json(res, 404, { error: 'Not found' });
+  const urls = { ...defaultPublicUrls(d), ...o.publicUrls };
+  // The shared OAuth client (internal/oauth-client): PKCE login redirect to the control plane, public.
+  if (path === '/api/auth/login') return loginRedirect(res, urls.web, service === 'nap-sandbox' ? urls.sandbox : urls.browser, service);
+  // nap-sandbox registers /api/config before its auth middleware; nap-browser after it (401 without a session).
+  if (path === '/api/config' && service === 'nap-sandbox') return json(res, 200, { napUrl: urls.web, sandboxDomain: `sandbox.${d}` });
+  if (path === '/api' || path.startsWith('/api/')) return json(res, 401, { error: 'Unauthorized' });
+  // Everything else is the service's web UI.
+  return text(res, 200, `<!doctype html><html><head><title>${service === 'nap-sandbox' ? 'Sandboxes' : 'Browsers'}</title></head><body><div id="root"></div></body></html>`, 'text/html; charset=utf-8');
+}
+
+/** 302 to <web>/oauth/authorize with redirect_uri <service public URL>/api/auth/callback, as the platform answers. */
+function loginRedirect(res: http.ServerResponse, web: string, self: string, service: Service) {
+  const params = new URLSearchParams({
+    client_id: service, redirect_uri: `${self}/api/auth/callback`, response_type: 'code',
+    code_challenge: 'nap-verify-responder', code_challenge_method: 'S256', state: 'nap-verify-responder', scope: 'profile',
+  });
+  res.writeHead(302, { location: `${web}/oauth/authorize?${params.toString()}`, 'content-length': 0 });
+  res.end();
 }
 
 function wsHandlers(service: Service, o: ResponderOptions, wss: WebSocketServer) {

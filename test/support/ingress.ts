@@ -52,6 +52,12 @@ export interface ResponderPorts {
   sandbox: number;
 }
 
+/** The serve flags for the public URLs an install reached at https://<d>:<port> would have in values.env. */
+export function publicUrlArgs(domain: string, httpsPort: number): string[] {
+  const p = httpsPort === 443 ? '' : `:${httpsPort}`;
+  return ['--web-public-url', `https://${domain}${p}`, '--browser-public-url', `https://browsers.${domain}${p}`, '--sandbox-public-url', `https://sandbox.${domain}${p}`];
+}
+
 /** `nap-verify serve` itself, inside the namespace. */
 export async function startResponder(ns: Netns, domain: string, ports: ResponderPorts, extra: string[] = []): Promise<ManagedProc> {
   const proc = ns.spawn('node', [CLI_PATH, 'serve', '--domain', domain, '--host', '127.0.0.1', '--cp-port', String(ports.cp), '--browser-port', String(ports.browser), '--sandbox-port', String(ports.sandbox), ...extra]);
@@ -182,8 +188,8 @@ export interface StackOptions {
 export async function fullStack(domain = 'nap.test', extraDnsLines: string[] = [], opts: StackOptions = {}): Promise<FullStack> {
   const ing = await ingressBase(domain, extraDnsLines, opts.ipv6?.address);
   const ports = { cp: 3000, browser: 3005, sandbox: 3006 };
-  await startResponder(ing.ns, domain, ports);
   const httpsPort = 8443;
+  await startResponder(ing.ns, domain, ports, publicUrlArgs(domain, httpsPort));
   const httpPort = 8080;
   const { startNginx } = await import('../harness/nginx.js');
   await startNginx(ing.ns, [

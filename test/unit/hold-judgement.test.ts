@@ -161,7 +161,12 @@ describe('routing fingerprints', () => {
     expect(fingerprint({ '/': ex(400, '{"error":"Invalid preview subdomain"}') })).toBe('preview');
     expect(fingerprint({ '/': ex(404, 'Not found', { 'content-type': 'text/plain' }) })).toBe('files');
     expect(fingerprint({ '/': ex(404, '{}'), '/api/config': ex(200, '{"napUrl":"https://a.b","sandboxDomain":"sandbox.a.b"}') })).toBe('nap-sandbox');
-    expect(fingerprint({ '/': ex(404, '{}'), '/api/config': ex(200, '{"napUrl":"https://a.b"}') })).toBe('nap-browser');
+    // nap-browser: /health ok and its /api/config behind auth (401), or its web UI; a napUrl alone is no longer it.
+    expect(fingerprint({ '/health': ex(200, '{"status":"ok"}'), '/api/config': ex(401, '{"error":"Unauthorized"}') })).toBe('nap-browser');
+    expect(fingerprint({ '/': ex(200, '<!doctype html><title>Browsers</title>', { 'content-type': 'text/html' }) })).toBe('nap-browser');
+    expect(fingerprint({ '/': ex(200, '<!doctype html><title>Sandboxes</title>', { 'content-type': 'text/html; charset=utf-8' }) })).toBe('nap-sandbox');
+    expect(fingerprint({ '/': ex(404, '{}'), '/api/config': ex(200, '{"napUrl":"https://a.b"}') })).toBeUndefined();
+    expect(fingerprint({ '/api/config': ex(401, '{"error":"Unauthorized"}') })).toBeUndefined();
     expect(fingerprint({ '/': ex(302, '', { location: '/login' }) })).toBe('nap-cp');
     expect(fingerprint({ '/': ex(200, '<html>') })).toBeUndefined();
   });

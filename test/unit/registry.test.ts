@@ -15,13 +15,14 @@ const CONTRACT: Record<string, string[]> = {
     ['HTTP_DEFAULT_BACKEND', 'HTTP_BAD_GATEWAY', 'HTTP_NO_ENDPOINTS', 'HTTP_GATEWAY_TIMEOUT', 'HTTP_WRONG_SERVICE', 'HTTP_HOST_REWRITTEN', 'HTTP_CONFIG_MISMATCH', 'HTTP_UNEXPECTED']])),
   'http.redirect': ['HTTP_NO_REDIRECT'],
   'http.exposure': ['HTTP_METRICS_PUBLIC'],
+  'http.oauth': ['HTTP_OAUTH_MISMATCH'],
   ...Object.fromEntries(['main', 'browsers', 'sandbox', 'preview'].flatMap((r) => [
     [`ws.${r}`, ['WS_REJECTED', 'WS_UPGRADE_STRIPPED', 'WS_NO_ENDPOINT']],
     [`hold.ws.${r}`, ['HOLD_CUT', 'HOLD_SHORT']],
   ])),
   'hold.sse.main': ['HOLD_CUT', 'HOLD_SHORT', 'HOLD_IDLE_HEARTBEAT'],
   'sse.main': ['SSE_BUFFERED', 'SSE_BAD_TYPE'],
-  'turn.udp': ['TURN_UNREACHABLE', 'TURN_TIMEOUT'],
+  'turn.udp': ['TURN_UNREACHABLE', 'TURN_TIMEOUT', 'TURN_UDP_UNUSED'],
   'turn.tcp': ['TURN_UNREACHABLE', 'TURN_TIMEOUT'],
   // TURN_NO_CHALLENGE and TURN_TIMEOUT are ours beyond the spec's list (README: codes beyond the spec).
   'turn.auth': ['TURN_AUTH_REJECTED', 'TURN_NO_CREDENTIALS', 'TURN_REALM_MISMATCH', 'TURN_NO_CHALLENGE', 'TURN_TIMEOUT'],

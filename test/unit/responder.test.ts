@@ -101,10 +101,41 @@ describe('responder: the platform fingerprints (spec §1)', () => {
     expect(files.headers['content-type']).toMatch(/^text\/plain/);
   });
 
-  it('browsers and sandbox: /health and /api/config from the domain', async () => {
-    expect(await get(r.ports['nap-browser']!, '/health', `browsers.${D}`)).toMatchObject({ status: 200, body: '{"status":"ok"}' });
-    expect(JSON.parse((await get(r.ports['nap-browser']!, '/api/config', `browsers.${D}`)).body)).toEqual({ napUrl: 'https://acme.test' });
-    expect(JSON.parse((await get(r.ports['nap-sandbox']!, '/api/config', `sandbox.${D}`)).body)).toEqual({ napUrl: 'https://acme.test', sandboxDomain: 'sandbox.acme.test' });
+  it('browsers: /health public, /api/* 401 (its /api/config sits behind auth), the web UI elsewhere', async () => {
+    const b = r.ports['nap-browser']!;
+    expect(await get(b, '/health', `browsers.${D}`)).toMatchObject({ status: 200, body: '{"status":"ok"}' });
+    expect(await get(b, '/api/config', `browsers.${D}`)).toMatchObject({ status: 401, body: '{"error":"Unauthorized"}' });
+    expect(await get(b, '/api/browsers', `browsers.${D}`)).toMatchObject({ status: 401 });
+    const ui = await get(b, '/', `browsers.${D}`);
+    expect(ui.status).toBe(200);
+    expect(ui.headers['content-type']).toMatch(/^text\/html/);
+    expect(ui.body).toContain('<title>Browsers</title>');
+  });
+
+  it('sandbox: /health and a public /api/config from the domain, 401 on other /api/*, the web UI elsewhere', async () => {
+    const s = r.ports['nap-sandbox']!;
+    expect(JSON.parse((await get(s, '/api/config', `sandbox.${D}`)).body)).toEqual({ napUrl: 'https://acme.test', sandboxDomain: 'sandbox.acme.test' });
+    expect((await get(s, '/api/sandboxes', `sandbox.${D}`)).status).toBe(401);
+    expect((await get(s, '/', `sandbox.${D}`)).body).toContain('<title>Sandboxes</title>');
+  });
+
+  it('/api/auth/login on browsers and sandbox: 302 to <d>/oauth/authorize with the service\'s own callback', async () => {
+    for (const [svc, role] of [['nap-browser', 'browsers'], ['nap-sandbox', 'sandbox']] as const) {
+      const a = await get(r.ports[svc]!, '/api/auth/login', `${role}.${D}`);
+      expect(a.status).toBe(302);
+      const loc = new URL(String(a.headers.location));
+      expect(`${loc.origin}${loc.pathname}`).toBe('https://acme.test/oauth/authorize');
+      expect(loc.searchParams.get('redirect_uri')).toBe(`https://${role}.acme.test/api/auth/callback`);
+    }
+    // Built from the public URLs it is given, as the platform builds them from values.env.
+    const np = await startResponder({ domain: D, host: '127.0.0.1', ports: { 'nap-browser': 0 }, services: ['nap-browser'], publicUrls: { web: 'http://acme.test:30080', browser: 'http://acme.test:30085' } });
+    try {
+      const loc = String((await get(np.ports['nap-browser']!, '/api/auth/login', `browsers.${D}`)).headers.location);
+      expect(loc).toMatch(/^http:\/\/acme\.test:30080\/oauth\/authorize\?/);
+      expect(new URL(loc).searchParams.get('redirect_uri')).toBe('http://acme.test:30085/api/auth/callback');
+    } finally {
+      await np.close();
+    }
   });
 
   it('preview: a label without a numeric -port is 400, an unknown id-port is 502', async () => {
@@ -120,6 +151,7 @@ describe('responder: the platform fingerprints (spec §1)', () => {
 
   it('--fingerprints-only hides /.well-known/nap-verify, as the real platform would', async () => {
     expect((await get(bare.ports['nap-cp']!, '/.well-known/nap-verify', D)).status).toBe(404);
+    expect((await get(bare.ports['nap-browser']!, '/.well-known/nap-verify', `browsers.${D}`)).body).toContain('<title>Browsers</title>');
     expect((await get(bare.ports['nap-cp']!, '/healthz', D)).status).toBe(200);
     const sock = ws(bare.ports['nap-browser']!, '/.well-known/nap-verify/ws', `browsers.${D}`);
     sock.on('error', () => {});
