@@ -3,7 +3,7 @@
 // (internal/oauth-client); following neither redirect, both Locations show the three public URLs as installed.
 import type { CheckDef, Judgement, Role, RunContext, Upstream } from '../src/model.js';
 import { httpGet, type HttpExchange } from '../src/probes/http.js';
-import { addressFor, expectedPublicOrigin, originFor, originOf, PUBLIC_URL_KEY } from './_lib/routing.js';
+import { addressFor, dnsAfter, expectedPublicOrigin, originFor, originOf, PUBLIC_URL_KEY } from './_lib/routing.js';
 
 const ROLES = ['browsers', 'sandbox'] as const;
 type LoginRole = (typeof ROLES)[number];
@@ -28,6 +28,8 @@ interface OAuthEvidence {
 interface Finding {
   host: string;
   key: string;
+  /** The value the key should have: the origin users reach. */
+  value: string;
   what: string;
   found: string;
   expected: string;
@@ -54,7 +56,8 @@ const check: CheckDef<OAuthEvidence> = {
       },
     },
   },
-  after: () => ['http.browsers', 'http.sandbox'],
+  // The DNS answers give the address to connect to (as for http.<role>); the http checks say whether to ask.
+  after: (ctx) => [...new Set([...dnsAfter(ctx, 'browsers'), ...dnsAfter(ctx, 'sandbox')]), 'http.browsers', 'http.sandbox'],
   async gather(ctx, up, tools) {
     const expected = {
       WEB_PUBLIC_URL: expectedPublicOrigin(ctx, 'main'),
@@ -62,7 +65,8 @@ const check: CheckDef<OAuthEvidence> = {
       SANDBOX_PUBLIC_URL: expectedPublicOrigin(ctx, 'sandbox'),
     };
     const logins = await Promise.all(ROLES.map(async (role): Promise<LoginEvidence> => {
-      const host = ctx.target.hosts[role];
+      // NodePort mode: every role is on NAP_HOST, told apart by port; name the host:port then.
+      const host = ctx.mode === 'nodeport' ? new URL(originFor(ctx, role)).host : ctx.target.hosts[role];
       const notAsked = usable(up, role);
       if (notAsked) return { role, host, notAsked };
       const url = `${originFor(ctx, role)}/api/auth/login`;
@@ -82,7 +86,7 @@ const check: CheckDef<OAuthEvidence> = {
     const host = asked.length === 1 ? asked[0]!.host : undefined;
     const skipped = ev.logins.filter((l) => l.notAsked).map((l) => `; ${l.host} not asked: ${l.notAsked}`).join('');
     if (findings.length) {
-      const keys = [...new Map(findings.map((f) => [f.key, f.expected])).entries()];
+      const keys = [...new Map(findings.map((f) => [f.key, f.value])).entries()];
       return {
         status: 'fail', code: 'HTTP_OAUTH_MISMATCH', ...(host ? { host } : {}),
         message: findings.map((f) => `${f.host}/api/auth/login: ${f.what} ${f.found}, expected ${f.expected} (values.env ${f.key})`).join('; ') + skipped,
@@ -99,23 +103,23 @@ function judgeLogin(l: LoginEvidence, web: string, self: string): Finding[] {
   const location = ex.headers?.location;
   if (ex.error || !ex.status || ex.status < 300 || ex.status > 399 || !location) {
     const got = ex.error ? ex.error.message : `${ex.status}${location ? '' : ' without a Location'}`;
-    return [{ ...base, key: 'WEB_PUBLIC_URL', what: 'answered', found: got, expected: `a redirect to ${web}/oauth/authorize` }];
+    return [{ ...base, key: 'WEB_PUBLIC_URL', value: web, what: 'answered', found: got, expected: `a redirect to ${web}/oauth/authorize` }];
   }
   let target: URL;
   try {
     target = new URL(location, ex.url);
   } catch {
-    return [{ ...base, key: 'WEB_PUBLIC_URL', what: 'redirects to', found: JSON.stringify(location), expected: `${web}/oauth/authorize` }];
+    return [{ ...base, key: 'WEB_PUBLIC_URL', value: web, what: 'redirects to', found: JSON.stringify(location), expected: `${web}/oauth/authorize` }];
   }
   const out: Finding[] = [];
   if (target.origin !== web || target.pathname !== '/oauth/authorize') {
-    out.push({ ...base, key: 'WEB_PUBLIC_URL', what: 'redirects to', found: `${target.origin}${target.pathname}`, expected: `${web}/oauth/authorize` });
+    out.push({ ...base, key: 'WEB_PUBLIC_URL', value: web, what: 'redirects to', found: `${target.origin}${target.pathname}`, expected: `${web}/oauth/authorize` });
   }
   const redirectUri = target.searchParams.get('redirect_uri');
   const callbackOrigin = redirectUri ? originOf(redirectUri) : undefined;
   const key = l.role === 'browsers' ? 'BROWSER_PUBLIC_URL' : 'SANDBOX_PUBLIC_URL';
   if (!redirectUri || callbackOrigin !== self || new URL(redirectUri).pathname !== '/api/auth/callback') {
-    out.push({ ...base, key, what: 'redirect_uri', found: redirectUri ?? '(none)', expected: `${self}/api/auth/callback` });
+    out.push({ ...base, key, value: self, what: 'redirect_uri', found: redirectUri ?? '(none)', expected: `${self}/api/auth/callback` });
   }
   return out;
 }

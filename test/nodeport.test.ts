@@ -17,7 +17,9 @@ let values: string;
 beforeAll(async () => {
   ns = await createNetns();
   await startDnsmasq(ns, { lines: ['local=/test/', 'host-record=nap.test,127.0.0.1'] });
-  await startResponder(ns, 'nap.test', { cp: 30080, browser: 30085, sandbox: 30086 });
+  // Installed in NodePort mode: install.sh's public URLs are the node-port origins.
+  await startResponder(ns, 'nap.test', { cp: 30080, browser: 30085, sandbox: 30086 },
+    ['--web-public-url', 'http://nap.test:30080', '--browser-public-url', 'http://nap.test:30085', '--sandbox-public-url', 'http://nap.test:30086']);
   values = path.join(await makeTempDir('nvt-values-'), 'values.env');
   writeFileSync(values, [
     'NAP_HOST=nap.test', 'INGRESS_MODE=nodeport', 'NAP_NODE_PORT=30080', 'BROWSER_NODE_PORT=30085', 'SANDBOX_NODE_PORT=30086',
@@ -34,7 +36,7 @@ describe('NodePort mode', () => {
     expect(r.json, r.stderr).toBeDefined();
     const c = byId(r.json);
     expect(r.json.options).toMatchObject({ mode: 'nodeport', nodePorts: { main: 30080, browsers: 30085, sandbox: 30086 } });
-    for (const id of ['config.values', 'dns.main', 'http.main', 'http.browsers', 'http.sandbox', 'ws.main', 'ws.browsers', 'ws.sandbox', 'sse.main', 'env.clock']) expect(c[id], id).toMatchObject({ status: 'pass' });
+    for (const id of ['config.values', 'dns.main', 'http.main', 'http.browsers', 'http.sandbox', 'http.oauth', 'ws.main', 'ws.browsers', 'ws.sandbox', 'sse.main', 'env.clock']) expect(c[id], id).toMatchObject({ status: 'pass' });
     for (const id of ['hold.ws.main', 'hold.ws.browsers', 'hold.ws.sandbox', 'hold.sse.main']) expect(c[id], id).toMatchObject({ status: 'warn', code: 'HOLD_SHORT' });
     expect(c['http.browsers']!.evidence.exchanges['/.well-known/nap-verify'].url).toBe('http://nap.test:30085/.well-known/nap-verify');
     for (const id of ['tls.main', 'tls.preview']) expect(c[id]!.message, id).toBe('NodePort mode is plain HTTP: no certificates to check');
@@ -48,8 +50,10 @@ describe('NodePort mode', () => {
     const r = await runCli(ns, ['--mode', 'nodeport', '--domain', '127.0.0.1', '--nap-node-port', '30080', '--browser-node-port', '30085', '--sandbox-node-port', '30086', '--only', 'dns.main,http,ws', '--format', 'json']);
     const c = byId(r.json);
     expect(c['dns.main']).toMatchObject({ status: 'skip', message: 'NodePort mode on an IP address: no name to resolve' });
-    for (const id of ['http.main', 'ws.main', 'ws.browsers', 'ws.sandbox']) expect(c[id], JSON.stringify(c[id])).toMatchObject({ status: 'pass' });
-    expect(c['http.browsers']).toMatchObject({ status: 'fail', code: 'HTTP_CONFIG_MISMATCH', message: '127.0.0.1/api/config says napUrl https://nap.test, not on 127.0.0.1' });
+    for (const id of ['http.main', 'http.browsers', 'ws.main', 'ws.browsers', 'ws.sandbox']) expect(c[id], JSON.stringify(c[id])).toMatchObject({ status: 'pass' });
+    expect(c['http.sandbox']).toMatchObject({ status: 'fail', code: 'HTTP_CONFIG_MISMATCH', message: '127.0.0.1/api/config says napUrl http://nap.test:30080, expected origin http://127.0.0.1:30080: the platform was installed with WEB_PUBLIC_URL=http://nap.test:30080' });
+    expect(c['http.oauth']).toMatchObject({ status: 'fail', code: 'HTTP_OAUTH_MISMATCH' });
+    expect(c['http.oauth']!.message).toContain('127.0.0.1:30085/api/auth/login: redirects to http://nap.test:30080/oauth/authorize, expected http://127.0.0.1:30080/oauth/authorize (values.env WEB_PUBLIC_URL)');
   });
 
   it('a node port pointing at the wrong service: HTTP_WRONG_SERVICE', async () => {

@@ -75,7 +75,7 @@ describe('routing through real nginx', () => {
   it('a healthy ingress: every host on its own service with Host preserved, upgrades pass, SSE unbuffered', async () => {
     const r = await run(P.healthy);
     expect(r.code, JSON.stringify(r.json.checks.filter((c: JsonCheck) => c.status !== 'pass'))).toBe(0);
-    for (const id of ['http.main', 'http.files', 'http.browsers', 'http.sandbox', 'http.preview', 'http.redirect', 'http.exposure', 'ws.main', 'ws.browsers', 'ws.sandbox', 'ws.preview', 'sse.main', 'env.clock']) {
+    for (const id of ['http.main', 'http.files', 'http.browsers', 'http.sandbox', 'http.preview', 'http.oauth', 'http.redirect', 'http.exposure', 'ws.main', 'ws.browsers', 'ws.sandbox', 'ws.preview', 'sse.main', 'env.clock']) {
       if (r.byId[id]) expect(r.byId[id], id).toMatchObject({ status: 'pass' });
     }
     expect(r.byId['http.files']!.message).toBe('nap-cp (responder), Host preserved, X-Forwarded-Proto https');
@@ -134,10 +134,13 @@ describe('routing through real nginx', () => {
   });
 
   it('services installed for another domain: HTTP_CONFIG_MISMATCH from /api/config', async () => {
-    const r = await run(P.mismatch, ['--only', 'http.browsers,http.sandbox']);
-    expect(r.byId['http.browsers']).toMatchObject({ status: 'fail', code: 'HTTP_CONFIG_MISMATCH' });
-    expect(r.byId['http.browsers']!.message).toContain('napUrl https://other.test, not on nap.test');
-    expect(r.byId['http.sandbox']).toMatchObject({ code: 'HTTP_CONFIG_MISMATCH' });
+    const r = await run(P.mismatch, ['--only', 'http.browsers,http.sandbox,http.oauth']);
+    // nap-browser's /api/config is behind its auth (401): only nap-sandbox's public one says what it was given.
+    expect(r.byId['http.browsers']!.status).toBe('pass');
+    expect(r.byId['http.sandbox']).toMatchObject({ status: 'fail', code: 'HTTP_CONFIG_MISMATCH' });
+    expect(r.byId['http.sandbox']!.message).toBe('sandbox.nap.test/api/config says napUrl https://other.test, expected origin https://nap.test:8451: the platform was installed with WEB_PUBLIC_URL=https://other.test');
+    expect(r.byId['http.oauth']).toMatchObject({ status: 'fail', code: 'HTTP_OAUTH_MISMATCH' });
+    expect(r.byId['http.oauth']!.message).toContain('browsers.nap.test/api/auth/login: redirects to https://other.test/oauth/authorize, expected https://nap.test:8451/oauth/authorize (values.env WEB_PUBLIC_URL)');
   });
 
   it('public /metrics: HTTP_METRICS_PUBLIC warning; plain HTTP without redirect: HTTP_NO_REDIRECT', async () => {
@@ -149,8 +152,9 @@ describe('routing through real nginx', () => {
 
   it('without the responder: platform fingerprints route-check every host; ws.main uses /env-gateway; the rest skip as documented', async () => {
     const r = await run(P.platform);
-    for (const role of ['main', 'files', 'browsers', 'sandbox', 'preview']) expect(r.byId[`http.${role}`], role).toMatchObject({ status: 'pass' });
+    for (const role of ['main', 'files', 'browsers', 'sandbox', 'preview', 'oauth']) expect(r.byId[`http.${role}`], role).toMatchObject({ status: 'pass' });
     expect(r.byId['http.files']!.message).toBe("nap-cp's export app, Host preserved");
+    expect(r.byId['http.browsers']!.message).toBe('nap-browser, Host preserved');
     expect(r.byId['ws.main']).toMatchObject({ status: 'pass', message: '101 from /env-gateway, then 1008 as expected without a token' });
     for (const role of ['browsers', 'sandbox', 'preview']) expect(r.byId[`ws.${role}`], role).toMatchObject({ status: 'skip', code: 'WS_NO_ENDPOINT' });
     expect(r.byId['sse.main']).toMatchObject({ status: 'skip' });

@@ -161,16 +161,35 @@ describe('turn.* against real coturn', () => {
 });
 
 describe('turn.* behind a real firewall (iptables in the namespace)', () => {
-  it('3478/udp dropped: turn.udp TURN_TIMEOUT while turn.tcp passes and relays over TCP', async () => {
+  it('3478/udp dropped while TCP answers: turn.udp TURN_UDP_UNUSED (warn: the platform hands out TCP only); relays over TCP', async () => {
     await net.iptables('-I', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '3478', '-j', 'DROP');
     try {
       const r = await turn(IP.healthy, ['--turn-secret-file', secretFile]);
-      expect(r.byId['turn.udp']).toMatchObject({ status: 'fail', code: 'TURN_TIMEOUT' });
+      expect(r.byId['turn.udp']).toMatchObject({ status: 'warn', code: 'TURN_UDP_UNUSED' });
+      expect(r.byId['turn.udp']!.message).toMatch(new RegExp(`^no STUN answer from ${IP.healthy.replace(/\./g, '\\.')}:3478 over UDP: .*\\(packets dropped on the way\\); TCP answers`));
+      expect(r.byId['turn.udp']!.message).toContain(`the platform hands clients only turn:${IP.healthy}:3478?transport=tcp (browser-service/src/lib/turn.ts)`);
+      expect(r.byId['turn.udp']!.message).toContain('the install guide opens 3478/udp anyway');
+      expect(r.code).toBe(0);
       expect(r.byId['turn.tcp']!.status).toBe('pass');
       expect(r.byId['turn.auth']!.status).toBe('pass');
       expect(r.byId['turn.relay']).toMatchObject({ status: 'pass' });
       expect(r.byId['turn.relay']!.evidence.samples.every((s: { transport: string }) => s.transport === 'tcp')).toBe(true);
     } finally {
+      await net.iptables('-D', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '3478', '-j', 'DROP');
+    }
+  });
+
+  it('3478 dropped over UDP and TCP: both fail TURN_TIMEOUT (no warning when nothing answers), the rest skip', async () => {
+    await net.iptables('-I', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '3478', '-j', 'DROP');
+    await net.iptables('-I', 'INPUT', '-d', IP.healthy, '-p', 'tcp', '--dport', '3478', '-j', 'DROP');
+    try {
+      const r = await turn(IP.healthy, ['--turn-secret-file', secretFile]);
+      expect(r.byId['turn.udp']).toMatchObject({ status: 'fail', code: 'TURN_TIMEOUT' });
+      expect(r.byId['turn.tcp']).toMatchObject({ status: 'fail', code: 'TURN_TIMEOUT' });
+      for (const id of ['turn.auth', 'turn.relay', 'turn.peers']) expect(r.byId[id]!.status, id).toBe('skip');
+      expect(r.code).toBe(1);
+    } finally {
+      await net.iptables('-D', 'INPUT', '-d', IP.healthy, '-p', 'tcp', '--dport', '3478', '-j', 'DROP');
       await net.iptables('-D', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '3478', '-j', 'DROP');
     }
   });
@@ -181,7 +200,11 @@ describe('turn.* behind a real firewall (iptables in the namespace)', () => {
       const [r, loss] = await Promise.all([turn(IP.healthy, ['--turn-secret-file', secretFile, '--relay-samples', '2']), uclientLoss(IP.healthy)]);
       expect(loss).toBe('100.000000');
       expect(r.byId['turn.relay']).toMatchObject({ status: 'fail', code: 'TURN_RELAY_BLOCKED' });
-      expect(r.byId['turn.relay']!.message).toMatch(/^4 of 4 allocations relayed nothing back/);
+      expect(r.byId['turn.relay']!.message).toMatch(/^4 of 4 allocations relayed nothing back to this machine/);
+      // What was proven from where, and that the platform's own media path is inside the cluster.
+      expect(r.byId['turn.relay']!.message).toContain('proven from here (outside the cluster), which is stricter than the platform needs');
+      expect(r.byId['turn.relay']!.message).toContain('neko pod inside the cluster');
+      expect(r.byId['turn.relay']!.message).toContain('`nap-verify kit job`');
       expect(r.byId['turn.relay']!.remediation).toContain('--dport 49152:49252 -j ACCEPT');
       expect(r.byId['turn.udp']!.status).toBe('pass');
     } finally {
