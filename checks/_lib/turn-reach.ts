@@ -40,7 +40,7 @@ export function turnReachCheck(kind: TransportKind): CheckDef<ReachEvidence> {
           TURN_UDP_UNUSED: {
             status: 'warn' as const,
             why: `UDP to the TURN port gets no answer while TCP does. The platform hands both WebRTC peers (the user's browser and neko in its pod) a single ICE server, ${PLATFORM_ICE} (browser-service/src/lib/turn.ts), so nothing uses UDP today; the install guide opens 3478/udp anyway.`,
-            fix: 'Nothing breaks today. Open 3478/udp as the install guide says if the platform ever hands out UDP (or to let other TURN clients use it); otherwise leave it closed.',
+            fix: 'Nothing breaks today: the platform relays over TCP only. Open 3478/udp to TURN_HOST as the install guide says (node firewall, security group) if UDP should work too, e.g. for a later platform version that hands it out.',
           },
         } : {}),
       },

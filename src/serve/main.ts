@@ -18,7 +18,10 @@ async function main(): Promise<void> {
     process.stderr.write('usage: responder.mjs --domain <d> --service nap-cp|nap-browser|nap-sandbox --port <n> [--host <addr>]\n');
     process.exit(2);
   }
-  const r = await startResponder({ domain, host: arg('host') ?? '0.0.0.0', ports: { [service]: port }, services: [service], log: (l) => process.stdout.write(`${l}\n`) });
+  // The public URLs the platform would be installed with (values.env); default the https names of the domain.
+  const publicUrls = Object.fromEntries(([['web', 'web-public-url'], ['browser', 'browser-public-url'], ['sandbox', 'sandbox-public-url']] as const)
+    .flatMap(([k, flag]) => (arg(flag) ? [[k, arg(flag)!.replace(/\/+$/, '')]] : [])));
+  const r = await startResponder({ domain, host: arg('host') ?? '0.0.0.0', ports: { [service]: port }, services: [service], publicUrls, log: (l) => process.stdout.write(`${l}\n`) });
   const stop = (sig: string) => {
     process.stdout.write(`${sig}, closing\n`);
     void r.close().then(() => process.exit(0));
