@@ -13,11 +13,13 @@ import { fullStack, type FullStack } from './support/ingress.js';
 
 let stack: FullStack;
 let out: string;
+let silentDns: ReturnType<typeof startSilentUdp>;
 
 beforeAll(async () => {
   // slow.test is forwarded to a socket that never answers: a run that waits until its deadline.
   stack = await fullStack('nap.test', ['server=/slow.test/127.0.0.1#5399']);
-  await startSilentUdp(stack.ns, 5399).ready;
+  silentDns = startSilentUdp(stack.ns, 5399);
+  await silentDns.ready;
   out = mkdtempSync(path.join(tmpdir(), 'nvt-out-'));
 }, 60_000);
 afterAll(runCleanups);
@@ -25,7 +27,7 @@ afterAll(runCleanups);
 const cli = (args: string[], env?: Record<string, string>) => runCli(stack.ns, args, env ? { env } : {});
 /** The whole suite without the idle holds (their own tests hold streams against short proxy timeouts). */
 const quick = () => [...stack.args, '--no-hold'];
-const ALL_BUT_HOLD = 34;
+const ALL_BUT_HOLD = 35;
 
 describe('a healthy stack', () => {
   it('passes every check, prints a readable grouped report, exits 0', async () => {
@@ -60,7 +62,7 @@ describe('a healthy stack', () => {
     const xml = readFileSync(junit, 'utf8');
     expect(XMLValidator.validate(xml)).toBe(true);
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);
-    expect(doc.testsuites.testsuite.map((s: { name: string; tests: string }) => [s.name, s.tests])).toEqual([['config', '1'], ['env', '2'], ['dns', '6'], ['net', '1'], ['tls', '5'], ['http', '8'], ['ws', '5'], ['sse', '1'], ['turn', '5']]);
+    expect(doc.testsuites.testsuite.map((s: { name: string; tests: string }) => [s.name, s.tests])).toEqual([['config', '1'], ['env', '2'], ['dns', '6'], ['net', '1'], ['tls', '5'], ['http', '9'], ['ws', '5'], ['sse', '1'], ['turn', '5']]);
   });
 
   it('-v prints evidence lines; -q prints only the summary when nothing failed', async () => {
@@ -249,8 +251,9 @@ describe('interrupt', () => {
     const json = path.join(out, 'partial.json');
     const env = { ...process.env, NO_COLOR: '1' } as NodeJS.ProcessEnv;
     const proc = stack.ns.spawn('node', [CLI_PATH, '--domain', 'slow.test', '--timeout', '20', '--only', 'dns,tls.main', '--json', json], { env });
-    // Give it time to start its queries (which can only time out), then interrupt.
-    await new Promise((r) => setTimeout(r, 800));
+    // Wait until its queries (which can only time out) reach the silent server: the run is under way, then interrupt.
+    const before = silentDns.output().split('got a datagram').length;
+    await waitFor(() => silentDns.output().split('got a datagram').length > before, 'the run\'s first DNS query', 15_000);
     const sent = Date.now();
     process.kill(proc.pid, 'SIGINT');
     const code = await proc.exited;

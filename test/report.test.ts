@@ -33,7 +33,7 @@ describe('triage report', () => {
     expect(r.code, r.stdout).toBe(0);
     const md = readFileSync(file, 'utf8');
     expect(md).toMatch(/^# nap-verify triage report: nap\.test$/m);
-    expect(md).toMatch(/^\| Verdict \| WARN: 34 passed, 0 failed, 5 warnings, 0 skipped \|$/m);
+    expect(md).toMatch(/^\| Verdict \| WARN: 35 passed, 0 failed, 5 warnings, 0 skipped \|$/m);
     expect(md).toMatch(/^\| Client public address \| 203\.0\.113\.20 \(as the TURN server saw it over UDP\) \|$/m);
     expect(md).toMatch(/^\| Resolvers \| 127\.0\.0\.1:53 \(system\) \|$/m);
     const s = structure(md);

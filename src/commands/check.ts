@@ -1,5 +1,6 @@
 // `nap-verify check`: build the run context, run the selected checks, render every output from one result list.
-import { access, constants, writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { access, constants, writeFile as writeFileAsync } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { RunContext } from '../model.js';
 import { UsageError, type CheckOptions } from '../options.js';
@@ -142,6 +143,9 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
   };
   io.stdout.write(o.format === 'json' ? toJson(run) : toText(run, { color, quiet: o.quiet, verbose: o.verbose }));
   const writes: Promise<void>[] = [];
+  // Interrupted: write synchronously. Lookups still stuck in getaddrinfo hold libuv's thread pool, and an async
+  // write would queue behind them for as long as the resolver waits (measured: 20 s instead of milliseconds).
+  const writeFile = signalled ? async (f: string, data: string) => writeFileSync(f, data) : writeFileAsync;
   if (o.json) writes.push(writeFile(o.json, toJson(run)));
   if (o.junit) writes.push(writeFile(o.junit, toJunit(run, o.strict)));
   if (o.report) {
