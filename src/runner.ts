@@ -134,6 +134,8 @@ export async function runChecks(
   return all.filter((r) => wanted.has(r.id));
 }
 
+const INTERRUPTED = Symbol('interrupted');
+
 async function gatherAndJudge(
   def: CheckDef,
   ctx: RunContext,
@@ -151,14 +153,24 @@ async function gatherAndJudge(
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no result within ${limitMs} ms`)), limitMs);
   });
+  // Ctrl-C ends the wait at once: a probe stuck where no signal reaches it (getaddrinfo in libuv's thread pool) must
+  // not hold the partial report back for its whole deadline.
+  let onAbort: (() => void) | undefined;
+  const interrupted = new Promise<typeof INTERRUPTED>((resolve) => {
+    onAbort = () => resolve(INTERRUPTED);
+    if (runSignal.aborted) onAbort();
+    else runSignal.addEventListener('abort', onAbort, { once: true });
+  });
   const ms = () => Math.round(performance.now() - began);
   let evidence: unknown;
   try {
-    evidence = await Promise.race([def.gather(ctx, upstream, tools(signal)), expired]);
+    evidence = await Promise.race([def.gather(ctx, upstream, tools(signal)), expired, interrupted]);
   } catch (e) {
+    if (runSignal.aborted) return { id, title, status: 'skip', message: 'interrupted before it finished', durationMs: ms(), evidence: { interrupted: true } };
     return { id, title, status: 'fail', code: CHECK_ERROR, message: `${id} could not gather evidence: ${(e as Error).message}`, durationMs: ms(), evidence: {} };
   } finally {
     clearTimeout(timer);
+    runSignal.removeEventListener('abort', onAbort!);
   }
   // Evidence cut short by Ctrl-C proves nothing either way.
   if (runSignal.aborted) return { id, title, status: 'skip', message: 'interrupted before it finished', durationMs: ms(), evidence: { interrupted: true } };

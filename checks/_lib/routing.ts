@@ -109,9 +109,10 @@ export function fingerprint(ex: Record<string, HttpExchange | undefined>): Finge
   const health = ex['/health']?.status === 200 ? parseJson(ex['/health']?.body) : undefined;
   const title = htmlTitle(root);
   if ((config?.status === 200 && typeof configJson?.napUrl === 'string' && 'sandboxDomain' in configJson) || title === 'Sandboxes') return 'nap-sandbox';
-  if ((health?.status === 'ok' && config?.status === 401 && configJson?.error === 'Unauthorized') || title === 'Browsers') return 'nap-browser';
+  // nap-cp before nap-browser: its /api/* may well answer 401 too, but only nap-cp has /healthz and / → /login.
   const healthz = ex['/healthz']?.status === 200 ? parseJson(ex['/healthz']?.body) : undefined;
   if (healthz?.status === 'ok' || (root?.status === 302 && /\/login$/.test(root.headers?.location ?? ''))) return 'nap-cp';
+  if ((health?.status === 'ok' && config?.status === 401 && configJson?.error === 'Unauthorized') || title === 'Browsers') return 'nap-browser';
   return undefined;
 }
 

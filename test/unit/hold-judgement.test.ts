@@ -167,6 +167,8 @@ describe('routing fingerprints', () => {
     expect(fingerprint({ '/': ex(200, '<!doctype html><title>Sandboxes</title>', { 'content-type': 'text/html; charset=utf-8' }) })).toBe('nap-sandbox');
     expect(fingerprint({ '/': ex(404, '{}'), '/api/config': ex(200, '{"napUrl":"https://a.b"}') })).toBeUndefined();
     expect(fingerprint({ '/api/config': ex(401, '{"error":"Unauthorized"}') })).toBeUndefined();
+    // nap-cp with a /health and a 401 on /api/* is still nap-cp: its /healthz and / → /login say so.
+    expect(fingerprint({ '/': ex(302, '', { location: '/login' }), '/health': ex(200, '{"status":"ok"}'), '/api/config': ex(401, '{"error":"Unauthorized"}') })).toBe('nap-cp');
     expect(fingerprint({ '/': ex(302, '', { location: '/login' }) })).toBe('nap-cp');
     expect(fingerprint({ '/': ex(200, '<html>') })).toBeUndefined();
   });
