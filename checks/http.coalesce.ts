@@ -82,7 +82,8 @@ const check: CheckDef<CoalesceEvidence> = {
         if (!addrs.includes(address)) return { ...out, notCoalesced: `it does not resolve to ${address}` };
       }
       const http = up.get(`http.${role}`);
-      if (http?.status === 'fail' || http?.status === 'skip') return { ...out, notCoalesced: `http.${role} ${http.status === 'fail' ? `failed (${http.code})` : 'skipped'}: its own route is judged there` };
+      // A config mismatch (napUrl) is no routing fault: the host still answers as its own service.
+      if ((http?.status === 'fail' && http.code !== 'HTTP_CONFIG_MISMATCH') || http?.status === 'skip') return { ...out, notCoalesced: `http.${role} ${http.status === 'fail' ? `failed (${http.code})` : 'skipped'}: its own route is judged there` };
       const ev = http?.evidence as Partial<HttpRoleEvidence> | undefined;
       if (ev) out.direct = { ...(ev.responder ? { service: ev.responder.service } : {}), ...(ev.fingerprint ? { fingerprint: ev.fingerprint } : {}), ...(ev.exchanges?.['/']?.status !== undefined ? { rootStatus: ev.exchanges['/'].status } : {}) };
       return out;

@@ -53,7 +53,8 @@ const check: CheckDef<WsH2Evidence> = {
       // One root cause, reported once: a host whose route or HTTP/1.1 WebSocket fails is judged by those checks.
       for (const id of [`http.${role}`, `ws.${role}`]) {
         const r = up.get(id);
-        if (r?.status === 'fail') return { ...out, notTried: `${id} failed (${r.code}): judged there` };
+        // A config mismatch (napUrl) leaves the route answering as it should: still worth trying.
+        if (r?.status === 'fail' && r.code !== 'HTTP_CONFIG_MISMATCH') return { ...out, notTried: `${id} failed (${r.code}): judged there` };
       }
       const http = up.get(`http.${role}`)?.evidence as Partial<HttpRoleEvidence> | undefined;
       const endpoint = http?.responder ? 'responder' : role === 'main' ? 'env-gateway' : 'none';

@@ -5,11 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './harness/cli.js';
 import { startNginx } from './harness/nginx.js';
 import { runCleanups } from './harness/proc.js';
-import { fullStack, nginxSite, UPGRADE_MAP, type FullStack } from './support/ingress.js';
+import { fullStack, nginxSite, publicUrlArgs, startResponder, UPGRADE_MAP, type FullStack } from './support/ingress.js';
 
 const V6 = 'fd00:11::1';
 const R = { cp: 3000, browser: 3005, sandbox: 3006 };
 const P = { otherOnV6: 8643, v6Only: 8743 };
+/** The install reached at :8743 only, with the public URLs (napUrl, login redirects) such an install has. */
+const R_V6_ONLY = { cp: 3200, browser: 3205, sandbox: 3206 };
 
 let dual: FullStack;
 let deadV6: FullStack;
@@ -31,13 +33,14 @@ beforeAll(async () => {
     fullStack('nap.test', [], { ipv6: { address: V6, serve: true } }),
     fullStack('nap.test', [], { ipv6: { address: V6, serve: false } }),
   ]);
+  await startResponder(dual.ns, 'nap.test', R_V6_ONLY, publicUrlArgs('nap.test', P.v6Only));
   await startNginx(dual.ns, [
     UPGRADE_MAP,
     // IPv4 healthy; on the IPv6 address an old ingress whose nap-cp rules (<d>, files.<d>) point at nap-sandbox.
     nginxSite(dual, R, { port: P.otherOnV6 }),
     nginxSite(dual, R, { port: P.otherOnV6, listen: [V6], backends: { cp: R.sandbox } }),
     // Only IPv6 answers: a dead A record.
-    nginxSite(dual, R, { port: P.v6Only, listen: [V6], blockMetrics: true }),
+    nginxSite(dual, R_V6_ONLY, { port: P.v6Only, listen: [V6], blockMetrics: true }),
   ].join('\n'));
 }, 90_000);
 afterAll(runCleanups);
