@@ -25,7 +25,7 @@ const check: CheckDef<HoldEvidence> = {
     const controller = http?.controller as Controller | undefined;
     const host = ctx.target.domain;
     const base = { host, holdS: ctx.holdS, ...(controller ? { controller } : {}) };
-    if (!http?.responder) return { ...base, unavailable: 'no responder behind <d> (the platform has no SSE stream open without credentials): deploy `nap-verify serve`' };
+    if (!http?.responder) return { ...base, unavailable: `no responder behind ${host} (the platform has no SSE stream open without credentials): idle timeout not tested; lint the live routes (nap-verify kit lint) or run the responder in a maintenance window` };
     const sse = up.get('sse.main');
     if (sse?.status === 'fail') return { ...base, unavailable: `no hold on ${host}: ${NOT_HOLDABLE[sse.code ?? ''] ?? `sse.main failed (${sse.code ?? sse.message})`}` };
     const url = `${originFor(ctx, 'main')}${WELL_KNOWN}/sse?hold=${ctx.holdS}`;

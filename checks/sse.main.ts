@@ -54,7 +54,7 @@ const check: CheckDef<SseEvidence> = {
   async gather(ctx, up, tools) {
     const http = up.get('http.main')?.evidence as Partial<HttpRoleEvidence> | undefined;
     const base = { host: ctx.target.domain, ...(http?.controller ? { controller: http.controller } : {}) };
-    if (!http?.responder) return { ...base, unavailable: 'no responder behind <d>: the platform has no SSE stream without credentials; deploy `nap-verify serve`' };
+    if (!http?.responder) return { ...base, unavailable: `no responder behind ${ctx.target.domain} (the platform has no SSE stream open without credentials): buffering not tested; run the responder in a maintenance window` };
     // hold=1: a buffering proxy releases everything when the stream ends after 1 s; a healthy one shows the first
     // tick TICK_GAP_MS after hello, and we stop there.
     const measure = async () => {

@@ -84,7 +84,7 @@ export async function runChecks(
     const { id, title } = def.meta;
     const applies = def.appliesTo?.(ctx) ?? true;
     if (applies !== true) {
-      const r: CheckResult = { id, title, status: 'skip', message: applies, durationMs: 0, evidence: { notApplicable: true } };
+      const r = withDomain({ id, title, status: 'skip', message: applies, durationMs: 0, evidence: { notApplicable: true } }, ctx.target.domain);
       hooks.onResult?.(r);
       return r;
     }
@@ -112,6 +112,7 @@ export async function runChecks(
     } else {
       result = await gatherAndJudge(def, ctx, upstream, signal, tools, began);
     }
+    result = withDomain(result, ctx.target.domain);
     hooks.onResult?.(result);
     return result;
   };
@@ -127,7 +128,7 @@ export async function runChecks(
     const r = await Promise.race([start(id), overrun]);
     if (r !== 'overrun') return r;
     const def = byId.get(id)!;
-    return { id, title: def.meta.title, status: 'fail', code: CHECK_ERROR, message: `${id} had no result when the run passed its deadline (${(limitMs / 1000).toFixed(1)} s: the longest chain of checks at their limits)`, durationMs: limitMs, evidence: {} };
+    return { id, title: def.meta.title.replaceAll('<d>', ctx.target.domain), status: 'fail', code: CHECK_ERROR, message: `${id} had no result when the run passed its deadline (${(limitMs / 1000).toFixed(1)} s: the longest chain of checks at their limits)`, durationMs: limitMs, evidence: {} };
   }));
   clearTimeout(timer);
   const wanted = new Set(selected);
@@ -189,6 +190,20 @@ async function gatherAndJudge(
     durationMs: ms(),
     evidence: toEvidence(evidence),
     ...(remediation ? { remediation } : {}),
+  };
+}
+
+/**
+ * Titles and fixes are written once for every domain with a `<d>` placeholder; what a run prints names the real
+ * domain instead (a person copies the fix as it stands).
+ */
+export function withDomain(r: CheckResult, domain: string): CheckResult {
+  const put = (s: string) => s.replaceAll('<d>', domain);
+  return {
+    ...r,
+    title: put(r.title),
+    message: put(r.message),
+    ...(r.remediation ? { remediation: put(r.remediation) } : {}),
   };
 }
 

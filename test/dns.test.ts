@@ -131,6 +131,26 @@ describe('dns.* against real dnsmasq', () => {
     expect(r.byId['dns.main']!.message).toContain('127.0.0.1:53 did not answer');
   });
 
+  it('a resolver address where nothing listens is DNS_UNREACHABLE (refused at once), not a timeout', async () => {
+    const r = await dns(['--domain', 'good.test', '--only', 'dns.main', '--resolver', '127.0.0.1:5391']);
+    expect(r.byId['dns.main']).toMatchObject({ status: 'fail', code: 'DNS_UNREACHABLE' });
+    expect(r.byId['dns.main']!.message).toBe('no DNS server at 127.0.0.1:5391 to ask for good.test: connection refused (ICMP port unreachable) (this machine still resolves it to 127.0.0.1, from /etc/hosts or a local cache)');
+  });
+
+  it('no DNS server at all: DNS_UNREACHABLE once per name, and TURN skips pointing at DNS instead of blaming a firewall', async () => {
+    const bare = await createNetns();
+    const r = await runCli(bare, ['--domain', 'acme.test', '--only', 'dns.main,turn', '--timeout', '1', '--format', 'json']);
+    const byId = Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c]));
+    expect(byId['dns.main']).toMatchObject({ status: 'fail', code: 'DNS_UNREACHABLE' });
+    expect(byId['dns.main']!.message).toContain('connection refused');
+    for (const id of ['turn.udp', 'turn.tcp']) {
+      expect(byId[id], id).toMatchObject({ status: 'skip' });
+      expect(byId[id]!.message, id).toMatch(/^TURN server acme\.test:3478: acme\.test does not resolve \(E\w+\); nothing to test until DNS answers \(see the dns\.\* checks\)/);
+      expect(byId[id]!.remediation).toBeUndefined();
+    }
+    expect(r.json.checks.filter((c: JsonCheck) => c.status === 'fail').map((c: JsonCheck) => c.id)).toEqual(['dns.main']);
+  });
+
   it('a DNSSEC validation failure upstream is DNS_SERVFAIL', async () => {
     const r = await dns(['--domain', 'servfail.test', '--only', 'dns.main']);
     expect(r.byId['dns.main']).toMatchObject({ status: 'fail', code: 'DNS_SERVFAIL' });

@@ -39,8 +39,8 @@ describe('triage report', () => {
     const s = structure(md);
     expect(s.slice(0, 4)).toEqual(['# nap-verify triage report: nap.test', '|  |  |', '## Summary', '| status | check | code | host | message |']);
     expect(s).toContain('### PASS dns.preview — DNS for a sandbox preview host (wildcard)');
-    expect(s).toContain('### PASS tls.preview — TLS certificate for *.sandbox.<d>');
-    expect(s).toContain('### WARN hold.ws.browsers — Idle WebSocket held on browsers.<d>');
+    expect(s).toContain('### PASS tls.preview — TLS certificate for *.sandbox.nap.test');
+    expect(s).toContain('### WARN hold.ws.browsers — Idle WebSocket held on browsers.nap.test');
     expect(s.filter((l) => l.startsWith('| asked |'))).toHaveLength(5);
     expect(s.filter((l) => l.startsWith('| # |'))).toHaveLength(5);
     expect(s.filter((l) => l.startsWith('| stream |'))).toHaveLength(5);
@@ -95,7 +95,7 @@ describe('explain', () => {
     'http.redirect', 'http.exposure', 'ws.main', 'ws.browsers', 'ws.sandbox', 'ws.preview', 'hold.ws.main', 'hold.ws.browsers', 'hold.ws.sandbox', 'hold.ws.preview',
     'hold.sse.main', 'sse.main', 'turn.udp', 'turn.tcp', 'turn.auth', 'turn.relay', 'turn.peers',
     'http.coalesce', 'ws.h2', 'net.addresses'];
-  const SPEC_CODES = ['CONFIG_MISMATCH', 'ENV_PROXY', 'CLOCK_SKEW', 'DNS_NXDOMAIN', 'DNS_SERVFAIL', 'DNS_TIMEOUT', 'DNS_NO_ADDRESS', 'DNS_LOCAL_OVERRIDE', 'DNS_DIVERGENT',
+  const SPEC_CODES = ['CONFIG_MISMATCH', 'ENV_PROXY', 'CLOCK_SKEW', 'DNS_NXDOMAIN', 'DNS_SERVFAIL', 'DNS_TIMEOUT', 'DNS_UNREACHABLE', 'DNS_NO_ADDRESS', 'DNS_LOCAL_OVERRIDE', 'DNS_DIVERGENT',
     'DNS_UNEXPECTED_IP', 'TLS_HANDSHAKE', 'TLS_UNTRUSTED', 'TLS_SELF_SIGNED', 'TLS_INCOMPLETE_CHAIN', 'TLS_NAME_MISMATCH', 'TLS_DEFAULT_CERT', 'TLS_EXPIRED',
     'TLS_NOT_YET_VALID', 'TLS_EXPIRES_SOON', 'TLS_OLD_PROTOCOL', 'HTTP_DEFAULT_BACKEND', 'HTTP_BAD_GATEWAY', 'HTTP_NO_ENDPOINTS', 'HTTP_GATEWAY_TIMEOUT',
     'HTTP_WRONG_SERVICE', 'HTTP_HOST_REWRITTEN', 'HTTP_CONFIG_MISMATCH', 'HTTP_UNEXPECTED', 'HTTP_NO_REDIRECT', 'HTTP_METRICS_PUBLIC', 'WS_REJECTED',

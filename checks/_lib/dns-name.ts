@@ -49,6 +49,7 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
         DNS_NXDOMAIN: { status: 'fail', why: 'A DNS server says the name does not exist: the record (or, for previews, the wildcard) was never created, or was created in another zone.', fix: 'Create it in the zone that is authoritative for the domain (`dig NS <d>` names its servers); resolvers cache the NXDOMAIN for the zone\'s SOA negative TTL, so a new record can take that long to appear.' },
         DNS_SERVFAIL: { status: 'fail', why: 'A DNS server failed to resolve the name (SERVFAIL, REFUSED or an unreadable answer): broken delegation, DNSSEC failure, or a resolver that will not recurse for this client.', fix: 'Check the delegation and DNSSEC of the zone (`dig +trace <host>`), and that the resolver allows recursion for this client.' },
         DNS_TIMEOUT: { status: 'fail', why: 'A DNS server did not answer within --timeout: it is unreachable (firewall on UDP/TCP 53) or the authoritative servers do not answer it.', fix: 'Check that the resolver is reachable on UDP and TCP port 53 from this machine and that the zone\'s authoritative servers answer.' },
+        DNS_UNREACHABLE: { status: 'fail', why: 'Nothing listens for DNS at the server asked: the query was refused outright (ICMP port unreachable, TCP reset). It is not a slow server but no server: a wrong resolver address, or the DNS service is down.', fix: 'Point /etc/resolv.conf (or --resolver) at a DNS server that runs, and check that it listens on UDP and TCP port 53 (`ss -lunpt | grep :53` on it).' },
         DNS_NO_ADDRESS: { status: 'fail', why: 'The name exists but has no A or AAAA record (only other types, or a CNAME whose target has no address).', fix: 'Give the name (or the end of its CNAME chain) an A/AAAA record pointing at the ingress; a CNAME must end at a name that has one.' },
         DNS_LOCAL_OVERRIDE: { status: 'warn', why: 'This machine resolves the name differently from DNS (an /etc/hosts entry or a local resolver), or DNS servers disagree (split horizon): what you test here is not what users get.', fix: 'Remove the /etc/hosts entry (or local override) once DNS is in place, or test the ingress before DNS with --ingress-ip; for split horizon make sure every view points at a reachable ingress address.' },
       },
@@ -84,8 +85,10 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
           case 'nodata':
             return { status: 'fail', code: 'DNS_NO_ADDRESS', host, fix, message: `${host}${chain} exists but has no A/AAAA record (answer from ${worst.server})${also}` };
           case 'timeout':
-          case 'error':
             return { status: 'fail', code: 'DNS_TIMEOUT', host, message: `${worst.server} did not answer for ${host}: ${worst.answers.find((a) => a.error)?.error ?? 'no answer'}${also}` };
+          case 'error':
+            // Refused at once is a different fault from silence: no server there, not a slow or filtered one.
+            return { status: 'fail', code: 'DNS_UNREACHABLE', host, message: `no DNS server at ${worst.server} to ask for ${host}: ${worst.answers.find((a) => a.error)?.error ?? 'refused'}${also}` };
           default:
             return { status: 'fail', code: 'DNS_SERVFAIL', host, message: `${worst.server} failed to resolve ${host}: ${describe(worst)}${also}` };
         }
@@ -113,7 +116,7 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
   };
 }
 
-const SEVERITY = ['nxdomain', 'servfail', 'refused', 'malformed', 'timeout', 'error', 'nodata'] as const;
+const SEVERITY = ['nxdomain', 'servfail', 'refused', 'malformed', 'error', 'timeout', 'nodata'] as const;
 
 function firstFailing(servers: ServerView[]): ServerView | undefined {
   for (const o of SEVERITY) {

@@ -34,7 +34,7 @@ export function turnReachCheck(kind: TransportKind): CheckDef<ReachEvidence> {
       title: `TURN reachable over ${proto}`,
       proves: `coturn answers a STUN Binding on the TURN port over ${proto}; the answer shows this machine's address as the server sees it.`,
       codes: {
-        TURN_UNREACHABLE: { status: 'fail', why: `Nothing answers on the TURN port over ${proto}: the port is closed (ICMP unreachable / TCP refused), coturn is not running, or the name does not resolve.`, fix: TURN_FIREWALL_FIX },
+        TURN_UNREACHABLE: { status: 'fail', why: `Nothing answers on the TURN port over ${proto}: the port is closed (ICMP unreachable / TCP refused), or coturn is not running. (A TURN name that does not resolve is skip: a DNS fault, reported by the DNS checks.)`, fix: TURN_FIREWALL_FIX },
         TURN_TIMEOUT: { status: 'fail', why: `The TURN port over ${proto} swallows packets: a firewall or security group drops them.`, fix: TURN_FIREWALL_FIX },
         ...(kind === 'udp' ? {
           TURN_UDP_UNUSED: {
@@ -57,7 +57,8 @@ export function turnReachCheck(kind: TransportKind): CheckDef<ReachEvidence> {
     },
     judge(ev, ctx): Judgement {
       const host = ev.server;
-      if ('unresolved' in ev) return { status: 'fail', code: 'TURN_UNREACHABLE', host, message: `TURN server ${ev.server}: ${ev.unresolved}` };
+      // An unresolvable name is a DNS fault, reported by the DNS checks: firewall advice here would mislead.
+      if ('unresolved' in ev) return { status: 'skip', host, message: `TURN server ${ev.server}: ${ev.unresolved}; nothing to test until DNS answers (see the dns.* checks), or give --turn <ip>` };
       if (ev.ok) return { status: 'pass', host, message: `Binding answered over ${proto} in ${ev.rttMs} ms; this machine is ${ev.mapped ? `${ev.mapped.address}:${ev.mapped.port}` : '(no mapped address)'} as the server sees it` };
       const f = ev.failure!;
       const fact = f.kind === 'timeout' ? `no STUN answer from ${ev.server} over ${proto}: ${f.error} (packets dropped on the way)`

@@ -51,7 +51,7 @@ export function wsRoleCheck(role: Role): CheckDef<WsEvidence> {
       const controller = (ev.controller ?? detectController([ev.attempt])) as Judgement['controller'];
       const base = { host, ...(controller ? { controller } : {}) };
       if (ev.endpoint === 'none' || !ev.attempt) {
-        return { ...base, status: 'skip', code: 'WS_NO_ENDPOINT', message: `no responder behind ${host} and no public WebSocket endpoint: deploy \`nap-verify serve\` for a full test` };
+        return { ...base, status: 'skip', code: 'WS_NO_ENDPOINT', message: `no responder behind ${host} and no public WebSocket endpoint: upgrade not tested; run the responder in a maintenance window (nap-verify kit responder)` };
       }
       const a = ev.attempt;
       if (a.upgraded && a.error && a.firstMessage === undefined && a.closeCode === undefined) {

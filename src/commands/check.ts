@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { access, constants, writeFile as writeFileAsync } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { RunContext } from '../model.js';
+import type { CheckResult, RunContext } from '../model.js';
 import { UsageError, type CheckOptions } from '../options.js';
 import { systemResolvers } from '../probes/dns.js';
 import { serverLabel } from '../probes/dns-wire.js';
@@ -10,13 +10,14 @@ import { loadChecks, selectIds } from '../registry.js';
 import { toJson, type RunRecord } from '../report/json.js';
 import { toJunit } from '../report/junit.js';
 import { exitCodeFor, summarize } from '../report/summary.js';
-import { toText } from '../report/text.js';
+import { NO_HOLD_REASON } from '../report/not-tested.js';
+import { PIPE_WIDTH, TextRenderer } from '../report/text.js';
 import { dependencyClosure, runChecks } from '../runner.js';
 import { buildTarget } from '../target.js';
 import { VERSION } from '../version.js';
 
 export interface Io {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   env: Record<string, string | undefined>;
 }
 
@@ -74,12 +75,15 @@ async function turnCredentials(o: CheckOptions): Promise<Pick<RunContext['turn']
 export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> {
   const startedAt = new Date();
   const defs = await loadChecks();
-  const { selected, unknown } = selectIds(defs.map((d) => d.meta.id), o.only, [...o.skip, ...(o.noHold ? ['hold'] : [])]);
+  const { selected: chosen, unknown } = selectIds(defs.map((d) => d.meta.id), o.only, o.skip);
   if (unknown.length) {
     const areas = [...new Set(defs.map((d) => d.meta.id.split('.')[0]))].join(', ');
     throw new UsageError(`unknown check id or prefix: ${unknown.join(', ')} (known areas: ${areas}; \`nap-verify explain <id>\` lists ids)`);
   }
-  if (!selected.length) throw new UsageError('--only/--skip leave no check to run');
+  if (!chosen.length) throw new UsageError('--only/--skip leave no check to run');
+  // --no-hold keeps the hold checks in every output as `skip` with the reason, so CI's test counts stay put.
+  const notHeld = o.noHold ? chosen.filter((id) => id.startsWith('hold.')) : [];
+  const selected = chosen.filter((id) => !notHeld.includes(id));
   // Fail before the run, not after a long hold, when a report cannot be written.
   for (const [flag, file] of [['--json', o.json], ['--junit', o.junit], ['--report', o.report]] as const) {
     if (file) await access(dirname(resolve(file)), constants.W_OK).catch(() => { throw new UsageError(`${flag} ${file}: directory ${dirname(resolve(file))} is not writable`); });
@@ -116,19 +120,50 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const color = o.format === 'text' && useColor(o, io.env, !!io.stdout.isTTY);
-  const live = o.format === 'text' && !o.quiet && io.stdout.isTTY && io.env.TERM !== 'dumb'
+  const tty = !!io.stdout.isTTY && io.env.TERM !== 'dumb';
+  const text = o.format === 'text'
+    ? new TextRenderer({ color, quiet: o.quiet, verbose: o.verbose, strict: o.strict, width: tty ? io.stdout.columns || PIPE_WIDTH : PIPE_WIDTH },
+      chosen, Object.values(target.hosts))
+    : undefined;
+  const live = text && !o.quiet && tty
     ? (await import('../report/live.js')).liveView(io.stdout, dependencyClosure(defs, selected, ctx).size, o.holdS, color)
     : undefined;
-  let results;
+  // Results print as their checks finish (the holds last): above the live line on a TTY, one line each off it.
+  const wanted = new Set(chosen);
+  const printed = new Set<string>();
+  const emit = (r: CheckResult) => {
+    if (!text || printed.has(r.id) || !wanted.has(r.id)) return;
+    printed.add(r.id);
+    if (!text.shows(r)) return;
+    const block = text.block(r).join('\n') + '\n';
+    if (live) live.print(block);
+    else io.stdout.write(block);
+  };
+  if (text) io.stdout.write(text.header({ version: VERSION, target }).map((l) => l + '\n').join(''));
+  let ran: CheckResult[];
   try {
-    results = await runChecks(defs, selected, ctx, abort.signal, live ?? {});
+    ran = await runChecks(defs, selected, ctx, abort.signal, {
+      onStart: (id) => live?.onStart?.(id),
+      onResult: (r) => {
+        live?.onResult?.(r);
+        emit(r);
+      },
+    });
   } finally {
     live?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  const skippedHolds = notHeld.map((id): CheckResult => {
+    const def = defs.find((d) => d.meta.id === id)!;
+    return { id, title: def.meta.title.replaceAll('<d>', target.domain), status: 'skip', message: NO_HOLD_REASON.replace('75 s', `${o.holdS} s`), durationMs: 0, evidence: { notHeld: '--no-hold' } };
+  });
+  const order = new Map(chosen.map((id, i) => [id, i]));
+  const results = [...ran, ...skippedHolds].sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+  // Anything the hooks never saw (a check stopped by the run's deadline) and the --no-hold skips, before the summary.
+  results.forEach(emit);
 
-  const summary = summarize(results, o.strict);
+  const summary = summarize(results, o.strict, !!signalled);
   const run: RunRecord = {
     tool: 'nap-verify',
     version: VERSION,
@@ -141,7 +176,10 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
     results,
     ...(signalled ? { interrupted: true } : {}),
   };
-  io.stdout.write(o.format === 'json' ? toJson(run) : toText(run, { color, quiet: o.quiet, verbose: o.verbose }));
+  if (text) {
+    const footer = text.footer(run);
+    io.stdout.write((o.quiet ? '' : '\n') + footer.join('\n') + '\n');
+  } else io.stdout.write(toJson(run));
   const writes: Promise<void>[] = [];
   // Interrupted: write synchronously. Lookups still stuck in getaddrinfo hold libuv's thread pool, and an async
   // write would queue behind them for as long as the resolver waits (measured: 20 s instead of milliseconds).
@@ -158,6 +196,8 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
   } catch (e) {
     throw new UsageError(`cannot write report: ${(e as Error).message}`);
   }
+  // The path is what the person opens next; on stderr when stdout is JSON, so stdout stays one document.
+  if (o.report) (o.format === 'json' ? process.stderr : io.stdout).write(`report written to ${o.report}\n`);
   if (signalled) return signalled === 'SIGINT' ? 130 : 143;
   return exitCodeFor(summary);
 }

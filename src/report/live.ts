@@ -1,5 +1,5 @@
 // The live line on a TTY: how many checks are done, which are running, and the hold countdown. One line,
-// redrawn in place, erased before the report prints; never used off a TTY.
+// redrawn in place; finished checks are printed above it (print), and it is erased at the end. Never used off a TTY.
 import pc from 'picocolors';
 import type { CheckResult } from '../model.js';
 import type { RunHooks } from '../runner.js';
@@ -7,7 +7,31 @@ import type { RunHooks } from '../runner.js';
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 export interface LiveView extends RunHooks {
+  /** Write finished lines above the live line, which is then redrawn under them. */
+  print(text: string): void;
   stop(): void;
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** Cut a coloured line to `cols` visible columns, so it never wraps (a wrapped line cannot be redrawn in place). */
+export function fitColumns(line: string, cols: number): string {
+  let visible = 0;
+  let out = '';
+  for (const part of line.split(/(\x1b\[[0-9;]*m)/)) {
+    if (ANSI.test(part)) {
+      ANSI.lastIndex = 0;
+      out += part;
+      continue;
+    }
+    for (const ch of part) {
+      if (visible >= cols) return line.includes('\x1b[') ? out + '\x1b[0m' : out;
+      out += ch;
+      visible++;
+    }
+  }
+  return out;
 }
 
 export function liveView(out: NodeJS.WritableStream & { columns?: number }, total: number, holdS: number, color: boolean): LiveView {
@@ -27,7 +51,7 @@ export function liveView(out: NodeJS.WritableStream & { columns?: number }, tota
       parts.push(`running ${[...running].slice(0, 3).join(', ')}${running.size > 3 ? ` +${running.size - 3}` : ''}`);
     }
     const line = parts.join(c.dim(' · '));
-    out.write(`\r\x1b[2K${line.slice(0, Math.max(20, (out.columns ?? 100) - 1) + 40)}`);
+    out.write(`\r\x1b[2K${fitColumns(line, Math.max(20, (out.columns || 100) - 1))}`);
   };
   const timer = setInterval(draw, 200);
   return {
@@ -39,6 +63,10 @@ export function liveView(out: NodeJS.WritableStream & { columns?: number }, tota
       running.delete(r.id);
       done++;
       if (r.status === 'fail') failed++;
+    },
+    print(text: string) {
+      out.write(`\r\x1b[2K${text}`);
+      draw();
     },
     stop() {
       clearInterval(timer);

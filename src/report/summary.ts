@@ -5,14 +5,19 @@ export interface Summary {
   warn: number;
   fail: number;
   skip: number;
-  /** fail when anything failed (or warned under --strict), else warn when anything warned, else pass. */
-  status: 'pass' | 'warn' | 'fail';
+  /**
+   * fail when anything failed (or warned under --strict), else warn when anything warned, else pass;
+   * interrupted when Ctrl-C/SIGTERM cut the run short (the counts are then of what finished).
+   */
+  status: 'pass' | 'warn' | 'fail' | 'interrupted';
 }
 
-export function summarize(results: CheckResult[], strict: boolean): Summary {
+/** Under --strict a warning is a failure everywhere: counted in `fail` here, so every output agrees. */
+export function summarize(results: CheckResult[], strict: boolean, interrupted = false): Summary {
   const n = (s: CheckResult['status']) => results.filter((r) => r.status === s).length;
-  const s = { pass: n('pass'), warn: n('warn'), fail: n('fail'), skip: n('skip') };
-  const status = s.fail || (strict && s.warn) ? 'fail' : s.warn ? 'warn' : 'pass';
+  const warn = n('warn');
+  const s = { pass: n('pass'), warn: strict ? 0 : warn, fail: n('fail') + (strict ? warn : 0), skip: n('skip') };
+  const status = interrupted ? 'interrupted' : s.fail ? 'fail' : s.warn ? 'warn' : 'pass';
   return { ...s, status };
 }
 

@@ -1,59 +1,220 @@
-// The terminal report: grouped by area, one line per check, the fix under each non-pass line.
+// The terminal report: one line per check (symbol, id, host, duration, message), the fix under each non-pass line,
+// wrapped to the terminal's width with a hanging indent. `check` streams the lines as checks finish
+// (TextRenderer.block per result); kit lint prints them grouped by area at the end (toText).
 import pc from 'picocolors';
 import { areaOf, type CheckResult, type Status } from '../model.js';
 import type { RunRecord } from './json.js';
+import { notTested, wrapCommand } from './not-tested.js';
 import { summaryLine } from './summary.js';
 
 export interface TextOptions {
   color: boolean;
   quiet: boolean;
   verbose: boolean;
+  /** Columns to wrap at: the terminal's width, 100 off a TTY. */
+  width?: number;
+  /** --strict: warnings count and show as failures. */
+  strict?: boolean;
 }
+
+/** Plain output (a pipe, a CI log) wraps here: wide enough for a fix line, narrow enough for a log viewer. */
+export const PIPE_WIDTH = 100;
 
 const SYMBOL: Record<Status, string> = { pass: '✔', fail: '✖', warn: '▲', skip: '○' };
 const AREA_TITLE: Record<string, string> = {
-  config: 'Configuration', env: 'Environment', dns: 'DNS', net: 'Addresses', tls: 'TLS', http: 'HTTP routing',
+  config: 'Configuration', env: 'Environment', dns: 'DNS', tls: 'TLS', http: 'HTTP routing', net: 'Addresses',
   ws: 'WebSocket', sse: 'Server-sent events', hold: 'Long-lived streams', turn: 'TURN', lint: 'Ingress manifests',
 };
 
-export function toText(run: RunRecord, o: TextOptions): string {
-  const c = pc.createColors(o.color);
-  const paint: Record<Status, (s: string) => string> = { pass: c.green, fail: c.red, warn: c.yellow, skip: c.dim };
-  const shown = o.quiet ? run.results.filter((r) => r.status === 'fail') : run.results;
-  const idW = Math.max(0, ...shown.map((r) => r.id.length));
-  const hostW = Math.min(44, Math.max(0, ...shown.map((r) => (r.host ?? '').length)));
-  const out: string[] = [];
-  if (!o.quiet) {
-    const via = run.headline ?? (run.target.ingressIp ? `ingress ${run.target.ingressIp}` : 'addresses from DNS');
-    out.push(`${c.bold('nap-verify')} ${run.version}  ${c.bold(run.target.domain)}  ${c.dim(`(${via})`)}`, '');
-  }
-  const printedFixes = new Map<string, string>();
-  for (const area of [...new Set(shown.map((r) => areaOf(r.id)))]) {
-    if (!o.quiet) out.push(c.bold(AREA_TITLE[area] ?? area));
-    for (const r of shown.filter((x) => areaOf(x.id) === area)) {
-      const dur = r.status === 'skip' || run.headline ? '' : `${r.durationMs} ms`;
-      const head = `  ${paint[r.status](SYMBOL[r.status])} ${r.id.padEnd(idW)}  ${(r.host ?? '').padEnd(hostW)}  ${c.dim(dur.padStart(7))}  `;
-      const msg = r.code ? `${paint[r.status](r.code)} ${r.message}` : r.message;
-      out.push(head + (r.status === 'skip' ? c.dim(msg) : msg));
-      if (r.remediation && r.status !== 'skip') {
-        // The same fix for five hosts is noise: print it once and point back to it.
-        const first = printedFixes.get(r.remediation);
-        if (first) out.push(`      ${c.cyan('↳ fix:')} ${c.dim(`as for ${first}`)}`);
-        else r.remediation.split('\n').forEach((line, i) => out.push(`      ${c.cyan(i === 0 ? '↳ fix:' : '      ')} ${line}`));
-        printedFixes.set(r.remediation, first ?? r.id);
-      }
-      if (o.verbose) for (const line of evidenceLines(r.evidence)) out.push(c.dim(`      · ${line}`));
+/** `12 ms` below a second, `75.1 s` above: a duration a person reads at a glance. */
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * Words of `text` laid into lines: the first `first` columns wide, the others `rest` wide (the caller indents them).
+ * A word longer than a line (a URL, a fingerprint) is cut where the line ends rather than overflowing it.
+ */
+export function wrapWords(text: string, first: number, rest: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  let room = Math.max(10, first);
+  const flush = () => {
+    lines.push(line);
+    line = '';
+    room = Math.max(10, rest);
+  };
+  for (const word of text.split(/ +/)) {
+    let w = word;
+    if (line && line.length + 1 + w.length > room) flush();
+    while (w.length > room) {
+      const cut = room - line.length - (line ? 1 : 0);
+      if (cut < 8 && line) { flush(); continue; }
+      line += (line ? ' ' : '') + w.slice(0, cut);
+      w = w.slice(cut);
+      flush();
     }
+    if (w) line += (line ? ' ' : '') + w;
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** Renders results one at a time, remembering which fixes it already printed (five hosts, one fix). */
+export class TextRenderer {
+  private readonly c;
+  private readonly paint: Record<Status, (s: string) => string>;
+  private readonly printedFixes = new Map<string, string>();
+  private readonly width: number;
+  private readonly idW: number;
+  private readonly hostW: number;
+  /** Wide enough for a host column; narrower terminals put the host at the start of the message. */
+  private readonly hostColumn: boolean;
+
+  constructor(private readonly o: TextOptions, ids: string[], hosts: string[]) {
+    this.c = pc.createColors(o.color);
+    this.paint = { pass: this.c.green, fail: this.c.red, warn: this.c.yellow, skip: this.c.dim };
+    this.width = Math.max(40, o.width ?? PIPE_WIDTH);
+    this.idW = Math.min(24, Math.max(0, ...ids.map((id) => id.length)));
+    this.hostW = Math.min(40, Math.max(0, ...hosts.map((h) => h.length)));
+    this.hostColumn = this.width >= 4 + this.idW + 2 + this.hostW + 2 + 7 + 2 + 50;
+  }
+
+  /** Whether a result is printed at all: -q shows only what fails the run. */
+  shows(r: CheckResult): boolean {
+    return !this.o.quiet || this.failsRun(r);
+  }
+
+  private failsRun(r: CheckResult) {
+    return r.status === 'fail' || (!!this.o.strict && r.status === 'warn');
+  }
+
+  header(run: Pick<RunRecord, 'version' | 'target' | 'headline'>): string[] {
+    if (this.o.quiet) return [];
+    const c = this.c;
+    const via = run.headline ?? (run.target.ingressIp ? `ingress ${run.target.ingressIp}` : 'addresses from DNS');
+    return [`${c.bold('nap-verify')} ${run.version}  ${c.bold(run.target.domain)}  ${c.dim(`(${via})`)}`, ''];
+  }
+
+  areaTitle(area: string): string {
+    return this.c.bold(AREA_TITLE[area] ?? area);
+  }
+
+  /** The lines of one result: the check line, its fix, and with -v its evidence. */
+  block(r: CheckResult, showDuration = true): string[] {
+    const { c } = this;
+    const status: Status = this.o.strict && r.status === 'warn' ? 'fail' : r.status;
+    const paint = this.paint[status];
+    const dur = r.status === 'skip' || !showDuration ? '' : formatDuration(r.durationMs);
+    const host = r.host ?? '';
+    const headPlain = `  ${SYMBOL[status]} ${r.id.padEnd(this.idW)}  ${this.hostColumn ? `${host.padEnd(this.hostW)}  ` : ''}${dur.padStart(7)}  `;
+    const head = `  ${paint(SYMBOL[status])} ${r.id.padEnd(this.idW)}  ${this.hostColumn ? `${host.padEnd(this.hostW)}  ` : ''}${c.dim(dur.padStart(7))}  `;
+    const prefix = !this.hostColumn && host && !r.message.includes(host) ? `${host}: ` : '';
+    const text = `${r.code ? `${r.code} ` : ''}${prefix}${r.message}`;
+    const indent = headPlain.length <= this.width / 2 ? headPlain.length : 6;
+    const lines = indent === headPlain.length
+      ? wrapWords(text, this.width - headPlain.length, this.width - indent)
+      : ['', ...wrapWords(text, this.width - indent, this.width - indent)];
+    const out = lines.map((l, i) => {
+      let shown = l;
+      if (i === 0 || (indent !== headPlain.length && i === 1)) {
+        shown = r.code && l.startsWith(r.code) ? paint(r.code) + l.slice(r.code.length) : l;
+      }
+      if (r.status === 'skip') shown = c.dim(l);
+      return i === 0 ? head.trimEnd() + (l ? ' '.repeat(head.length - head.trimEnd().length) + shown : '') : ' '.repeat(indent) + shown;
+    });
+    if (r.remediation && r.status !== 'skip') out.push(...this.fixLines(r));
+    if (this.o.verbose) out.push(...evidenceTree(r.evidence).map((l) => c.dim(`      ${l}`)));
+    return out;
+  }
+
+  private fixLines(r: CheckResult): string[] {
+    const { c } = this;
+    const label = '      ↳ fix: ';
+    const first = this.printedFixes.get(r.remediation!);
+    if (!first) this.printedFixes.set(r.remediation!, r.id);
+    if (first) return [`      ${c.cyan('↳ fix:')} ${c.dim(`as for ${first}`)}`];
+    const out: string[] = [];
+    r.remediation!.split('\n').forEach((para, p) => {
+      wrapWords(para, this.width - label.length, this.width - label.length).forEach((l, i) => {
+        out.push(p === 0 && i === 0 ? `      ${c.cyan('↳ fix:')} ${l}` : `${' '.repeat(label.length)}${l}`);
+      });
+    });
+    return out;
+  }
+
+  /** What was not tested (prominent, even with -q) and the closing summary line. */
+  footer(run: Pick<RunRecord, 'summary' | 'startedAt' | 'finishedAt' | 'interrupted' | 'results' | 'target'>): string[] {
+    const { c } = this;
+    const out: string[] = [];
+    const nt = notTested(run.results, run.target.domain);
+    // An asked-for --no-hold is no surprise to a -q reader; a missing responder is.
+    const quietNoHold = this.o.quiet && nt.lines[0]?.includes('(--no-hold)');
+    if (!quietNoHold) {
+      nt.lines.forEach((l, n) => {
+        const paint = n === 0 ? (s: string) => c.yellow(c.bold(s)) : (s: string) => s;
+        wrapWords(l, this.width, this.width - 4).forEach((w, i) => out.push(i === 0 ? paint(w) : `    ${paint(w)}`));
+        const cmd = nt.commands[n];
+        if (cmd) out.push(...wrapCommand(cmd, this.width - 6).map((w) => `      ${c.cyan(w)}`));
+      });
+    }
+    if (out.length) out.push('');
+    const s = run.summary;
+    const secs = formatDuration(run.finishedAt.getTime() - run.startedAt.getTime());
+    const line = summaryLine(s).replace(/(\d+) failed/, (m, n) => (Number(n) ? c.red(m) : m)).replace(/(\d+) warnings?/, (m, n) => (Number(n) ? c.yellow(m) : m));
+    out.push(`${line}  ${c.dim(`(${secs})`)}${run.interrupted ? c.yellow('  interrupted') : ''}`);
+    return out;
+  }
+}
+
+/** The whole report at once, grouped by area (kit lint; `check` streams instead). */
+export function toText(run: RunRecord, o: TextOptions): string {
+  const shownIds = run.results.map((r) => r.id);
+  const t = new TextRenderer(o, shownIds, run.results.map((r) => r.host ?? ''));
+  const shown = run.results.filter((r) => t.shows(r));
+  const out = t.header(run);
+  for (const area of [...new Set(shown.map((r) => areaOf(r.id)))]) {
+    if (!o.quiet) out.push(t.areaTitle(area));
+    for (const r of shown.filter((x) => areaOf(x.id) === area)) out.push(...t.block(r, !run.headline));
     if (!o.quiet) out.push('');
   }
-  const s = run.summary;
-  const secs = ((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(2);
-  const line = summaryLine(s).replace(/(\d+) failed/, (m, n) => (Number(n) ? c.red(m) : m)).replace(/(\d+) warnings?/, (m, n) => (Number(n) ? c.yellow(m) : m));
-  out.push(`${line}  ${c.dim(`(${secs} s)`)}${run.interrupted ? c.yellow('  interrupted') : ''}`);
+  out.push(...t.footer(run));
   return out.join('\n') + '\n';
 }
 
-/** Evidence flattened to `path: value` lines; certificate PEMs are left to the JSON and report files. */
+const isScalar = (v: unknown) => v === null || typeof v !== 'object';
+const scalar = (v: unknown) => (typeof v === 'string' ? v : String(v));
+
+/**
+ * Evidence as an indented tree, YAML-like: `key: value` for scalars, a nested block for objects, `- ` items for
+ * lists of objects, and multi-line strings (bodies) indented under their key. Certificate PEMs are left to the JSON
+ * and report files.
+ */
+export function evidenceTree(ev: unknown, depth = 0): string[] {
+  if (depth > 8) return ['…'];
+  const nest = (lines: string[]) => lines.map((l) => `  ${l}`);
+  const entry = (label: string, v: unknown): string[] => {
+    if (isScalar(v)) {
+      const s = scalar(v);
+      if (!s.includes('\n')) return [`${label} ${s}`];
+      return [`${label} |`, ...s.replace(/\n$/, '').split('\n').map((l) => `    ${l}`)];
+    }
+    if (Array.isArray(v) && v.every(isScalar)) return [`${label} ${v.length ? v.map(scalar).join(', ') : '[]'}`];
+    if (!Array.isArray(v) && !Object.keys(v as object).length) return [`${label} {}`];
+    return [label, ...nest(evidenceTree(v, depth + 1))];
+  };
+  if (Array.isArray(ev)) {
+    return ev.flatMap((x) => {
+      if (isScalar(x) || Array.isArray(x)) return entry('-', x);
+      const inner = evidenceTree(x, depth + 1);
+      return inner.map((l, i) => (i === 0 ? `- ${l}` : `  ${l}`));
+    });
+  }
+  if (ev && typeof ev === 'object') return Object.entries(ev).filter(([k]) => k !== 'pem').flatMap(([k, v]) => entry(`${k}:`, v));
+  return [scalar(ev)];
+}
+
+/** Evidence flattened to `path: value` lines (the report files' compact form). */
 export function evidenceLines(ev: unknown, prefix = '', depth = 0): string[] {
   if (depth > 8) return [`${prefix}: …`];
   if (Array.isArray(ev)) {

@@ -6,7 +6,7 @@ import { loadChecks, selectIds } from '../../src/registry.js';
 const CONTRACT: Record<string, string[]> = {
   'env.proxy': ['ENV_PROXY'],
   ...Object.fromEntries(['main', 'files', 'browsers', 'sandbox', 'preview'].flatMap((r) => [
-    [`dns.${r}`, ['DNS_NXDOMAIN', 'DNS_SERVFAIL', 'DNS_TIMEOUT', 'DNS_NO_ADDRESS', 'DNS_LOCAL_OVERRIDE']],
+    [`dns.${r}`, ['DNS_NXDOMAIN', 'DNS_SERVFAIL', 'DNS_TIMEOUT', 'DNS_UNREACHABLE', 'DNS_NO_ADDRESS', 'DNS_LOCAL_OVERRIDE']],
     [`tls.${r}`, ['TLS_HANDSHAKE', 'TLS_UNTRUSTED', 'TLS_SELF_SIGNED', 'TLS_INCOMPLETE_CHAIN', 'TLS_NAME_MISMATCH', 'TLS_DEFAULT_CERT', 'TLS_EXPIRED', 'TLS_NOT_YET_VALID', 'TLS_EXPIRES_SOON', 'TLS_OLD_PROTOCOL']],
   ])),
   'dns.consistent': ['DNS_DIVERGENT', 'DNS_UNEXPECTED_IP'],

@@ -1,0 +1,168 @@
+// What reaches the person: results streamed as checks finish (above the live line on a TTY, one line each off it),
+// lines wrapped to the terminal's width, what was NOT tested, and --strict counted the same in every output.
+// Runs the built CLI against the real full stack (and a platform-like site without the responder) in its own
+// namespace; the TTY runs go through util-linux `script` at 80 and 160 columns.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_PATH, runCli } from './harness/cli.js';
+import { startNginx } from './harness/nginx.js';
+import { runCleanups } from './harness/proc.js';
+import { fullStack, nginxSite, startResponder, UPGRADE_MAP, type FullStack } from './support/ingress.js';
+
+let stack: FullStack;
+let out: string;
+const FINGERPRINTS_ONLY = { cp: 4000, browser: 4005, sandbox: 4006 };
+const PLATFORM_PORT = 8460;
+
+beforeAll(async () => {
+  stack = await fullStack('nap.test');
+  // The platform as installed: its own answers, no responder, so no stream can be held.
+  await startResponder(stack.ns, stack.domain, FINGERPRINTS_ONLY, ['--fingerprints-only']);
+  await startNginx(stack.ns, [UPGRADE_MAP, nginxSite(stack, FINGERPRINTS_ONLY, { port: PLATFORM_PORT })].join('\n'));
+  out = mkdtempSync(path.join(tmpdir(), 'nvt-output-'));
+}, 60_000);
+afterAll(runCleanups);
+
+const cliEnv = (): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^(https?_proxy|all_proxy|no_proxy|FORCE_COLOR|NO_COLOR|COLUMNS|LINES)$/i.test(k) && !k.startsWith('NAP_VERIFY_')) env[k] = v;
+  }
+  return env;
+};
+
+// eslint-disable-next-line no-control-regex
+const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+
+/** Stdout as it arrives: every chunk with what the whole output held by then. */
+function streamCli(args: string[]): Promise<{ code: number | null; chunks: string[]; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', stack.ns.name, 'node', CLI_PATH, ...args], { env: { ...cliEnv(), NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: string[] = [];
+    child.stdout.on('data', (b: Buffer) => chunks.push(b.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, chunks, stdout: chunks.join('') });
+    });
+  });
+}
+
+/** The CLI on a pseudo-terminal of `cols` columns (util-linux script), and what stays on screen line by line. */
+async function ttyCli(cols: number, args: string[]) {
+  const quoted = [CLI_PATH, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const r = await stack.ns.exec('script', ['-qefc', `stty cols ${cols} rows 50; exec node ${quoted}`, '/dev/null'], { env: { ...cliEnv(), TERM: 'xterm' }, timeoutMs: 60_000 });
+  const raw = r.stdout;
+  // What a terminal shows of each line: the text after the last erase-line redraw.
+  const screen = raw.split(/\r?\n/).map((l) => stripAnsi(l.split('\r\u001b[2K').pop()!.replace(/\r/g, '')));
+  return { code: r.code, raw, screen };
+}
+
+describe('streaming and width off a TTY', () => {
+  it('prints each check as it finishes, holds last, the summary at the end; 100 columns, durations in ms or s', async () => {
+    const r = await streamCli([...stack.args, '--hold', '3', '--skip', 'turn']);
+    expect(r.code, r.stdout).toBe(0);
+    // The TLS line arrived seconds before the holds ended: its chunk does not carry the summary yet.
+    const tlsChunk = r.chunks.findIndex((c) => c.includes('tls.main'));
+    expect(tlsChunk).toBeGreaterThanOrEqual(0);
+    expect(r.chunks.slice(0, tlsChunk + 1).join('')).not.toMatch(/passed, /);
+    expect(r.chunks.length).toBeGreaterThan(3);
+    const lines = r.stdout.split('\n');
+    const idx = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    const lastNonHold = Math.max(...['dns.main', 'tls.main', 'http.main', 'ws.preview', 'sse.main'].map((id) => idx(new RegExp(` ${id.replace('.', '\\.')} `))));
+    for (const id of ['hold.sse.main', 'hold.ws.main', 'hold.ws.browsers', 'hold.ws.sandbox', 'hold.ws.preview']) {
+      expect(idx(new RegExp(` ${id.replace(/\./g, '\\.')} `)), id).toBeGreaterThan(lastNonHold);
+    }
+    expect(lines.findIndex((l) => /^\d+ passed, /.test(l))).toBeGreaterThan(idx(/hold\.ws\.preview/));
+    for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(100);
+    // 100 columns leave no room for a host column: the host leads the message.
+    expect(r.stdout).toMatch(/^ {2}▲ hold\.ws\.main + \d\.\d s {2}HOLD_SHORT silent WebSocket to nap\.test|^ {2}▲ hold\.ws\.main + \d\.\d s {2}HOLD_SHORT nap\.test: /m);
+    expect(r.stdout).toMatch(/^ {2}✔ dns\.main + \d+ ms {2}\S/m);
+    expect(r.stdout).not.toMatch(/\d{4,} ms/);
+    expect(r.stdout).toMatch(/^26 passed, 0 failed, 5 warnings, 0 skipped {2}\(\d+\.\d s\)$/m);
+    // A wrapped message continues under its own column (hanging indent), never at column 0.
+    const sse = lines.findIndex((l) => / hold\.sse\.main /.test(l));
+    expect(lines[sse + 1]).toMatch(new RegExp(`^ {${lines[sse]!.indexOf('HOLD_SHORT')}}\\S`));
+  });
+});
+
+describe('on a terminal (script, stty cols)', () => {
+  for (const cols of [80, 160]) {
+    it(`${cols} columns: results appear above the live line as they finish; nothing wider than the terminal`, async () => {
+      const r = await ttyCli(cols, [...stack.args, '--hold', '3', '--skip', 'turn']);
+      expect(r.code, r.raw).toBe(0);
+      // A result written over the live line (erase, result), then the live line redrawn under it, before the end.
+      const tlsAt = r.raw.search(/\r\u001b\[2K[^\n]*tls\.main/);
+      const summaryAt = r.raw.search(/\d+ passed, /);
+      expect(tlsAt).toBeGreaterThan(0);
+      expect(r.raw.slice(tlsAt, summaryAt)).toMatch(/\d+\/\d+ checks/);
+      expect(r.raw.slice(tlsAt, summaryAt)).toMatch(/holding idle streams: \d+ s left of 3 s/);
+      for (const l of r.screen) expect(l.length, JSON.stringify(l)).toBeLessThanOrEqual(cols);
+      expect(r.screen.some((l) => /^ {2}✔ tls\.main/.test(l))).toBe(true);
+      expect(r.screen.filter((l) => /^\d+ passed, 0 failed, 5 warnings/.test(l))).toHaveLength(1);
+      // Nothing cut mid-word: every code is whole on screen.
+      for (const code of r.raw.match(/HOLD_[A-Z_]+/g) ?? []) expect(['HOLD_SHORT']).toContain(code);
+      if (cols === 80) expect(r.screen.some((l) => /^ {2}▲ hold\.ws\.browsers +\d\.\d s {2}browsers\.nap\.test/.test(l) || /^ {2}▲ hold\.ws\.browsers +\d\.\d s {2}HOLD_SHORT/.test(l))).toBe(true);
+      else expect(r.screen.some((l) => /^ {2}▲ hold\.ws\.browsers +browsers\.nap\.test +\d\.\d s {2}HOLD_SHORT/.test(l))).toBe(true);
+    }, 60_000);
+  }
+});
+
+describe('--strict counts warnings as failures everywhere', () => {
+  it('text (-q included), JSON summary and JUnit agree, exit 1', async () => {
+    const json = path.join(out, 'strict.json');
+    const junit = path.join(out, 'strict.xml');
+    const q = await runCli(stack.ns, [...stack.args, '--only', 'hold', '--hold', '2', '--strict', '-q', '--json', json, '--junit', junit]);
+    expect(q.code).toBe(1);
+    expect(q.stdout).toMatch(/^0 passed, 5 failed, 0 warnings, 0 skipped/m);
+    expect(q.stdout.match(/^ {2}✖ hold\.\S+ .*HOLD_SHORT/gm)).toHaveLength(5);
+    expect(JSON.parse(readFileSync(json, 'utf8')).summary).toEqual({ pass: 0, warn: 0, fail: 5, skip: 0, status: 'fail' });
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(junit, 'utf8'));
+    expect(doc.testsuites.failures).toBe('5');
+    const loose = await runCli(stack.ns, [...stack.args, '--only', 'hold', '--hold', '2', '-q']);
+    expect(loose.code).toBe(0);
+    expect(loose.stdout.trim()).toMatch(/^0 passed, 0 failed, 5 warnings, 0 skipped/);
+  }, 60_000);
+});
+
+describe('what was NOT tested', () => {
+  const platform = () => ['--domain', stack.domain, '--https-port', String(PLATFORM_PORT), '--http-port', String(stack.httpPort), '--ca-file', stack.rootPem, '--skip', 'turn,config', '--timeout', '3'];
+
+  it('without a responder: a prominent line, even with -q, with steps that work after install and the real domain', async () => {
+    const r = await runCli(stack.ns, [...platform(), '--hold', '2', '-q']);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout.replace(/\n {4}(?=\S)/g, ' ')).toMatch(/^stream timeouts NOT tested: sse\.main, hold\.sse\.main, hold\.ws\.main, hold\.ws\.browsers, hold\.ws\.sandbox, hold\.ws\.preview \(no responder behind nap\.test/m);
+    // Commands print whole, broken only with shell continuations: they paste as one command.
+    const joined = r.stdout.replace(/ \\\n +/g, ' ');
+    for (const l of r.stdout.split('\n')) expect(l.length, l).toBeLessThanOrEqual(100);
+    expect(joined).toMatch(/^ {6}kubectl get ingress,httpproxy,ingressroute,virtualservice,httproute -A -o yaml \| nap-verify kit lint -$/m);
+    expect(joined).toMatch(/maintenance window[\s\S]*\n {6}nap-verify kit responder --pre-install --namespace nap --domain nap\.test \| kubectl apply -f -/);
+    expect(r.stdout).not.toContain('<d>');
+    const j = await runCli(stack.ns, [...platform(), '--hold', '2', '--format', 'json']);
+    const sse = j.json.checks.find((c: { id: string }) => c.id === 'hold.sse.main');
+    expect(sse).toMatchObject({ status: 'skip', title: 'Idle SSE stream held on nap.test' });
+    expect(sse.message).toMatch(/^no responder behind nap\.test .*idle timeout not tested/);
+    for (const c of j.json.checks) expect(JSON.stringify(c), c.id).not.toContain('<d>');
+  }, 60_000);
+
+  it('--no-hold keeps the hold checks as skip with the reason in JSON and JUnit, so CI counts stay put', async () => {
+    const junit = path.join(out, 'nohold.xml');
+    const r = await runCli(stack.ns, [...stack.args, '--no-hold', '--format', 'json', '--junit', junit]);
+    expect(r.code).toBe(0);
+    const holds = r.json.checks.filter((c: { id: string }) => c.id.startsWith('hold.'));
+    expect(holds.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual([
+      ['hold.sse.main', 'skip'], ['hold.ws.main', 'skip'], ['hold.ws.browsers', 'skip'], ['hold.ws.sandbox', 'skip'], ['hold.ws.preview', 'skip'],
+    ]);
+    expect(holds[0].message).toMatch(/^not held: --no-hold/);
+    expect(r.json.summary).toMatchObject({ pass: 31, skip: 5, status: 'pass' });
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(junit, 'utf8'));
+    expect(doc.testsuites).toMatchObject({ tests: '36', skipped: '5', failures: '0' });
+    const text = await runCli(stack.ns, [...stack.args, '--no-hold']);
+    expect(text.stdout).toMatch(/^stream timeouts NOT tested \(--no-hold\): hold\.sse\.main, /m);
+  }, 60_000);
+});
