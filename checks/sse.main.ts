@@ -37,6 +37,7 @@ const check: CheckDef<SseEvidence> = {
         fix: {
           general: 'Turn response buffering and compression off for text/event-stream.',
           'ingress-nginx': 'nginx.ingress.kubernetes.io/proxy-buffering: "off" on the Ingress (plain nginx: proxy_buffering off; or the backend header X-Accel-Buffering: no), and leave text/event-stream out of gzip_types.',
+          nginx: 'In the location that proxies NAP: proxy_buffering off; (or the backend header X-Accel-Buffering: no), and leave text/event-stream out of gzip_types.',
           contour: 'Envoy streams by default: remove compression filters for text/event-stream.',
           traefik: 'Remove the compress middleware from the route (or exclude text/event-stream); responseForwarding.flushInterval.',
           istio: 'Remove EnvoyFilters that add buffering or compression on this route.',

@@ -7,8 +7,11 @@ export type Role = (typeof ROLES)[number];
 
 export type Area = 'config' | 'env' | 'dns' | 'net' | 'tls' | 'http' | 'ws' | 'hold' | 'sse' | 'turn' | 'lint';
 
-/** Ingress controllers whose fixes differ; `unknown` shows them all briefly. */
-export const CONTROLLERS = ['ingress-nginx', 'contour', 'traefik', 'istio', 'haproxy'] as const;
+/**
+ * Ingress controllers whose fixes differ; `unknown` shows them all briefly. `nginx` is plain nginx (configured with
+ * directives, told apart by its versioned Server header), `ingress-nginx` the Kubernetes controller (annotations).
+ */
+export const CONTROLLERS = ['ingress-nginx', 'nginx', 'contour', 'traefik', 'istio', 'haproxy'] as const;
 export type Controller = (typeof CONTROLLERS)[number];
 
 /** A fix: one text for everyone, or one per controller where the controllers differ. */

@@ -4,6 +4,7 @@ import type { CheckMeta, Controller, Fix, Judgement } from './model.js';
 
 const LABEL: Record<Controller, string> = {
   'ingress-nginx': 'ingress-nginx',
+  nginx: 'nginx',
   contour: 'Contour',
   traefik: 'Traefik',
   istio: 'Istio',

@@ -27,6 +27,7 @@ const KNOWN: KnownLimit[] = [
 
 const BY_CONTROLLER: Record<Controller, string> = {
   'ingress-nginx': 'nginx proxy_read_timeout (ingress-nginx proxy-read-timeout)',
+  nginx: 'nginx proxy_read_timeout',
   contour: 'Envoy (Contour) timeoutPolicy',
   traefik: 'Traefik entryPoint readTimeout',
   istio: 'Envoy (Istio) route or stream idle timeout',
@@ -49,6 +50,7 @@ export function culpritFor(seconds: number, controller?: Controller, end?: Strea
   const fits = (k: KnownLimit) => seconds >= k.lo && seconds <= k.hi && (kind === 'unknown' || k.kind === kind);
   const known = KNOWN.filter(fits);
   if (known.length && controller === 'ingress-nginx' && known.some((k) => k.name.startsWith('ingress-nginx'))) return 'ingress-nginx proxy-read-timeout (60 s default)';
+  if (known.length && controller === 'nginx' && known.some((k) => k.name.startsWith('ingress-nginx'))) return 'nginx proxy_read_timeout (60 s default)';
   const named = known.filter((k) => !controller || !k.controller || k.controller === controller);
   if (named.length) return named.map((k) => k.name).join(' or ');
   if (kind === 'lifetime') {
@@ -69,6 +71,7 @@ export const LIFETIME_FIX = 'A limit on how long a stream may live, not on how l
 export const STREAM_TIMEOUT_FIX: Fix = {
   general: 'Raise every stream timeout on the path to 3600 s or more (the platform asks for 3600 s or infinity): the ingress controller, and any cloud load balancer in front (AWS ALB idle_timeout.timeout_seconds=3600; GCP BackendConfig timeoutSec: 3600; Cloudflare: do not proxy the NAP hosts, or keep streams busy).',
   'ingress-nginx': 'Annotate every NAP Ingress: nginx.ingress.kubernetes.io/proxy-read-timeout: "3600" and nginx.ingress.kubernetes.io/proxy-send-timeout: "3600".',
+  nginx: 'In the location that proxies NAP: proxy_read_timeout 3600s; proxy_send_timeout 3600s; (and proxy_buffering off; for SSE).',
   contour: 'On each HTTPProxy route: timeoutPolicy: {response: infinity, idle: infinity} and enableWebsockets: true.',
   traefik: 'Set entryPoints.<name>.transport.respondingTimeouts.readTimeout=0 (Traefik ≥ 2.11 defaults to 60 s) and raise idleTimeout.',
   istio: 'Set timeout: 0s on the VirtualService route (and raise the gateway\'s stream_idle_timeout if streams go quiet for 5 min).',

@@ -139,6 +139,8 @@ export function detectController(exchanges: Array<{ headers?: Record<string, str
     const server = ex?.headers?.server ?? '';
     if (/istio-envoy/i.test(server)) return 'istio';
     if (/envoy/i.test(server)) return 'contour';
+    // ingress-nginx hides its version (server-tokens: false by default); a plain nginx shows it (server_tokens on).
+    if (/^nginx\/\d/i.test(server)) return 'nginx';
     if (/nginx/i.test(server)) return 'ingress-nginx';
     if (/traefik/i.test(server) || ex?.body?.trim() === '404 page not found') return 'traefik';
     if (/haproxy/i.test(server) || /No server is available to handle this request/.test(ex?.body ?? '')) return 'haproxy';

@@ -1,5 +1,6 @@
 // ws.<role>: a WebSocket upgrade passes the proxy to the host's service.
 import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
+import { httpGet } from '../../src/probes/http.js';
 import { wsUpgrade, type WsUpgrade } from '../../src/probes/ws.js';
 import type { HttpRoleEvidence } from './http-role.js';
 import { addressFor, detectController, ingressOnly, originFor, parseJson, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './routing.js';
@@ -9,12 +10,18 @@ export interface WsEvidence {
   /** Which endpoint was tried: the responder's echo, or the platform's own /env-gateway. */
   endpoint: 'responder' | 'env-gateway' | 'none';
   attempt?: WsUpgrade;
+  /** When the upgrade was not answered with 101: the status a plain GET of the same path gets. */
+  plainStatus?: number;
   controller?: string;
 }
+
+/** Statuses that refuse an upgrade on purpose (auth layer, WAF, rate limit): never read as a dropped header. */
+const REFUSALS = new Set([401, 403, 405, 407, 429]);
 
 export const WS_FIX = {
   general: 'Let the proxy pass the Upgrade and Connection headers (HTTP/1.1) to the service.',
   'ingress-nginx': 'ingress-nginx passes WebSocket upgrades by default; remove snippets that clear Upgrade/Connection, and raise proxy-read-timeout/proxy-send-timeout to "3600".',
+  nginx: 'In the location that proxies NAP: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; and proxy_read_timeout 3600s;',
   contour: 'Set enableWebsockets: true on the HTTPProxy route.',
   traefik: 'Traefik passes upgrades by default; check middlewares that strip headers.',
   istio: 'Istio passes upgrades by default; check EnvoyFilters and that the Service port is named http (not tcp/grpc).',
@@ -43,8 +50,14 @@ export function wsRoleCheck(role: Role): CheckDef<WsEvidence> {
       const path = http?.responder ? `${WELL_KNOWN}/ws` : role === 'main' ? '/env-gateway' : undefined;
       if (!path) return { ...base, endpoint: 'none' };
       const url = originFor(ctx, role, 'wss') + path;
-      const attempt = await wsUpgrade(url, addressFor(ctx, role, up), ctx.timeoutMs, tools.signal);
-      return { ...base, endpoint: http?.responder ? 'responder' : 'env-gateway', attempt };
+      const address = addressFor(ctx, role, up);
+      const attempt = await wsUpgrade(url, address, ctx.timeoutMs, tools.signal);
+      // A service answering the upgrade exactly as it answers a plain GET never saw the Upgrade header: the same
+      // fault gets the same code on every host, whatever the service does with a plain GET (302, 404, 426).
+      const plain = !attempt.upgraded && attempt.status !== undefined
+        ? await httpGet({ url: originFor(ctx, role) + path, address, timeoutMs: ctx.timeoutMs, signal: tools.signal })
+        : undefined;
+      return { ...base, endpoint: http?.responder ? 'responder' : 'env-gateway', attempt, ...(plain?.status !== undefined ? { plainStatus: plain.status } : {}) };
     },
     judge(ev): Judgement {
       const host = ev.host;
@@ -70,6 +83,9 @@ export function wsRoleCheck(role: Role): CheckDef<WsEvidence> {
       // Our responder answers a plain GET on its WebSocket path with 426 and says it saw no Upgrade header.
       const stripped = (body?.error === 'Upgrade required' && body.upgrade === null) || a.status === 426 || a.status === 400 || a.status === 200;
       if (stripped) return { ...base, status: 'fail', code: 'WS_UPGRADE_STRIPPED', message: `upgrade to ${host} answered ${a.status} instead of 101: the service saw a plain request, the proxy dropped the Upgrade headers` };
+      if (ev.plainStatus === a.status && !REFUSALS.has(a.status)) {
+        return { ...base, status: 'fail', code: 'WS_UPGRADE_STRIPPED', message: `upgrade to ${host} answered ${a.status} instead of 101, as a plain GET of the same path does: the proxy dropped the Upgrade headers` };
+      }
       return { ...base, status: 'fail', code: 'WS_REJECTED', message: `upgrade to ${host} answered ${a.status} instead of 101${a.body ? `: ${JSON.stringify(a.body.slice(0, 80))}` : ''}` };
     },
   };

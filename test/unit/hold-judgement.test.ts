@@ -177,7 +177,9 @@ describe('routing fingerprints', () => {
     expect(detectController([ex(404, '', { server: 'envoy' })])).toBe('contour');
     expect(detectController([ex(404, '', { server: 'istio-envoy' })])).toBe('istio');
     expect(detectController([ex(404, '404 page not found\n')])).toBe('traefik');
-    expect(detectController([ex(200, 'x', { server: 'nginx/1.25.3' })])).toBe('ingress-nginx');
+    // ingress-nginx hides its version; a plain nginx shows it.
+    expect(detectController([ex(200, 'x', { server: 'nginx' })])).toBe('ingress-nginx');
+    expect(detectController([ex(200, 'x', { server: 'nginx/1.25.3' })])).toBe('nginx');
     expect(isDefaultBackend(ex(404, 'default backend - 404'))).toBe(true);
     expect(isDefaultBackend(ex(404, '<html><center><h1>404 Not Found</h1></center><hr><center>nginx</center></html>'))).toBe(true);
     expect(isDefaultBackend(ex(404, 'Not found', { 'content-type': 'text/plain' }))).toBe(false);
