@@ -35,7 +35,12 @@ const check: CheckDef<HttpExchange> = {
     const base = { host, ...(controller ? { controller } : {}) };
     if (ex.error) return { ...base, status: 'skip', message: `no answer for /metrics: ${ex.error.message}` };
     if (ex.status === 200 && /^# (HELP|TYPE) /m.test(ex.body ?? '')) return { ...base, status: 'warn', code: 'HTTP_METRICS_PUBLIC', message: `${ex.url} is public: 200 with Prometheus metrics` };
-    return { ...base, status: 'pass', message: `/metrics answers ${ex.status}` };
+    const location = ex.headers?.location;
+    if (ex.status !== undefined && ex.status >= 300 && ex.status < 400 && location) {
+      const to = location.replace(/^https?:\/\/[^/]+/i, '').replace(/\?.*$/, '') || location;
+      return { ...base, status: 'pass', message: `/metrics redirects to ${to}${/login|auth/i.test(location) ? ' (not public)' : ''}` };
+    }
+    return { ...base, status: 'pass', message: `/metrics answers ${ex.status}${ex.status === 401 || ex.status === 403 || ex.status === 404 ? ' (not public)' : ''}` };
   },
 };
 

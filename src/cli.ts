@@ -53,6 +53,12 @@ const CHECK_OPTIONS: OptionSpec[] = [
   { flags: '-v, --verbose', description: 'print every evidence line' },
 ];
 
+/** The check options for the top-level help: the default command's options are what most people need. */
+function checkOptionsHelp(): string {
+  const width = Math.max(...CHECK_OPTIONS.map((s) => s.flags.length));
+  return CHECK_OPTIONS.map((s) => `  ${s.flags.padEnd(width)}  ${s.description}`).join('\n');
+}
+
 function addCheckOptions(cmd: Command): Command {
   for (const spec of CHECK_OPTIONS) {
     const opt = new Option(spec.flags, spec.description);
@@ -87,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .showSuggestionAfterError(true)
-    .addHelpText('after', '\nThe default command is check: `nap-verify --domain acme.com`. Its options: `nap-verify check --help`.\nWhat a check or code means: `nap-verify explain <id|CODE>`.');
+    .addHelpText('after', () => `\nThe default command is check: \`nap-verify --domain acme.com [options]\`. Its options:\n${checkOptionsHelp()}\n\nWhat a check or code means: \`nap-verify explain [id|CODE]\` (no argument: every area and code).`);
   let exitCode = 0;
   addCheckOptions(
     program
@@ -103,13 +109,13 @@ async function main(argv: string[]): Promise<number> {
   });
   program
     .command('explain')
-    .argument('<check-id|CODE>', 'a check id (dns.preview), an area (tls), or a code (HOLD_CUT)')
+    .argument('[check-id|CODE]', 'a check id (dns.preview), an area (tls), or a code (HOLD_CUT); none: list them all')
     .description('what a check proves, why each code happens, and the fix per ingress controller')
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
-    .action(async (term: string) => {
-      const { explain } = await import('./commands/explain.js');
-      process.stdout.write(await explain(term));
+    .action(async (term: string | undefined) => {
+      const { explain, explainAll } = await import('./commands/explain.js');
+      process.stdout.write(term === undefined ? await explainAll() : await explain(term));
     });
   const kit = program.command('kit').description('pre-flight kit: responder manifests, routes per controller, lint your ingress manifests').exitOverride().configureOutput({ writeErr: () => {} });
   kit

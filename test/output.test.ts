@@ -17,12 +17,18 @@ let stack: FullStack;
 let out: string;
 const FINGERPRINTS_ONLY = { cp: 4000, browser: 4005, sandbox: 4006 };
 const PLATFORM_PORT = 8460;
+const METRICS_LOGIN_PORT = 8461;
 
 beforeAll(async () => {
   stack = await fullStack('nap.test');
   // The platform as installed: its own answers, no responder, so no stream can be held.
   await startResponder(stack.ns, stack.domain, FINGERPRINTS_ONLY, ['--fingerprints-only']);
-  await startNginx(stack.ns, [UPGRADE_MAP, nginxSite(stack, FINGERPRINTS_ONLY, { port: PLATFORM_PORT })].join('\n'));
+  await startNginx(stack.ns, [
+    UPGRADE_MAP,
+    nginxSite(stack, FINGERPRINTS_ONLY, { port: PLATFORM_PORT }),
+    // /metrics behind the login, as an auth proxy in front of nap-cp puts it.
+    nginxSite(stack, FINGERPRINTS_ONLY, { port: METRICS_LOGIN_PORT, extra: 'location = /metrics { return 302 https://$host/login?next=/metrics; }' }),
+  ].join('\n'));
   out = mkdtempSync(path.join(tmpdir(), 'nvt-output-'));
 }, 60_000);
 afterAll(runCleanups);
@@ -165,4 +171,23 @@ describe('what was NOT tested', () => {
     const text = await runCli(stack.ns, [...stack.args, '--no-hold']);
     expect(text.stdout).toMatch(/^stream timeouts NOT tested \(--no-hold\): hold\.sse\.main, /m);
   }, 60_000);
+});
+
+describe('help, explain, and plain words', () => {
+  it('top-level --help shows the check options; explain without an argument lists every area and its codes', async () => {
+    const help = await runCli(stack.ns, ['--help']);
+    expect(help.code).toBe(0);
+    for (const flag of ['--domain <d>', '--no-hold', '--strict', '--report <file>', '--turn-secret-file <f>']) expect(help.stdout).toContain(flag);
+    const all = await runCli(stack.ns, ['explain']);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/^dns — DNS\n {2}dns\.main dns\.files dns\.browsers dns\.sandbox dns\.preview\n {6}DNS_NXDOMAIN .*DNS_UNREACHABLE/m);
+    expect(all.stdout).toMatch(/^hold — long-lived streams$/m);
+    expect(all.stdout).toContain('HOLD_SHORT (warn)');
+    expect(all.stdout).toContain('WS_NO_ENDPOINT (skip)');
+  });
+
+  it('http.exposure says /metrics redirects to the login (not public) when it does', async () => {
+    const r = await runCli(stack.ns, ['--domain', stack.domain, '--https-port', String(METRICS_LOGIN_PORT), '--ca-file', stack.rootPem, '--only', 'http.exposure', '--format', 'json']);
+    expect(r.json.checks[0]).toMatchObject({ status: 'pass', message: '/metrics redirects to /login (not public)' });
+  });
 });

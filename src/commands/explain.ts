@@ -17,6 +17,31 @@ function checkText(def: CheckDef): string {
   return `${m.id} — ${m.title}\n\nProves: ${m.proves}\n\nCodes:\n${codes}\n`;
 }
 
+const AREA_NAMES: Record<string, string> = {
+  config: 'configuration', env: 'this machine', dns: 'DNS', tls: 'TLS', http: 'HTTP routing', net: 'addresses',
+  ws: 'WebSocket', sse: 'server-sent events', hold: 'long-lived streams', turn: 'TURN',
+};
+
+/** Every area, its checks and the codes each can give: where to start when you have no id yet. */
+export async function explainAll(): Promise<string> {
+  const defs = await loadChecks();
+  const areas = [...new Set(defs.map((d) => d.meta.id.split('.')[0]!))];
+  const out = ['Areas, their checks and codes. `nap-verify explain <id|area|CODE>` for what one means and its fix.', ''];
+  for (const area of areas) {
+    const family = defs.filter((d) => d.meta.id.startsWith(area + '.'));
+    out.push(`${area} — ${AREA_NAMES[area] ?? area}`);
+    // Role families share their codes: one entry per distinct code list, the ids that give it first.
+    const groups = new Map<string, string[]>();
+    for (const d of family) {
+      const codes = Object.entries(d.meta.codes).map(([c, m]) => (m.status === 'fail' ? c : `${c} (${m.status})`)).join(' ');
+      groups.set(codes, [...(groups.get(codes) ?? []), d.meta.id]);
+    }
+    for (const [codes, ids] of groups) out.push(`  ${ids.join(' ')}`, `      ${codes || '(no codes: pass or skip)'}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
 export async function explain(term: string): Promise<string> {
   const defs = await loadChecks();
   const t = term.trim();
