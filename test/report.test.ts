@@ -5,6 +5,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measureOverflow } from './harness/chromium.js';
 import { CLI_PATH, REPO_ROOT, runCli } from './harness/cli.js';
 import { makeTempDir, runCleanups } from './harness/proc.js';
 import { fullStack, STACK_TURN_SECRET, type FullStack } from './support/ingress.js';
@@ -23,64 +24,94 @@ afterAll(runCleanups);
 
 /** Headings and table headers: the report's structure, without timings or random names. */
 function structure(md: string): string[] {
-  return md.split('\n').filter((l) => /^#{1,3} |^\| (status|asked|#|stream|) \|/.test(l)).map((l) => l.replace(/nvf[0-9a-f]{10}/g, 'nvf…'));
+  return md.split('\n').filter((l) => /^#{1,4} |^\| (status|asked|#|stream|) \||^<details>/.test(l)).map((l) => l.replace(/nvf[0-9a-f]{10}/g, 'nvf…').replace(/<\/summary>.*/, '</summary>').replace(/: [^<]*<\/summary>/, '</summary>'));
 }
 
 describe('triage report', () => {
-  it('healthy run, Markdown: header facts, summary table, every check with its evidence tables', async () => {
+  it('healthy run, Markdown: verdict first, no problems, summary table with links, passing checks folded', async () => {
     const file = path.join(out, 'healthy.md');
     const r = await runCli(stack.ns, [...stack.args, '--hold', '2', '--report', file]);
     expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^report written to ${file.replace(/[.]/g, '\\.')}$`, 'm'));
     const md = readFileSync(file, 'utf8');
-    expect(md).toMatch(/^# nap-verify triage report: nap\.test$/m);
-    expect(md).toMatch(/^\| Verdict \| WARN: 35 passed, 0 failed, 5 warnings, 0 skipped \|$/m);
+    const lines = md.split('\n').filter(Boolean);
+    expect(lines[0]).toBe('# nap-verify triage report: nap.test');
+    expect(lines[1]).toBe('**Verdict: WARN: 5 warnings — see Problems below. 35 passed, 0 failed, 5 warnings, 0 skipped.**');
+    expect(md).toMatch(/^\| Ingress controller \| ingress-nginx \(from its Server header, error pages or fallback certificate\) \|$/m);
+    expect(md).toMatch(/^\| Vantage \| \S+ \(this run's machine/m);
     expect(md).toMatch(/^\| Client public address \| 203\.0\.113\.20 \(as the TURN server saw it over UDP\) \|$/m);
     expect(md).toMatch(/^\| Resolvers \| 127\.0\.0\.1:53 \(system\) \|$/m);
     const s = structure(md);
-    expect(s.slice(0, 4)).toEqual(['# nap-verify triage report: nap.test', '|  |  |', '## Summary', '| status | check | code | host | message |']);
-    expect(s).toContain('### PASS dns.preview — DNS for a sandbox preview host (wildcard)');
-    expect(s).toContain('### PASS tls.preview — TLS certificate for *.sandbox.nap.test');
-    expect(s).toContain('### WARN hold.ws.browsers — Idle WebSocket held on browsers.nap.test');
+    expect(s.filter((l) => /^## /.test(l))).toEqual(['## Problems', '## Summary', '## Details']);
+    // Five HOLD_SHORT warnings, one fix: printed once, the others point back to it.
+    expect(md.match(/^### WARN \d\. hold\./gm)).toHaveLength(5);
+    expect(md.match(/^- Run with --hold 75 \(the default\) or longer\.$/gm)).toHaveLength(1);
+    expect(md.match(/Fix: the same as for \[hold\.sse\.main\]\(#check-hold\.sse\.main\) above\./g)).toHaveLength(4);
+    expect(md).toContain('| PASS | [tls.preview](#check-tls.preview) |');
+    expect(md).toContain('<a id="check-tls.preview"></a>');
+    expect(s).toContain('<details><summary>PASS tls.preview — TLS certificate for *.sandbox.nap.test</summary>');
+    expect(s).toContain('#### WARN hold.ws.browsers — Idle WebSocket held on browsers.nap.test');
+    expect(md).not.toContain('<d>');
     expect(s.filter((l) => l.startsWith('| asked |'))).toHaveLength(5);
     expect(s.filter((l) => l.startsWith('| # |'))).toHaveLength(5);
     expect(s.filter((l) => l.startsWith('| stream |'))).toHaveLength(5);
-    expect(s.filter((l) => l.startsWith('## '))).toEqual(['## Summary', '## Configuration', '## Environment', '## DNS', '## Addresses', '## TLS', '## HTTP routing', '## WebSocket', '## Server-sent events', '## Long-lived streams', '## TURN']);
     expect(md).toMatch(/\| 1 \| CN=Ingress Intermediate CA \| — \| CN=Ingress Root CA \|/);
     expect(md).toMatch(/\| silent \| \d\.\d s \| \d\.\d s \| \d\.\d s \| still open after the hold \|/);
+    // Evidence is trimmed: no evidence block runs past its limit.
+    for (const block of md.split('```').filter((_, i) => i % 2 === 1)) expect(block.trim().split('\n').length).toBeLessThanOrEqual(25);
     expect(md).not.toContain(STACK_TURN_SECRET);
   });
 
-  it('failing run, HTML: one self-contained page with FAIL labels, the fixes, no secrets; Chromium renders it at 1280 px', async () => {
+  it('failing run, HTML: problems first (fails, then warnings) with fixes and links; no sideways scroll at 1280 and 800 px in Chromium', async () => {
     const values = path.join(out, 'values.env');
     writeFileSync(values, ['NAP_HOST=nap.test', 'INGRESS_MODE=external', 'FILES_PUBLIC_URL=https://nap.test/files', 'TURN_HOST=203.0.113.20', 'TURN_PORT=3479', `TURN_AUTH_SECRET=${WRONG_SECRET}`].join('\n'));
     const html = path.join(out, 'triage.html');
     const args = ['--values', values, '--https-port', String(stack.httpsPort), '--http-port', String(stack.httpPort), '--ca-file', stack.rootPem, '--turn', '203.0.113.20', '--expect-ip', '127.0.0.9', '--no-hold', '--report', html];
     const r = await runCli(stack.ns, args);
     expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`report written to ${html}`);
     const page = readFileSync(html, 'utf8');
     expect(page).toMatch(/^<!doctype html>/);
     expect(page).not.toMatch(/<script|<link |src="http|href="http/i);
-    expect(page).toContain('<span class="badge fail">FAIL</span> config.values');
+    expect(page).toMatch(/<p class="verdict fail">Verdict: FAIL: \d+ failed/);
+    // The order a reader needs: verdict, problems (fails before warnings), then the summary table, then details.
+    const at = (needle: string) => page.indexOf(needle);
+    expect(at('id="problems"')).toBeGreaterThan(at('class="verdict'));
+    expect(at('id="summary"')).toBeGreaterThan(at('id="problems"'));
+    expect(at('id="details"')).toBeGreaterThan(at('id="summary"'));
+    const problemHeads = [...page.matchAll(/<h3 id="problem-[^"]+" class="st (fail|warn)">/g)].map((m) => m[1]);
+    expect(problemHeads.length).toBeGreaterThan(2);
+    expect(problemHeads).toEqual([...problemHeads].sort());
+    expect(page).toContain('<span class="badge fail">FAIL</span> 1. config.values');
+    expect(page).toMatch(/<h4 id="check-config\.values" class="st fail">/);
+    expect(page).toContain('(<a href="#check-config.values">details</a>)');
+    expect(page).toContain('<a href="#check-dns.consistent">dns.consistent</a>');
     expect(page).toContain('FILES_PUBLIC_URL=https://nap.test/files should be a URL on files.nap.test (exported file links land on the login page');
     expect(page).toContain('TURN_PORT=3479 should be 3478');
-    expect(page).toContain('<span class="badge fail">FAIL</span> dns.consistent');
     expect(page).toContain('TURN_AUTH_REJECTED');
+    expect(page).toMatch(/<details id="check-tls\.main" class="pass"><summary><span class="badge pass">PASS<\/span> tls\.main — TLS certificate for nap\.test: /);
     expect(page).toContain('@media print');
     for (const secret of [WRONG_SECRET, STACK_TURN_SECRET]) {
       expect(page).not.toContain(secret);
       expect(r.stdout).not.toContain(secret);
     }
-    // A real browser renders it; the screenshot is kept beside the report for a person to look at.
-    const png = path.join(out, 'triage.png');
-    execFileSync('bash', [path.join(REPO_ROOT, 'scripts/screenshot.sh'), html, png, '1280', '2400'], { timeout: 90_000 });
-    const head = readFileSync(png);
-    expect(head.subarray(1, 4).toString()).toBe('PNG');
-    expect(head.readUInt32BE(16)).toBe(1280);
-    expect(head.readUInt32BE(20)).toBe(2400);
-    expect(head.length).toBeGreaterThan(50_000);
-    // NAP_VERIFY_KEEP_SCREENSHOT=<path> keeps the picture for a person to look at.
-    if (process.env.NAP_VERIFY_KEEP_SCREENSHOT) copyFileSync(png, process.env.NAP_VERIFY_KEEP_SCREENSHOT);
-  }, 120_000);
+    // A real browser renders it at a desktop and a narrow width: screenshots for a person, and no sideways scroll
+    // (every <details> opened, so folded evidence fits too).
+    for (const width of [1280, 800]) {
+      const png = path.join(out, `triage-${width}.png`);
+      execFileSync('bash', [path.join(REPO_ROOT, 'scripts/screenshot.sh'), html, png, String(width), '2400'], { timeout: 90_000 });
+      const head = readFileSync(png);
+      expect(head.subarray(1, 4).toString()).toBe('PNG');
+      expect(head.readUInt32BE(16)).toBe(width);
+      expect(head.length).toBeGreaterThan(50_000);
+      const m = measureOverflow(html, width);
+      expect(m.innerWidth).toBe(width);
+      expect(m.scrollWidth, m.wide.join(', ')).toBeLessThanOrEqual(width);
+      expect(m.wide, `${width} px`).toEqual([]);
+      // NAP_VERIFY_KEEP_SCREENSHOT=<dir> keeps the pictures for a person to look at.
+      if (process.env.NAP_VERIFY_KEEP_SCREENSHOT) copyFileSync(png, path.join(process.env.NAP_VERIFY_KEEP_SCREENSHOT, path.basename(png)));
+    }
+  }, 180_000);
 
   it('--report takes .md or .html only', async () => {
     const r = await runCli(stack.ns, [...stack.args, '--report', path.join(out, 'r.pdf')]);
@@ -135,6 +166,7 @@ describe('explain', () => {
     }
     expect(explain('HOLD_CUT')).toMatch(/^ {2}ingress-nginx: .*proxy-read-timeout: "3600"/m);
     expect(explain('HOLD_CUT')).toMatch(/^ {2}Contour: .*timeoutPolicy/m);
+    expect(explain('HOLD_CUT')).toMatch(/^ {2}nginx: .*proxy_read_timeout 3600s/m);
     expect(explain('H2_MISROUTED')).toMatch(/^ {2}HAProxy: .*not `ssl_fc_sni`/m);
   }, 90_000); // 50 CLI processes: under a loaded machine this is slow, never wrong
 

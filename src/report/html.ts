@@ -5,14 +5,22 @@ import type { RunRecord } from './json.js';
 import { triageDocument, type Block } from './triage.js';
 
 const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** Escaped text whose `[label](#anchor)` links (written by the report itself, never evidence) become <a>. */
+const withLinks = (t: string) => esc(t).replace(/\[([^\]]+)\]\(#([\w.-]+)\)/g, '<a href="#$2">$1</a>');
+const idAttr = (id?: string) => (id ? ` id="${esc(id)}"` : '');
 
 const CSS = `
 :root{--pass:#1a7f37;--fail:#cf222e;--warn:#9a6700;--skip:#6e7781;--line:#d0d7de;--bg:#f6f8fa}
-*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2328;max-width:1200px;margin:24px auto;padding:0 20px}
+*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2328;max-width:1200px;margin:24px auto;padding:0 20px;overflow-wrap:anywhere}
 h1{font-size:22px;margin:0 0 12px}h2{font-size:18px;margin:28px 0 8px;padding-bottom:4px;border-bottom:1px solid var(--line)}
-h3{font-size:15px;margin:18px 0 4px;padding:4px 8px;border-left:6px solid var(--skip);background:var(--bg)}
-h3.pass{border-color:var(--pass)}h3.fail{border-color:var(--fail)}h3.warn{border-color:var(--warn)}
-table{border-collapse:collapse;width:100%;margin:6px 0 10px;font-size:13px}th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+h3{font-size:16px;margin:18px 0 6px}
+h3.st,h4{font-size:15px;margin:18px 0 4px;padding:4px 8px;border-left:6px solid var(--skip);background:var(--bg)}
+.pass{border-color:var(--pass)}.fail{border-color:var(--fail)}.warn{border-color:var(--warn)}
+p.verdict{font-size:16px;font-weight:600;padding:8px 12px;border-left:6px solid var(--skip);background:var(--bg)}
+details{margin:4px 0;padding:2px 8px;border-left:6px solid var(--skip)}details>summary{cursor:pointer}
+details.pass{border-color:var(--pass)}
+table.summary :is(td,th):nth-child(-n+3){white-space:nowrap;overflow-wrap:normal;word-break:normal}table.summary td:nth-child(4){min-width:9em}details[open]{background:#fff}a{color:#0969da}
+table{border-collapse:collapse;width:100%;margin:6px 0 10px;font-size:13px}th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere;word-break:break-word}
 td:first-child{white-space:nowrap}
 th{background:var(--bg)}td.k{width:170px;font-weight:600;background:var(--bg)}
 .badge{display:inline-block;min-width:44px;text-align:center;font-weight:700;font-size:12px;color:#fff;border-radius:3px;padding:1px 4px}
@@ -27,13 +35,20 @@ const badge = (status: Status, label: string) => `<span class="badge ${status}">
 function block(b: Block): string {
   switch (b.kind) {
     case 'h':
-      if (b.level === 3 && b.status) {
+      if (b.status) {
         const [label, ...rest] = b.text.split(' ');
-        return `<h3 class="${b.status}">${badge(b.status, label!)} ${esc(rest.join(' '))}</h3>`;
+        return `<h${b.level}${idAttr(b.id)} class="st ${b.status}">${badge(b.status, label!)} ${esc(rest.join(' '))}</h${b.level}>`;
       }
-      return `<h${b.level}>${esc(b.text)}</h${b.level}>`;
-    case 'p':
-      return `<p>${esc(b.text)}</p>`;
+      return `<h${b.level}${idAttr(b.id)}>${esc(b.text)}</h${b.level}>`;
+    case 'p': {
+      const verdict = /^Verdict: (\w+)/.exec(b.text)?.[1]?.toLowerCase();
+      if (verdict) return `<p class="verdict ${verdict}">${esc(b.text)}</p>`;
+      return `<p>${b.links ? withLinks(b.text) : esc(b.text)}</p>`;
+    }
+    case 'details': {
+      const [label, ...rest] = b.summary.split(' ');
+      return `<details${idAttr(b.id)} class="${b.status}"><summary>${badge(b.status, label!)} ${esc(rest.join(' '))}</summary>\n${b.blocks.map(block).join('\n')}\n</details>`;
+    }
     case 'fix':
       return `<div class="fix"><strong>Fix</strong><ul>${b.text.split('\n').map((l) => `<li>${esc(l)}</li>`).join('')}</ul></div>`;
     case 'pre':
@@ -43,10 +58,11 @@ function block(b: Block): string {
       const head = keyValue ? '' : `<thead><tr>${b.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>`;
       const rows = b.rows.map((row, i) => {
         const st = b.status?.[i];
-        const cells = row.map((c, j) => (j === 0 && st ? `<td>${badge(st, c)}</td>` : keyValue && j === 0 ? `<td class="k">${esc(c)}</td>` : `<td>${esc(c)}</td>`));
+        const text = (c: string) => (b.links ? withLinks(c) : esc(c));
+        const cells = row.map((c, j) => (j === 0 && st ? `<td>${badge(st, c)}</td>` : keyValue && j === 0 ? `<td class="k">${esc(c)}</td>` : `<td>${text(c)}</td>`));
         return `<tr>${cells.join('')}</tr>`;
       });
-      return `<table>${head}<tbody>${rows.join('')}</tbody></table>`;
+      return `<table${b.className ? ` class="${b.className}"` : ''}>${head}<tbody>${rows.join('')}</tbody></table>`;
     }
   }
 }

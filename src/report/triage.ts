@@ -5,17 +5,29 @@ import os from 'node:os';
 import { areaOf, type CheckResult, type Status } from '../model.js';
 import type { RunRecord } from './json.js';
 import { summaryLine } from './summary.js';
-import { evidenceLines } from './text.js';
+import { notTestedLines } from './not-tested.js';
+import { evidenceTree } from './text.js';
 
 export type Block =
-  | { kind: 'h'; level: 1 | 2 | 3; text: string; status?: Status }
-  | { kind: 'p'; text: string }
+  | { kind: 'h'; level: 1 | 2 | 3 | 4; text: string; status?: Status; id?: string }
+  | { kind: 'p'; text: string; links?: boolean }
   | { kind: 'fix'; text: string }
-  | { kind: 'table'; head: string[]; rows: string[][]; status?: Array<Status | undefined> }
-  | { kind: 'pre'; text: string };
+  | { kind: 'table'; head: string[]; rows: string[][]; status?: Array<Status | undefined>; links?: boolean; className?: string }
+  | { kind: 'pre'; text: string }
+  /** A passing (or skipped) check, folded: its line as the summary, its details inside. */
+  | { kind: 'details'; id: string; status: Status; summary: string; blocks: Block[] };
 
 export const STATUS_LABEL: Record<Status, string> = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', skip: 'SKIP' };
-const AREA: Record<string, string> = { config: 'Configuration', env: 'Environment', dns: 'DNS', net: 'Addresses', tls: 'TLS', http: 'HTTP routing', ws: 'WebSocket', sse: 'Server-sent events', hold: 'Long-lived streams', turn: 'TURN' };
+const AREA: Record<string, string> = { config: 'Configuration', env: 'Environment', dns: 'DNS', tls: 'TLS', http: 'HTTP routing', net: 'Addresses', ws: 'WebSocket', sse: 'Server-sent events', hold: 'Long-lived streams', turn: 'TURN' };
+
+/** The anchor of a check's details: `#check-tls.main`. */
+export const anchorOf = (id: string) => `check-${id}`;
+/** An in-document link, written `[label](#anchor)` in blocks marked `links` (the HTML writer turns it into <a>). */
+const link = (label: string, id: string) => `[${label}](#${anchorOf(id)})`;
+
+/** Evidence beyond this many lines is left to the JSON report: the report shows what a person reads. */
+const EVIDENCE_LINES = 24;
+const EVIDENCE_LINE_CHARS = 200;
 
 const s = (v: unknown) => (v === undefined || v === null || v === '' ? '—' : String(v));
 const secs = (ms: unknown) => (typeof ms === 'number' ? `${(ms / 1000).toFixed(1)} s` : '—');
@@ -55,8 +67,21 @@ function holdBlocks(ev: Record<string, any>): Block[] {
 }
 
 function genericBlocks(ev: Record<string, unknown>): Block[] {
-  const lines = evidenceLines(ev).slice(0, 60);
-  return lines.length ? [{ kind: 'pre', text: lines.join('\n') }] : [];
+  const all = evidenceTree(ev).map((l) => (l.length > EVIDENCE_LINE_CHARS ? `${l.slice(0, EVIDENCE_LINE_CHARS)}…` : l));
+  if (!all.length) return [];
+  const lines = all.length > EVIDENCE_LINES ? [...all.slice(0, EVIDENCE_LINES), `… ${all.length - EVIDENCE_LINES} more lines in the JSON report (--json)`] : all;
+  return [{ kind: 'pre', text: lines.join('\n') }];
+}
+
+/** The ingress controller the checks recognised most often, or a plain statement that none was. */
+function detectedController(results: CheckResult[]): string {
+  const seen = new Map<string, number>();
+  for (const r of results) {
+    const c = r.evidence['controller'];
+    if (typeof c === 'string') seen.set(c, (seen.get(c) ?? 0) + 1);
+  }
+  const best = [...seen].sort((a, b) => b[1] - a[1])[0];
+  return best ? `${best[0]} (from its Server header, error pages or fallback certificate)` : 'not recognised (fixes are given for every controller)';
 }
 
 function evidenceBlocks(r: CheckResult): Block[] {
@@ -71,34 +96,83 @@ function evidenceBlocks(r: CheckResult): Block[] {
 export function triageDocument(run: RunRecord): Block[] {
   const o = run.options as Record<string, unknown>;
   const r = run.results;
+  const strict = o['strict'] === true;
+  const fails = r.filter((x) => x.status === 'fail' || (strict && x.status === 'warn'));
+  const warns = strict ? [] : r.filter((x) => x.status === 'warn');
+  const problems = [...fails, ...warns];
+  const verdict = run.summary.status === 'interrupted'
+    ? 'INTERRUPTED: unfinished checks are marked skip'
+    : problems.length
+      ? `${run.summary.status.toUpperCase()}: ${fails.length ? `${fails.length} failed` : ''}${fails.length && warns.length ? ', ' : ''}${warns.length ? `${warns.length} warning${warns.length === 1 ? '' : 's'}` : ''} — see Problems below`
+      : 'PASS: every check that ran passed';
   const blocks: Block[] = [
     { kind: 'h', level: 1, text: `nap-verify triage report: ${run.target.domain}` },
+    { kind: 'p', text: `Verdict: ${verdict}. ${summaryLine(run.summary)}.` },
     {
       kind: 'table', head: ['', ''], rows: [
-        ['Verdict', `${run.summary.status.toUpperCase()}: ${summaryLine(run.summary)}${run.interrupted ? ' (interrupted: unfinished checks are marked skip)' : ''}`],
         ['Domain', run.target.domain],
-        ['Mode', o.mode === 'nodeport' ? 'NodePort (plain HTTP on the node ports)' : 'external ingress (TLS, five names)'],
+        ['Ingress controller', detectedController(r)],
+        ['Vantage', `${os.hostname()} (this run's machine; a check that passes here may still fail elsewhere)`],
+        ['Mode', o['mode'] === 'nodeport' ? 'NodePort (plain HTTP on the node ports)' : 'external ingress (TLS, five names)'],
         ['Hosts', Object.entries(run.target.hosts).map(([role, h]) => `${role}: ${h}`).join(', ')],
         ['Connected to', run.target.ingressIp ? `${run.target.ingressIp} (--ingress-ip)` : 'the addresses DNS gave this machine'],
         ['TURN server', `${run.target.turn.host}:${run.target.turn.port}`],
         ['Run', `${run.startedAt.toISOString()} → ${run.finishedAt.toISOString()} (${((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1)} s)`],
         ['Tool', `nap-verify ${run.version}, Node ${process.version}`],
-        ['Machine', `${os.type()} ${os.release()} ${os.arch()}, host ${os.hostname()}`],
+        ['Machine', `${os.type()} ${os.release()} ${os.arch()}`],
         ['Resolvers', run.resolvers.join(', ') || 'none found'],
         ['Client public address', clientAddress(r)],
         ['Options', Object.entries(o).filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && !v.length)).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')],
       ],
     },
-    { kind: 'h', level: 2, text: 'Summary' },
-    { kind: 'table', head: ['status', 'check', 'code', 'host', 'message'], rows: r.map((x) => [STATUS_LABEL[x.status], x.id, x.code ?? '', x.host ?? '', x.message]), status: r.map((x) => x.status) },
   ];
+
+  blocks.push({ kind: 'h', level: 2, text: 'Problems', id: 'problems' });
+  if (!problems.length) blocks.push({ kind: 'p', text: 'None: no check failed or warned.' });
+  // One fix for five hosts is printed once; the others point back to it.
+  const firstWithFix = new Map<string, CheckResult>();
+  problems.forEach((x, i) => {
+    const status: Status = fails.includes(x) ? 'fail' : 'warn';
+    blocks.push({ kind: 'h', level: 3, text: `${STATUS_LABEL[status]} ${i + 1}. ${x.id}${x.host ? ` — ${x.host}` : ''}`, status, id: `problem-${x.id}` });
+    blocks.push({ kind: 'p', text: `${x.code ? `${x.code}: ` : ''}${x.message} (${link('details', x.id)})`, links: true });
+    if (x.remediation) {
+      const first = firstWithFix.get(x.remediation);
+      if (first) blocks.push({ kind: 'p', text: `Fix: the same as for ${link(first.id, first.id)} above.`, links: true });
+      else {
+        firstWithFix.set(x.remediation, x);
+        blocks.push({ kind: 'fix', text: x.remediation });
+      }
+    }
+  });
+  const notTested = notTestedLines(r, run.target.domain);
+  if (notTested.length) {
+    blocks.push({ kind: 'h', level: 2, text: 'Not tested', id: 'not-tested' });
+    blocks.push({ kind: 'p', text: notTested[0]! });
+    if (notTested.length > 1) blocks.push({ kind: 'fix', text: notTested.slice(1).join('\n') });
+  }
+
+  blocks.push({ kind: 'h', level: 2, text: 'Summary', id: 'summary' });
+  blocks.push({ kind: 'table', head: ['status', 'check', 'code', 'host', 'message'], rows: r.map((x) => [STATUS_LABEL[x.status], link(x.id, x.id), x.code ?? '', x.host ?? '', x.message]), status: r.map((x) => x.status), links: true, className: 'summary' });
+
+  blocks.push({ kind: 'h', level: 2, text: 'Details', id: 'details' });
   for (const area of [...new Set(r.map((x) => areaOf(x.id)))]) {
-    blocks.push({ kind: 'h', level: 2, text: AREA[area] ?? area });
+    blocks.push({ kind: 'h', level: 3, text: AREA[area] ?? area });
     for (const x of r.filter((y) => areaOf(y.id) === area)) {
-      blocks.push({ kind: 'h', level: 3, text: `${STATUS_LABEL[x.status]} ${x.id} — ${x.title}`, status: x.status });
-      blocks.push({ kind: 'p', text: `${x.code ? `${x.code}: ` : ''}${x.message}${x.host ? ` (host ${x.host}, ${x.durationMs} ms)` : ` (${x.durationMs} ms)`}` });
-      if (x.remediation) blocks.push({ kind: 'fix', text: x.remediation });
-      blocks.push(...evidenceBlocks(x));
+      const inner: Block[] = [{ kind: 'p', text: `${x.code ? `${x.code}: ` : ''}${x.message}${x.host ? ` (host ${x.host}, ${x.durationMs} ms)` : ` (${x.durationMs} ms)`}` }];
+      if (x.remediation) {
+        // Problems carry their fix at the top already; details point there instead of repeating it.
+        const first = firstWithFix.get(x.remediation);
+        if (problems.includes(x)) inner.push({ kind: 'p', text: `Fix: under [Problems](#problem-${x.id}).`, links: true });
+        else inner.push(first ? { kind: 'p', text: `Fix: the same as for ${link(first.id, first.id)}.`, links: true } : { kind: 'fix', text: x.remediation });
+      }
+      inner.push(...evidenceBlocks(x));
+      if (problems.includes(x)) {
+        const status: Status = fails.includes(x) ? 'fail' : 'warn';
+        blocks.push({ kind: 'h', level: 4, text: `${STATUS_LABEL[status]} ${x.id} — ${x.title}`, status, id: anchorOf(x.id) }, ...inner);
+      } else {
+        // Passing and skipped checks fold away: their one line says enough unless someone opens them.
+        blocks.push({ kind: 'details', id: anchorOf(x.id), status: x.status, summary: `${STATUS_LABEL[x.status]} ${x.id} — ${x.title}: ${x.message}`, blocks: inner.slice(1) });
+      }
     }
   }
   return blocks;
@@ -106,19 +180,24 @@ export function triageDocument(run: RunRecord): Block[] {
 
 const mdCell = (t: string) => t.replace(/\|/g, '\\|').replace(/\n/g, '<br>');
 
+function mdBlock(b: Block): string {
+  switch (b.kind) {
+    case 'h':
+      return `${b.id ? `<a id="${b.id}"></a>\n\n` : ''}${'#'.repeat(b.level)} ${b.text}\n`;
+    case 'p':
+      return /^Verdict: /.test(b.text) ? `**${b.text}**\n` : `${b.text}\n`;
+    case 'fix':
+      return `**Fix:**\n\n${b.text.split('\n').map((l) => `- ${l}`).join('\n')}\n`;
+    case 'pre':
+      return '```\n' + b.text.replace(/```/g, "'''") + '\n```\n';
+    case 'table':
+      return [`| ${b.head.map(mdCell).join(' | ')} |`, `|${b.head.map(() => '---').join('|')}|`, ...b.rows.map((row) => `| ${row.map(mdCell).join(' | ')} |`)].join('\n') + '\n';
+    case 'details':
+      // GitHub and most viewers render <details>; the blank lines let the Markdown inside render too.
+      return `<a id="${b.id}"></a>\n<details><summary>${mdCell(b.summary).replace(/</g, '&lt;')}</summary>\n\n${b.blocks.map(mdBlock).join('\n')}\n</details>\n`;
+  }
+}
+
 export function toMarkdown(run: RunRecord): string {
-  return triageDocument(run).map((b) => {
-    switch (b.kind) {
-      case 'h':
-        return `${'#'.repeat(b.level)} ${b.text}\n`;
-      case 'p':
-        return `${b.text}\n`;
-      case 'fix':
-        return `**Fix:**\n\n${b.text.split('\n').map((l) => `- ${l}`).join('\n')}\n`;
-      case 'pre':
-        return '```\n' + b.text.replace(/```/g, "'''") + '\n```\n';
-      case 'table':
-        return [`| ${b.head.map(mdCell).join(' | ')} |`, `|${b.head.map(() => '---').join('|')}|`, ...b.rows.map((row) => `| ${row.map(mdCell).join(' | ')} |`)].join('\n') + '\n';
-    }
-  }).join('\n');
+  return triageDocument(run).map(mdBlock).join('\n');
 }
