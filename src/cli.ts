@@ -136,9 +136,9 @@ async function main(argv: string[]): Promise<number> {
   kit
     .command('routes')
     .description('print the five NAP routes for an ingress controller, TLS secrets, WebSockets and stream timeouts set')
-    .option('--controller <c>', 'contour, nginx, traefik, istio or gateway-api')
+    .option('--controller <c>', 'contour, nginx (or ingress-nginx), traefik, istio or gateway-api')
     .option('-d, --domain <d>', 'the platform domain (apex or subdomain)')
-    .option('--namespace <ns>', 'namespace of the routes and services')
+    .option('--namespace <ns>', 'namespace of the routes and services (default nap)')
     .option('--suffix <s>', 'services named <name>-<s> (a responder deployed with --suffix)')
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
@@ -152,6 +152,8 @@ async function main(argv: string[]): Promise<number> {
     .description('find the ingress mistakes that break NAP, before applying anything')
     .option('-d, --domain <d>', 'the platform domain (default: read from the hosts)')
     .option('--format <fmt>', 'text or json (default text)')
+    .option('-q, --quiet', 'print only failures and the summary')
+    .option('-v, --verbose', 'also list the rules that found nothing')
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .action(async (files: string[], o: Record<string, unknown>) => {

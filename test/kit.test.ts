@@ -2,7 +2,7 @@
 // mutation yields exactly its finding; the platform's own examples lint as expected; the responder bundle shipped
 // in the ConfigMap runs under plain node and speaks the §7 protocol.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -169,6 +169,54 @@ describe('the platform\'s own examples', () => {
     const none = cli(['kit', 'lint', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n');
     expect(none.status).toBe(2);
     expect(none.stderr).toMatch(/pass --domain/);
+  });
+});
+
+describe('kit lint ergonomics', () => {
+  const FIXTURES = ['fixtures/contour-guide.yaml', 'fixtures/ingress-nginx-typical.yaml'].map((f) => path.join(REPO_ROOT, f));
+
+  it('files of different domains are judged apart: together they find what each finds alone', () => {
+    const alone = FIXTURES.map((f) => JSON.parse(cli(['kit', 'lint', f, '--format', 'json']).stdout).checks.filter((c: { status: string }) => c.status !== 'pass').length);
+    const both = JSON.parse(cli(['kit', 'lint', ...FIXTURES, '--format', 'json']).stdout);
+    expect(both.checks.filter((c: { status: string }) => c.status !== 'pass')).toHaveLength(alone[0]! + alone[1]!);
+    expect(both.options.domains).toEqual(['nap.example.com', 'nap.acme.com']);
+    // --domain judges everything against that one domain instead.
+    const forced = JSON.parse(cli(['kit', 'lint', ...FIXTURES, '--format', 'json', '--domain', 'nap.example.com']).stdout);
+    expect(forced.options.domains).toEqual(['nap.example.com']);
+  });
+
+  it('findings carry file:line; no pass rows unless -v; -q; plurals; JSON without TURN or a random preview name', () => {
+    const file = FIXTURES[1]!;
+    const text = cli(['kit', 'lint', file]);
+    expect(text.status).toBe(1);
+    // Wrapped lines continue deep under their message column: joined back, each finding reads as one line.
+    expect(text.stdout.replace(/\n {15,}/g, ' ')).toMatch(new RegExp(`LINT_PATHTYPE_MISSING ${file.replace(/[.]/g, '\\.')}:\\d+ Ingress nap: path / of browsers\\.nap\\.acme\\.com has no pathType`));
+    expect(text.stdout).not.toMatch(/#\d/);
+    expect(text.stdout).not.toContain('no finding');
+    expect(text.stdout).toMatch(/^nap-verify \S+ {2}nap\.acme\.com {2}\(kit lint: 1 object in /m);
+    const verbose = cli(['kit', 'lint', file, '-v']);
+    expect(verbose.stdout).toMatch(/✔ lint\.hosts +no finding/);
+    const quiet = cli(['kit', 'lint', file, '-q']);
+    expect(quiet.stdout).not.toContain('nap-verify 0');
+    expect(quiet.stdout).not.toContain('LINT_CLASS_ANNOTATION');
+    expect(quiet.stdout).toContain('LINT_WILDCARD_MISSING');
+    const json = JSON.parse(cli(['kit', 'lint', file, '--format', 'json']).stdout);
+    expect(json.target).toEqual({ domain: 'nap.acme.com', hosts: { main: 'nap.acme.com', files: 'files.nap.acme.com', browsers: 'browsers.nap.acme.com', sandbox: 'sandbox.nap.acme.com', preview: '*.sandbox.nap.acme.com' }, ingressIp: null });
+    const pathType = json.checks.find((c: { code?: string }) => c.code === 'LINT_PATHTYPE_MISSING');
+    const lines = readFileSync(file, 'utf8').split('\n');
+    expect(lines[pathType.evidence.line - 1]).toMatch(/^apiVersion: /);
+    expect(pathType.message).toBe(`${file}:${pathType.evidence.line} Ingress nap: path / of browsers.nap.acme.com has no pathType`);
+  });
+
+  it('an empty stdin says so; kit routes defaults --namespace to nap and takes ingress-nginx as a controller name', () => {
+    const empty = cli(['kit', 'lint', '-'], '');
+    expect(empty.status).toBe(2);
+    expect(empty.stderr.trim()).toBe('nap-verify: kit lint: no manifests on stdin (did the command before the pipe fail?)');
+    const contour = cli(['kit', 'routes', '--controller', 'contour', '--domain', 'acme.com']);
+    expect(contour.status, contour.stderr).toBe(0);
+    for (const o of docs(contour.stdout)) expect(o.metadata.namespace).toBe('nap');
+    const alias = cli(['kit', 'routes', '--controller', 'ingress-nginx', '--domain', 'acme.com']);
+    expect(alias.stdout.replace(/^#.*\n/, '')).toBe(cli(['kit', 'routes', '--controller', 'nginx', '--domain', 'acme.com']).stdout.replace(/^#.*\n/, ''));
   });
 });
 

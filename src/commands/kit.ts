@@ -13,10 +13,15 @@ import { buildTarget } from '../target.js';
 import { VERSION } from '../version.js';
 import { useColor, type Io } from './check.js';
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 const yamlDocs = (objs: Array<Record<string, unknown>>) => objs.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
 
-function namespaceOf(raw: unknown): string {
-  const ns = typeof raw === 'string' ? raw : '';
+/** The platform installs into `nap`: the namespace routes and responders go to unless told otherwise. */
+export const DEFAULT_NAMESPACE = 'nap';
+
+function namespaceOf(raw: unknown, fallback?: string): string {
+  const ns = typeof raw === 'string' ? raw : fallback ?? '';
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new UsageError(`--namespace ${ns || '(missing)'}: a Kubernetes namespace name is required (lower-case letters, digits, '-')`);
   return ns;
 }
@@ -44,11 +49,12 @@ export function kitResponder(o: Record<string, unknown>): string {
 }
 
 export function kitRoutes(o: Record<string, unknown>): string {
-  const controller = String(o.controller ?? '');
-  if (!(CONTROLLER_KINDS as readonly string[]).includes(controller)) throw new UsageError(`--controller ${controller || '(missing)'}: one of ${CONTROLLER_KINDS.join(', ')}`);
+  // The checks call the Kubernetes controller ingress-nginx; its routes are the nginx ones.
+  const controller = String(o.controller ?? '') === 'ingress-nginx' ? 'nginx' : String(o.controller ?? '');
+  if (!(CONTROLLER_KINDS as readonly string[]).includes(controller)) throw new UsageError(`--controller ${controller || '(missing)'}: one of ${CONTROLLER_KINDS.join(', ')} (ingress-nginx = nginx)`);
   if (typeof o.domain !== 'string') throw new UsageError('kit routes needs --domain');
   const domain = parseDomain(o.domain);
-  const namespace = namespaceOf(o.namespace);
+  const namespace = namespaceOf(o.namespace, DEFAULT_NAMESPACE);
   const suffix = suffixOf(o.suffix);
   return `# nap-verify ${VERSION}: the five NAP routes for ${controller}, ${domain}, namespace ${namespace}\n${yamlDocs(routeObjects(controller as RouteController, domain, namespace, suffix))}`;
 }
@@ -58,11 +64,16 @@ export async function kitLint(paths: string[], o: Record<string, unknown>, io: I
   const format = String(o.format ?? 'text');
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format ${format}: expected text or json`);
   const files: SourceFile[] = paths.map((p) => {
+    let text: string;
     try {
-      return { name: p === '-' ? '<stdin>' : p, text: readFileSync(p === '-' ? 0 : p, 'utf8') };
+      text = readFileSync(p === '-' ? 0 : p, 'utf8');
     } catch (e) {
+      // A pipe whose writer failed (kubectl without access) often leaves stdin closed or unreadable.
+      if (p === '-') throw new UsageError('kit lint: no manifests on stdin (did the command before the pipe fail?)');
       throw new UsageError(`kit lint: cannot read ${p} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
+    if (p === '-' && !text.trim()) throw new UsageError('kit lint: no manifests on stdin (did the command before the pipe fail?)');
+    return { name: p === '-' ? '<stdin>' : p, text };
   });
   const domainArg = typeof o.domain === 'string' ? parseDomain(o.domain) : undefined;
   let lint;
@@ -71,15 +82,23 @@ export async function kitLint(paths: string[], o: Record<string, unknown>, io: I
   } catch (e) {
     throw new UsageError(`kit lint: not YAML: ${(e as Error).message}`);
   }
-  if (!lint.domain) throw new UsageError('kit lint: cannot tell the domain from these manifests (no files./browsers./sandbox. host): pass --domain');
+  if (!lint.domains.length) throw new UsageError('kit lint: cannot tell the domain from these manifests (no files./browsers./sandbox. host): pass --domain');
   const results = lintResults(lint.findings);
   const summary = summarize(results, false);
   const now = new Date();
+  const domain = lint.domains.join(', ');
+  const first = lint.domains[0]!;
   const run = {
-    tool: 'nap-verify' as const, version: VERSION, startedAt: now, finishedAt: now, target: buildTarget(lint.domain),
-    options: { command: 'kit lint', files: files.map((f) => f.name), domain: lint.domain, documents: lint.documents }, resolvers: [], summary, results,
-    headline: `kit lint: ${lint.documents} objects in ${files.map((f) => f.name).join(', ')}`,
+    tool: 'nap-verify' as const, version: VERSION, startedAt: now, finishedAt: now,
+    // The hosts as routed, the preview as its wildcard: a lint has no random preview name and no TURN server.
+    target: { domain, hosts: { ...buildTarget(first).hosts, preview: `*.sandbox.${first}` } },
+    options: { command: 'kit lint', files: files.map((f) => f.name), domains: lint.domains, documents: lint.documents }, resolvers: [], summary, results,
+    headline: `kit lint: ${plural(lint.documents, 'object')} in ${files.map((f) => f.name).join(', ')}${lint.domains.length > 1 ? `; ${plural(lint.domains.length, 'domain')} judged apart` : ''}`,
   };
-  io.stdout.write(format === 'json' ? toJson(run) : toText(run, { color: useColor({}, io.env, !!io.stdout.isTTY), quiet: false, verbose: false }));
+  const verbose = o.verbose === true;
+  const quiet = o.quiet === true;
+  // A rule that found nothing is a row only with -v; JSON keeps every rule, so CI counts stay put.
+  const shown = format === 'json' || verbose ? run : { ...run, results: results.filter((r) => r.status !== 'pass') };
+  io.stdout.write(format === 'json' ? toJson(run) : toText(shown, { color: useColor({}, io.env, !!io.stdout.isTTY), quiet, verbose: false }));
   return exitCodeFor(summary);
 }

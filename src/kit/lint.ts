@@ -1,7 +1,7 @@
 // `kit lint`: read ingress manifests (Ingress, Contour HTTPProxy, Traefik IngressRoute, Istio Gateway/VirtualService,
 // Gateway API Gateway/HTTPRoute) and find the mistakes that break NAP before any traffic flows. Pure: text in,
 // findings out, each naming the file, the document index and the fix.
-import { parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
 import type { CheckResult, Status } from '../model.js';
 import { WILDCARD_SECRET } from './routes.js';
 
@@ -14,6 +14,8 @@ interface Where {
   file: string;
   /** 0-based index of the YAML document in the file. */
   document: number;
+  /** 1-based line where the object starts: what an editor jumps to. */
+  line: number;
   kind: string;
   name: string;
 }
@@ -167,18 +169,26 @@ export function inferDomain(hosts: string[]): string | undefined {
   return [...votes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
-export function lintManifests(files: SourceFile[], domainArg?: string): { domain?: string; findings: LintFinding[]; documents: number } {
+export function lintManifests(files: SourceFile[], domainArg?: string): { domains: string[]; findings: LintFinding[]; documents: number } {
   const routes: RouteEntry[] = [];
   const findings: LintFinding[] = [];
   const gatewayTls = new Map<string, string>();
   const docs: Array<{ d: Doc; w: Where }> = [];
   for (const f of files) {
-    parseAllDocuments(f.text).forEach((doc, i) => {
+    const lines = new LineCounter();
+    parseAllDocuments(f.text, { lineCounter: lines }).forEach((doc, i) => {
       if (doc.errors.length) throw new Error(`${f.name}: document ${i}: ${doc.errors[0]!.message.split('\n')[0]}`);
       const d = doc.toJS() as Doc | null;
       if (!d || typeof d !== 'object') return;
-      const items: Doc[] = d.kind === 'List' && Array.isArray(d.items) ? d.items : [d];
-      for (const item of items) docs.push({ d: item, w: { file: f.name, document: i, kind: String(item.kind ?? '?'), name: String(item.metadata?.name ?? '?') } });
+      const lineAt = (offset: number | undefined) => (offset === undefined ? 1 : lines.linePos(offset).line);
+      const isList = d.kind === 'List' && Array.isArray(d.items);
+      const items: Doc[] = isList ? d.items : [d];
+      // A List's items each start on their own line; a plain document starts where its content does.
+      const itemNodes = isList ? ((doc.get('items', true) as { items?: Array<{ range?: [number, number, number] }> } | undefined)?.items ?? []) : [];
+      items.forEach((item, k) => {
+        const start = isList ? itemNodes[k]?.range?.[0] : (doc.contents as { range?: [number, number, number] } | null)?.range?.[0];
+        docs.push({ d: item, w: { file: f.name, document: i, line: lineAt(start), kind: String(item.kind ?? '?'), name: String(item.metadata?.name ?? '?') } });
+      });
     });
   }
   // Gateways first: their TLS settings apply to the routes that follow.
@@ -195,10 +205,22 @@ export function lintManifests(files: SourceFile[], domainArg?: string): { domain
     else if (d.kind === 'VirtualService') fromVirtualService(d, w, out, gatewayTls);
     else if (d.kind === 'HTTPRoute') fromHttpRoute(d, w, out, gatewayTls);
   }
-  const domain = domainArg ?? inferDomain(routes.map((r) => r.host));
-  if (!domain) return { findings, documents: docs.length };
+  // Each file's hosts are judged against its own domain (two installs linted together stay apart), files of one
+  // domain together (routes split over files); --domain judges everything against that one.
+  const fileDomain = new Map<string, string | undefined>();
+  const anyDomain = inferDomain(routes.map((r) => r.host));
+  for (const f of files) fileDomain.set(f.name, domainArg ?? inferDomain(routes.filter((r) => r.file === f.name).map((r) => r.host)) ?? anyDomain);
+  const domains = [...new Set([...fileDomain.values()].filter((d): d is string => !!d))];
+  for (const domain of domains) {
+    const mine = (file: string) => fileDomain.get(file) === domain;
+    judgeHosts(domain, routes.filter((r) => mine(r.file)), docs.filter((x) => mine(x.w.file)), files.filter((f) => mine(f.name)), findings);
+  }
+  return { domains, findings, documents: docs.length };
+}
+
+function judgeHosts(domain: string, routes: RouteEntry[], docs: Array<{ w: Where }>, files: SourceFile[], findings: LintFinding[]) {
   const roles: Array<[string, string]> = [['main', domain], ['files', `files.${domain}`], ['browsers', `browsers.${domain}`], ['sandbox', `sandbox.${domain}`], ['preview', `*.sandbox.${domain}`]];
-  const firstWhere: Where = docs[0]?.w ?? { file: files[0]?.name ?? '-', document: 0, kind: '-', name: '-' };
+  const firstWhere: Where = docs[0]?.w ?? { file: files[0]?.name ?? '-', document: 0, line: 1, kind: '-', name: '-' };
   for (const [role, host] of roles) {
     const rs = routes.filter((r) => r.host === host);
     if (!rs.length) {
@@ -208,7 +230,7 @@ export function lintManifests(files: SourceFile[], domainArg?: string): { domain
       continue;
     }
     for (const r of rs) {
-      const where = { file: r.file, document: r.document, kind: r.kind, name: r.name, host };
+      const where = { file: r.file, document: r.document, line: r.line, kind: r.kind, name: r.name, host };
       const want = EXPECTED_BACKEND[role]!;
       if (r.service !== undefined && (!(r.service === want.service || r.service.startsWith(`${want.service}-`)) || (r.port !== undefined && r.port !== want.port))) {
         findings.push({ ...where, code: 'LINT_WRONG_BACKEND', message: `${host} goes to ${r.service}:${r.port ?? '?'}, not ${want.service}:${want.port}${role === 'files' ? ' (files must reach nap-cp, which routes it by Host to the export app)' : ''}`, fix: `Point ${host} at ${want.service} port ${want.port}.` });
@@ -227,7 +249,6 @@ export function lintManifests(files: SourceFile[], domainArg?: string): { domain
       }
     }
   }
-  return { domain, findings, documents: docs.length };
 }
 
 function downloadFix(kind: string): string {
@@ -256,9 +277,9 @@ export function lintResults(findings: LintFinding[]): CheckResult[] {
     }
     for (const f of mine) {
       out.push({
-        id: rule.id, title: rule.title, status: f.status ?? rule.status, code, message: `${f.file}#${f.document} ${f.message}`,
+        id: rule.id, title: rule.title, status: f.status ?? rule.status, code, message: `${f.file}:${f.line} ${f.message}`,
         ...(f.host ? { host: f.host } : {}), durationMs: 0,
-        evidence: { file: f.file, document: f.document, kind: f.kind, name: f.name, ...(f.host ? { host: f.host } : {}) }, remediation: f.fix,
+        evidence: { file: f.file, line: f.line, document: f.document, kind: f.kind, name: f.name, ...(f.host ? { host: f.host } : {}) }, remediation: f.fix,
       });
     }
   }

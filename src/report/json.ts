@@ -7,7 +7,8 @@ export interface RunRecord {
   version: string;
   startedAt: Date;
   finishedAt: Date;
-  target: Target;
+  /** kit lint has no TURN server to name: its target is the domain and hosts only. */
+  target: Omit<Target, 'turn'> & { turn?: Target['turn'] };
   /** Already free of secrets: the caller passes what may be shown. */
   options: Record<string, unknown>;
   resolvers: string[];
@@ -30,7 +31,7 @@ export function toJson(run: RunRecord): string {
       domain: run.target.domain,
       hosts: run.target.hosts,
       ingressIp: run.target.ingressIp ?? null,
-      turn: run.target.turn,
+      ...(run.target.turn ? { turn: run.target.turn } : {}),
     },
     options: run.options,
     environment: { node: process.version, platform: `${process.platform} ${process.arch}`, resolvers: run.resolvers },

@@ -107,8 +107,10 @@ export class TextRenderer {
     const paint = this.paint[status];
     const dur = r.status === 'skip' || !showDuration ? '' : formatDuration(r.durationMs);
     const host = r.host ?? '';
-    const headPlain = `  ${SYMBOL[status]} ${r.id.padEnd(this.idW)}  ${this.hostColumn ? `${host.padEnd(this.hostW)}  ` : ''}${dur.padStart(7)}  `;
-    const head = `  ${paint(SYMBOL[status])} ${r.id.padEnd(this.idW)}  ${this.hostColumn ? `${host.padEnd(this.hostW)}  ` : ''}${c.dim(dur.padStart(7))}  `;
+    // No duration column where durations mean nothing (kit lint reads files).
+    const durCol = showDuration ? `${dur.padStart(7)}  ` : '';
+    const headPlain = `  ${SYMBOL[status]} ${r.id.padEnd(this.idW)}  ${this.hostColumn ? `${host.padEnd(this.hostW)}  ` : ''}${durCol}`;
+    const head = `  ${paint(SYMBOL[status])} ${r.id.padEnd(this.idW)}  ${this.hostColumn ? `${host.padEnd(this.hostW)}  ` : ''}${c.dim(durCol)}`;
     const prefix = !this.hostColumn && host && !r.message.includes(host) ? `${host}: ` : '';
     const text = `${r.code ? `${r.code} ` : ''}${prefix}${r.message}`;
     const indent = headPlain.length <= this.width / 2 ? headPlain.length : 6;

@@ -116,7 +116,7 @@ export function triageDocument(run: RunRecord): Block[] {
         ['Mode', o['mode'] === 'nodeport' ? 'NodePort (plain HTTP on the node ports)' : 'external ingress (TLS, five names)'],
         ['Hosts', Object.entries(run.target.hosts).map(([role, h]) => `${role}: ${h}`).join(', ')],
         ['Connected to', run.target.ingressIp ? `${run.target.ingressIp} (--ingress-ip)` : 'the addresses DNS gave this machine'],
-        ['TURN server', `${run.target.turn.host}:${run.target.turn.port}`],
+        ['TURN server', run.target.turn ? `${run.target.turn.host}:${run.target.turn.port}` : '—'],
         ['Run', `${run.startedAt.toISOString()} → ${run.finishedAt.toISOString()} (${((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1)} s)`],
         ['Tool', `nap-verify ${run.version}, Node ${process.version}`],
         ['Machine', `${os.type()} ${os.release()} ${os.arch()}`],
