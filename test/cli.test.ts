@@ -7,6 +7,7 @@ import path from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_PATH, runCli } from './harness/cli.js';
+import { assertResultSchema } from './harness/schema.js';
 import { startSilentUdp } from './harness/dnsmasq.js';
 import { runCleanups, waitFor } from './harness/proc.js';
 import { fullStack, type FullStack } from './support/ingress.js';
@@ -220,6 +221,7 @@ describe('interrupt', () => {
       const tookMs = Date.now() - sent;
       expect(tookMs).toBeLessThan(2000); // the holds had 28 s to go: the exit came from the signal
       const doc = JSON.parse(readFileSync(files.json, 'utf8'));
+      assertResultSchema(doc, `${sig} partial JSON`);
       expect(doc.interrupted).toBe(true);
       expect(doc.summary.status).toBe('interrupted');
       const holds = doc.checks.filter((c: { id: string }) => c.id.startsWith('hold.'));
@@ -228,7 +230,7 @@ describe('interrupt', () => {
       expect(doc.checks.find((c: { id: string }) => c.id === 'tls.main').status).toBe('pass');
       expect(XMLValidator.validate(readFileSync(files.junit, 'utf8'))).toBe(true);
       expect(readFileSync(files.junit, 'utf8')).toContain('<skipped message="interrupted before it finished"/>');
-      expect(readFileSync(files.report, 'utf8')).toContain('(interrupted: unfinished checks are marked skip)');
+      expect(readFileSync(files.report, 'utf8')).toContain('**Verdict: INTERRUPTED: unfinished checks are marked skip.');
     });
   }
 
@@ -267,7 +269,9 @@ describe('interrupt', () => {
     expect(tookMs).toBeLessThan(5000); // the deadline is 20 s: the exit came from the signal
     await waitFor(() => existsSync(json), 'partial JSON');
     const doc = JSON.parse(readFileSync(json, 'utf8'));
+    assertResultSchema(doc, 'partial JSON');
     expect(doc.interrupted).toBe(true);
+    expect(doc.summary.status).toBe('interrupted');
     expect(doc.checks.find((c: { id: string }) => c.id === 'dns.main')).toMatchObject({ status: 'skip', message: 'interrupted before it finished' });
     expect(proc.output()).toMatch(/interrupted/);
   });

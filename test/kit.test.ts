@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI_PATH, REPO_ROOT } from './harness/cli.js';
+import { assertResultSchema } from './harness/schema.js';
 import { makeTempDir, runCleanups, spawnManaged, waitFor } from './harness/proc.js';
 
 afterAll(runCleanups);
@@ -26,6 +27,7 @@ function lint(objs: Array<Record<string, any>> | string, extra: string[] = []) {
   const r = cli(['kit', 'lint', '-', '--format', 'json', ...extra], text);
   expect(r.stdout, r.stderr).not.toBe('');
   const json = JSON.parse(r.stdout);
+  assertResultSchema(json, 'kit lint --format json');
   return { code: r.status, json, findings: (json.checks as Array<{ status: string; code?: string; message: string; evidence: any }>).filter((c) => c.status !== 'pass') };
 }
 
@@ -178,6 +180,7 @@ describe('kit lint ergonomics', () => {
   it('files of different domains are judged apart: together they find what each finds alone', () => {
     const alone = FIXTURES.map((f) => JSON.parse(cli(['kit', 'lint', f, '--format', 'json']).stdout).checks.filter((c: { status: string }) => c.status !== 'pass').length);
     const both = JSON.parse(cli(['kit', 'lint', ...FIXTURES, '--format', 'json']).stdout);
+    assertResultSchema(both, 'kit lint of two domains');
     expect(both.checks.filter((c: { status: string }) => c.status !== 'pass')).toHaveLength(alone[0]! + alone[1]!);
     expect(both.options.domains).toEqual(['nap.example.com', 'nap.acme.com']);
     // --domain judges everything against that one domain instead.
@@ -201,6 +204,7 @@ describe('kit lint ergonomics', () => {
     expect(quiet.stdout).not.toContain('LINT_CLASS_ANNOTATION');
     expect(quiet.stdout).toContain('LINT_WILDCARD_MISSING');
     const json = JSON.parse(cli(['kit', 'lint', file, '--format', 'json']).stdout);
+    assertResultSchema(json, 'kit lint --format json');
     expect(json.target).toEqual({ domain: 'nap.acme.com', hosts: { main: 'nap.acme.com', files: 'files.nap.acme.com', browsers: 'browsers.nap.acme.com', sandbox: 'sandbox.nap.acme.com', preview: '*.sandbox.nap.acme.com' }, ingressIp: null });
     const pathType = json.checks.find((c: { code?: string }) => c.code === 'LINT_PATHTYPE_MISSING');
     const lines = readFileSync(file, 'utf8').split('\n');

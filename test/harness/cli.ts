@@ -2,7 +2,9 @@
 // reach the servers the test started there.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Netns } from './netns.js';
+import { assertResultSchema } from './schema.js';
 
 export interface CliResult {
   code: number | null;
@@ -42,7 +44,11 @@ export async function runCli(
     } catch {
       /* leave undefined: the test asserts on it */
     }
+    if (result.json !== undefined) assertResultSchema(result.json, `stdout of nap-verify ${args.join(' ')}`);
   }
+  // A --json file is the same contract as stdout.
+  const jsonFile = args[args.indexOf('--json') + 1];
+  if (args.includes('--json') && jsonFile && existsSync(jsonFile)) assertResultSchema(JSON.parse(readFileSync(jsonFile, 'utf8')), `--json ${jsonFile}`);
   return result;
 }
 

@@ -6,6 +6,7 @@ import { toJunit } from '../../src/report/junit.js';
 import { summarize } from '../../src/report/summary.js';
 import { toText } from '../../src/report/text.js';
 import { buildTarget } from '../../src/target.js';
+import { assertResultSchema, RESULT_SCHEMA } from '../harness/schema.js';
 
 const results: CheckResult[] = [
   { id: 'dns.main', title: 'DNS', status: 'pass', message: '127.0.0.1', host: 'acme.test', durationMs: 3, evidence: { a: 1 } },
@@ -21,6 +22,22 @@ const run = (strict = false): RunRecord => ({
 });
 
 describe('reporters', () => {
+  it('JSON matches the shipped schema (ajv), and the schema is a real constraint', () => {
+    const doc = JSON.parse(toJson(run()));
+    assertResultSchema(doc);
+    assertResultSchema(JSON.parse(toJson(run(true))));
+    expect(RESULT_SCHEMA.properties.summary.properties.status.enum).toEqual(['pass', 'warn', 'fail', 'interrupted']);
+    const broken = [
+      { ...doc, schema: 2 },
+      { ...doc, summary: { ...doc.summary, status: 'ok' } },
+      { ...doc, checks: [{ ...doc.checks[1], code: undefined }] },
+      { ...doc, checks: [{ ...doc.checks[0], status: 'passed' }] },
+      { ...doc, surprise: true },
+      (({ target: _t, ...rest }) => rest)(doc),
+    ].map((d) => JSON.parse(JSON.stringify(d)));
+    for (const [i, d] of broken.entries()) expect(() => assertResultSchema(d), String(i)).toThrow(/does not match schema\/result-1\.json/);
+  });
+
   it('JSON carries exactly the spec §4 fields', () => {
     const doc = JSON.parse(toJson(run()));
     expect(Object.keys(doc)).toEqual(['tool', 'version', 'schema', 'startedAt', 'finishedAt', 'durationMs', 'target', 'options', 'environment', 'summary', 'checks']);
