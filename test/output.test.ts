@@ -90,7 +90,7 @@ describe('streaming and width off a TTY', () => {
     expect(r.stdout).toMatch(/^ {2}▲ hold\.ws\.main + \d\.\d s {2}HOLD_SHORT silent WebSocket to nap\.test|^ {2}▲ hold\.ws\.main + \d\.\d s {2}HOLD_SHORT nap\.test: /m);
     expect(r.stdout).toMatch(/^ {2}✔ dns\.main + \d+ ms {2}\S/m);
     expect(r.stdout).not.toMatch(/\d{4,} ms/);
-    expect(r.stdout).toMatch(/^26 passed, 0 failed, 5 warnings, 0 skipped {2}\(\d+\.\d s\)$/m);
+    expect(r.stdout).toMatch(/^29 passed, 0 failed, 5 warnings, 0 skipped {2}\(\d+\.\d s\)$/m);
     // A wrapped message continues under its own column (hanging indent), never at column 0.
     const sse = lines.findIndex((l) => / hold\.sse\.main /.test(l));
     expect(lines[sse + 1]).toMatch(new RegExp(`^ {${lines[sse]!.indexOf('HOLD_SHORT')}}\\S`));
@@ -165,9 +165,9 @@ describe('what was NOT tested', () => {
       ['hold.sse.main', 'skip'], ['hold.ws.main', 'skip'], ['hold.ws.browsers', 'skip'], ['hold.ws.sandbox', 'skip'], ['hold.ws.preview', 'skip'],
     ]);
     expect(holds[0].message).toMatch(/^not held: --no-hold/);
-    expect(r.json.summary).toMatchObject({ pass: 31, skip: 5, status: 'pass' });
+    expect(r.json.summary).toMatchObject({ pass: 34, skip: 5, status: 'pass' });
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(junit, 'utf8'));
-    expect(doc.testsuites).toMatchObject({ tests: '36', skipped: '5', failures: '0' });
+    expect(doc.testsuites).toMatchObject({ tests: '39', skipped: '5', failures: '0' });
     const text = await runCli(stack.ns, [...stack.args, '--no-hold']);
     expect(text.stdout).toMatch(/^stream timeouts NOT tested \(--no-hold\): hold\.sse\.main, /m);
   }, 60_000);
