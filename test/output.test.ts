@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_PATH, runCli } from './harness/cli.js';
 import { startNginx } from './harness/nginx.js';
 import { runCleanups } from './harness/proc.js';
-import { fullStack, nginxSite, startResponder, UPGRADE_MAP, type FullStack } from './support/ingress.js';
+import { fullStack, nginxSite, publicUrlArgs, startResponder, UPGRADE_MAP, type FullStack } from './support/ingress.js';
 
 let stack: FullStack;
 let out: string;
@@ -22,7 +22,7 @@ const METRICS_LOGIN_PORT = 8461;
 beforeAll(async () => {
   stack = await fullStack('nap.test');
   // The platform as installed: its own answers, no responder, so no stream can be held.
-  await startResponder(stack.ns, stack.domain, FINGERPRINTS_ONLY, ['--fingerprints-only']);
+  await startResponder(stack.ns, stack.domain, FINGERPRINTS_ONLY, ['--fingerprints-only', ...publicUrlArgs(stack.domain, PLATFORM_PORT)]);
   await startNginx(stack.ns, [
     UPGRADE_MAP,
     nginxSite(stack, FINGERPRINTS_ONLY, { port: PLATFORM_PORT }),
@@ -90,7 +90,7 @@ describe('streaming and width off a TTY', () => {
     expect(r.stdout).toMatch(/^ {2}▲ hold\.ws\.main + \d\.\d s {2}HOLD_SHORT silent WebSocket to nap\.test|^ {2}▲ hold\.ws\.main + \d\.\d s {2}HOLD_SHORT nap\.test: /m);
     expect(r.stdout).toMatch(/^ {2}✔ dns\.main + \d+ ms {2}\S/m);
     expect(r.stdout).not.toMatch(/\d{4,} ms/);
-    expect(r.stdout).toMatch(/^29 passed, 0 failed, 5 warnings, 0 skipped {2}\(\d+\.\d s\)$/m);
+    expect(r.stdout).toMatch(/^30 passed, 0 failed, 5 warnings, 0 skipped {2}\(\d+\.\d s\)$/m);
     // A wrapped message continues under its own column (hanging indent), never at column 0.
     const sse = lines.findIndex((l) => / hold\.sse\.main /.test(l));
     expect(lines[sse + 1]).toMatch(new RegExp(`^ {${lines[sse]!.indexOf('HOLD_SHORT')}}\\S`));
@@ -165,9 +165,9 @@ describe('what was NOT tested', () => {
       ['hold.sse.main', 'skip'], ['hold.ws.main', 'skip'], ['hold.ws.browsers', 'skip'], ['hold.ws.sandbox', 'skip'], ['hold.ws.preview', 'skip'],
     ]);
     expect(holds[0].message).toMatch(/^not held: --no-hold/);
-    expect(r.json.summary).toMatchObject({ pass: 34, skip: 5, status: 'pass' });
+    expect(r.json.summary).toMatchObject({ pass: 35, skip: 5, status: 'pass' });
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(junit, 'utf8'));
-    expect(doc.testsuites).toMatchObject({ tests: '39', skipped: '5', failures: '0' });
+    expect(doc.testsuites).toMatchObject({ tests: '40', skipped: '5', failures: '0' });
     const text = await runCli(stack.ns, [...stack.args, '--no-hold']);
     expect(text.stdout).toMatch(/^stream timeouts NOT tested \(--no-hold\): hold\.sse\.main, /m);
   }, 60_000);
