@@ -235,7 +235,7 @@ describe('kit responder', () => {
 
   it('--pre-install: ConfigMap + Deployments + Services as the platform names them, hardened, labelled, probed', () => {
     const objs = docs(cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install']).stdout);
-    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ConfigMap/nap-verify-responder', 'Deployment/nap-cp', 'Service/nap-cp', 'Deployment/nap-browser', 'Service/nap-browser', 'Deployment/nap-sandbox', 'Service/nap-sandbox']);
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ConfigMap/nap-verify-responder', ...['nap-cp', 'nap-browser', 'nap-sandbox'].flatMap((n) => [`Deployment/${n}`, `NetworkPolicy/${n}`, `Service/${n}`])]);
     for (const o of objs) expect(o.metadata).toMatchObject({ namespace: 'nap', labels: { 'app.kubernetes.io/managed-by': 'nap-verify', 'app.kubernetes.io/instance': 'nap-verify-responder' } });
     const ports = Object.fromEntries(objs.filter((o) => o.kind === 'Service').map((o) => [o.metadata.name, o.spec.ports[0].port]));
     expect(ports).toEqual({ 'nap-cp': 3000, 'nap-browser': 3005, 'nap-sandbox': 3006 });
@@ -250,6 +250,45 @@ describe('kit responder', () => {
     }
     const del = docs(cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', '--delete']).stdout);
     expect(del.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(objs.map((o) => `${o.kind}/${o.metadata.name}`));
+  });
+
+  it('a NetworkPolicy per stand-in admits only the ingress controller\'s namespace, on the stand-in\'s port', () => {
+    const at = (extra: string[]) => docs(cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', ...extra]).stdout);
+    for (const [extra, ingressNs] of [[[], 'ingress-nginx'], [['--ingress-namespace', 'projectcontour'], 'projectcontour']] as const) {
+      const objs = at([...extra]);
+      const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
+      expect(policies).toHaveLength(3);
+      for (const p of policies) {
+        expect(p.apiVersion).toBe('networking.k8s.io/v1');
+        const dep = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === p.metadata.name)!;
+        // Selects exactly its Deployment's pods: every selector label is on the pod template.
+        expect(Object.keys(p.spec.podSelector.matchLabels).length).toBeGreaterThan(0);
+        expect(dep.spec.template.metadata.labels).toMatchObject(p.spec.podSelector.matchLabels);
+        expect(p.spec.policyTypes).toEqual(['Ingress']);
+        const port = dep.spec.template.spec.containers[0].ports[0].containerPort;
+        expect(p.spec.ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ingressNs } } }], ports: [{ protocol: 'TCP', port }] }]);
+      }
+    }
+    expect(at(['--no-network-policy']).filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
+    const bad = cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', '--ingress-namespace', 'Ingress_NGINX']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^nap-verify: --ingress-namespace Ingress_NGINX: a Kubernetes namespace name is required/);
+  });
+
+  it('--image pins by digest; a malformed reference is refused with one line', () => {
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    for (const image of [`node:22-alpine@${digest}`, `registry.example.com:5000/mirror/node@${digest}`, 'node:20.18.1-bookworm-slim']) {
+      const objs = docs(cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', '--image', image]).stdout);
+      const images = objs.filter((o) => o.kind === 'Deployment').map((d) => d.spec.template.spec.containers[0].image);
+      expect(images).toEqual([image, image, image]);
+    }
+    for (const image of ['node:22-alpine@sha256:0123', `node@md5:${'0'.repeat(32)}`, 'Node:22', 'node:22 --privileged', '']) {
+      const r = cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', '--image', image]);
+      expect(r.status, image).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/--image .*: an image reference is required/);
+    }
   });
 
   it('the bundle in the ConfigMap, run with plain node, answers the §7 protocol', async () => {

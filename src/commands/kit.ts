@@ -2,7 +2,9 @@
 // user's own ingress manifests.
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { bundleText, DEFAULT_IMAGE, deletionObjects, instanceLabel, responderObjects, STAND_INS } from '../kit/responder.js';
+import {
+  bundleText, DEFAULT_IMAGE, DEFAULT_INGRESS_NAMESPACE, deletionObjects, instanceLabel, isImageRef, responderObjects, STAND_INS,
+} from '../kit/responder.js';
 import { lintManifests, lintResults, type SourceFile } from '../kit/lint.js';
 import { CONTROLLER_KINDS, routeObjects, type RouteController } from '../kit/routes.js';
 import { parseDomain, UsageError } from '../options.js';
@@ -20,9 +22,9 @@ const yamlDocs = (objs: Array<Record<string, unknown>>) => objs.map((o) => strin
 /** The platform installs into `nap`: the namespace routes and responders go to unless told otherwise. */
 export const DEFAULT_NAMESPACE = 'nap';
 
-function namespaceOf(raw: unknown, fallback?: string): string {
+function namespaceOf(raw: unknown, fallback?: string, flag = '--namespace'): string {
   const ns = typeof raw === 'string' ? raw : fallback ?? '';
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new UsageError(`--namespace ${ns || '(missing)'}: a Kubernetes namespace name is required (lower-case letters, digits, '-')`);
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new UsageError(`${flag} ${ns || '(missing)'}: a Kubernetes namespace name is required (lower-case letters, digits, '-')`);
   return ns;
 }
 
@@ -41,11 +43,14 @@ export function kitResponder(o: Record<string, unknown>): string {
   if (!suffix && o.preInstall !== true) {
     throw new UsageError(`kit responder would create Services named ${STAND_INS.map((s) => s.service).join(', ')}, which the platform install owns: add --pre-install (before installing NAP) or --suffix <s> (beside an install)`);
   }
-  const image = typeof o.image === 'string' && o.image ? o.image : DEFAULT_IMAGE;
-  const opts = { namespace, domain, image, bundle: o.delete === true ? '' : bundleText(), ...(suffix ? { suffix } : {}) };
+  const image = o.image === undefined ? DEFAULT_IMAGE : String(o.image);
+  if (!isImageRef(image)) throw new UsageError(`--image ${image || '(empty)'}: an image reference is required, e.g. ${DEFAULT_IMAGE} or ${DEFAULT_IMAGE}@sha256:<64 hex digits>`);
+  // commander's --no-network-policy sets networkPolicy to false.
+  const ingressNamespace = o.networkPolicy === false ? null : namespaceOf(o.ingressNamespace, DEFAULT_INGRESS_NAMESPACE, '--ingress-namespace');
+  const opts = { namespace, domain, image, ingressNamespace, bundle: o.delete === true ? '' : bundleText(), ...(suffix ? { suffix } : {}) };
   const selector = `app.kubernetes.io/instance=${instanceLabel(opts)}`;
-  if (o.delete === true) return `# Delete exactly what \`kit responder\` created (or: kubectl delete -n ${namespace} -l ${selector} deploy,svc,cm)\n${yamlDocs(deletionObjects(opts))}`;
-  return `# nap-verify ${VERSION} probe responder for ${domain} in ${namespace}; remove with: kubectl delete -n ${namespace} -l ${selector} deploy,svc,cm\n${yamlDocs(responderObjects(opts))}`;
+  if (o.delete === true) return `# Delete exactly what \`kit responder\` created (or: kubectl delete -n ${namespace} -l ${selector} deploy,svc,cm,netpol)\n${yamlDocs(deletionObjects(opts))}`;
+  return `# nap-verify ${VERSION} probe responder for ${domain} in ${namespace}; remove with: kubectl delete -n ${namespace} -l ${selector} deploy,svc,cm,netpol\n${yamlDocs(responderObjects(opts))}`;
 }
 
 export function kitRoutes(o: Record<string, unknown>): string {

@@ -5,6 +5,18 @@ import { readFileSync } from 'node:fs';
 import type { Service } from '../serve/responder.js';
 
 export const DEFAULT_IMAGE = 'node:22-alpine';
+/** Where the ingress controller runs: the only namespace the NetworkPolicy admits (ingress-nginx's own default). */
+export const DEFAULT_INGRESS_NAMESPACE = 'ingress-nginx';
+
+/**
+ * An image reference as a container runtime takes it: [registry[:port]/]path[:tag][@sha256:<64 hex>]. A digest
+ * pins the exact bytes the pod runs; the tag is then only a label.
+ */
+const IMAGE_REF = new RegExp(
+  '^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*'
+  + '(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$',
+);
+export const isImageRef = (s: string) => s.length <= 512 && IMAGE_REF.test(s);
 export const MANAGED_BY = 'nap-verify';
 export const PART_OF = 'nap-verify-responder';
 
@@ -19,6 +31,8 @@ export interface ResponderKitOptions {
   domain: string;
   suffix?: string;
   image: string;
+  /** Namespace of the ingress controller: the NetworkPolicy admits only its pods; null: no NetworkPolicy. */
+  ingressNamespace: string | null;
   /** The bundle (dist/responder.mjs) text. */
   bundle: string;
 }
@@ -71,6 +85,23 @@ export function responderObjects(o: ResponderKitOptions): Array<Record<string, u
         },
       },
     });
+    if (o.ingressNamespace !== null) {
+      // During the pre-flight window the stand-ins face the internet through the ingress only: no other pod
+      // (and no NodePort path through another namespace) may reach them directly.
+      objects.push({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: name(s.service), namespace: o.namespace, labels },
+        spec: {
+          podSelector: { matchLabels: { 'app.kubernetes.io/instance': instanceLabel(o), 'app.kubernetes.io/name': name(s.service) } },
+          policyTypes: ['Ingress'],
+          ingress: [{
+            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': o.ingressNamespace } } }],
+            ports: [{ protocol: 'TCP', port: s.port }],
+          }],
+        },
+      });
+    }
     objects.push({
       apiVersion: 'v1',
       kind: 'Service',
