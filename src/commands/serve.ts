@@ -1,6 +1,6 @@
 // `nap-verify serve`: run the probe responder until SIGINT/SIGTERM, then close every socket and exit 0.
 import { parseDomain, parsePort, UsageError, type RawOptions } from '../options.js';
-import { startResponder } from '../serve/responder.js';
+import { limitsFromEnv, startResponder } from '../serve/responder.js';
 
 export async function runServeCommand(raw: RawOptions): Promise<number> {
   const str = (v: RawOptions[string]) => (typeof v === 'string' ? v : undefined);
@@ -27,6 +27,7 @@ export async function runServeCommand(raw: RawOptions): Promise<number> {
     },
     fingerprintsOnly: raw.fingerprintsOnly === true,
     publicUrls,
+    limits: limitsFromEnv(process.env),
     log: (line) => process.stdout.write(`nap-verify serve: ${line}\n`),
   }).catch((e: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot listen: ${e.code === 'EADDRINUSE' ? `port ${(e as NodeJS.ErrnoException & { port?: number }).port ?? ''} is in use` : e.message}`);

@@ -1,7 +1,7 @@
 // The responder as one file for a cluster pod (bundled by scripts/build-responder.mjs, shipped in a ConfigMap):
 //   node responder.mjs --domain acme.com --service nap-cp --port 3000
 // No npm install in the pod, no CLI framework: only what one stand-in needs.
-import { startResponder, type Service } from './responder.js';
+import { limitsFromEnv, startResponder, type Service } from './responder.js';
 
 const SERVICES: Service[] = ['nap-cp', 'nap-browser', 'nap-sandbox'];
 
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   // The public URLs the platform would be installed with (values.env); default the https names of the domain.
   const publicUrls = Object.fromEntries(([['web', 'web-public-url'], ['browser', 'browser-public-url'], ['sandbox', 'sandbox-public-url']] as const)
     .flatMap(([k, flag]) => (arg(flag) ? [[k, arg(flag)!.replace(/\/+$/, '')]] : [])));
-  const r = await startResponder({ domain, host: arg('host') ?? '0.0.0.0', ports: { [service]: port }, services: [service], publicUrls, log: (l) => process.stdout.write(`${l}\n`) });
+  const r = await startResponder({ domain, host: arg('host') ?? '0.0.0.0', ports: { [service]: port }, services: [service], publicUrls, log: (l) => process.stdout.write(`${l}\n`), limits: limitsFromEnv(process.env) });
   const stop = (sig: string) => {
     process.stdout.write(`${sig}, closing\n`);
     void r.close().then(() => process.exit(0));

@@ -3,6 +3,7 @@
 // idle timer is all that can end a silent stream.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 export type Service = 'nap-cp' | 'nap-browser' | 'nap-sandbox';
@@ -22,6 +23,51 @@ export interface ResponderOptions {
    */
   publicUrls?: Partial<PublicUrls>;
   log?: (line: string) => void;
+  /** Per stand-in limits (default DEFAULT_LIMITS); tests shorten them to prove each one. */
+  limits?: Partial<ResponderLimits>;
+}
+
+/**
+ * What one stand-in (one listening port) allows a stranger: it sits behind a public ingress during the pre-flight
+ * window, so every resource a request can pin is bounded. Streams stay well under the connection cap so that
+ * /health and /healthz still answer the kubelet when every stream slot is taken.
+ */
+export interface ResponderLimits {
+  /** Open TCP connections per stand-in (server.maxConnections); beyond it new connections are dropped. */
+  maxConnections: number;
+  /** Concurrent WebSockets per stand-in; beyond it the upgrade gets 503. */
+  wsStreams: number;
+  /** Concurrent SSE streams per stand-in; beyond it 503. */
+  sseStreams: number;
+  /** A WebSocket is closed (1001) after this long: above the longest hold (3600 s) so no hold is cut by us. */
+  wsLifetimeS: number;
+  /** Largest WebSocket message accepted (ws maxPayload); larger closes with 1009. */
+  wsMessageBytes: number;
+  /** A client that does not read: once this much echo is waiting to be sent, the socket is cut. */
+  wsBufferedBytes: number;
+}
+
+export const DEFAULT_LIMITS: ResponderLimits = {
+  maxConnections: 640,
+  wsStreams: 256,
+  sseStreams: 256,
+  wsLifetimeS: 3700,
+  wsMessageBytes: 4096,
+  wsBufferedBytes: 256 * 1024,
+};
+
+/**
+ * Test-only override, `NAP_VERIFY_RESPONDER_LIMITS="wsLifetimeS=2,wsStreams=3"`: lets a test prove a limit in
+ * seconds. Unknown keys and values that are not positive numbers are ignored (the defaults stay).
+ */
+export function limitsFromEnv(env: NodeJS.ProcessEnv): Partial<ResponderLimits> {
+  const out: Partial<ResponderLimits> = {};
+  for (const pair of (env.NAP_VERIFY_RESPONDER_LIMITS ?? '').split(',')) {
+    const [k, v] = pair.split('=');
+    const n = Number(v);
+    if (k && k in DEFAULT_LIMITS && Number.isFinite(n) && n > 0) out[k as keyof ResponderLimits] = n;
+  }
+  return out;
 }
 
 export interface PublicUrls {
@@ -46,6 +92,8 @@ export const MAX_HOLD_S = 3600;
 export const MIN_BEAT_S = 0.5;
 export const MIN_GAP_MS = 50;
 export const MAX_GAP_MS = 2000;
+/** Room for the echo's JSON envelope and a little escaping on top of the message cap. */
+const ECHO_ENVELOPE_BYTES = 256;
 
 const json = (res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}) => {
   const text = JSON.stringify(body);
@@ -56,6 +104,19 @@ const text = (res: http.ServerResponse, status: number, body: string, type = 'te
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 };
+
+/**
+ * The request target split by hand: `new URL(target, base)` throws on `//`, `//[`, `//a:99999`, and a throw here
+ * used to end the process. Only origin-form targets made of RFC 3986 characters are served; anything else
+ * (`/\\`, `//[`, `*`, absolute-form) is a bad target, answered 400.
+ */
+const ORIGIN_FORM = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*)?$/;
+export function parseTarget(target: string | undefined): { path: string; query: URLSearchParams } | undefined {
+  if (target === undefined || target.length > 8192 || !ORIGIN_FORM.test(target)) return undefined;
+  const q = target.indexOf('?');
+  // URLSearchParams never throws: a malformed %xx stays as written.
+  return q < 0 ? { path: target, query: new URLSearchParams() } : { path: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) };
+}
 
 /** The Host header without its port, lower-cased: what the platform routes on. */
 export const hostOf = (req: http.IncomingMessage) => (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
@@ -73,9 +134,22 @@ function identity(service: Service, req: http.IncomingMessage) {
   return { service, host: req.headers.host ?? null, forwardedProto: (Array.isArray(proto) ? proto[0] : proto) ?? null, protocol: 1 };
 }
 
-function sse(req: http.IncomingMessage, res: http.ServerResponse, url: URL, service: Service) {
+/** What one stand-in tracks to enforce its limits. */
+interface StandIn {
+  service: Service;
+  o: ResponderOptions;
+  limits: ResponderLimits;
+  wss: WebSocketServer;
+  ws: number;
+  sse: number;
+  /** Sockets carrying a stream: a further request on one is pipelined behind a response that never ends. */
+  streaming: WeakSet<Duplex>;
+}
+
+function sse(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse, query: URLSearchParams) {
+  if (st.sse >= st.limits.sseStreams) return json(res, 503, { error: 'Too many streams' }, { connection: 'close' });
   const num = (name: string, def: number) => {
-    const v = url.searchParams.get(name);
+    const v = query.get(name);
     const n = v === null ? def : Number(v);
     return Number.isFinite(n) && n >= 0 ? Math.min(n, MAX_HOLD_S) : def;
   };
@@ -85,29 +159,66 @@ function sse(req: http.IncomingMessage, res: http.ServerResponse, url: URL, serv
   const beat = askedBeat > 0 ? Math.max(MIN_BEAT_S, askedBeat) : 0;
   // Tick spacing, bounded as §7 says: short enough for a fast buffering test, long enough to see a buffer.
   const gap = Math.min(MAX_GAP_MS, Math.max(MIN_GAP_MS, num('gap', 500)));
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const socket = req.socket;
+  st.sse++;
+  st.streaming.add(socket);
+  // Nothing may follow a stream on its connection: a pipelined request would wait behind it for `hold`.
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'close' });
   const started = Date.now();
-  const send = (s: string) => !res.writableEnded && res.write(s);
-  send(`event: hello\ndata: ${JSON.stringify({ ...identity(service, req), hold, beat, gap })}\n\n`);
+  // Backpressure: while the client does not read, beats and ticks are skipped rather than queued in memory.
+  let congested = false;
+  const send = (s: string) => {
+    if (res.writableEnded || res.destroyed || congested) return;
+    if (!res.write(s)) {
+      congested = true;
+      res.once('drain', () => (congested = false));
+    }
+  };
+  send(`event: hello\ndata: ${JSON.stringify({ ...identity(st.service, req), hold, beat, gap })}\n\n`);
   const timers: NodeJS.Timeout[] = [];
-  for (const i of [0, 1, 2]) timers.push(setTimeout(() => send(`id: ${i}\nevent: tick\ndata: ${JSON.stringify({ i, t: Date.now() - started })}\n\n`), gap * (i + 1)));
+  for (const i of [0, 1, 2]) {
+    timers.push(setTimeout(() => send(`id: ${i}\nevent: tick\ndata: ${JSON.stringify({ i, t: Date.now() - started })}\n\n`), gap * (i + 1)));
+  }
   if (beat > 0) timers.push(setInterval(() => send(': beat\n\n'), beat * 1000));
   timers.push(setTimeout(() => {
+    congested = false;
     send(`event: bye\ndata: ${JSON.stringify({ t: Date.now() - started })}\n\n`);
     res.end();
   }, hold * 1000));
-  const stop = () => timers.forEach((t) => clearTimeout(t));
-  res.on('close', stop);
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    timers.forEach((t) => clearTimeout(t));
+    st.sse--;
+    st.streaming.delete(socket);
+  };
+  res.once('close', stop);
+  socket.once('close', stop);
 }
 
-function handle(service: Service, o: ResponderOptions, req: http.IncomingMessage, res: http.ServerResponse) {
-  const url = new URL(req.url ?? '/', 'http://responder');
+/** Top-level guard: whatever a request does, the process keeps serving the others. */
+function guarded(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse) {
+  try {
+    // Pipelined behind a stream: it could only be answered after the stream ends, so refuse the connection.
+    if (st.streaming.has(req.socket)) return void req.socket.destroy();
+    const target = parseTarget(req.url);
+    if (!target) return json(res, 400, { error: 'Bad request target' }, { connection: 'close' });
+    handle(st, req, res, target.path, target.query);
+  } catch (e) {
+    st.o.log?.(`${st.service}: request failed: ${(e as Error).message}`);
+    if (!res.headersSent) json(res, 500, { error: 'Internal error' }, { connection: 'close' });
+    else res.destroy();
+  }
+}
+
+function handle(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse, path: string, query: URLSearchParams) {
+  const { service, o } = st;
   const host = hostOf(req);
   const d = o.domain;
-  const path = url.pathname;
   if (!o.fingerprintsOnly) {
     if (path === WELL_KNOWN) return json(res, 200, identity(service, req));
-    if (path === `${WELL_KNOWN}/sse`) return sse(req, res, url, service);
+    if (path === `${WELL_KNOWN}/sse`) return sse(st, req, res, query);
     // A plain GET here means the proxy dropped the Upgrade headers: say so, recognisably.
     if (path === `${WELL_KNOWN}/ws`) return json(res, 426, { error: 'Upgrade required', service, upgrade: req.headers.upgrade ?? null, connection: req.headers.connection ?? null }, { upgrade: 'websocket' });
   }
@@ -149,39 +260,75 @@ function loginRedirect(res: http.ServerResponse, web: string, self: string, serv
   res.end();
 }
 
-function wsHandlers(service: Service, o: ResponderOptions, wss: WebSocketServer) {
-  return (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
-    const path = new URL(req.url ?? '/', 'http://responder').pathname;
+const refuse = (socket: Duplex, status: string, body: string) => {
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+};
+
+function upgrade(st: StandIn, req: http.IncomingMessage, socket: Duplex, head: Buffer) {
+  try {
+    if (st.streaming.has(socket)) return void socket.destroy();
+    const target = parseTarget(req.url);
+    if (!target) return refuse(socket, '400 Bad Request', 'Bad request target');
+    const { service, o } = st;
+    const path = target.path;
     const known = (!o.fingerprintsOnly && path === `${WELL_KNOWN}/ws`) || (service === 'nap-cp' && path === '/env-gateway' && hostOf(req) === o.domain);
-    if (!known) {
-      socket.end('HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: 9\r\nconnection: close\r\n\r\nNot found');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      ws.on('error', () => {});
-      if (path === '/env-gateway') return ws.close(1008, 'missing token');
-      ws.send(JSON.stringify({ type: 'hello', service, host: req.headers.host ?? null }));
-      ws.on('message', (data, isBinary) => {
-        if (!isBinary) ws.send(JSON.stringify({ type: 'echo', data: data.toString() }));
-      });
-    });
-  };
+    if (!known) return refuse(socket, '404 Not Found', 'Not found');
+    if (st.ws >= st.limits.wsStreams) return refuse(socket, '503 Service Unavailable', 'Too many streams');
+    st.ws++;
+    let counted = true;
+    const release = () => {
+      if (counted) st.ws--;
+      counted = false;
+    };
+    // handleUpgrade may drop a bad handshake without calling back: the slot follows the socket.
+    socket.once('close', release);
+    st.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => echo(st, req, ws, path));
+  } catch (e) {
+    st.o.log?.(`${st.service}: upgrade failed: ${(e as Error).message}`);
+    socket.destroy();
+  }
+}
+
+function echo(st: StandIn, req: http.IncomingMessage, ws: WebSocket, path: string) {
+  const { limits } = st;
+  ws.on('error', () => {});
+  if (path === '/env-gateway') return ws.close(1008, 'missing token');
+  // Above the longest hold (3600 s): no hold is ever cut by us, and no socket lives for ever.
+  const lifetime = setTimeout(() => ws.close(1001, 'lifetime'), limits.wsLifetimeS * 1000);
+  ws.once('close', () => clearTimeout(lifetime));
+  ws.send(JSON.stringify({ type: 'hello', service: st.service, host: req.headers.host ?? null }));
+  // Pongs are answered by hand so that a ping flood from a client that never reads is cut like an echo flood.
+  ws.on('ping', (data) => (ws.bufferedAmount > limits.wsBufferedBytes ? ws.terminate() : ws.pong(data)));
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) return;
+    // A client that sends without reading: cut it rather than hold its echoes in memory.
+    if (ws.bufferedAmount > limits.wsBufferedBytes) return ws.terminate();
+    const reply = JSON.stringify({ type: 'echo', data: data.toString() });
+    // JSON escaping can make a reply 6x its message (\x01 → \u0001): the reply is held to the message cap too.
+    if (Buffer.byteLength(reply) > limits.wsMessageBytes + ECHO_ENVELOPE_BYTES) return ws.close(1009, 'echo too big');
+    ws.send(reply);
+  });
 }
 
 export async function startResponder(o: ResponderOptions): Promise<Responder> {
+  const limits = { ...DEFAULT_LIMITS, ...o.limits };
   const servers: http.Server[] = [];
   const sockets = new Set<import('node:net').Socket>();
   const ports: Partial<Record<Service, number>> = {};
   try {
     for (const service of o.services ?? (['nap-cp', 'nap-browser', 'nap-sandbox'] as const)) {
       // No pings, no compression: the only bytes on a socket are the ones the protocol asks for.
-      const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 });
-      const server = http.createServer((req, res) => handle(service, o, req, res));
-      server.on('upgrade', wsHandlers(service, o, wss));
+      const wss = new WebSocketServer({
+        noServer: true, perMessageDeflate: false, maxPayload: limits.wsMessageBytes, autoPong: false,
+      });
+      const st: StandIn = { service, o, limits, wss, ws: 0, sse: 0, streaming: new WeakSet() };
+      const server = http.createServer((req, res) => guarded(st, req, res));
+      server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => upgrade(st, req, socket, head));
       server.on('connection', (s) => {
         sockets.add(s);
         s.on('close', () => sockets.delete(s));
       });
+      server.maxConnections = limits.maxConnections;
       // Idle connections are the point of this server: never time them out here.
       server.requestTimeout = 0;
       server.headersTimeout = 30_000;
