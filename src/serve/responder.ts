@@ -204,6 +204,9 @@ function guarded(st: StandIn, req: http.IncomingMessage, res: http.ServerRespons
     if (st.streaming.has(req.socket)) return void req.socket.destroy();
     const target = parseTarget(req.url);
     if (!target) return json(res, 400, { error: 'Bad request target' }, { connection: 'close' });
+    // RFC 9112 §6.3: a request whose last transfer coding is not chunked has no knowable length (a smuggling shape).
+    const te = req.headers['transfer-encoding'];
+    if (te !== undefined && !/(^|,)\s*chunked\s*$/i.test(te)) return json(res, 400, { error: 'Bad transfer-encoding' }, { connection: 'close' });
     handle(st, req, res, target.path, target.query);
   } catch (e) {
     st.o.log?.(`${st.service}: request failed: ${(e as Error).message}`);

@@ -2,7 +2,7 @@
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startResponder, type Responder } from '../../src/serve/responder.js';
+import { DEFAULT_LIMITS, limitsFromEnv, parseTarget, startResponder, type Responder } from '../../src/serve/responder.js';
 
 let r: Responder;
 let bare: Responder;
@@ -158,5 +158,25 @@ describe('responder: the platform fingerprints (spec §1)', () => {
     const status = await new Promise<number>((res) => sock.on('unexpected-response', (_q, rs) => res(rs.statusCode ?? 0)));
     sock.terminate();
     expect(status).toBe(404);
+  });
+});
+
+describe('responder: request targets and limits, parsed without throwing', () => {
+  it('parseTarget splits origin-form targets by hand and refuses the rest', () => {
+    expect(parseTarget('/.well-known/nap-verify/sse?hold=75&beat=0.5')).toMatchObject({ path: '/.well-known/nap-verify/sse' });
+    expect(parseTarget('/.well-known/nap-verify/sse?hold=75&beat=0.5')!.query.get('beat')).toBe('0.5');
+    for (const t of ['//', '///', '//a:99999', '/x?y=%zz', '/a%2Fb']) expect(parseTarget(t), t).toBeDefined();
+    expect(parseTarget('/x?y=%zz')!.query.get('y')).toBe('%zz');
+    for (const t of [undefined, '', '*', '/\\', '//[', 'http://[/', 'http://a/', '/a b', '/<script>', `/${'a'.repeat(9000)}`]) {
+      expect(parseTarget(t), String(t)).toBeUndefined();
+    }
+  });
+
+  it('limitsFromEnv takes known positive numbers only; the defaults keep every stream under the connection cap', () => {
+    expect(limitsFromEnv({ NAP_VERIFY_RESPONDER_LIMITS: 'wsLifetimeS=2,sseStreams=3,bogus=1,wsStreams=-1,maxConnections=x' }))
+      .toEqual({ wsLifetimeS: 2, sseStreams: 3 });
+    expect(limitsFromEnv({})).toEqual({});
+    expect(DEFAULT_LIMITS.wsStreams + DEFAULT_LIMITS.sseStreams).toBeLessThan(DEFAULT_LIMITS.maxConnections);
+    expect(DEFAULT_LIMITS.wsLifetimeS).toBeGreaterThan(3600);
   });
 });
