@@ -94,6 +94,8 @@ export const MIN_GAP_MS = 50;
 export const MAX_GAP_MS = 2000;
 /** Room for the echo's JSON envelope and a little escaping on top of the message cap. */
 const ECHO_ENVELOPE_BYTES = 256;
+/** How long a client has to answer our close frame before its socket is cut. */
+const CLOSE_GRACE_MS = 1000;
 
 const json = (res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}) => {
   const text = JSON.stringify(body);
@@ -294,11 +296,22 @@ function upgrade(st: StandIn, req: http.IncomingMessage, socket: Duplex, head: B
 
 function echo(st: StandIn, req: http.IncomingMessage, ws: WebSocket, path: string) {
   const { limits } = st;
-  ws.on('error', () => {});
-  if (path === '/env-gateway') return ws.close(1008, 'missing token');
+  // A closing handshake waits for the client's close frame, reading and discarding for 30 s (ws's own timer): a
+  // client that never reads would keep us busy that long. Once we close, the client gets a moment, then the cut.
+  let grace: NodeJS.Timeout | undefined;
+  const closeNow = (code: number, reason: string) => {
+    if (ws.readyState === ws.OPEN) ws.close(code, reason);
+    grace ??= setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+  };
+  // A protocol error (a message over maxPayload: ws has already sent 1009 by now) ends the same way.
+  ws.on('error', () => closeNow(1002, 'protocol error'));
+  if (path === '/env-gateway') return closeNow(1008, 'missing token');
   // Above the longest hold (3600 s): no hold is ever cut by us, and no socket lives for ever.
-  const lifetime = setTimeout(() => ws.close(1001, 'lifetime'), limits.wsLifetimeS * 1000);
-  ws.once('close', () => clearTimeout(lifetime));
+  const lifetime = setTimeout(() => closeNow(1001, 'lifetime'), limits.wsLifetimeS * 1000);
+  ws.once('close', () => {
+    clearTimeout(lifetime);
+    clearTimeout(grace);
+  });
   ws.send(JSON.stringify({ type: 'hello', service: st.service, host: req.headers.host ?? null }));
   // Pongs are answered by hand so that a ping flood from a client that never reads is cut like an echo flood.
   ws.on('ping', (data) => (ws.bufferedAmount > limits.wsBufferedBytes ? ws.terminate() : ws.pong(data)));
@@ -308,7 +321,7 @@ function echo(st: StandIn, req: http.IncomingMessage, ws: WebSocket, path: strin
     if (ws.bufferedAmount > limits.wsBufferedBytes) return ws.terminate();
     const reply = JSON.stringify({ type: 'echo', data: data.toString() });
     // JSON escaping can make a reply 6x its message (\x01 → \u0001): the reply is held to the message cap too.
-    if (Buffer.byteLength(reply) > limits.wsMessageBytes + ECHO_ENVELOPE_BYTES) return ws.close(1009, 'echo too big');
+    if (Buffer.byteLength(reply) > limits.wsMessageBytes + ECHO_ENVELOPE_BYTES) return closeNow(1009, 'echo too big');
     ws.send(reply);
   });
 }
