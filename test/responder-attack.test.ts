@@ -125,7 +125,7 @@ describe('responder: the WebSocket echo is bounded', () => {
       .flatMap(([name, port, t, direct]) => ['4000', '65536'].map((size) => [`${name}, ${size}-byte messages`, port, t, size, direct] as const));
     for (const [name, port, t, size, direct] of runs) {
       const before = rssKb(t.proc);
-      const r = await attack(port, 'wsFlood', size, direct ? '20' : '8');
+      const r = await attack(port, 'wsFlood', size, direct ? '20' : '3');
       // Through nginx the client's side may stay open after the stand-in cut its own: nginx waits (its send
       // timeout) to flush the close frame to a client that never reads. The stand-in's memory is what we judge.
       if (direct) expect(r.cut, `${name}: sent ${r.sentBytes} bytes and was never cut`).not.toBeNull();
