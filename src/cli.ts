@@ -48,6 +48,7 @@ const CHECK_OPTIONS: OptionSpec[] = [
   { flags: '--report <file>', description: 'also write a self-contained triage report (.md or .html)' },
   { flags: '--junit <file>', description: 'also write a JUnit XML report here' },
   { flags: '--strict', description: 'warnings fail the run' },
+  { flags: '--vantage <name>', description: 'where this run looks from, in JSON/JUnit/report (default: the host name); see compare' },
   { flags: '--no-color', description: 'no colour (also NO_COLOR; FORCE_COLOR forces it)', env: false },
   { flags: '-q, --quiet', description: 'print only failures and the summary' },
   { flags: '-v, --verbose', description: 'print every evidence line' },
@@ -161,6 +162,20 @@ async function main(argv: string[]): Promise<number> {
     .action(async (files: string[], o: Record<string, unknown>) => {
       const { kitLint } = await import('./commands/kit.js');
       exitCode = await kitLint(files, o, { stdout: process.stdout, env: process.env });
+    });
+  program
+    .command('compare')
+    .argument('<files...>', 'JSON results (--json / --format json, or the browser page\'s copied result), one per vantage point')
+    .description('merge runs from several vantage points into one table and say what the differences mean')
+    .option('--inside <name>', 'repeatable: a vantage point inside the cluster (in-cluster always is)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--format <fmt>', 'what goes to stdout: text or json (default text)')
+    .option('--report <file>', 'also write the comparison as Markdown (.md) or a self-contained page (.html)')
+    .option('--no-color', 'no colour (also NO_COLOR; FORCE_COLOR forces it)')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .action(async (files: string[], o: Record<string, unknown>) => {
+      const { runCompare } = await import('./commands/compare.js');
+      exitCode = await runCompare(files, o, { stdout: process.stdout, env: process.env });
     });
   program
     .command('serve')

@@ -2,6 +2,7 @@
 // Anything wrong is a UsageError: one line on stderr, exit 2, no stack trace.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import { domainToASCII } from 'node:url';
 import { parsePemBundle } from './probes/certs.js';
 import type { IpFamily, Resolver } from './model.js';
@@ -49,6 +50,8 @@ export interface CheckOptions {
   /** A triage report, Markdown or self-contained HTML by its extension. */
   report?: string;
   strict: boolean;
+  /** Where this run looks from (spec §9): a label in every output, so `compare` can merge runs. */
+  vantage: string;
   color?: boolean;
   quiet: boolean;
   verbose: boolean;
@@ -94,6 +97,15 @@ export function parseDomain(raw: string, flag = '--domain'): string {
   // The preview host is <10+ chars>.sandbox.<d>: it must still fit in 253.
   if (name.length > 253 - 'nvf0123456789.sandbox.'.length) throw new UsageError(`${flag} ${raw}: too long to hold sandbox preview names under it`);
   return name;
+}
+
+/** A vantage label: what a person would call the place (laptop, in-cluster, office-vpn); it names a column. */
+export function parseVantage(raw: string, flag = '--vantage'): string {
+  const v = raw.trim();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,62}$/.test(v)) {
+    throw new UsageError(`${flag} ${raw || '(empty)'}: 1-63 letters, digits and . _ : @ + - (like laptop or in-cluster)`);
+  }
+  return v;
 }
 
 export function parseIp(flag: string, raw: string): string {
@@ -200,6 +212,7 @@ export function validate(raw: RawOptions, secrets: Secrets = {}): CheckOptions {
     relayRange: parseRange(str(raw.relayRange) ?? '49152-49252'),
     relaySamples: parseNumber('--relay-samples', str(raw.relaySamples) ?? '3', 1, 50, true),
     strict: raw.strict === true,
+    vantage: parseVantage(str(raw.vantage) ?? os.hostname()),
     quiet: raw.quiet === true,
     verbose: raw.verbose === true,
   };

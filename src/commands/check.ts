@@ -52,6 +52,7 @@ function shownOptions(o: CheckOptions): Record<string, unknown> {
     junit: o.junit ?? null,
     report: o.report ?? null,
     strict: o.strict,
+    vantage: o.vantage,
     turn: `${o.turn?.host ?? o.domain}:${o.turn?.port ?? 3478}`,
     turnSecretFile: o.turnSecretFile ?? null,
     turnSecret: o.turnSecret ? '(set, redacted)' : null,
@@ -167,6 +168,7 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
   const run: RunRecord = {
     tool: 'nap-verify',
     version: VERSION,
+    vantage: o.vantage,
     startedAt,
     finishedAt: new Date(),
     target,

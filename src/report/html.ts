@@ -67,7 +67,12 @@ function block(b: Block): string {
   }
 }
 
+/** One self-contained page in the report's look from any document (the triage report, `compare`). */
+export function htmlPage(title: string, blocks: Block[]): string {
+  const body = blocks.map(block).join('\n');
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n<title>${esc(title)}</title>\n<style>${CSS}</style></head>\n<body>\n${body}\n</body></html>\n`;
+}
+
 export function toHtml(run: RunRecord): string {
-  const body = triageDocument(run).map(block).join('\n');
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n<title>nap-verify: ${esc(run.target.domain)} — ${esc(run.summary.status.toUpperCase())}</title>\n<style>${CSS}</style></head>\n<body>\n${body}\n</body></html>\n`;
+  return htmlPage(`nap-verify: ${run.target.domain} — ${run.summary.status.toUpperCase()}`, triageDocument(run));
 }

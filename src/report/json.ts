@@ -5,6 +5,8 @@ import type { Summary } from './summary.js';
 export interface RunRecord {
   tool: 'nap-verify';
   version: string;
+  /** Where the run looked from (--vantage); absent for runs that look from nowhere (kit lint). */
+  vantage?: string;
   startedAt: Date;
   finishedAt: Date;
   /** kit lint has no TURN server to name: its target is the domain and hosts only. */
@@ -24,6 +26,7 @@ export function toJson(run: RunRecord): string {
     tool: run.tool,
     version: run.version,
     schema: 1,
+    ...(run.vantage ? { vantage: run.vantage } : {}),
     startedAt: run.startedAt.toISOString(),
     finishedAt: run.finishedAt.toISOString(),
     durationMs: run.finishedAt.getTime() - run.startedAt.getTime(),

@@ -112,7 +112,7 @@ export function triageDocument(run: RunRecord): Block[] {
       kind: 'table', head: ['', ''], rows: [
         ['Domain', run.target.domain],
         ['Ingress controller', detectedController(r)],
-        ['Vantage', `${os.hostname()} (this run's machine; a check that passes here may still fail elsewhere)`],
+        ['Vantage', `${run.vantage ?? os.hostname()} (${run.vantage ? '--vantage' : "this run's machine"}; a check that passes here may still fail elsewhere: \`nap-verify compare\` merges runs from several places)`],
         ['Mode', o['mode'] === 'nodeport' ? 'NodePort (plain HTTP on the node ports)' : 'external ingress (TLS, five names)'],
         ['Hosts', Object.entries(run.target.hosts).map(([role, h]) => `${role}: ${h}`).join(', ')],
         ['Connected to', run.target.ingressIp ? `${run.target.ingressIp} (--ingress-ip)` : 'the addresses DNS gave this machine'],
@@ -199,5 +199,10 @@ function mdBlock(b: Block): string {
 }
 
 export function toMarkdown(run: RunRecord): string {
-  return triageDocument(run).map(mdBlock).join('\n');
+  return blocksToMarkdown(triageDocument(run));
+}
+
+/** Any document in the report's Markdown form (the triage report, `compare`). */
+export function blocksToMarkdown(blocks: Block[]): string {
+  return blocks.map(mdBlock).join('\n');
 }
