@@ -178,6 +178,18 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await runCompare(files, o, { stdout: process.stdout, env: process.env });
     });
   program
+    .command('exporter')
+    .description('Prometheus exporter (blackbox style): GET /probe?target=<d>&module=quick|full runs the checks as metrics')
+    .option('--listen <addr:port>', 'where to listen (default 0.0.0.0:9816)')
+    .option('--config <file>', 'exporter.yaml: full-module interval and hold, per-target options (TURN, CA, resolver, ingress IP)')
+    .option('--vantage <name>', 'the vantage label of its runs (default: the host name)')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .action(async (o: Record<string, unknown>) => {
+      const { runExporterCommand } = await import('./commands/exporter.js');
+      exitCode = await runExporterCommand(o, process.env);
+    });
+  program
     .command('serve')
     .description('run the probe responder: stand-ins for nap-cp (3000), nap-browser (3005), nap-sandbox (3006)')
     .option('-d, --domain <d>', 'the platform domain the stand-ins answer for')

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { access, constants, writeFile as writeFileAsync } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { CheckResult, RunContext } from '../model.js';
+import type { CheckDef, CheckResult, RunContext } from '../model.js';
 import { UsageError, type CheckOptions } from '../options.js';
 import { systemResolvers } from '../probes/dns.js';
 import { serverLabel } from '../probes/dns-wire.js';
@@ -12,7 +12,7 @@ import { toJunit } from '../report/junit.js';
 import { exitCodeFor, summarize } from '../report/summary.js';
 import { NO_HOLD_REASON } from '../report/not-tested.js';
 import { PIPE_WIDTH, TextRenderer } from '../report/text.js';
-import { dependencyClosure, runChecks } from '../runner.js';
+import { dependencyClosure, runChecks, type RunHooks } from '../runner.js';
 import { buildTarget } from '../target.js';
 import { VERSION } from '../version.js';
 
@@ -73,8 +73,19 @@ async function turnCredentials(o: CheckOptions): Promise<Pick<RunContext['turn']
   return {};
 }
 
-export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> {
-  const startedAt = new Date();
+/** What a run needs before it starts: the checks, the selection and the context. Shared by check and exporter. */
+export interface PreparedRun {
+  defs: CheckDef[];
+  /** Every check asked for, in report order (the --no-hold skips included). */
+  chosen: string[];
+  /** What actually runs. */
+  selected: string[];
+  /** --no-hold: the hold checks, reported as skip with the reason. */
+  notHeld: string[];
+  ctx: RunContext;
+}
+
+export async function prepareRun(o: CheckOptions, env: Io['env']): Promise<PreparedRun> {
   const defs = await loadChecks();
   const { selected: chosen, unknown } = selectIds(defs.map((d) => d.meta.id), o.only, o.skip);
   if (unknown.length) {
@@ -85,11 +96,6 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
   // --no-hold keeps the hold checks in every output as `skip` with the reason, so CI's test counts stay put.
   const notHeld = o.noHold ? chosen.filter((id) => id.startsWith('hold.')) : [];
   const selected = chosen.filter((id) => !notHeld.includes(id));
-  // Fail before the run, not after a long hold, when a report cannot be written.
-  for (const [flag, file] of [['--json', o.json], ['--junit', o.junit], ['--report', o.report]] as const) {
-    if (file) await access(dirname(resolve(file)), constants.W_OK).catch(() => { throw new UsageError(`${flag} ${file}: directory ${dirname(resolve(file))} is not writable`); });
-  }
-
   const target = buildTarget(o.domain, o.ingressIp, o.turn, o.mode);
   const system = await systemResolvers();
   const ctx: RunContext = {
@@ -107,9 +113,46 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
     timeoutMs: o.timeoutMs,
     holdS: o.holdS,
     turn: { relayRange: o.relayRange, relaySamples: o.relaySamples, ...(await turnCredentials(o)) },
-    env: io.env,
+    env,
     now: () => new Date(),
   };
+  return { defs, chosen, selected, notHeld, ctx };
+}
+
+/** Runs a prepared run to its record (every report renders from it). An aborted signal marks it interrupted. */
+export async function executeRun(p: PreparedRun, o: CheckOptions, signal: AbortSignal, hooks: RunHooks = {}): Promise<RunRecord> {
+  const startedAt = new Date();
+  const { target } = p.ctx;
+  const ran = await runChecks(p.defs, p.selected, p.ctx, signal, hooks);
+  const skippedHolds = p.notHeld.map((id): CheckResult => {
+    const def = p.defs.find((d) => d.meta.id === id)!;
+    return { id, title: def.meta.title.replaceAll('<d>', target.domain), status: 'skip', message: NO_HOLD_REASON.replace('75 s', `${o.holdS} s`), durationMs: 0, evidence: { notHeld: '--no-hold' } };
+  });
+  const order = new Map(p.chosen.map((id, i) => [id, i]));
+  const results = [...ran, ...skippedHolds].sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+  return {
+    tool: 'nap-verify',
+    version: VERSION,
+    vantage: o.vantage,
+    startedAt,
+    finishedAt: new Date(),
+    target,
+    options: shownOptions(o),
+    resolvers: p.ctx.resolvers.map((r) => `${serverLabel(r)} (${r.source})`),
+    summary: summarize(results, o.strict, signal.aborted),
+    results,
+    ...(signal.aborted ? { interrupted: true } : {}),
+  };
+}
+
+export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> {
+  const prepared = await prepareRun(o, io.env);
+  const { defs, chosen, selected, ctx } = prepared;
+  const { target } = ctx;
+  // Fail before the run, not after a long hold, when a report cannot be written.
+  for (const [flag, file] of [['--json', o.json], ['--junit', o.junit], ['--report', o.report]] as const) {
+    if (file) await access(dirname(resolve(file)), constants.W_OK).catch(() => { throw new UsageError(`${flag} ${file}: directory ${dirname(resolve(file))} is not writable`); });
+  }
 
   const abort = new AbortController();
   let signalled: NodeJS.Signals | undefined;
@@ -141,9 +184,9 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
     else io.stdout.write(block);
   };
   if (text) io.stdout.write(text.header({ version: VERSION, target }).map((l) => l + '\n').join(''));
-  let ran: CheckResult[];
+  let run: RunRecord;
   try {
-    ran = await runChecks(defs, selected, ctx, abort.signal, {
+    run = await executeRun(prepared, o, abort.signal, {
       onStart: (id) => live?.onStart?.(id),
       onResult: (r) => {
         live?.onResult?.(r);
@@ -155,29 +198,9 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  const skippedHolds = notHeld.map((id): CheckResult => {
-    const def = defs.find((d) => d.meta.id === id)!;
-    return { id, title: def.meta.title.replaceAll('<d>', target.domain), status: 'skip', message: NO_HOLD_REASON.replace('75 s', `${o.holdS} s`), durationMs: 0, evidence: { notHeld: '--no-hold' } };
-  });
-  const order = new Map(chosen.map((id, i) => [id, i]));
-  const results = [...ran, ...skippedHolds].sort((a, b) => order.get(a.id)! - order.get(b.id)!);
   // Anything the hooks never saw (a check stopped by the run's deadline) and the --no-hold skips, before the summary.
-  results.forEach(emit);
-
-  const summary = summarize(results, o.strict, !!signalled);
-  const run: RunRecord = {
-    tool: 'nap-verify',
-    version: VERSION,
-    vantage: o.vantage,
-    startedAt,
-    finishedAt: new Date(),
-    target,
-    options: shownOptions(o),
-    resolvers: ctx.resolvers.map((r) => `${serverLabel(r)} (${r.source})`),
-    summary,
-    results,
-    ...(signalled ? { interrupted: true } : {}),
-  };
+  run.results.forEach(emit);
+  const summary = run.summary;
   if (text) {
     const footer = text.footer(run);
     io.stdout.write((o.quiet ? '' : '\n') + footer.join('\n') + '\n');
