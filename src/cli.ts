@@ -137,6 +137,46 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(kitResponder(o));
     });
   kit
+    .command('job')
+    .argument('[check-options...]', 'after --: more check options for the run (e.g. -- --no-hold --turn 203.0.113.20)')
+    .description('print a Job (or CronJob) that runs the checks inside the cluster against the public names (--vantage in-cluster)')
+    .option('--namespace <ns>', 'namespace to run in')
+    .option('-d, --domain <d>', 'the platform domain (or NAP_HOST from --values-secret)')
+    .option('--values-secret <name>', 'a Secret whose key values.env is the platform\'s values.env (domain, ports, TURN host and secret)')
+    .option('--turn-secret-from <secret[:key]>', 'a Secret key holding the TURN REST secret, given to the run as NAP_VERIFY_TURN_SECRET (key default turn-secret)')
+    .option('--ca-configmap <name[:key]>', 'a ConfigMap key holding a private CA (PEM) for --ca-file (key default ca.crt)')
+    .option('--cron <schedule>', 'a CronJob on this schedule instead of a Job')
+    .option('--helm-test', 'add the helm.sh/hook: test annotations, so `helm test` runs it')
+    .option('--name <name>', 'name of the Job/CronJob (default nap-verify)')
+    .option('--image <img>', 'Node image to run the bundle (default node:22-alpine)')
+    .option('--bundle <file>', 'the one-file CLI to ship (default: dist/nap-verify.mjs of this install, from npm run bundle)')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .action(async (checkArgs: string[], o: Record<string, unknown>) => {
+      const { kitJob } = await import('./commands/kit.js');
+      process.stdout.write(kitJob(o, checkArgs));
+    });
+  kit
+    .command('exporter')
+    .description('print the exporter\'s Deployment and Service (and a ServiceMonitor with alert rules), or only the alert rules')
+    .option('--namespace <ns>', 'namespace to deploy into')
+    .option('--config <file>', 'exporter.yaml to ship in a ConfigMap (its targets are probed)')
+    .option('--target <d>', 'repeatable: a domain the ServiceMonitor probes', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--module <m>', 'quick (default) or full, for the ServiceMonitor')
+    .option('--service-monitor', 'also a ServiceMonitor and a PrometheusRule (Prometheus Operator)')
+    .option('--rules', 'print only the alert rules, as a Prometheus rules file')
+    .option('--turn-secret-from <secret[:key]>', 'a Secret key holding the TURN REST secret (NAP_VERIFY_TURN_SECRET)')
+    .option('--ca-configmap <name[:key]>', 'a ConfigMap with a private CA, mounted at /etc/nap-verify-ca (set defaults.caFile in exporter.yaml)')
+    .option('--name <name>', 'name of the Deployment and Service (default nap-verify-exporter)')
+    .option('--image <img>', 'Node image to run the bundle (default node:22-alpine)')
+    .option('--bundle <file>', 'the one-file CLI to ship (default: dist/nap-verify.mjs of this install, from npm run bundle)')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .action(async (o: Record<string, unknown>) => {
+      const { kitExporter } = await import('./commands/kit.js');
+      process.stdout.write(kitExporter(o));
+    });
+  kit
     .command('routes')
     .description('print the five NAP routes for an ingress controller, TLS secrets, WebSockets and stream timeouts set')
     .option('--controller <c>', 'contour, nginx (or ingress-nginx), traefik, istio or gateway-api')

@@ -1,5 +1,7 @@
-// Every file in checks/ named like a check id (`dns.main.js`) is a check: adding one is adding a file.
+// Every file in checks/ named like a check id (`dns.main.js`) is a check: adding one is adding a file. The one-file
+// bundle gets the same list from src/bundled.ts, generated from checks/ when it is built.
 import { readdir } from 'node:fs/promises';
+import { BUNDLED_CHECKS } from './bundled.js';
 import type { CheckDef } from './model.js';
 
 const CHECKS_DIR = new URL('../checks/', import.meta.url);
@@ -10,16 +12,17 @@ let loaded: Promise<CheckDef[]> | undefined;
 
 export function loadChecks(): Promise<CheckDef[]> {
   loaded ??= (async () => {
-    const files = (await readdir(CHECKS_DIR)).filter((f) => ID_FILE.test(f)).sort();
-    const defs = await Promise.all(
-      files.map(async (f) => {
-        const mod = (await import(new URL(f, CHECKS_DIR).href)) as { default?: CheckDef };
-        const def = mod.default;
-        const id = ID_FILE.exec(f)![1];
-        if (!def?.meta || def.meta.id !== id) throw new Error(`checks/${f} must default-export the check whose meta.id is "${id}"`);
-        return def;
+    const modules = BUNDLED_CHECKS ?? (await Promise.all(
+      (await readdir(CHECKS_DIR)).filter((f) => ID_FILE.test(f)).sort().map(async (file) => {
+        const mod = (await import(new URL(file, CHECKS_DIR).href)) as { default?: CheckDef };
+        return { file, def: mod.default };
       }),
-    );
+    ));
+    const defs = modules.map(({ file: f, def }) => {
+      const id = ID_FILE.exec(f)![1];
+      if (!def?.meta || def.meta.id !== id) throw new Error(`checks/${f} must default-export the check whose meta.id is "${id}"`);
+      return def;
+    });
     return defs.sort((a, b) => order(a.meta.id) - order(b.meta.id) || a.meta.id.localeCompare(b.meta.id));
   })();
   return loaded;

@@ -5,7 +5,11 @@ import { stringify } from 'yaml';
 import {
   bundleText, DEFAULT_IMAGE, DEFAULT_INGRESS_NAMESPACE, deletionObjects, instanceLabel, isImageRef, responderObjects, STAND_INS,
 } from '../kit/responder.js';
+import { cliBundleBase64 } from '../kit/cli-bundle.js';
+import { alertRules, exporterObjects } from '../kit/exporter.js';
+import { isCronSchedule, jobObjects, type SecretRef } from '../kit/job.js';
 import { lintManifests, lintResults, type SourceFile } from '../kit/lint.js';
+import { parseExporterConfigShape } from '../exporter/config.js';
 import { CONTROLLER_KINDS, routeObjects, type RouteController } from '../kit/routes.js';
 import { parseDomain, UsageError } from '../options.js';
 import { toJson } from '../report/json.js';
@@ -17,7 +21,8 @@ import { useColor, type Io } from './check.js';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-const yamlDocs = (objs: Array<Record<string, unknown>>) => objs.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
+// No anchors/aliases for repeated label maps: plain YAML reads the same in every tool.
+const yamlDocs = (objs: Array<Record<string, unknown>>) => objs.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 
 /** The platform installs into `nap`: the namespace routes and responders go to unless told otherwise. */
 export const DEFAULT_NAMESPACE = 'nap';
@@ -106,4 +111,79 @@ export async function kitLint(paths: string[], o: Record<string, unknown>, io: I
   const shown = format === 'json' || verbose ? run : { ...run, results: results.filter((r) => r.status !== 'pass') };
   io.stdout.write(format === 'json' ? toJson(run) : toText(shown, { color: useColor({}, io.env, !!io.stdout.isTTY), quiet, verbose: false }));
   return exitCodeFor(summary);
+}
+
+const K8S_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** --image of kit job/exporter, checked as kit responder checks it. */
+function imageOf(raw: unknown): string {
+  const image = typeof raw === 'string' ? raw : DEFAULT_IMAGE;
+  if (!isImageRef(image)) throw new UsageError(`--image ${image || '(empty)'}: an image reference is required, e.g. ${DEFAULT_IMAGE} or ${DEFAULT_IMAGE}@sha256:<64 hex digits>`);
+  return image;
+}
+
+function k8sName(flag: string, raw: unknown, fallback?: string): string {
+  const v = raw === undefined ? fallback : String(raw);
+  if (!v || !K8S_NAME.test(v)) throw new UsageError(`${flag} ${v ?? '(missing)'}: a Kubernetes name is required (lower-case letters, digits, '-', at most 63)`);
+  return v;
+}
+
+/** `<name>[:<key>]` of a Secret or ConfigMap key: `--turn-secret-from` (key turn-secret), `--ca-configmap` (ca.crt). */
+function keyRef(flag: string, raw: unknown, defaultKey: string): SecretRef | undefined {
+  if (raw === undefined) return undefined;
+  const [name, key = defaultKey, ...rest] = String(raw).split(':');
+  if (rest.length || !/^[-._a-zA-Z0-9]+$/.test(key)) throw new UsageError(`${flag} ${String(raw)}: expected <name>[:<key>]`);
+  return { name: k8sName(flag, name), key };
+}
+const secretRef = (raw: unknown) => keyRef('--turn-secret-from', raw, 'turn-secret');
+const caRef = (raw: unknown) => keyRef('--ca-configmap', raw, 'ca.crt');
+
+export function kitJob(o: Record<string, unknown>, checkArgs: string[]): string {
+  const namespace = namespaceOf(o.namespace);
+  const domain = typeof o.domain === 'string' ? parseDomain(o.domain) : undefined;
+  const valuesSecret = o.valuesSecret === undefined ? undefined : k8sName('--values-secret', o.valuesSecret);
+  if (!domain && !valuesSecret) throw new UsageError('kit job needs --domain, or --values-secret <secret> holding the platform\'s values.env (its NAP_HOST)');
+  const cron = typeof o.cron === 'string' ? o.cron.trim() : undefined;
+  if (cron !== undefined && !isCronSchedule(cron)) throw new UsageError(`--cron ${cron}: expected a schedule of five fields (like "*/30 * * * *") or @hourly/@daily/...`);
+  if (cron && o.helmTest === true) throw new UsageError('--helm-test runs a Job when `helm test` asks: it cannot be a CronJob (drop --cron)');
+  if (checkArgs.some((a) => /^--turn-(secret|password)/.test(a))) throw new UsageError('secrets never go into the manifest: use --turn-secret-from <secret>[:key] or --values-secret');
+  const holdAt = checkArgs.indexOf('--hold');
+  const hold = holdAt >= 0 ? Number(checkArgs[holdAt + 1]) : 75;
+  const name = k8sName('--name', o.name, 'nap-verify');
+  const turnSecret = secretRef(o.turnSecretFrom);
+  const caConfigMap = caRef(o.caConfigmap);
+  const objects = jobObjects({
+    namespace, name, image: imageOf(o.image), bundleBase64: cliBundleBase64(...(typeof o.bundle === 'string' ? [o.bundle] : [])),
+    helmTest: o.helmTest === true, checkArgs, deadlineS: Math.round((Number.isFinite(hold) ? hold : 75) + 300),
+    ...(domain ? { domain } : {}), ...(cron ? { cron } : {}), ...(valuesSecret ? { valuesSecret } : {}), ...(turnSecret ? { turnSecret } : {}), ...(caConfigMap ? { caConfigMap } : {}),
+  });
+  const what = cron ? `CronJob (${cron})` : o.helmTest === true ? 'helm test Job' : 'Job';
+  return `# nap-verify ${VERSION} in-cluster ${what} for ${domain ?? `NAP_HOST from Secret ${valuesSecret}`} in ${namespace}; logs: kubectl logs -n ${namespace} ${cron ? '-l' : 'job/'}${cron ? `app.kubernetes.io/instance=${name}` : name}\n${yamlDocs(objects)}`;
+}
+
+export function kitExporter(o: Record<string, unknown>): string {
+  const namespace = namespaceOf(o.namespace);
+  let configText = '';
+  let configTargets: string[] = [];
+  if (typeof o.config === 'string') {
+    try {
+      configText = readFileSync(o.config, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--config ${o.config}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    // The same validation the exporter runs at start, minus files that exist only in the pod.
+    configTargets = [...parseExporterConfigShape(configText, o.config).targets.keys()];
+  }
+  const targets = [...new Set([...configTargets, ...(Array.isArray(o.target) ? o.target.map((t) => parseDomain(String(t), '--target')) : [])])];
+  const module = String(o.module ?? 'quick');
+  if (module !== 'quick' && module !== 'full') throw new UsageError(`--module ${module}: quick or full`);
+  if (o.serviceMonitor === true && !targets.length) throw new UsageError('--service-monitor needs a target to probe: --target <domain> (repeatable) or targets in --config');
+  if (o.rules === true) return `# nap-verify ${VERSION} alert rules (a Prometheus rules file; with the operator use --service-monitor for a PrometheusRule)\n${stringify(alertRules(), { lineWidth: 0 })}`;
+  const turnSecret = secretRef(o.turnSecretFrom);
+  const caConfigMap = caRef(o.caConfigmap);
+  const objects = exporterObjects({
+    namespace, name: k8sName('--name', o.name, 'nap-verify-exporter'), image: imageOf(o.image),
+    bundleBase64: cliBundleBase64(...(typeof o.bundle === 'string' ? [o.bundle] : [])), configText, targets, module, serviceMonitor: o.serviceMonitor === true, ...(turnSecret ? { turnSecret } : {}), ...(caConfigMap ? { caConfigMap } : {}),
+  });
+  return `# nap-verify ${VERSION} exporter in ${namespace}${targets.length ? ` probing ${targets.join(', ')}` : ''}\n${yamlDocs(objects)}`;
 }

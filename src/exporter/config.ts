@@ -59,7 +59,8 @@ function targetOptions(where: string, raw: unknown): RawOptions {
   return out;
 }
 
-export function parseExporterConfig(text: string, file: string): ExporterConfig {
+/** The file's shape and values, without reading the files it names (kit exporter: they exist only in the pod). */
+export function parseExporterConfigShape(text: string, file: string): ExporterConfig {
   let doc: unknown;
   try {
     doc = parse(text);
@@ -84,9 +85,13 @@ export function parseExporterConfig(text: string, file: string): ExporterConfig 
       targets.set(parseDomain(name, `--config ${file}: target`), targetOptions(`--config ${file}: targets.${name}`, opts));
     }
   }
-  const cfg = { intervalS, holdS, timeoutS, defaults, targets };
+  return { intervalS, holdS, timeoutS, defaults, targets };
+}
+
+export function parseExporterConfig(text: string, file: string): ExporterConfig {
+  const cfg = parseExporterConfigShape(text, file);
   // Every target's options go through the check command's validation now, so a bad file stops the start.
-  for (const t of targets.keys()) {
+  for (const t of cfg.targets.keys()) {
     try {
       optionsFor(cfg, t, 'quick', {});
     } catch (e) {

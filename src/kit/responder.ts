@@ -26,6 +26,11 @@ export const STAND_INS: Array<{ service: Service; port: number; health: string }
   { service: 'nap-sandbox', port: 3006, health: '/health' },
 ];
 
+/** What every pod the kit prints runs with: non-root, no privilege, read-only, no capabilities, small limits. */
+export const POD_SECURITY = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } };
+export const CONTAINER_SECURITY = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+export const RESOURCES = { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } };
+
 export interface ResponderKitOptions {
   namespace: string;
   domain: string;
@@ -37,7 +42,11 @@ export interface ResponderKitOptions {
   bundle: string;
 }
 
+// The one-file CLI bundle carries the responder bundle inside it (defined by scripts/build-bundle.mjs).
+declare const __NAP_VERIFY_RESPONDER__: string | undefined;
+
 export function bundleText(): string {
+  if (typeof __NAP_VERIFY_RESPONDER__ === 'string') return __NAP_VERIFY_RESPONDER__;
   return readFileSync(new URL('../../responder.mjs', import.meta.url), 'utf8');
 }
 
@@ -67,7 +76,7 @@ export function responderObjects(o: ResponderKitOptions): Array<Record<string, u
           metadata: { labels: podLabels },
           spec: {
             automountServiceAccountToken: false,
-            securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+            securityContext: POD_SECURITY,
             containers: [{
               name: 'responder',
               image: o.image,
@@ -76,8 +85,8 @@ export function responderObjects(o: ResponderKitOptions): Array<Record<string, u
               ports: [{ name: 'http', containerPort: s.port }],
               readinessProbe: { httpGet: { path: s.health, port: s.port }, periodSeconds: 5 },
               livenessProbe: { httpGet: { path: s.health, port: s.port }, periodSeconds: 20 },
-              resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              resources: RESOURCES,
+              securityContext: CONTAINER_SECURITY,
               volumeMounts: [{ name: 'app', mountPath: '/app', readOnly: true }],
             }],
             volumes: [{ name: 'app', configMap: { name: configMap } }],
