@@ -10,12 +10,11 @@ import { CLI_PATH } from '../test/harness/cli.js';
 import { startNginx } from '../test/harness/nginx.js';
 import { createPki } from '../test/harness/pki.js';
 import { makeTempDir, runCleanups } from '../test/harness/proc.js';
-import { fullStack, nginxSite, UPGRADE_MAP, waitPort, type FullStack } from '../test/support/ingress.js';
+import { fullStack, nginxSite, startResponder, UPGRADE_MAP, waitPort, type FullStack } from '../test/support/ingress.js';
 import { zone } from '../test/support/zone.js';
 import { median, writeSection } from './results.js';
 
 let stack: FullStack;
-const R = { cp: 3000, browser: 3005, sandbox: 3006 };
 const OURS = 9816;
 const BLACKBOX = 9115;
 const rows: string[] = [];
@@ -43,10 +42,13 @@ beforeAll(async () => {
   const pki = await createPki(await makeTempDir('nvb-pki-'));
   const root = await pki.rootCa('Bench Root CA');
   const day = 86_400_000;
-  for (const i of INSTALLS.slice(1)) {
+  for (const [k, i] of INSTALLS.slice(1).entries()) {
+    // Each install has its own stand-ins answering for its own domain, behind its own proxy.
+    const ports = { cp: 3100 + 100 * k, browser: 3105 + 100 * k, sandbox: 3106 + 100 * k };
+    await startResponder(stack.ns, i.domain, ports);
     const expired = i.domain === 'old.test';
     const leaf = await pki.leaf(root, { cn: i.domain, sans: [i.domain, `files.${i.domain}`, `browsers.${i.domain}`, `sandbox.${i.domain}`, `*.sandbox.${i.domain}`], ...(expired ? { notBefore: new Date(Date.now() - 120 * day), notAfter: new Date(Date.now() - 30 * day) } : {}) });
-    await startNginx(stack.ns, [UPGRADE_MAP, nginxSite({ ...stack, domain: i.domain, certPath: leaf.certPath, keyPath: leaf.keyPath }, R, { port: i.port, ...(i.domain === 'cut.test' ? { readTimeout: '4s' } : {}) })].join('\n'));
+    await startNginx(stack.ns, [UPGRADE_MAP, nginxSite({ ...stack, domain: i.domain, certPath: leaf.certPath, keyPath: leaf.keyPath }, ports, { port: i.port, blockMetrics: true, ...(i.domain === 'cut.test' ? { readTimeout: '4s' } : {}) })].join('\n'));
     await waitPort(stack.ns, i.port);
   }
   const caFile = path.join(dir, 'cas.pem');

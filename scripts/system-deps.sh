@@ -5,7 +5,6 @@
 # Debian/Ubuntu as root; anywhere else it says what is missing and stops.
 set -euo pipefail
 declare -A pkg=([nginx]=nginx-light [dnsmasq]=dnsmasq-base [haproxy]=haproxy [turnserver]=coturn [script]=bsdutils [chromium]=chromium [dig]=bind9-dnsutils [/usr/bin/time]=time [openssl]=openssl [ip]=iproute2 [iptables]=iptables [varnishd]=varnish [prometheus]=prometheus [promtool]=prometheus [prometheus-blackbox-exporter]=prometheus-blackbox-exporter)
-# Installs the real servers the tests run (nginx, dnsmasq, haproxy, coturn, openssl, iproute2, iptables, script, chromium,
 missing=()
 for cmd in "${!pkg[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${pkg[$cmd]}")
