@@ -129,7 +129,7 @@ describe('compare', () => {
       target: { domain: 'nap.test' }, summary: { pass: 1, warn: 0, fail: 1, skip: 0, status: 'fail' },
       checks: [
         { id: 'tls.main', title: 'TLS on the main host', status: 'pass', message: 'fetch https://nap.test/ resolved' },
-        { id: 'browser.turn.tcp', title: 'TURN relay over TCP in the browser', status: 'fail', code: 'TURN_RELAY_BLOCKED', message: 'no relay candidate over TCP within 8 s' },
+        { id: 'turn.tcp', title: 'TURN relay over TCP', status: 'fail', code: 'TURN_TIMEOUT', host: '203.0.113.20', message: 'no relay candidate over TCP within 8 s' },
       ],
     }));
     const r = await runCli(stack.ns, ['compare', inside, laptop, browser, '--format', 'json']);
@@ -137,7 +137,8 @@ describe('compare', () => {
     expect(row('tls.main').cells.browser.status).toBe('pass');
     expect(row('tls.main').verdict).toBe('hairpin');
     expect(row('tls.files').cells.browser).toBeNull();
-    expect(row('browser.turn.tcp')).toMatchObject({ verdict: 'one-view', cells: { 'in-cluster': null, laptop: null, browser: { code: 'TURN_RELAY_BLOCKED' } } });
+    // The runs here left TURN out (--skip turn): only the browser judged it.
+    expect(row('turn.tcp')).toMatchObject({ verdict: 'one-view', cells: { 'in-cluster': null, laptop: null, browser: { code: 'TURN_TIMEOUT' } } });
     const t = await runCli(stack.ns, ['compare', inside, laptop, browser]);
     expect(t.stdout).toMatch(/^ {2}tls\.files +✖ FAIL TLS_HANDSHAKE +✔ PASS +– not run +/m);
   });
