@@ -2,7 +2,8 @@
 // schemas with kubernetes-models, the alert rules with promtool, and the printed pods actually run as a kubelet
 // would (test/support/pod.ts: read-only root, the manifest's volumes and env, runAsUser) against the real stack.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
@@ -121,6 +122,15 @@ describe('kit job', () => {
     expect(r.stdout).toMatch(/✖ tls\.main +nap\.test .*TLS_HANDSHAKE/);
     expect(JSON.parse(r.stdout.split('----- nap-verify JSON -----\n')[1]!).summary.status).toBe('fail');
   }, 120_000);
+
+  it('the bundle run alone ships itself: its ConfigMap holds exactly its own bytes', async () => {
+    const alone = await makeTempDir('nvt-bundle-alone-');
+    copyFileSync(bundle, path.join(alone, 'nap-verify.mjs'));
+    const r = await stack.ns.exec('bash', ['-c', `cd ${alone} && exec node nap-verify.mjs kit job --namespace nap --domain nap.test`], { env: { PATH: process.env.PATH, HOME: alone }, timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const cm = parseAllDocuments(r.stdout)[0]!.toJS();
+    expect(gunzipSync(Buffer.from(cm.binaryData['nap-verify.mjs.gz'], 'base64')).equals(readFileSync(bundle))).toBe(true);
+  });
 
   it('bad input is one line and exit 2', async () => {
     const cases: Array<[string[], string]> = [
