@@ -11,7 +11,7 @@ import { startSilentUdp } from './harness/dnsmasq.js';
 import { startNginx } from './harness/nginx.js';
 import { createPki } from './harness/pki.js';
 import { makeTempDir, runCleanups, waitFor, type ManagedProc } from './harness/proc.js';
-import { fullStack, nginxSite, STACK_TURN_IP, STACK_TURN_SECRET, UPGRADE_MAP, waitPort, type FullStack } from './support/ingress.js';
+import { fullStack, nginxSite, startResponder, STACK_TURN_IP, STACK_TURN_SECRET, UPGRADE_MAP, waitPort, type FullStack } from './support/ingress.js';
 import { zone } from './support/zone.js';
 
 let stack: FullStack;
@@ -19,6 +19,7 @@ let dir: string;
 let configFile: string;
 let exporter: ManagedProc;
 let direct: ManagedProc;
+let defaultsConfig: string;
 const EXPORTER = 9816;
 const DIRECT = 9817;
 const PROMETHEUS = 9090;
@@ -62,7 +63,7 @@ async function promValue(q: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  stack = await fullStack('nap.test', [...zone('old.test'), 'server=/slow.test/127.0.0.1#5399']);
+  stack = await fullStack('nap.test', [...zone('old.test'), ...zone('cut.test'), 'server=/slow.test/127.0.0.1#5399']);
   await startSilentUdp(stack.ns, 5399).ready;
   dir = mkdtempSync(path.join(tmpdir(), 'nvt-exporter-'));
   // old.test: the same ingress path, with a certificate that expired 30 days ago.
@@ -73,6 +74,15 @@ beforeAll(async () => {
   const rootPem = pki.bundle('old-root', root.certPem);
   await startNginx(stack.ns, [UPGRADE_MAP, nginxSite({ ...stack, domain: 'old.test', certPath: leaf.certPath, keyPath: leaf.keyPath }, { cp: 3000, browser: 3005, sandbox: 3006 }, { port: 9443 })].join('\n'));
   await waitPort(stack.ns, 9443);
+  // cut.test: its own stand-ins behind an nginx that cuts idle streams after 3 s (proxy_read_timeout 3s).
+  const cutPorts = { cp: 3100, browser: 3105, sandbox: 3106 };
+  await startResponder(stack.ns, 'cut.test', cutPorts);
+  const cutLeaf = await pki.leaf(root, { cn: 'cut.test', sans: ['cut.test', 'files.cut.test', 'browsers.cut.test', 'sandbox.cut.test', '*.sandbox.cut.test'] });
+  await startNginx(stack.ns, [UPGRADE_MAP, nginxSite({ ...stack, domain: 'cut.test', certPath: cutLeaf.certPath, keyPath: cutLeaf.keyPath }, cutPorts, { port: 9445, readTimeout: '3s', blockMetrics: true })].join('\n'));
+  await waitPort(stack.ns, 9445);
+  // An exporter at the defaults (hold 75, interval 10 min): the full module must judge the cut there too.
+  defaultsConfig = path.join(dir, 'defaults.yaml');
+  writeFileSync(defaultsConfig, ['targets:', `  cut.test: { httpsPort: 9445, httpPort: 8080, caFile: ${rootPem}, skip: [turn] }`, ''].join('\n'));
   const secretFile = stack.args[stack.args.indexOf('--turn-secret-file') + 1]!;
   configFile = path.join(dir, 'exporter.yaml');
   writeFileSync(configFile, [
@@ -178,6 +188,26 @@ describe('/probe directly', () => {
     const m = (await get(DIRECT, '/metrics')).body;
     expect(sample(m, 'nap_verify_exporter_full_targets')).toBe(1);
     expect(sample(m, 'nap_verify_exporter_runs_total', { module: 'full' })).toBe(1);
+  }, 90_000);
+
+  it('full at the default hold (75 s) reports a proxy that cuts idle streams at 3 s, as soon as every stream is cut', async () => {
+    const proc = stack.ns.spawn('node', [CLI_PATH, 'exporter', '--listen', '127.0.0.1:9818', '--config', defaultsConfig]);
+    await waitPort(stack.ns, 9818, 'exporter at the defaults');
+    let body = '';
+    await waitFor(async () => {
+      body = (await get(9818, '/probe?target=cut.test&module=full', { 'X-Prometheus-Scrape-Timeout-Seconds': '5' })).body;
+      return sample(body, 'nap_verify_probe_result_age_seconds') !== undefined;
+    }, 'the first full run at the default hold', 60_000);
+    expect(sample(body, 'nap_verify_probe_success')).toBe(0);
+    for (const check of ['hold.ws.main', 'hold.ws.browsers', 'hold.ws.sandbox', 'hold.ws.preview']) {
+      expect(sample(body, 'nap_verify_check_code_info', { check, code: 'HOLD_CUT' })).toBe(1);
+      const cut = sample(body, 'nap_verify_hold_cut_after_seconds', { check })!;
+      expect(cut).toBeGreaterThan(0);
+      expect(cut).toBeLessThan(75);
+    }
+    // The exporter's own figures show one full run, not one per scrape.
+    expect(sample((await get(9818, '/metrics')).body, 'nap_verify_exporter_runs_total', { module: 'full' })).toBe(1);
+    expect(proc.output()).toMatch(/nap-verify exporter: full cut\.test: fail \(/);
   }, 90_000);
 
   it('bad input is 400 with one clear line; /-/healthy and /metrics answer', async () => {
