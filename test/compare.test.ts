@@ -56,7 +56,7 @@ describe('--vantage', () => {
       expect(s.hostname).toBe('in-cluster');
       expect(s.properties.property).toEqual({ name: 'vantage', value: 'in-cluster' });
     }
-    expect(readFileSync(path.join(out, 'laptop.md'), 'utf8')).toMatch(/^\| Vantage point \| laptop \|$/m);
+    expect(readFileSync(path.join(out, "laptop.md"), "utf8")).toMatch(/^\| Vantage \| laptop \(--vantage; /m);
   });
 
   it('defaults to the host name, and rejects a label that cannot name a column', async () => {

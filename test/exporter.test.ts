@@ -151,8 +151,10 @@ describe('/probe directly', () => {
     for (const host of ['nap.test', 'files.nap.test', 'browsers.nap.test', 'sandbox.nap.test', '*.sandbox.nap.test']) {
       expect(sample(r.body, 'nap_verify_cert_not_after_timestamp_seconds', { host })).toBeGreaterThan(Date.now() / 1000);
     }
-    // quick = --no-hold: no hold checks at all.
-    expect(r.body).not.toMatch(/check="hold\./);
+    // quick = --no-hold: the hold checks are skip (not held), as in the CLI's --no-hold run.
+    for (const check of ['hold.sse.main', 'hold.ws.main', 'hold.ws.preview']) {
+      expect(sample(r.body, 'nap_verify_check_status', { check, status: 'skip' })).toBe(1);
+    }
   }, 60_000);
 
   it('a fault carries its code, and a slow DNS is judged inside the scrape timeout', async () => {
