@@ -112,7 +112,8 @@ export function triageDocument(run: RunRecord): Block[] {
       kind: 'table', head: ['', ''], rows: [
         ['Domain', run.target.domain],
         ['Ingress controller', detectedController(r)],
-        ['Vantage', `${run.vantage ?? os.hostname()} (${run.vantage ? '--vantage' : "this run's machine"}; a check that passes here may still fail elsewhere: \`nap-verify compare\` merges runs from several places)`],
+        // --vantage defaults to the host name: only a name given on purpose is called a vantage label.
+        ['Vantage', `${run.vantage ?? os.hostname()} (${run.vantage && run.vantage !== os.hostname() ? '--vantage' : "this run's machine"}; a check that passes here may still fail elsewhere: \`nap-verify compare\` merges runs from several places)`],
         ['Mode', o['mode'] === 'nodeport' ? 'NodePort (plain HTTP on the node ports)' : 'external ingress (TLS, five names)'],
         ['Hosts', Object.entries(run.target.hosts).map(([role, h]) => `${role}: ${h}`).join(', ')],
         ['Connected to', run.target.ingressIp ? `${run.target.ingressIp} (--ingress-ip)` : 'the addresses DNS gave this machine'],
