@@ -33,6 +33,8 @@ interface Finding {
   what: string;
   found: string;
   expected: string;
+  /** The origin the redirect shows for the key, when the answer was a readable redirect. */
+  foundOrigin?: string;
 }
 
 function usable(up: Upstream, role: Role): string | undefined {
@@ -89,13 +91,38 @@ const check: CheckDef<OAuthEvidence> = {
       const keys = [...new Map(findings.map((f) => [f.key, f.value])).entries()];
       return {
         status: 'fail', code: 'HTTP_OAUTH_MISMATCH', ...(host ? { host } : {}),
-        message: findings.map((f) => `${f.host}/api/auth/login: ${f.what} ${f.found}, expected ${f.expected} (values.env ${f.key})`).join('; ') + skipped,
+        message: describeFindings(findings) + skipped,
         fix: `In values.env set ${keys.map(([k, v]) => `${k}=${v}`).join(', ')}, then re-run install.sh${ctx.mode === 'external' ? ' (external mode needs the https names; install.sh otherwise falls back to the NodePort form)' : ''}.`,
+        // The line above names every key and its value; the code's general fix would repeat it with placeholders.
+        replacesFix: true,
       };
     }
     return { status: 'pass', ...(host ? { host } : {}), message: `${asked.map((l) => l.host).join(' and ')} send logins to ${web}/oauth/authorize with their own callback${skipped}` };
   },
 };
+
+/**
+ * One clause per values.env key, however many redirects showed it: "WEB_PUBLIC_URL is http://acme.com:30080 (in the
+ * login redirects of browsers.acme.com and sandbox.acme.com), expected https://acme.com". Answers that are no
+ * redirect at all keep their own clause per host.
+ */
+function describeFindings(findings: Finding[]): string {
+  const clauses: string[] = [];
+  const byKey = new Map<string, Finding[]>();
+  for (const f of findings) {
+    if (!f.foundOrigin) {
+      clauses.push(`${f.host}/api/auth/login ${f.what} ${f.found}, expected ${f.expected}`);
+      continue;
+    }
+    byKey.set(`${f.key} ${f.foundOrigin}`, [...(byKey.get(`${f.key} ${f.foundOrigin}`) ?? []), f]);
+  }
+  for (const group of byKey.values()) {
+    const f = group[0]!;
+    const where = group.map((g) => `${g.what === 'redirect_uri' ? 'redirect_uri' : 'authorize URL'} of ${g.host}`).join(', ');
+    clauses.push(`${f.key} is ${f.foundOrigin} (${where}), expected ${f.value}`);
+  }
+  return `login redirects: ${clauses.join('; ')}`;
+}
 
 function judgeLogin(l: LoginEvidence, web: string, self: string): Finding[] {
   const ex = l.exchange!;
@@ -113,13 +140,13 @@ function judgeLogin(l: LoginEvidence, web: string, self: string): Finding[] {
   }
   const out: Finding[] = [];
   if (target.origin !== web || target.pathname !== '/oauth/authorize') {
-    out.push({ ...base, key: 'WEB_PUBLIC_URL', value: web, what: 'redirects to', found: `${target.origin}${target.pathname}`, expected: `${web}/oauth/authorize` });
+    out.push({ ...base, key: 'WEB_PUBLIC_URL', value: web, what: 'redirects to', found: `${target.origin}${target.pathname}`, expected: `${web}/oauth/authorize`, ...(target.origin !== web ? { foundOrigin: target.origin } : {}) });
   }
   const redirectUri = target.searchParams.get('redirect_uri');
   const callbackOrigin = redirectUri ? originOf(redirectUri) : undefined;
   const key = l.role === 'browsers' ? 'BROWSER_PUBLIC_URL' : 'SANDBOX_PUBLIC_URL';
   if (!redirectUri || callbackOrigin !== self || new URL(redirectUri).pathname !== '/api/auth/callback') {
-    out.push({ ...base, key, value: self, what: 'redirect_uri', found: redirectUri ?? '(none)', expected: `${self}/api/auth/callback` });
+    out.push({ ...base, key, value: self, what: 'redirect_uri', found: redirectUri ?? '(none)', expected: `${self}/api/auth/callback`, ...(callbackOrigin && callbackOrigin !== self ? { foundOrigin: callbackOrigin } : {}) });
   }
   return out;
 }

@@ -140,7 +140,7 @@ describe('routing through real nginx', () => {
     expect(r.byId['http.sandbox']).toMatchObject({ status: 'fail', code: 'HTTP_CONFIG_MISMATCH' });
     expect(r.byId['http.sandbox']!.message).toBe('sandbox.nap.test/api/config says napUrl https://other.test, expected origin https://nap.test:8451: the platform was installed with WEB_PUBLIC_URL=https://other.test');
     expect(r.byId['http.oauth']).toMatchObject({ status: 'fail', code: 'HTTP_OAUTH_MISMATCH' });
-    expect(r.byId['http.oauth']!.message).toContain('browsers.nap.test/api/auth/login: redirects to https://other.test/oauth/authorize, expected https://nap.test:8451/oauth/authorize (values.env WEB_PUBLIC_URL)');
+    expect(r.byId['http.oauth']!.message).toContain('WEB_PUBLIC_URL is https://other.test (authorize URL of browsers.nap.test, authorize URL of sandbox.nap.test), expected https://nap.test:8451');
   });
 
   it('public /metrics: HTTP_METRICS_PUBLIC warning; plain HTTP without redirect: HTTP_NO_REDIRECT', async () => {
