@@ -239,8 +239,9 @@ describe('interrupt', () => {
       const proc = stack.ns.spawn('node', [CLI_PATH, 'serve', '--domain', 'nap.test', '--host', '127.0.0.1', '--cp-port', '7000', '--browser-port', '7005', '--sandbox-port', '7006']);
       await waitFor(() => /nap-sandbox listening/.test(proc.output()), 'responder up');
       // A held SSE stream must not keep the process alive.
-      const held = stack.ns.spawn('node', ['-e', "require('http').get({host:'127.0.0.1',port:7000,path:'/.well-known/nap-verify/sse?hold=600',headers:{host:'nap.test'}},r=>r.resume())"]);
-      await new Promise((r) => setTimeout(r, 300));
+      // It says so once the stream's first bytes arrived: the responder holds it when the signal comes.
+      const held = stack.ns.spawn('node', ['-e', "require('http').get({host:'127.0.0.1',port:7000,path:'/.well-known/nap-verify/sse?hold=600',headers:{host:'nap.test'}},r=>r.once('data',()=>console.log('stream open '+r.statusCode)).resume())"]);
+      await waitFor(() => /stream open 200/.test(held.output()), 'the held SSE stream open');
       process.kill(proc.pid, sig);
       expect(await proc.exited).toBe(0);
       expect(proc.output()).toContain(`${sig}, closing`);

@@ -45,6 +45,35 @@ export async function readSse(o: SseOptions): Promise<SseTimeline> {
   return tl;
 }
 
+/**
+ * What the stream's text says, fed chunk by chunk as it arrives: events and comments into `events` (bounded), and
+ * whether the `bye` or the awaited event came. Apart from the network so that it can be fuzzed on its own.
+ */
+export function sseRecorder(events: SseTimeline['events'], now: () => number, stopAfter?: string) {
+  // Line ends are normalised here: eventsource-parser lost a line that ended in a lone CR at the end of one chunk
+  // (":" "\r" "d" gave nothing, ":\rd" a comment); a CRLF split across chunks must still count once.
+  let endedInCr = false;
+  const feed = (text: string) => {
+    if (endedInCr && text.startsWith('\n')) text = text.slice(1);
+    endedInCr = text.endsWith('\r');
+    parser.feed(text.replace(/\r\n?/g, '\n'));
+  };
+  const rec = { sawBye: false, stopped: false, feed };
+  const parser = createParser({
+    onEvent: (e) => {
+      if (events.length < MAX_EVENTS) events.push([now(), 'event', e.event ?? 'message']);
+      if (e.event === 'bye') rec.sawBye = true;
+      if (stopAfter && e.event === stopAfter) rec.stopped = true;
+    },
+    onComment: (c) => {
+      if (events.length < MAX_EVENTS) events.push([now(), 'comment', c.trim().slice(0, 40)]);
+    },
+  });
+  return rec;
+}
+
+export const SSE_MAX_EVENTS = MAX_EVENTS;
+
 async function readSseStream(o: SseOptions): Promise<SseTimeline> {
   const t0 = performance.now();
   const now = () => Math.round(performance.now() - t0);
@@ -53,18 +82,7 @@ async function readSseStream(o: SseOptions): Promise<SseTimeline> {
   const signal = o.signal ? AbortSignal.any([o.signal, deadline]) : deadline;
   // bodyTimeout 0: silence is what we measure; the deadline above bounds it instead.
   const agent = new Agent({ connect: { lookup: pinnedLookup(o.address), ...UNVERIFIED_TLS, timeout: o.timeoutMs }, headersTimeout: o.timeoutMs, bodyTimeout: 0 });
-  let sawBye = false;
-  let stopped = false;
-  const parser = createParser({
-    onEvent: (e) => {
-      if (tl.events.length < MAX_EVENTS) tl.events.push([now(), 'event', e.event ?? 'message']);
-      if (e.event === 'bye') sawBye = true;
-      if (o.stopAfter && e.event === o.stopAfter) stopped = true;
-    },
-    onComment: (c) => {
-      if (tl.events.length < MAX_EVENTS) tl.events.push([now(), 'comment', c.trim().slice(0, 40)]);
-    },
-  });
+  const rec = sseRecorder(tl.events, now, o.stopAfter);
   try {
     // Accept compression as browsers do, so a proxy that compresses (and so buffers) the stream shows itself.
     const res = await request(o.url, { method: 'GET', dispatcher: agent, signal, headers: { accept: 'text/event-stream', 'accept-encoding': 'gzip, deflate, br', 'user-agent': 'nap-verify' } });
@@ -89,13 +107,13 @@ async function readSseStream(o: SseOptions): Promise<SseTimeline> {
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
       tl.lastByteAt = now();
       // A compressed stream cannot be parsed as text; its arrival times still tell the story.
-      if (!tl.contentEncoding) parser.feed(decoder.decode(chunk, { stream: true }));
+      if (!tl.contentEncoding) rec.feed(decoder.decode(chunk, { stream: true }));
       const twin = o.pair?.as === 'twin' ? o.pair.shared : undefined;
       if (twin && twinHasOutlived(twin, tl.lastByteAt - tl.headersAt!)) {
         tl.outlivedMs = tl.lastByteAt - tl.headersAt! - twin.silentCutAgeMs!;
-        stopped = true;
+        rec.stopped = true;
       }
-      if (stopped) {
+      if (rec.stopped) {
         res.body.destroy();
         tl.endedAt = now();
         tl.end = { how: 'survived' };
@@ -103,13 +121,13 @@ async function readSseStream(o: SseOptions): Promise<SseTimeline> {
       }
     }
     tl.endedAt = now();
-    tl.end = sawBye || tl.contentEncoding ? { how: 'survived' } : { how: 'eof', detail: 'the stream ended before its bye event' };
+    tl.end = rec.sawBye || tl.contentEncoding ? { how: 'survived' } : { how: 'eof', detail: 'the stream ended before its bye event' };
   } catch (e) {
     tl.endedAt = now();
     const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
     const code = err.code ?? err.cause?.code ?? '';
     if (signal.aborted) tl.end = { how: 'timeout', detail: o.signal?.aborted ? 'aborted' : `no end within ${o.expectMs + 2 * o.timeoutMs} ms` };
-    else if (sawBye) tl.end = { how: 'survived' };
+    else if (rec.sawBye) tl.end = { how: 'survived' };
     // undici's "other side closed" is a FIN before the response was complete; ECONNRESET is a reset.
     else if (code === 'UND_ERR_SOCKET' && /other side closed/.test(err.message)) tl.end = { how: 'eof', detail: 'connection closed mid-stream (FIN)' };
     else if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') tl.end = { how: 'reset', detail: err.message };

@@ -101,9 +101,15 @@ switch (mode) {
         head(0xfffc, tid),
         Buffer.concat([head(8, tid), Buffer.from([0x00, 0x20, 0xff, 0xf0, 1, 2, 3, 4])]),
       ];
-      for (let i = 0; i < 1500; i++) out.push(head(0, Buffer.alloc(12, i & 0xff)));
+      // Well past the client's 2,000-packet flood limit, and paced in bursts of 50 so the client's socket buffer
+      // (~200 KiB, a few hundred small datagrams) does not drop most of it: the flood must arrive to be seen.
+      for (let i = 0; i < 2600; i++) out.push(head(0, Buffer.alloc(12, i & 0xff)));
       // Sends to a client that has hung up fail: a flood server does not care.
-      for (const b of out) sock.send(b, r.port, r.address, () => {});
+      const burst = (from) => {
+        for (const b of out.slice(from, from + 50)) sock.send(b, r.port, r.address, () => {});
+        if (from + 50 < out.length) setTimeout(burst, 2, from + 50);
+      };
+      burst(0);
     });
     sock.on('error', () => {});
     sock.bind(port, '127.0.0.1');

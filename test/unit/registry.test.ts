@@ -4,6 +4,7 @@ import { loadChecks, selectIds } from '../../src/registry.js';
 
 // The contract (spec §3) for the checks that exist so far: ids and the codes each must be able to give.
 const CONTRACT: Record<string, string[]> = {
+  'config.values': ['CONFIG_MISMATCH'],
   'env.proxy': ['ENV_PROXY'],
   ...Object.fromEntries(['main', 'files', 'browsers', 'sandbox', 'preview'].flatMap((r) => [
     [`dns.${r}`, ['DNS_NXDOMAIN', 'DNS_SERVFAIL', 'DNS_TIMEOUT', 'DNS_UNREACHABLE', 'DNS_NO_ADDRESS', 'DNS_LOCAL_OVERRIDE']],
