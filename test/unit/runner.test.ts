@@ -20,11 +20,20 @@ function check(id: string, o: Partial<CheckDef<unknown>> & { wait?: number; stat
 
 describe('runner', () => {
   it('runs independent checks side by side', async () => {
-    const defs = ['a.one', 'a.two', 'a.three'].map((id) => check(id, { wait: 200 }));
-    const t = Date.now();
+    // Each gather finishes only once all three have started: run one after another, the first would never finish
+    // and fail at its deadline. (The run's wall time is a benchmark figure, not asserted here.)
+    let started = 0;
+    let allStarted!: () => void;
+    const barrier = new Promise<void>((res) => (allStarted = res));
+    const gather = async () => {
+      if (++started === 3) allStarted();
+      await barrier;
+      return {};
+    };
+    const defs = ['a.one', 'a.two', 'a.three'].map((id) => check(id, { gather, deadlineMs: () => 5000 }));
     const r = await runChecks(defs, defs.map((d) => d.meta.id), ctx(), new AbortController().signal);
     expect(r.map((x) => x.status)).toEqual(['pass', 'pass', 'pass']);
-    expect(Date.now() - t).toBeLessThan(550); // three 200 ms checks, not 600 ms in a row
+    expect(started).toBe(3);
   });
 
   it('a check whose prerequisite failed is skipped with the reason, never a second failure', async () => {
