@@ -1,6 +1,6 @@
 // dns.consistent: every name lands on one ingress address set (and the expected one, when --expect-ip says so).
 import { ROLES, type CheckDef, type Role } from '../src/model.js';
-import type { DnsEvidence } from './_lib/dns-name.js';
+import { evidenceOf } from './_lib/evidence.js';
 
 interface ConsistencyEvidence {
   /** Addresses DNS gives each name that resolved. */
@@ -30,7 +30,7 @@ const check: CheckDef<ConsistencyEvidence> = {
     const unresolved: ConsistencyEvidence['unresolved'] = {};
     for (const role of ROLES) {
       const r = up.get(`dns.${role}`);
-      const ev = r?.evidence as Partial<DnsEvidence> | undefined;
+      const ev = evidenceOf(up, `dns.${role}`);
       if (!r || r.status === 'fail' || r.status === 'skip' || !ev?.dnsAddresses?.length) unresolved[role] = r?.code ?? r?.status ?? 'not run';
       else sets[role] = ev.dnsAddresses;
     }

@@ -1,6 +1,6 @@
 // env.clock: this machine's clock agrees with the servers' — certificate validity and TURN credentials depend on it.
 import type { CheckDef } from '../src/model.js';
-import type { HttpRoleEvidence } from './_lib/http-role.js';
+import { evidenceOf } from './_lib/evidence.js';
 
 interface ClockEvidence {
   serverDate?: string;
@@ -27,7 +27,7 @@ const check: CheckDef<ClockEvidence> = {
   },
   after: () => ['http.main'],
   async gather(ctx, up) {
-    const http = up.get('http.main')?.evidence as Partial<HttpRoleEvidence> | undefined;
+    const http = evidenceOf(up, 'http.main');
     const dated = Object.values(http?.exchanges ?? {}).find((e) => e.headers?.date);
     if (!dated?.headers?.date) return {};
     const server = Date.parse(dated.headers.date);

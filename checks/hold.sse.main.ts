@@ -2,9 +2,9 @@
 import type { CheckDef, Controller } from '../src/model.js';
 import { readSse } from '../src/probes/sse.js';
 import { TWIN_BEAT_MS, type HoldPair } from '../src/probes/ws.js';
-import type { HttpRoleEvidence } from './_lib/http-role.js';
 import { analyzeHold, HOLD_IDLE_HEARTBEAT, holdMeta, judgeHold, sseAsHold, type HoldEvidence } from './_lib/hold.js';
 import { addressFor, originFor, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './_lib/routing.js';
+import { evidenceOf } from './_lib/evidence.js';
 
 /** What sse.main's failure means for a hold: nothing can be observed through a buffer or a non-stream. */
 const NOT_HOLDABLE: Record<string, string> = {
@@ -21,7 +21,7 @@ const check: CheckDef<HoldEvidence> = {
   after: () => ['sse.main'],
   deadlineMs: (ctx) => ctx.holdS * 1000 + 4 * ctx.timeoutMs + 2000,
   async gather(ctx, up, tools) {
-    const http = up.get('http.main')?.evidence as Partial<HttpRoleEvidence> | undefined;
+    const http = evidenceOf(up, 'http.main');
     const controller = http?.controller as Controller | undefined;
     const host = ctx.target.domain;
     const base = { host, holdS: ctx.holdS, ...(controller ? { controller } : {}) };

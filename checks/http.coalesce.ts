@@ -4,13 +4,12 @@
 import type { CheckDef, Judgement, Role } from '../src/model.js';
 import { h2Requests, type H2Connection, type H2Exchange } from '../src/probes/h2.js';
 import type { HttpExchange } from '../src/probes/http.js';
-import type { TlsEvidence } from '../src/probes/tls.js';
-import type { DnsEvidence } from './_lib/dns-name.js';
-import { HTTP_PATHS, type HttpRoleEvidence } from './_lib/http-role.js';
+import { HTTP_PATHS } from './_lib/http-role.js';
 import {
   addressFor, detectController, EXPECTED, fingerprint, responderIdentity, SERVICE_OF, transportNeeds, WELL_KNOWN, type Fingerprint,
 } from './_lib/routing.js';
 import { sanCovers } from './_lib/san.js';
+import { evidenceOf } from './_lib/evidence.js';
 
 const OTHERS: Role[] = ['files', 'browsers', 'sandbox', 'preview'];
 
@@ -71,20 +70,20 @@ const check: CheckDef<CoalesceEvidence> = {
     const host = ctx.target.domain;
     const address = addressFor(ctx, 'main', up);
     const port = ctx.httpsPort;
-    const cert = (up.get('tls.main')?.evidence as Partial<TlsEvidence> | undefined)?.chain?.[0];
+    const cert = evidenceOf(up, 'tls.main')?.chain?.[0];
     const hosts: CoalescedHost[] = OTHERS.map((role) => {
       const h = ctx.target.hosts[role];
       const out: CoalescedHost = { role, host: h };
       if (!cert || !cert.sans.some((s) => sanCovers(s, h))) return { ...out, notCoalesced: `the certificate of ${host} does not cover it` };
       if (!ctx.target.ingressIp) {
-        const dns = up.get(`dns.${role}`)?.evidence as Partial<DnsEvidence> | undefined;
+        const dns = evidenceOf(up, `dns.${role}`);
         const addrs = [...(dns?.connectAddresses ?? []), ...(dns?.dnsAddresses ?? [])];
         if (!addrs.includes(address)) return { ...out, notCoalesced: `it does not resolve to ${address}` };
       }
       const http = up.get(`http.${role}`);
       // A config mismatch (napUrl) is no routing fault: the host still answers as its own service.
       if ((http?.status === 'fail' && http.code !== 'HTTP_CONFIG_MISMATCH') || http?.status === 'skip') return { ...out, notCoalesced: `http.${role} ${http.status === 'fail' ? `failed (${http.code})` : 'skipped'}: its own route is judged there` };
-      const ev = http?.evidence as Partial<HttpRoleEvidence> | undefined;
+      const ev = evidenceOf(up, `http.${role}`);
       if (ev) out.direct = { ...(ev.responder ? { service: ev.responder.service } : {}), ...(ev.fingerprint ? { fingerprint: ev.fingerprint } : {}), ...(ev.exchanges?.['/']?.status !== undefined ? { rootStatus: ev.exchanges['/'].status } : {}) };
       return out;
     });

@@ -6,9 +6,8 @@ import net from 'node:net';
 import { ROLES, type CheckDef, type Judgement, type Role, type RunContext } from '../src/model.js';
 import { httpGet, type HttpExchange } from '../src/probes/http.js';
 import { probeTls, type TlsEvidence } from '../src/probes/tls.js';
-import type { DnsEvidence } from './_lib/dns-name.js';
-import type { HttpRoleEvidence } from './_lib/http-role.js';
 import { originFor, responderIdentity, WELL_KNOWN } from './_lib/routing.js';
+import { evidenceOf } from './_lib/evidence.js';
 
 /** What the platform answers without the responder, per role: the path whose answer identifies the service. */
 const HEALTH_PATH: Record<Role, string> = { main: '/healthz', files: '/', browsers: '/health', sandbox: '/health', preview: '/' };
@@ -88,19 +87,20 @@ const check: CheckDef<NetEvidence> = {
     const names = await Promise.all(ROLES.map(async (role): Promise<NameAddresses> => {
       const host = ctx.target.hosts[role];
       const dnsResult = up.get(`dns.${role}`);
-      const dns = dnsResult?.evidence as Partial<DnsEvidence> | undefined;
+      const dns = evidenceOf(up, `dns.${role}`);
       const list = dns?.connectAddresses ?? [];
       const base = { role, host, addresses: [] as AddressResult[] };
       if (!list.length) return { ...base, notTried: `no address (dns.${role} ${dnsResult?.code ?? dnsResult?.status ?? 'not run'})` };
-      const tlsRef = up.get(`tls.${role}`)?.evidence as TlsEvidence | undefined;
-      if (!tlsRef?.chain?.length) return { ...base, notTried: `no TLS session at ${tlsRef?.address ?? list[0]}: tls.${role} reports it` };
-      const http = up.get(`http.${role}`)?.evidence as Partial<HttpRoleEvidence> | undefined;
+      const tlsRef = evidenceOf(up, `tls.${role}`);
+      if (!tlsRef?.chain?.length || !tlsRef.address) return { ...base, notTried: `no TLS session at ${tlsRef?.address ?? list[0]}: tls.${role} reports it` };
+      const refAddress = tlsRef.address;
+      const http = evidenceOf(up, `http.${role}`);
       const path = http?.responder ? WELL_KNOWN : HEALTH_PATH[role];
       const origin = originFor(ctx, role);
       const get = (address: string) => tools.probe(`http:${origin}${path}@${address}`, () =>
         httpGet({ url: origin + path, address, timeoutMs: ctx.timeoutMs, signal: tools.signal }));
-      const refHealth = healthOf(http?.exchanges?.[path] ?? await get(tlsRef.address), path);
-      const reference = { address: tlsRef.address, fingerprint: tlsRef.chain[0]!.fingerprint256, path, ...(refHealth?.status !== undefined ? { status: refHealth.status } : {}), ...(refHealth?.service ? { service: refHealth.service } : {}) };
+      const refHealth = healthOf(http?.exchanges?.[path] ?? await get(refAddress), path);
+      const reference = { address: refAddress, fingerprint: tlsRef.chain[0]!.fingerprint256, path, ...(refHealth?.status !== undefined ? { status: refHealth.status } : {}), ...(refHealth?.service ? { service: refHealth.service } : {}) };
       const addresses = await Promise.all(list.map(async (address): Promise<AddressResult> => {
         const tls = await tools.probe(`tls:${host}@${address}:${port}`, () =>
           probeTls({ host, address, port, timeoutMs: ctx.timeoutMs, extraCa: ctx.extraCa, signal: tools.signal }));

@@ -1,8 +1,8 @@
 // sse.main: events reach the client as they are sent — not held back by proxy buffering or compression.
 import type { CheckDef, Judgement } from '../src/model.js';
 import { readSse, type SseTimeline } from '../src/probes/sse.js';
-import type { HttpRoleEvidence } from './_lib/http-role.js';
 import { addressFor, originFor, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './_lib/routing.js';
+import { evidenceOf } from './_lib/evidence.js';
 
 interface SseEvidence {
   host: string;
@@ -53,7 +53,7 @@ const check: CheckDef<SseEvidence> = {
   },
   needs: (ctx) => [...transportNeeds(ctx, 'main'), { id: 'http.main', tolerate: SOFT_HTTP_CODES }],
   async gather(ctx, up, tools) {
-    const http = up.get('http.main')?.evidence as Partial<HttpRoleEvidence> | undefined;
+    const http = evidenceOf(up, 'http.main');
     const base = { host: ctx.target.domain, ...(http?.controller ? { controller: http.controller } : {}) };
     if (!http?.responder) return { ...base, unavailable: `no responder behind ${ctx.target.domain} (the platform has no SSE stream open without credentials): buffering not tested; run the responder in a maintenance window` };
     // hold=1: a buffering proxy releases everything when the stream ends after 1 s; a healthy one shows the first

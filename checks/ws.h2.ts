@@ -3,11 +3,10 @@
 // offers it and then refuses it breaks browsers while wscat and curl (HTTP/1.1) work.
 import type { CheckDef, Judgement, Role, RunContext } from '../src/model.js';
 import { h2WebSocket, type H2WebSocket } from '../src/probes/h2.js';
-import type { TlsEvidence } from '../src/probes/tls.js';
-import type { HttpRoleEvidence } from './_lib/http-role.js';
 import { addressFor, detectController, dnsAfter, parseJson, WELL_KNOWN } from './_lib/routing.js';
+import { evidenceOf, STREAM_ROLES } from './_lib/evidence.js';
 
-const WS_ROLES: Role[] = ['main', 'browsers', 'sandbox', 'preview'];
+const WS_ROLES = STREAM_ROLES;
 
 export interface WsH2Host {
   role: Role;
@@ -49,14 +48,14 @@ const check: CheckDef<WsH2Evidence> = {
       const host = ctx.target.hosts[role];
       const out: WsH2Host = { role, host };
       const tls = up.get(`tls.${role}`);
-      if (!(tls?.evidence as Partial<TlsEvidence> | undefined)?.chain?.length) return { ...out, notTried: `no TLS session (tls.${role} ${tls?.code ?? tls?.status ?? 'not run'})` };
+      if (!evidenceOf(up, `tls.${role}`)?.chain?.length) return { ...out, notTried: `no TLS session (tls.${role} ${tls?.code ?? tls?.status ?? 'not run'})` };
       // One root cause, reported once: a host whose route or HTTP/1.1 WebSocket fails is judged by those checks.
       for (const id of [`http.${role}`, `ws.${role}`]) {
         const r = up.get(id);
         // A config mismatch (napUrl) leaves the route answering as it should: still worth trying.
         if (r?.status === 'fail' && r.code !== 'HTTP_CONFIG_MISMATCH') return { ...out, notTried: `${id} failed (${r.code}): judged there` };
       }
-      const http = up.get(`http.${role}`)?.evidence as Partial<HttpRoleEvidence> | undefined;
+      const http = evidenceOf(up, `http.${role}`);
       const endpoint = http?.responder ? 'responder' : role === 'main' ? 'env-gateway' : 'none';
       const path = endpoint === 'responder' ? `${WELL_KNOWN}/ws` : endpoint === 'env-gateway' ? '/env-gateway' : undefined;
       const attempt = await h2WebSocket({ host, address: addressFor(ctx, role, up), port: ctx.httpsPort, timeoutMs: ctx.timeoutMs, signal: tools.signal, ...(path ? { path } : {}) });

@@ -1,11 +1,11 @@
 // hold.ws.<role> and hold.sse.main: a silent stream stays open for --hold seconds and still carries data; when
 // it does not, when and how it was cut, and (from its keep-alive twin) whether that is an idle or a lifetime limit.
-import type { CheckDef, CheckMeta, Controller, Judgement, Role, RunContext } from '../../src/model.js';
+import type { CheckDef, CheckMeta, Controller, Judgement, RunContext } from '../../src/model.js';
 import type { SseTimeline } from '../../src/probes/sse.js';
 import { holdWebSocket, OUTLIVE_MS, TWIN_BEAT_MS, type HoldPair, type HoldTimeline, type StreamEnd } from '../../src/probes/ws.js';
 import { culpritFor, describeEnd, LIFETIME_FIX, STREAM_TIMEOUT_FIX, type LimitKind } from './culprit.js';
 import { addressFor, dnsAfter, ingressOnly, originFor, WELL_KNOWN } from './routing.js';
-import type { WsEvidence } from './ws-role.js';
+import { evidenceOf, type StreamRole } from './evidence.js';
 
 type Timeline = Pick<HoldTimeline, 'openedAt' | 'lastByteAt' | 'endedAt' | 'end' | 'outlivedMs'>;
 
@@ -146,7 +146,7 @@ export function judgeHold(ev: HoldEvidence, ctx: RunContext, kind: 'WebSocket' |
   };
 }
 
-export function holdWsCheck(role: Role): CheckDef<HoldEvidence> {
+export function holdWsCheck(role: StreamRole): CheckDef<HoldEvidence> {
   const id = `hold.ws.${role}`;
   return {
     meta: holdMeta(id, `Idle WebSocket held on ${role === 'main' ? '<d>' : role === 'preview' ? '*.sandbox.<d>' : `${role}.<d>`}`,
@@ -156,7 +156,7 @@ export function holdWsCheck(role: Role): CheckDef<HoldEvidence> {
     after: (ctx) => dnsAfter(ctx, role),
     deadlineMs: (ctx) => ctx.holdS * 1000 + 4 * ctx.timeoutMs + 2000,
     async gather(ctx, up, tools) {
-      const ws = up.get(`ws.${role}`)?.evidence as Partial<WsEvidence> | undefined;
+      const ws = evidenceOf(up, `ws.${role}`);
       const host = ctx.target.hosts[role];
       const controller = ws?.controller as Controller | undefined;
       const base = { host, holdS: ctx.holdS, ...(controller ? { controller } : {}) };

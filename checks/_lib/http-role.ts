@@ -1,11 +1,11 @@
 // http.<role>: the host reaches its own service with Host preserved, and the service agrees on the domain.
 import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
 import { httpGet, type HttpExchange } from '../../src/probes/http.js';
-import type { TlsEvidence } from '../../src/probes/tls.js';
 import {
   addressFor, detectController, dnsAfter, EXPECTED, ingressOnly, fingerprint, isDefaultBackend, originFor, parseJson, responderIdentity,
   SERVICE_OF, transportNeeds, WELL_KNOWN, expectedPublicOrigin, originOf, type Fingerprint, type ResponderIdentity,
 } from './routing.js';
+import { evidenceOf } from './evidence.js';
 
 /** Every host gets the same questions, so a host routed to the wrong service is recognised as which one. */
 export const HTTP_PATHS = [WELL_KNOWN, '/', '/healthz', '/health', '/api/config'] as const;
@@ -65,7 +65,7 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
       const controller = detectController(results);
       const port = new URL(origin).port || (origin.startsWith('https') ? '443' : '80');
       const connectedTo = `${address.includes(':') ? `[${address}]` : address}:${port}`;
-      const alpn = (up.get(`tls.${role}`)?.evidence as Partial<TlsEvidence> | undefined)?.alpn;
+      const alpn = evidenceOf(up, `tls.${role}`)?.alpn;
       return { host, address, connectedTo, ...(alpn ? { alpn } : {}), exchanges, ...(responder ? { responder } : {}), ...(fp ? { fingerprint: fp } : {}), ...(controller ? { controller } : {}) };
     },
     judge: (ev, ctx) => judgeHttp(ev, ctx, role),

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import type { Controller, Need, Role, RunContext, Upstream } from '../../src/model.js';
 import type { HttpExchange } from '../../src/probes/http.js';
-import type { DnsEvidence } from './dns-name.js';
+import { evidenceOf } from './evidence.js';
 
 /** Certificate findings that still leave a working TLS session: routing can and should be judged anyway. */
 export const CERT_CODES = ['TLS_UNTRUSTED', 'TLS_SELF_SIGNED', 'TLS_INCOMPLETE_CHAIN', 'TLS_NAME_MISMATCH', 'TLS_DEFAULT_CERT', 'TLS_EXPIRED', 'TLS_NOT_YET_VALID'] as const;
@@ -14,7 +14,7 @@ export const SOFT_HTTP_CODES = ['HTTP_CONFIG_MISMATCH', 'HTTP_HOST_REWRITTEN', '
 export const WELL_KNOWN = '/.well-known/nap-verify';
 
 /** The DNS check whose answer gives a role's address: none with --ingress-ip or a NodePort install on an IP. */
-export function dnsCheckFor(ctx: RunContext, role: Role): string | undefined {
+export function dnsCheckFor(ctx: RunContext, role: Role): `dns.${Role}` | undefined {
   if (ctx.target.ingressIp) return undefined;
   if (ctx.mode === 'nodeport') return net.isIP(ctx.target.domain) ? undefined : 'dns.main';
   return `dns.${role}`;
@@ -41,7 +41,7 @@ export function addressFor(ctx: RunContext, role: Role, up: Upstream): string {
   if (ctx.target.ingressIp) return ctx.target.ingressIp;
   const dnsId = dnsCheckFor(ctx, role);
   if (!dnsId) return ctx.target.domain;
-  const dns = up.get(dnsId)?.evidence as Partial<DnsEvidence> | undefined;
+  const dns = evidenceOf(up, dnsId);
   const list = dns?.connectAddresses ?? [];
   // The address that answered (dns.* races them, as browsers do); IPv4 first as before when nothing was raced.
   const address = dns?.connectAddress ?? list.find((a) => !a.includes(':')) ?? list[0];

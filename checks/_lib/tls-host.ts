@@ -2,8 +2,8 @@
 import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
 import type { CertInfo } from '../../src/probes/certs.js';
 import { probeTls, type TlsEvidence } from '../../src/probes/tls.js';
-import type { DnsEvidence } from './dns-name.js';
 import { sanCovers, wildcardsTooHigh } from './san.js';
+import { evidenceOf } from './evidence.js';
 
 /** Certificates ingress controllers serve when no secret matches the SNI. */
 export const FALLBACK_CERTS: Array<{ commonName: string; controller: string }> = [
@@ -52,7 +52,7 @@ export function tlsHostCheck(role: Role): CheckDef<TlsEvidence> {
     needs: (ctx) => (ctx.target.ingressIp ? [] : [`dns.${role}`]),
     after: (ctx) => (ctx.target.ingressIp ? [] : [`dns.${role}`]),
     async gather(ctx, up, tools) {
-      const dns = up.get(`dns.${role}`)?.evidence as Partial<DnsEvidence> | undefined;
+      const dns = evidenceOf(up, `dns.${role}`);
       const addresses = ctx.target.ingressIp ? [ctx.target.ingressIp] : (dns?.connectAddresses ?? []);
       // The address that answered a TCP race (dns.*), else IPv4 first like most clients on dual-stack ingresses.
       const address = (ctx.target.ingressIp ? undefined : dns?.connectAddress) ?? addresses.find((a) => !a.includes(':')) ?? addresses[0];

@@ -1,9 +1,9 @@
 // ws.<role>: a WebSocket upgrade passes the proxy to the host's service.
-import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
+import type { CheckDef, Judgement, RunContext } from '../../src/model.js';
 import { httpGet } from '../../src/probes/http.js';
 import { wsUpgrade, type WsUpgrade } from '../../src/probes/ws.js';
-import type { HttpRoleEvidence } from './http-role.js';
 import { addressFor, detectController, ingressOnly, originFor, parseJson, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './routing.js';
+import { evidenceOf, type StreamRole } from './evidence.js';
 
 export interface WsEvidence {
   host: string;
@@ -28,7 +28,7 @@ export const WS_FIX = {
   haproxy: 'HAProxy passes upgrades in http mode; set timeout tunnel 1h.',
 };
 
-export function wsRoleCheck(role: Role): CheckDef<WsEvidence> {
+export function wsRoleCheck(role: StreamRole): CheckDef<WsEvidence> {
   return {
     meta: {
       id: `ws.${role}`,
@@ -44,7 +44,7 @@ export function wsRoleCheck(role: Role): CheckDef<WsEvidence> {
     ...(role === 'preview' ? { appliesTo: (ctx: RunContext) => ingressOnly(ctx, 'no preview wildcard host') } : {}),
     needs: (ctx) => [...transportNeeds(ctx, role), { id: `http.${role}`, tolerate: SOFT_HTTP_CODES }],
     async gather(ctx, up, tools) {
-      const http = up.get(`http.${role}`)?.evidence as Partial<HttpRoleEvidence> | undefined;
+      const http = evidenceOf(up, `http.${role}`);
       const host = ctx.target.hosts[role];
       const base = { host, ...(http?.controller ? { controller: http.controller } : {}) };
       const path = http?.responder ? `${WELL_KNOWN}/ws` : role === 'main' ? '/env-gateway' : undefined;
