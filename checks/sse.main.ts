@@ -18,10 +18,11 @@ interface SseEvidence {
 
 /**
  * The responder sends its first tick TICK_GAP_MS after hello (§7 `&gap=`): a proxy that buffers delivers them
- * together when the 1 s stream ends. 250 ms keeps a healthy run short and still far above the few ms a buffered
- * pair arrives apart; under 60 % of the gap counts as held back.
+ * together when the 1 s stream ends. 150 ms keeps a healthy run short (sse.main sits at the end of the critical
+ * path) and still far above the few ms a buffered pair arrives apart; under 60 % of the gap counts as held back,
+ * and a pair seen together once is measured again (a busy machine reading two chunks in one go).
  */
-const TICK_GAP_MS = 250;
+export const TICK_GAP_MS = 150;
 const BUFFERED_BELOW_MS = Math.round(TICK_GAP_MS * 0.6);
 
 const check: CheckDef<SseEvidence> = {
@@ -29,7 +30,7 @@ const check: CheckDef<SseEvidence> = {
     id: 'sse.main',
     area: 'sse',
     title: 'SSE delivered as sent',
-    proves: 'A server-sent-event stream through the ingress is text/event-stream, uncompressed, and its events arrive as they are sent (the first tick, sent 0.25 s after hello, arrives 0.25 s after it).',
+    proves: `A server-sent-event stream through the ingress is text/event-stream, uncompressed, and its events arrive as they are sent (the first tick, sent ${TICK_GAP_MS / 1000} s after hello, arrives ${TICK_GAP_MS / 1000} s after it).`,
     codes: {
       SSE_BUFFERED: {
         status: 'fail',

@@ -3,6 +3,8 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { Resolver } from '../model.js';
 
 export type QType = 'A' | 'AAAA';
@@ -38,9 +40,22 @@ const TYPE_NAMES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SO
 
 type PacketModule = typeof import('dns2');
 let codec: Promise<PacketModule['Packet']> | undefined;
-// dns2's index pulls in its servers and DoH client; load it only when a DNS probe runs.
+/**
+ * dns2's packet codec alone. Its index also loads its servers, DoH and TCP clients: ~50 ms of module loading on
+ * the main thread, paid on every run's critical path at the first DNS query (what made a loopback dns.* check cost
+ * ~65 ms; the thread pool was not it). packet.js is a file the package ships but does not export, so it is
+ * required by path; a bundle without node_modules falls back to the index, which the bundler inlines.
+ */
 function loadCodec(): Promise<PacketModule['Packet']> {
-  codec ??= import('dns2').then((m) => m.Packet);
+  codec ??= (async () => {
+    try {
+      const require = createRequire(import.meta.url);
+      const dir = path.dirname(require.resolve('dns2/package.json'));
+      return require(path.join(dir, 'packet.js')) as PacketModule['Packet'];
+    } catch {
+      return (await import('dns2')).Packet;
+    }
+  })();
   return codec;
 }
 

@@ -3,7 +3,7 @@
 // sent to the first byte of the answer. Measured with a timing connector (socket events) and a handler that marks
 // when undici sends the request and when the headers come back.
 import type { Socket } from 'node:net';
-import { buildConnector, DecoratorHandler, type Dispatcher } from 'undici';
+import { buildConnector, DecoratorHandler, type Dispatcher } from './undici.js';
 
 export interface PhaseTimings {
   dnsMs: number;

@@ -1,7 +1,7 @@
 // HTTP exchanges pinned to one address while URL, SNI and Host stay the real name. undici request(): its fetch
 // drops a Host header, and a pinned lookup keeps certificate checks (done by tls.*) out of routing results.
 import type { LookupFunction } from 'node:net';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from './undici.js';
 import { PHASE_MARKS, phaseTimer, phaseTimings, type ExchangeMarks } from './http-timing.js';
 
 export interface HttpExchange {

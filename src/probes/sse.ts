@@ -1,7 +1,7 @@
 // A server-sent-event stream read through the proxy with a timeline of what arrived when: enough to see
 // buffering (ticks sent 0.5 s apart arriving together) and to see a silent stream being cut.
 import { createParser } from 'eventsource-parser';
-import { Agent, request } from 'undici';
+import { Agent, request } from './undici.js';
 import { pinnedLookup, UNVERIFIED_TLS } from './http.js';
 import { reportSilentEnd, twinHasOutlived, type HoldPair, type StreamEnd } from './ws.js';
 
