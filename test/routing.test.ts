@@ -78,13 +78,15 @@ describe('routing through real nginx', () => {
   it('a healthy ingress: every host on its own service with Host preserved, upgrades pass, SSE unbuffered', async () => {
     const r = await run(P.healthy);
     expect(r.code, JSON.stringify(r.json.checks.filter((c: JsonCheck) => c.status !== 'pass'))).toBe(0);
-    // Every check this scope runs (all but dns, env, turn and the holds) is reported, and every one passes but
-    // config.values, which has no --values file to read here.
-    const SKIPPED_AREAS = ['dns', 'env', 'turn', 'hold'];
+    // Every check this scope runs (all but dns, env and turn) is reported, and every one passes but config.values
+    // (no --values file to read here) and the holds (--no-hold lists them as not held).
+    const SKIPPED_AREAS = ['dns', 'env', 'turn'];
     const reported = (await loadChecks()).map((d) => d.meta.id).filter((id) => !SKIPPED_AREAS.includes(areaOf(id)));
     expect(Object.keys(r.byId).sort()).toEqual([...reported].sort());
     expect(r.byId['config.values']).toMatchObject({ status: 'skip', message: 'no --values file given' });
-    const inScope = reported.filter((id) => id !== 'config.values');
+    const holds = reported.filter((id) => areaOf(id) === 'hold');
+    for (const id of holds) expect(r.byId[id], id).toMatchObject({ status: 'skip' });
+    const inScope = reported.filter((id) => id !== 'config.values' && !holds.includes(id));
     for (const id of inScope) expect(r.byId[id], id).toMatchObject({ status: 'pass' });
     expect(r.byId['http.files']!.message).toBe('nap-cp (responder), Host preserved, X-Forwarded-Proto https');
     expect(r.byId['http.preview']!.evidence.responder.host).toMatch(/^nvf[0-9a-f]{10}\.sandbox\.nap\.test(:8443)?$/);
