@@ -1,7 +1,7 @@
 // From a measured cut-off to the proxy that most likely made it, and the stream-timeout fix per controller.
 // The defaults are the field's (see field-facts.md): a cut within a little of one of them names that layer.
 import type { Controller, Fix } from '../../src/model.js';
-import type { StreamEnd } from '../../src/probes/ws.js';
+import type { StreamEnd } from '../../src/probes/hold-pair.js';
 
 /** What a cut was: a limit on quiet time, on a stream's age whatever it carries, or not told apart. */
 export type LimitKind = 'idle' | 'lifetime' | 'unknown';

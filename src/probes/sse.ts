@@ -3,7 +3,7 @@
 import { createParser } from 'eventsource-parser';
 import { Agent, request } from './undici.js';
 import { pinnedLookup, UNVERIFIED_TLS } from './http.js';
-import { reportSilentEnd, twinHasOutlived, type HoldPair, type StreamEnd } from './ws.js';
+import { reportSilentEnd, twinHasOutlived, type HoldPair, type StreamEnd } from './hold-pair.js';
 
 export interface SseTimeline {
   url: string;

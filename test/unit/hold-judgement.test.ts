@@ -4,7 +4,7 @@ import { culpritFor } from '../../checks/_lib/culprit.js';
 import { analyzeHold, HOLD_IDLE_HEARTBEAT, holdMeta, judgeHold, type HoldEvidence } from '../../checks/_lib/hold.js';
 import { detectController, fingerprint, isDefaultBackend } from '../../checks/_lib/routing.js';
 import type { Controller, RunContext } from '../../src/model.js';
-import type { StreamEnd } from '../../src/probes/ws.js';
+import type { StreamEnd } from '../../src/probes/hold-pair.js';
 import { remediationFor } from '../../src/remediation.js';
 
 const FIN: StreamEnd = { how: 'close', code: 1006, reason: '', fin: true };

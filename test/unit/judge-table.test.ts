@@ -24,7 +24,7 @@ import { fingerprint } from '../../checks/_lib/routing.js';
 import type { CheckDef, Judgement, RunContext } from '../../src/model.js';
 import { analyzeChain, anchorsFromPems, certInfo } from '../../src/probes/certs.js';
 import type { HttpExchange } from '../../src/probes/http.js';
-import type { StreamEnd } from '../../src/probes/ws.js';
+import type { StreamEnd } from '../../src/probes/hold-pair.js';
 import { createPki, type Pki } from '../harness/pki.js';
 
 type EvidenceOf<C> = C extends CheckDef<infer E> ? E : never;
