@@ -19,7 +19,7 @@ export function writeSection(title: string, body: string): void {
   const section = `${head}\n\n_${new Date().toISOString()} on ${machine()}_\n\n${body.trim()}\n`;
   const re = new RegExp(`## ${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n[\\s\\S]*?(?=\\n## |$)`);
   text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`;
-  writeFileSync(FILE, text.trimEnd() + '\n');
+  writeFileSync(FILE, `${text.trimEnd()}\n`);
 }
 
 export const median = (xs: number[]) => {

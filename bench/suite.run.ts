@@ -73,7 +73,10 @@ it('--no-hold full run vs the same probes with the standard tools in sequence', 
   const per: Record<string, number[]> = {};
   for (let i = 0; i < 5; i++) {
     const r = await runCli(stack.ns, [...stack.args, '--no-hold', '--format', 'json'], { timeoutMs: 60_000 });
-    for (const c of r.json.checks as Array<{ id: string; durationMs: number }>) (per[c.id] ??= []).push(c.durationMs);
+    for (const c of r.json.checks as Array<{ id: string; durationMs: number }>) {
+      per[c.id] ??= [];
+      per[c.id]!.push(c.durationMs);
+    }
   }
   const dnsIds = Object.keys(per).filter((id) => /^dns\.(main|files|browsers|sandbox|preview)$/.test(id));
   const rss = Math.max(...ours.map((o) => o.rssKb));

@@ -18,7 +18,7 @@ export function noProxyCovers(entries: string[], host: string): boolean {
     const e = raw.trim().toLowerCase().replace(/:\d+$/, '').replace(/^\*?\./, '');
     if (!e) return false;
     if (e === '*') return true;
-    return h === e || h.endsWith('.' + e);
+    return h === e || h.endsWith(`.${e}`);
   });
 }
 

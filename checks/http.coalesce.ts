@@ -74,7 +74,7 @@ const check: CheckDef<CoalesceEvidence> = {
     const hosts: CoalescedHost[] = OTHERS.map((role) => {
       const h = ctx.target.hosts[role];
       const out: CoalescedHost = { role, host: h };
-      if (!cert || !cert.sans.some((s) => sanCovers(s, h))) return { ...out, notCoalesced: `the certificate of ${host} does not cover it` };
+      if (!cert?.sans.some((s) => sanCovers(s, h))) return { ...out, notCoalesced: `the certificate of ${host} does not cover it` };
       if (!ctx.target.ingressIp) {
         const dns = evidenceOf(up, `dns.${role}`);
         const addrs = [...(dns?.connectAddresses ?? []), ...(dns?.dnsAddresses ?? [])];

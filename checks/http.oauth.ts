@@ -1,7 +1,7 @@
 // http.oauth: the OAuth wiring the install was given, read without credentials. nap-browser and nap-sandbox answer
 // GET /api/auth/login with a 302 to <WEB_PUBLIC_URL>/oauth/authorize?…&redirect_uri=<own public URL>/api/auth/callback
 // (internal/oauth-client); following neither redirect, both Locations show the three public URLs as installed.
-import type { CheckDef, Judgement, Role, RunContext, Upstream } from '../src/model.js';
+import type { CheckDef, Judgement, Role, Upstream } from '../src/model.js';
 import { httpGet, type HttpExchange } from '../src/probes/http.js';
 import { addressFor, dnsAfter, expectedPublicOrigin, originFor, originOf, PUBLIC_URL_KEY } from './_lib/routing.js';
 

@@ -62,7 +62,7 @@ export type RawOptions = Record<string, string | string[] | boolean | undefined>
 
 /** Option name (camelCase, as commander stores it) → environment variable. */
 export function envName(option: string): string {
-  return 'NAP_VERIFY_' + option.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+  return `NAP_VERIFY_${option.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 }
 
 const TRUE = /^(1|true|yes|on)$/i;
@@ -82,6 +82,7 @@ export function parseDomain(raw: string, flag = '--domain'): string {
   const d = raw.trim().replace(/\.$/, '');
   if (!d) throw new UsageError(`${flag} is empty`);
   if (net.isIP(d) || net.isIP(d.replace(/^\[|\]$/g, ''))) throw new UsageError(`${flag} ${raw}: an IP address is not a domain; give the DNS name (pass the address with --ingress-ip)`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is 'any non-ASCII character', control characters included
   if (/[^\x00-\x7f]/.test(d)) {
     const ascii = domainToASCII(d);
     throw new UsageError(`${flag} ${raw}: internationalized names must be given in punycode${ascii ? ` (${ascii})` : ''}`);
@@ -238,8 +239,8 @@ export function validate(raw: RawOptions, secrets: Secrets = {}): CheckOptions {
   if (mode === 'nodeport') {
     const port = (flag: string, key: string, ...keys: string[]) => {
       const val = str(raw[flag]) ?? [key, ...keys].map((k) => v[k]).find(Boolean);
-      if (!val) throw new UsageError(`NodePort mode needs --${flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} (or ${key} in --values)`);
-      return parsePort(`--${flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`, val);
+      if (!val) throw new UsageError(`NodePort mode needs --${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (or ${key} in --values)`);
+      return parsePort(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, val);
     };
     o.nodePorts = { main: port('napNodePort', 'NAP_NODE_PORT', 'TOS_NODE_PORT'), browsers: port('browserNodePort', 'BROWSER_NODE_PORT'), sandbox: port('sandboxNodePort', 'SANDBOX_NODE_PORT') };
   }

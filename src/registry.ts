@@ -39,7 +39,7 @@ function order(id: string): number {
 
 /** Resolve --only/--skip entries (ids or prefixes such as `dns`, `tls.preview`) against the known ids. */
 export function selectIds(all: string[], only: string[], skip: string[]): { selected: string[]; unknown: string[] } {
-  const matches = (entry: string) => all.filter((id) => id === entry || id.startsWith(entry + '.'));
+  const matches = (entry: string) => all.filter((id) => id === entry || id.startsWith(`${entry}.`));
   const unknown = [...only, ...skip].filter((e) => matches(e).length === 0);
   const base = only.length ? all.filter((id) => only.some((e) => matches(e).includes(id))) : all;
   const selected = base.filter((id) => !skip.some((e) => matches(e).includes(id)));

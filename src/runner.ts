@@ -21,7 +21,7 @@ export function dependencyClosure(defs: CheckDef[], selected: string[], ctx: Run
     if (d.appliesTo && d.appliesTo(ctx) !== true) return;
     for (const dep of [...(d.needs?.(ctx) ?? []).map(needId), ...(d.after?.(ctx) ?? [])]) visit(dep, depth + 1);
   };
-  selected.forEach((id) => visit(id, 0));
+  for (const id of selected) visit(id, 0);
   return out;
 }
 

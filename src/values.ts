@@ -66,6 +66,7 @@ function readValue(src: string, defined: Record<string, string>, problem: (m: st
         } else part += s[j];
       }
       if (j >= s.length) problem('unterminated double quote');
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is our placeholder for an escaped dollar sign
       out += expand(part).replace(/\u0000/g, '$');
       i = j + 1;
     } else if (/\s/.test(c)) {

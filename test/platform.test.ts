@@ -28,10 +28,10 @@ let secretFile: string;
 
 interface JsonCheck { id: string; status: string; code?: string; message: string; evidence: Record<string, any>; remediation?: string }
 
-function startPlatform(ports: ResponderPorts, urls: string[]): Promise<void[]> {
+async function startPlatform(ports: ResponderPorts, urls: string[]): Promise<void> {
   ing.ns.spawn('node', [path.join(REPO_ROOT, 'test/support/platform.mjs'), '--domain', D, '--host', '127.0.0.1',
     '--cp-port', String(ports.cp), '--browser-port', String(ports.browser), '--sandbox-port', String(ports.sandbox), ...urls]);
-  return Promise.all([ports.cp, ports.browser, ports.sandbox].map((p) => waitPort(ing.ns, p, `platform stand-in ${p}`)));
+  await Promise.all([ports.cp, ports.browser, ports.sandbox].map((p) => waitPort(ing.ns, p, `platform stand-in ${p}`)));
 }
 
 async function run(port: number, extra: string[]) {

@@ -81,7 +81,7 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
         const chain = worst.cnames.length ? ` via CNAME ${worst.cnames.join(' → ')}` : '';
         switch (worst.outcome) {
           case 'nxdomain':
-            return { status: 'fail', code: 'DNS_NXDOMAIN', host, fix, message: `${host}${chain} does not exist (NXDOMAIN from ${worst.server})${role === 'preview' ? ': no wildcard record for *.sandbox.' + ctx.target.domain : ''}${also}` };
+            return { status: 'fail', code: 'DNS_NXDOMAIN', host, fix, message: `${host}${chain} does not exist (NXDOMAIN from ${worst.server})${role === 'preview' ? `: no wildcard record for *.sandbox.${ctx.target.domain}` : ''}${also}` };
           case 'nodata':
             return { status: 'fail', code: 'DNS_NO_ADDRESS', host, fix, message: `${host}${chain} exists but has no A/AAAA record (answer from ${worst.server})${also}` };
           case 'timeout':

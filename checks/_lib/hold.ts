@@ -162,7 +162,7 @@ export function holdWsCheck(role: StreamRole): CheckDef<HoldEvidence> {
       const controller = ws?.controller as Controller | undefined;
       const base = { host, holdS: ctx.holdS, ...(controller ? { controller } : {}) };
       if (ws?.endpoint !== 'responder') return { ...base, unavailable: `no responder behind ${host} (the platform has no WebSocket that stays open without credentials): idle timeout not tested; lint the live routes (nap-verify kit lint) or run the responder in a maintenance window` };
-      const url = originFor(ctx, role, 'wss') + `${WELL_KNOWN}/ws`;
+      const url = `${originFor(ctx, role, 'wss')}${WELL_KNOWN}/ws`;
       const address = addressFor(ctx, role, up);
       const o = { url, address, holdMs: ctx.holdS * 1000, timeoutMs: ctx.timeoutMs, signal: tools.signal };
       const pair: HoldPair = {};

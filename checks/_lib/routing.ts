@@ -79,7 +79,7 @@ export function parseJson(body: string | undefined): Record<string, unknown> | u
 export function responderIdentity(ex: HttpExchange | undefined): ResponderIdentity | undefined {
   if (ex?.status !== 200) return undefined;
   const j = parseJson(ex.body);
-  if (!j || j.protocol !== 1 || typeof j.service !== 'string') return undefined;
+  if (j?.protocol !== 1 || typeof j.service !== 'string') return undefined;
   return { service: j.service, host: typeof j.host === 'string' ? j.host : null, forwardedProto: typeof j.forwardedProto === 'string' ? j.forwardedProto : null, protocol: 1 };
 }
 
@@ -150,7 +150,7 @@ export function detectController(exchanges: Array<{ headers?: Record<string, str
 
 /** The proxy's own 404 for a host it has no rule for, as opposed to the platform's 404s. */
 export function isDefaultBackend(ex: HttpExchange | undefined): boolean {
-  if (!ex || ex.status !== 404) return false;
+  if (ex?.status !== 404) return false;
   const body = ex.body ?? '';
   return /default backend/i.test(body) || /<center>nginx/i.test(body) || body.trim() === '404 page not found' || (/envoy/i.test(ex.headers?.server ?? '') && body.trim() === '');
 }

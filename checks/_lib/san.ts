@@ -16,6 +16,6 @@ export function wildcardsTooHigh(sans: string[], host: string): string[] {
   const h = norm(host);
   return sans.filter((s) => {
     const n = norm(s);
-    return n.startsWith('*.') && !sanCovers(n, h) && h.endsWith('.' + n.slice(2));
+    return n.startsWith('*.') && !sanCovers(n, h) && h.endsWith(`.${n.slice(2)}`);
   });
 }

@@ -179,11 +179,11 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
     if (!text || printed.has(r.id) || !wanted.has(r.id)) return;
     printed.add(r.id);
     if (!text.shows(r)) return;
-    const block = text.block(r).join('\n') + '\n';
+    const block = `${text.block(r).join('\n')}\n`;
     if (live) live.print(block);
     else io.stdout.write(block);
   };
-  if (text) io.stdout.write(text.header({ version: VERSION, target }).map((l) => l + '\n').join(''));
+  if (text) io.stdout.write(text.header({ version: VERSION, target }).map((l) => `${l}\n`).join(''));
   let run: RunRecord;
   try {
     run = await executeRun(prepared, o, abort.signal, {
@@ -203,7 +203,7 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
   const summary = run.summary;
   if (text) {
     const footer = text.footer(run);
-    io.stdout.write((o.quiet ? '' : '\n') + footer.join('\n') + '\n');
+    io.stdout.write(`${(o.quiet ? '' : '\n') + footer.join('\n')}\n`);
   } else io.stdout.write(toJson(run));
   const writes: Promise<void>[] = [];
   // Interrupted: write synchronously. Lookups still stuck in getaddrinfo hold libuv's thread pool, and an async

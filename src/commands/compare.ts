@@ -31,7 +31,7 @@ export async function runCompare(files: string[], o: CompareOptions, io: Io): Pr
       throw new UsageError(`compare: ${file} is not JSON (${(e as Error).message})`);
     }
   });
-  let cmp;
+  let cmp: ReturnType<typeof compareRuns>;
   try {
     cmp = compareRuns(docs, splitList(o.inside).map((n) => parseVantage(n, '--inside')));
   } catch (e) {

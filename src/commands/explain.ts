@@ -28,7 +28,7 @@ export async function explainAll(): Promise<string> {
   const areas = [...new Set(defs.map((d) => d.meta.id.split('.')[0]!))];
   const out = ['Areas, their checks and codes. `nap-verify explain <id|area|CODE>` for what one means and its fix.', ''];
   for (const area of areas) {
-    const family = defs.filter((d) => d.meta.id.startsWith(area + '.'));
+    const family = defs.filter((d) => d.meta.id.startsWith(`${area}.`));
     out.push(`${area} — ${AREA_NAMES[area] ?? area}`);
     // Role families share their codes: one entry per distinct code list, the ids that give it first.
     const groups = new Map<string, string[]>();
@@ -54,7 +54,7 @@ export async function explain(term: string): Promise<string> {
     const ids = owners.map((d) => d.meta.id);
     return `${code} (${c.status}) — from ${ids.join(', ')}\n\nWhy: ${c.why}\n\nFix:\n${indent(formatFix(c.fix), '  ')}\n\nThe check${ids.length > 1 ? 's' : ''}: ${owners[0]!.meta.proves}\n`;
   }
-  const family = defs.filter((d) => d.meta.id.startsWith(t + '.'));
+  const family = defs.filter((d) => d.meta.id.startsWith(`${t}.`));
   if (family.length) return `${t}: ${family.length} checks\n\n${family.map((d) => `  ${d.meta.id.padEnd(18)} ${d.meta.title}`).join('\n')}\n\n\`nap-verify explain <id>\` for one of them.\n`;
   const ids = defs.map((d) => d.meta.id);
   throw new UsageError(`explain: no check or code "${term}" (ids: ${ids.join(', ')})`);

@@ -86,7 +86,7 @@ export async function kitLint(paths: string[], o: Record<string, unknown>, io: I
     return { name: p === '-' ? '<stdin>' : p, text };
   });
   const domainArg = typeof o.domain === 'string' ? parseDomain(o.domain) : undefined;
-  let lint;
+  let lint: ReturnType<typeof lintManifests>;
   try {
     lint = lintManifests(files, domainArg);
   } catch (e) {

@@ -50,7 +50,7 @@ export function compareJson(cmp: Comparison): string {
     checks: cmp.checks,
     conclusions: cmp.conclusions,
   };
-  return JSON.stringify(doc, null, 2) + '\n';
+  return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
 function compareDocument(cmp: Comparison): Block[] {

@@ -22,7 +22,7 @@ class Exposition {
     }
   }
   text(): string {
-    return this.lines.join('\n') + '\n';
+    return `${this.lines.join('\n')}\n`;
   }
 }
 

@@ -58,7 +58,7 @@ async function open(o: H2ProbeOptions, deadline: AbortSignal): Promise<Opened> {
     const onAbort = () => done(`no TLS session within ${o.timeoutMs} ms`);
     deadline.addEventListener('abort', onAbort, { once: true });
     s.once('secureConnect', () => done(s));
-    s.once('error', (e: NodeJS.ErrnoException) => done(`${e.code ? e.code + ': ' : ''}${e.message}`));
+    s.once('error', (e: NodeJS.ErrnoException) => done(`${e.code ? `${e.code}: ` : ''}${e.message}`));
   });
   if (typeof socket === 'string') return { conn: { ...base, error: socket } };
   const alpn = typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : undefined;

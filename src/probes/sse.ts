@@ -131,7 +131,7 @@ async function readSseStream(o: SseOptions): Promise<SseTimeline> {
     // undici's "other side closed" is a FIN before the response was complete; ECONNRESET is a reset.
     else if (code === 'UND_ERR_SOCKET' && /other side closed/.test(err.message)) tl.end = { how: 'eof', detail: 'connection closed mid-stream (FIN)' };
     else if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') tl.end = { how: 'reset', detail: err.message };
-    else tl.end = { how: 'error', detail: `${code ? code + ': ' : ''}${err.message}` };
+    else tl.end = { how: 'error', detail: `${code ? `${code}: ` : ''}${err.message}` };
   } finally {
     void agent.destroy().catch(() => {});
   }

@@ -117,7 +117,7 @@ function handshake(o: TlsProbeOptions, legacy: boolean): Promise<Handshake> {
     });
     sock.once('error', (e: NodeJS.ErrnoException) => {
       const code = e.code ?? '';
-      const msg = `${code ? code + ': ' : ''}${e.message}`;
+      const msg = `${code ? `${code}: ` : ''}${e.message}`;
       if (code === 'ECONNREFUSED') fail('refused', 'connection refused');
       else if (code === 'ECONNRESET') fail('reset', connected ? 'connection reset during the TLS handshake' : 'connection reset');
       else if (PROTOCOL_ERRORS.test(code) || PROTOCOL_ERRORS.test(e.message)) fail('protocol', msg);
@@ -132,7 +132,7 @@ function handshake(o: TlsProbeOptions, legacy: boolean): Promise<Handshake> {
 function sentChain(peer: tls.PeerCertificate | tls.DetailedPeerCertificate): X509Certificate[] {
   const out: X509Certificate[] = [];
   let cur = peer as tls.DetailedPeerCertificate | undefined;
-  for (let i = 0; cur && cur.raw && i < 16; i++) {
+  for (let i = 0; cur?.raw && i < 16; i++) {
     let x: X509Certificate;
     try {
       x = new X509Certificate(cur.raw);

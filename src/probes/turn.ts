@@ -138,7 +138,7 @@ function sendThroughRelay(t: StunTransport, relayed: TransportAddress, timeoutMs
     };
     t.onIndication((m) => {
       const d = getData(m);
-      if (d && d.equals(tag)) finish(true);
+      if (d?.equals(tag)) finish(true);
     });
     peer.on('error', () => finish(false));
     const send = () => !done && peer.send(tag, relayed.port, relayed.address);

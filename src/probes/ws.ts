@@ -156,7 +156,7 @@ export function holdWebSocket(o: HoldOptions): Promise<HoldTimeline> {
       tl.end = end;
       tl.endedAt ??= now();
       if (!o.keepaliveMs) reportSilentEnd(o.pair, end, tl.openedAt, tl.endedAt);
-      timers.forEach((t) => clearTimeout(t));
+      for (const t of timers) clearTimeout(t);
       o.signal?.removeEventListener('abort', onAbort);
       ws.removeAllListeners();
       ws.on('error', () => {});

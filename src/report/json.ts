@@ -52,5 +52,5 @@ export function toJson(run: RunRecord): string {
       ...(r.remediation ? { remediation: r.remediation } : {}),
     })),
   };
-  return JSON.stringify(doc, null, 2) + '\n';
+  return `${JSON.stringify(doc, null, 2)}\n`;
 }

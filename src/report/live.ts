@@ -12,13 +12,14 @@ export interface LiveView extends RunHooks {
   stop(): void;
 }
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matches the ANSI colour escapes we print
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 /** Cut a coloured line to `cols` visible columns, so it never wraps (a wrapped line cannot be redrawn in place). */
 export function fitColumns(line: string, cols: number): string {
   let visible = 0;
   let out = '';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: splits at the ANSI colour escapes we print
   for (const part of line.split(/(\x1b\[[0-9;]*m)/)) {
     if (ANSI.test(part)) {
       ANSI.lastIndex = 0;
@@ -26,7 +27,7 @@ export function fitColumns(line: string, cols: number): string {
       continue;
     }
     for (const ch of part) {
-      if (visible >= cols) return line.includes('\x1b[') ? out + '\x1b[0m' : out;
+      if (visible >= cols) return line.includes('\x1b[') ? `${out}\x1b[0m` : out;
       out += ch;
       visible++;
     }

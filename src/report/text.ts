@@ -155,7 +155,7 @@ export class TextRenderer {
     if (!quietNoHold) {
       nt.lines.forEach((l, n) => {
         const paint = n === 0 ? (s: string) => c.yellow(c.bold(s)) : (s: string) => s;
-        wrapWords(l, this.width, this.width - 4).forEach((w, i) => out.push(i === 0 ? paint(w) : `    ${paint(w)}`));
+        for (const [i, w] of wrapWords(l, this.width, this.width - 4).entries()) out.push(i === 0 ? paint(w) : `    ${paint(w)}`);
         const cmd = nt.commands[n];
         if (cmd) out.push(...wrapCommand(cmd, this.width - 6).map((w) => `      ${c.cyan(w)}`));
       });
@@ -181,7 +181,7 @@ export function toText(run: RunRecord, o: TextOptions): string {
     if (!o.quiet) out.push('');
   }
   out.push(...t.footer(run));
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 const isScalar = (v: unknown) => v === null || typeof v !== 'object';

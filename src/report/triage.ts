@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: renders or reads documents from outside (result JSON, manifests); every access is guarded
 // The support triage report: one document model (headings, paragraphs, tables, notes) built from the run, then
 // written as Markdown or as one self-contained HTML page. Built only from results and shown options, which
 // carry no secrets.
@@ -77,7 +78,7 @@ function genericBlocks(ev: Record<string, unknown>): Block[] {
 function detectedController(results: CheckResult[]): string {
   const seen = new Map<string, number>();
   for (const r of results) {
-    const c = r.evidence['controller'];
+    const c = r.evidence.controller;
     if (typeof c === 'string') seen.set(c, (seen.get(c) ?? 0) + 1);
   }
   const best = [...seen].sort((a, b) => b[1] - a[1])[0];
@@ -96,7 +97,7 @@ function evidenceBlocks(r: CheckResult): Block[] {
 export function triageDocument(run: RunRecord): Block[] {
   const o = run.options as Record<string, unknown>;
   const r = run.results;
-  const strict = o['strict'] === true;
+  const strict = o.strict === true;
   const fails = r.filter((x) => x.status === 'fail' || (strict && x.status === 'warn'));
   const warns = strict ? [] : r.filter((x) => x.status === 'warn');
   const problems = [...fails, ...warns];
@@ -114,7 +115,7 @@ export function triageDocument(run: RunRecord): Block[] {
         ['Ingress controller', detectedController(r)],
         // --vantage defaults to the host name: only a name given on purpose is called a vantage label.
         ['Vantage', `${run.vantage ?? os.hostname()} (${run.vantage && run.vantage !== os.hostname() ? '--vantage' : "this run's machine"}; a check that passes here may still fail elsewhere: \`nap-verify compare\` merges runs from several places)`],
-        ['Mode', o['mode'] === 'nodeport' ? 'NodePort (plain HTTP on the node ports)' : 'external ingress (TLS, five names)'],
+        ['Mode', o.mode === 'nodeport' ? 'NodePort (plain HTTP on the node ports)' : 'external ingress (TLS, five names)'],
         ['Hosts', Object.entries(run.target.hosts).map(([role, h]) => `${role}: ${h}`).join(', ')],
         ['Connected to', run.target.ingressIp ? `${run.target.ingressIp} (--ingress-ip)` : 'the addresses DNS gave this machine'],
         ['TURN server', run.target.turn ? `${run.target.turn.host}:${run.target.turn.port}` : '—'],
@@ -190,9 +191,9 @@ function mdBlock(b: Block): string {
     case 'fix':
       return `**Fix:**\n\n${b.text.split('\n').map((l) => `- ${l}`).join('\n')}\n`;
     case 'pre':
-      return '```\n' + b.text.replace(/```/g, "'''") + '\n```\n';
+      return `\`\`\`\n${b.text.replace(/```/g, "'''")}\n\`\`\`\n`;
     case 'table':
-      return [`| ${b.head.map(mdCell).join(' | ')} |`, `|${b.head.map(() => '---').join('|')}|`, ...b.rows.map((row) => `| ${row.map(mdCell).join(' | ')} |`)].join('\n') + '\n';
+      return `${[`| ${b.head.map(mdCell).join(' | ')} |`, `|${b.head.map(() => '---').join('|')}|`, ...b.rows.map((row) => `| ${row.map(mdCell).join(' | ')} |`)].join('\n')}\n`;
     case 'details':
       // GitHub and most viewers render <details>; the blank lines let the Markdown inside render too.
       return `<a id="${b.id}"></a>\n<details><summary>${mdCell(b.summary).replace(/</g, '&lt;')}</summary>\n\n${b.blocks.map(mdBlock).join('\n')}\n</details>\n`;

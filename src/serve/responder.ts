@@ -191,7 +191,7 @@ function sse(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse, q
   const stop = () => {
     if (stopped) return;
     stopped = true;
-    timers.forEach((t) => clearTimeout(t));
+    for (const t of timers) clearTimeout(t);
     st.sse--;
     st.streaming.delete(socket);
   };
@@ -359,7 +359,7 @@ export async function startResponder(o: ResponderOptions): Promise<Responder> {
       o.log?.(`${service} listening on ${o.host}:${ports[service]}`);
     }
   } catch (e) {
-    servers.forEach((s) => s.close());
+    for (const s of servers) s.close();
     throw e;
   }
   return {
@@ -367,7 +367,7 @@ export async function startResponder(o: ResponderOptions): Promise<Responder> {
     close: async () => {
       // Stop accepting first, then cut the held streams: close() alone would wait for them forever.
       const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
-      sockets.forEach((s) => s.destroy());
+      for (const s of sockets) s.destroy();
       await Promise.all(closed);
     },
   };

@@ -52,7 +52,7 @@ export async function startDnsmasq(ns: Netns, opts: DnsmasqOpts): Promise<Dnsmas
   // Registered before the process, so (cleanups run newest first) it is removed after the stop.
   const dir = await makeTempDir('nvt-dnsmasq-');
   const pidFile = path.join(dir, 'dnsmasq.pid');
-  const conf = [
+  const conf = `${[
     'no-resolv', // upstreams only from explicit server= lines
     'no-hosts', // /etc/hosts belongs to the getaddrinfo side of the test, not to this server
     'no-poll',
@@ -66,7 +66,7 @@ export async function startDnsmasq(ns: Netns, opts: DnsmasqOpts): Promise<Dnsmas
     `log-facility=${path.join(dir, 'dnsmasq.log')}`,
     `host-record=${READY_NAME},127.0.0.1`,
     ...opts.lines,
-  ].join('\n') + '\n';
+  ].join('\n')}\n`;
   const confPath = path.join(dir, 'dnsmasq.conf');
   await writeFile(confPath, conf);
 

@@ -1,5 +1,5 @@
 // A real nginx (1.22) inside a test namespace, standing in for an ingress controller.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Netns } from './netns.js';
@@ -18,7 +18,7 @@ export async function startNginx(ns: Netns, httpBody: string): Promise<Nginx> {
   const dir = await makeTempDir('nvt-nginx-');
   const pidFile = path.join(dir, 'nginx.pid');
   const errorLogPath = path.join(dir, 'error.log');
-  const conf = [
+  const conf = `${[
     // Workers would run as "nobody" and could not enter the 0700 temp dir (temp paths, logs);
     // certificates are read by the master, but root workers keep every test file readable.
     'user root;',
@@ -37,7 +37,7 @@ export async function startNginx(ns: Netns, httpBody: string): Promise<Nginx> {
     '  server_tokens off;',
     indent(httpBody),
     '}',
-  ].join('\n') + '\n';
+  ].join('\n')}\n`;
   const confPath = path.join(dir, 'nginx.conf');
   await writeFile(confPath, conf);
 

@@ -81,7 +81,7 @@ export async function createPki(dir: string): Promise<Pki> {
     work: string, cnf: string, csr: string, keyPath: string, certPath: string,
     p: { cn: string; org?: string | undefined; issuer: Ca | 'self'; notBefore: Date; notAfter: Date },
   ): Promise<void> => {
-    const subj = (p.org ? `/O=${esc(p.org)}` : '') + `/CN=${esc(p.cn)}`;
+    const subj = `${p.org ? `/O=${esc(p.org)}` : ''}/CN=${esc(p.cn)}`;
     await runOk('openssl', [
       'req', '-new', '-config', cnf, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
       '-nodes', '-keyout', keyPath, '-subj', subj, '-out', csr,
@@ -109,18 +109,18 @@ export async function createPki(dir: string): Promise<Pki> {
   return {
     dir,
     rootCa: (cn) =>
-      makeCa('self', cn, [
+      makeCa('self', cn, `${[
         'basicConstraints = critical, CA:TRUE',
         'keyUsage = critical, keyCertSign, cRLSign',
         'subjectKeyIdentifier = hash',
-      ].join('\n') + '\n'),
+      ].join('\n')}\n`),
     intermediate: (parent, cn) =>
-      makeCa(parent, cn, [
+      makeCa(parent, cn, `${[
         'basicConstraints = critical, CA:TRUE, pathlen:0',
         'keyUsage = critical, keyCertSign, cRLSign',
         'subjectKeyIdentifier = hash',
         'authorityKeyIdentifier = keyid:always',
-      ].join('\n') + '\n'),
+      ].join('\n')}\n`),
     leaf: async (issuer, o) => {
       const lines = [
         'basicConstraints = critical, CA:FALSE',
@@ -133,7 +133,7 @@ export async function createPki(dir: string): Promise<Pki> {
       if (o.sans.length > 0) lines.push(`subjectAltName = ${o.sans.map((s) => `DNS:${s}`).join(', ')}`);
       const r = await issue({
         base: slug(o.cn), cn: o.cn, org: o.org, issuer,
-        ext: lines.join('\n') + '\n',
+        ext: `${lines.join('\n')}\n`,
         notBefore: o.notBefore ?? new Date(now() - DAY_MS),
         notAfter: o.notAfter ?? new Date(now() + LEAF_DAYS * DAY_MS),
       });
@@ -152,7 +152,7 @@ function asn1Time(d: Date): string {
   const iso = d.toISOString(); // 2025-01-02T03:04:05.678Z
   const y = d.getUTCFullYear();
   const digits = iso.slice(0, 19).replace(/[-T:]/g, ''); // 20250102030405
-  return (y >= 1950 && y < 2050 ? digits.slice(2) : digits) + 'Z';
+  return `${y >= 1950 && y < 2050 ? digits.slice(2) : digits}Z`;
 }
 
 // -subj syntax: '/' separates RDNs and '\' escapes.

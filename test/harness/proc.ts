@@ -222,10 +222,12 @@ export function runCommand(cmd: string, args: string[], opts: RunOpts = {}): Pro
     let outLen = 0;
     let errLen = 0;
     child.stdout.on('data', (b: Buffer) => {
-      if ((outLen += b.length) <= MAX_CAPTURE) out.push(b);
+      outLen += b.length;
+      if (outLen <= MAX_CAPTURE) out.push(b);
     });
     child.stderr.on('data', (b: Buffer) => {
-      if ((errLen += b.length) <= MAX_CAPTURE) err.push(b);
+      errLen += b.length;
+      if (errLen <= MAX_CAPTURE) err.push(b);
     });
     let spawnError = '';
     child.once('error', (e) => {

@@ -15,7 +15,7 @@ const tlsOpts = () => ({ cert: readFileSync(certPath), key: readFileSync(keyPath
 /** Enough of the responder's answers for http.* to pass, so the hostile part is reached. */
 function identityServer(onUpgrade, onRequest) {
   const server = https.createServer(tlsOpts(), (req, res) => {
-    if (onRequest && onRequest(req, res)) return;
+    if (onRequest?.(req, res)) return;
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
     const service = host.startsWith('browsers.') ? 'nap-browser' : host.includes('sandbox.') ? 'nap-sandbox' : 'nap-cp';
     if (req.url === '/.well-known/nap-verify') {
@@ -61,7 +61,7 @@ switch (mode) {
     });
     break;
   case 'huge-header':
-    https.createServer(tlsOpts(), (req, res) => {
+    https.createServer(tlsOpts(), (_req, res) => {
       res.writeHead(200, { 'x-huge': 'a'.repeat(1024 * 1024) });
       res.end('ok');
     }).listen(port, '127.0.0.1');

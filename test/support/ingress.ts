@@ -138,7 +138,7 @@ export async function startHaproxy(ing: Ingress, ports: ResponderPorts, port: nu
   const d = ing.domain;
   const dir = await makeTempDir('nvt-haproxy-');
   const by = opts.routeBySni ? 'ssl_fc_sni' : 'req.hdr(host),field(1,:)';
-  const cfg = [
+  const cfg = `${[
     'global',
     '  maxconn 200',
     'defaults',
@@ -159,7 +159,7 @@ export async function startHaproxy(ing: Ingress, ports: ResponderPorts, port: nu
     '  use_backend browser if browser',
     '  use_backend sandbox if sandbox || preview',
     ...(['cp', 'browser', 'sandbox'] as const).flatMap((b) => [`backend ${b}`, ...(opts.noServers ? [] : [`  server s1 127.0.0.1:${ports[b]}`])]),
-  ].join('\n') + '\n';
+  ].join('\n')}\n`;
   const file = path.join(dir, 'haproxy.cfg');
   writeFileSync(file, cfg);
   const check = await ing.ns.exec('haproxy', ['-c', '-f', file], { timeoutMs: 10_000 });

@@ -67,7 +67,7 @@ const services = {
   },
   // nap-browser (browser-service/src/index.ts): /health, the auth routes, then the /api/* auth middleware (which
   // /api/config sits behind), then the web UI for everything else.
-  'nap-browser': (req, res, path) => {
+  'nap-browser': (_req, res, path) => {
     if (path === '/health') return json(res, 200, { status: 'ok' });
     if (path === '/api/auth/login') return login(res, 'nap-browser', BROWSER_PUBLIC_URL);
     if (isApi(path)) return json(res, 401, { error: 'Unauthorized' });

@@ -193,7 +193,7 @@ const modes = {
     }
     const health = (await get('/health')).status;
     const healthz = (await get('/healthz')).status;
-    socks.forEach((s) => s.destroy());
+    for (const s of socks) s.destroy();
     return { statuses, health, healthz };
   },
 
@@ -220,7 +220,7 @@ const modes = {
       return probes.filter(Boolean).length;
     };
     const kept = await open();
-    socks.forEach((s) => s.destroy());
+    for (const s of socks) s.destroy();
     // The server frees the slots when it sees the closes: ask again until it answers (bounded).
     let healthAfter = null;
     for (let i = 0; i < 50 && healthAfter !== 200; i++) {

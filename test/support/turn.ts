@@ -45,7 +45,7 @@ export interface CoturnOptions {
 
 export async function startCoturn(net: { ns: Netns }, o: CoturnOptions): Promise<ManagedProc> {
   const dir = await makeTempDir('nvt-coturn-');
-  const conf = [
+  const conf = `${[
     `listening-ip=${o.listenIp}`,
     'listening-port=3478',
     `relay-ip=${o.relayIp ?? o.listenIp}`,
@@ -64,7 +64,7 @@ export async function startCoturn(net: { ns: Netns }, o: CoturnOptions): Promise
     `userdb=${path.join(dir, 'turndb')}`,
     'log-file=stdout',
     'simple-log',
-  ].join('\n') + '\n';
+  ].join('\n')}\n`;
   const file = path.join(dir, 'turnserver.conf');
   writeFileSync(file, conf, { mode: 0o600 });
   const proc = net.ns.spawn('turnserver', ['-c', file]);

@@ -7,7 +7,9 @@ import { queryServer } from '../../src/probes/dns-wire.js';
 
 type Reply = (query: Buffer, parsed: ReturnType<typeof Packet.parse>) => Buffer[];
 const closers: Array<() => void> = [];
-afterEach(() => closers.splice(0).forEach((c) => c()));
+afterEach(() => {
+  for (const c of closers.splice(0)) c();
+});
 
 function answer(q: ReturnType<typeof Packet.parse>, opts: { id?: number; tc?: boolean; rcode?: number; address?: string } = {}): Buffer {
   const r = Packet.createResponseFromRequest(q);

@@ -232,7 +232,7 @@ export function getData(m: StunMessage): Buffer | undefined {
 /** CHANNEL-NUMBER, only when in the valid range 0x4000-0x4FFF. */
 export function getChannelNumber(m: StunMessage): number | undefined {
   const v = first(m, ATTR.CHANNEL_NUMBER);
-  if (!v || v.length !== 4) return undefined;
+  if (v?.length !== 4) return undefined;
   const n = v.readUInt16BE(0);
   return n >= 0x4000 && n <= 0x4fff ? n : undefined;
 }
@@ -426,7 +426,7 @@ export function verifyIntegrity(buf: Buffer, key: Buffer): boolean {
     const w = walk(buf);
     if (typeof w === 'string') return false;
     const mi = w.attributes.find((a) => a.type === ATTR.MESSAGE_INTEGRITY);
-    if (!mi || mi.length !== 20) return false;
+    if (mi?.length !== 20) return false;
     const head = Buffer.from(buf.subarray(0, mi.offset));
     head.writeUInt16BE(mi.offset + 24 - HEADER, 2);
     const mac = createHmac('sha1', key).update(head).digest();
@@ -570,7 +570,7 @@ function parseIPv6(s: string): Buffer | undefined {
   if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
   const all = [...head, ...new Array<number>(missing).fill(0), ...tail];
   const out = Buffer.alloc(16);
-  all.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  for (const [i, g] of all.entries()) out.writeUInt16BE(g, i * 2);
   return out;
 }
 

@@ -79,7 +79,10 @@ function base(kind: 'udp' | 'tcp', local: Endpoint, send: (b: Buffer) => void, c
       return;
     }
     const m = d.message;
-    if (m.cls === 'indication') return indications.forEach((cb) => cb(m));
+    if (m.cls === 'indication') {
+      for (const cb of indications) cb(m);
+      return;
+    }
     const key = m.transactionId.toString('hex');
     const p = pending.get(key);
     if (!p || m.cls === 'request') {
