@@ -203,6 +203,35 @@ async function main(argv: string[]): Promise<number> {
       const { kitLint } = await import('./commands/kit.js');
       exitCode = await kitLint(files, o, { stdout: process.stdout, env: process.env });
     });
+  kit
+    .command('browser-check')
+    .description("print one self-contained HTML page that tests the platform from an end user's browser (> check.html)")
+    .option('-d, --domain <d>', 'the platform domain')
+    .option('--turn <host[:port]>', 'TURN server the page tests (default <d>:3478)')
+    .option('--turn-secret-file <f>', 'TURN REST secret (or NAP_VERIFY_TURN_SECRET): the page gets time-limited credentials, never the secret')
+    .option('--valid <duration>', 'how long the page\'s TURN credentials work: 90m, 24h, at most 7d (default 24h)')
+    .option('--responder', 'the probe responder is deployed: test echo, idle holds and SSE too')
+    .option('--hold <s>', 'idle hold the page proposes, seconds (default 75; the user can shorten it)')
+    .option('--https-port <n>', 'ingress HTTPS port (default 443)')
+    .option('--timeout <s>', 'deadline of each step in the page, seconds (default 10)')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .action(async (o: Record<string, unknown>) => {
+      const { kitBrowserCheck } = await import('./commands/kit.js');
+      process.stdout.write(await kitBrowserCheck(o, process.env));
+    });
+  program
+    .command('report')
+    .argument('<result.json>', 'a schema-1 JSON result: --json of a run, or what a browser-check page copied')
+    .description('render a saved result: text on stdout, and a triage report with --report (.md or .html)')
+    .option('--report <file>', 'write the triage report here (.md or .html)')
+    .option('--format <fmt>', 'what goes to stdout: text or json (default text)')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .action(async (file: string, o: Record<string, unknown>) => {
+      const { runReportCommand } = await import('./commands/report.js');
+      exitCode = await runReportCommand(file, o, { stdout: process.stdout, env: process.env });
+    });
   program
     .command('compare')
     .argument('<files...>', 'JSON results (--json / --format json, or the browser page\'s copied result), one per vantage point')

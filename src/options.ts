@@ -268,7 +268,7 @@ export interface Secrets {
   turnPassword?: string;
 }
 
-function readSecret(path: string): string {
+export function readSecret(path: string): string {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

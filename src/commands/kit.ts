@@ -11,7 +11,7 @@ import { isCronSchedule, jobObjects, type SecretRef } from '../kit/job.js';
 import { lintManifests, lintResults, type SourceFile } from '../kit/lint.js';
 import { parseExporterConfigShape } from '../exporter/config.js';
 import { CONTROLLER_KINDS, routeObjects, type RouteController } from '../kit/routes.js';
-import { parseDomain, UsageError } from '../options.js';
+import { parseDomain, parseHostPort, parsePort, readSecret, UsageError } from '../options.js';
 import { toJson } from '../report/json.js';
 import { exitCodeFor, summarize } from '../report/summary.js';
 import { toText } from '../report/text.js';
@@ -186,4 +186,25 @@ export function kitExporter(o: Record<string, unknown>): string {
     bundleBase64: cliBundleBase64(...(typeof o.bundle === 'string' ? [o.bundle] : [])), configText, targets, module, serviceMonitor: o.serviceMonitor === true, ...(turnSecret ? { turnSecret } : {}), ...(caConfigMap ? { caConfigMap } : {}),
   });
   return `# nap-verify ${VERSION} exporter in ${namespace}${targets.length ? ` probing ${targets.join(', ')}` : ''}\n${yamlDocs(objects)}`;
+}
+
+/** `kit browser-check`: the end user's page on stdout. The TURN secret comes from a file or the environment. */
+export async function kitBrowserCheck(o: Record<string, unknown>, env: Record<string, string | undefined>): Promise<string> {
+  const { browserCheckPage, DEFAULT_VALID_S, MAX_VALID_S, parseDuration } = await import('../kit/browser-check.js');
+  if (typeof o.domain !== 'string') throw new UsageError('kit browser-check needs --domain (the platform domain the page tests)');
+  const domain = parseDomain(o.domain);
+  const httpsPort = o.httpsPort === undefined ? 443 : parsePort('--https-port', String(o.httpsPort));
+  const turn = typeof o.turn === 'string' ? parseHostPort('--turn', o.turn, 3478) : { host: domain, port: 3478 };
+  const validS = o.valid === undefined ? DEFAULT_VALID_S : parseDuration(String(o.valid));
+  if (validS === undefined || validS < 60 || validS > MAX_VALID_S) throw new UsageError(`--valid ${String(o.valid)}: a duration from 1m to 7d, like 90m, 24h or 7d`);
+  const seconds = (flag: string, raw: unknown, def: number, max: number) => {
+    if (raw === undefined) return def;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${flag} ${String(raw)}: whole seconds from 1 to ${max}`);
+    return n;
+  };
+  const holdS = seconds('--hold', o.hold, 75, 3600);
+  const timeoutS = seconds('--timeout', o.timeout, 10, 120);
+  const turnSecret = typeof o.turnSecretFile === 'string' ? readSecret(o.turnSecretFile) : env.NAP_VERIFY_TURN_SECRET?.trim() || undefined;
+  return browserCheckPage({ domain, httpsPort, turn, ...(turnSecret ? { turnSecret } : {}), validS, responder: o.responder === true, holdS, timeoutS, version: VERSION });
 }

@@ -5,7 +5,7 @@ import type { Summary } from './summary.js';
 export interface RunRecord {
   tool: 'nap-verify';
   version: string;
-  /** Where the run looked from (--vantage); absent for runs that look from nowhere (kit lint). */
+  /** Where the run looked from (--vantage; `browser` for the end user's page, kept when read back); absent for runs that look from nowhere (kit lint). */
   vantage?: string;
   startedAt: Date;
   finishedAt: Date;
@@ -19,6 +19,8 @@ export interface RunRecord {
   interrupted?: boolean;
   /** What the text report's first line says instead of the target (kit lint: the files read). */
   headline?: string;
+  /** The recording side's environment, for a result read back from JSON (a browser's, another machine's). */
+  environment?: Record<string, unknown>;
 }
 
 export function toJson(run: RunRecord): string {
@@ -37,7 +39,7 @@ export function toJson(run: RunRecord): string {
       ...(run.target.turn ? { turn: run.target.turn } : {}),
     },
     options: run.options,
-    environment: { node: process.version, platform: `${process.platform} ${process.arch}`, resolvers: run.resolvers },
+    environment: run.environment ?? { node: process.version, platform: `${process.platform} ${process.arch}`, resolvers: run.resolvers },
     summary: run.summary,
     ...(run.interrupted ? { interrupted: true } : {}),
     checks: run.results.map((r) => ({

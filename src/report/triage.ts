@@ -94,6 +94,17 @@ function evidenceBlocks(r: CheckResult): Block[] {
   return genericBlocks(ev);
 }
 
+/** Tool and machine: this process's for a fresh run; the recorded ones for a result read back (a browser's page). */
+function recordedOn(run: RunRecord): string[][] {
+  const env = run.environment;
+  if (!env) return [['Tool', `nap-verify ${run.version}, Node ${process.version}`], ['Machine', `${os.type()} ${os.release()} ${os.arch()}`]];
+  const str = (k: string) => (typeof env[k] === 'string' ? (env[k] as string) : undefined);
+  return [
+    ['Tool', `nap-verify ${run.version}${str('browser') ? `, in ${str('browser')}` : str('node') ? `, Node ${str('node')}` : ''}`],
+    ['Machine', [str('platform'), str('userAgent'), str('timeZone') && `time zone ${str('timeZone')}`].filter(Boolean).join(', ') || 'unknown'],
+  ];
+}
+
 export function triageDocument(run: RunRecord): Block[] {
   const o = run.options as Record<string, unknown>;
   const r = run.results;
@@ -114,14 +125,15 @@ export function triageDocument(run: RunRecord): Block[] {
         ['Domain', run.target.domain],
         ['Ingress controller', detectedController(r)],
         // --vantage defaults to the host name: only a name given on purpose is called a vantage label.
-        ['Vantage', `${run.vantage ?? os.hostname()} (${run.vantage && run.vantage !== os.hostname() ? '--vantage' : "this run's machine"}; a check that passes here may still fail elsewhere: \`nap-verify compare\` merges runs from several places)`],
+        ['Vantage', run.vantage === 'browser'
+          ? "browser (the end user's browser-check page: what their browser saw from their network)"
+          : `${run.vantage ?? os.hostname()} (${run.vantage && run.vantage !== os.hostname() ? '--vantage' : "this run's machine"}; a check that passes here may still fail elsewhere: \`nap-verify compare\` merges runs from several places)`],
         ['Mode', o.mode === 'nodeport' ? 'NodePort (plain HTTP on the node ports)' : 'external ingress (TLS, five names)'],
         ['Hosts', Object.entries(run.target.hosts).map(([role, h]) => `${role}: ${h}`).join(', ')],
-        ['Connected to', run.target.ingressIp ? `${run.target.ingressIp} (--ingress-ip)` : 'the addresses DNS gave this machine'],
+        ['Connected to', run.target.ingressIp ? `${run.target.ingressIp} (--ingress-ip)` : `the addresses DNS gave ${run.vantage === 'browser' ? 'the browser' : 'this machine'}`],
         ['TURN server', run.target.turn ? `${run.target.turn.host}:${run.target.turn.port}` : '—'],
         ['Run', `${run.startedAt.toISOString()} → ${run.finishedAt.toISOString()} (${((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1)} s)`],
-        ['Tool', `nap-verify ${run.version}, Node ${process.version}`],
-        ['Machine', `${os.type()} ${os.release()} ${os.arch()}`],
+        ...recordedOn(run),
         ['Resolvers', run.resolvers.join(', ') || 'none found'],
         ['Client public address', clientAddress(r)],
         ['Options', Object.entries(o).filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && !v.length)).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')],

@@ -97,6 +97,8 @@ const ECHO_ENVELOPE_BYTES = 256;
 /** How long a client has to answer our close frame before its socket is cut. */
 const CLOSE_GRACE_MS = 1000;
 
+/** The end user's browser-check page (a file:// page, origin "null") reads these across origins. */
+const CORS = { 'access-control-allow-origin': '*' };
 const json = (res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}) => {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
@@ -165,7 +167,7 @@ function sse(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse, q
   st.sse++;
   st.streaming.add(socket);
   // Nothing may follow a stream on its connection: a pipelined request would wait behind it for `hold`.
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'close' });
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'close', ...CORS });
   const started = Date.now();
   // Backpressure: while the client does not read, beats and ticks are skipped rather than queued in memory.
   let congested = false;
@@ -222,7 +224,7 @@ function handle(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse
   const host = hostOf(req);
   const d = o.domain;
   if (!o.fingerprintsOnly) {
-    if (path === WELL_KNOWN) return json(res, 200, identity(service, req));
+    if (path === WELL_KNOWN) return json(res, 200, identity(service, req), CORS);
     if (path === `${WELL_KNOWN}/sse`) return sse(st, req, res, query);
     // A plain GET here means the proxy dropped the Upgrade headers: say so, recognisably.
     if (path === `${WELL_KNOWN}/ws`) return json(res, 426, { error: 'Upgrade required', service, upgrade: req.headers.upgrade ?? null, connection: req.headers.connection ?? null }, { upgrade: 'websocket' });

@@ -1,0 +1,36 @@
+// `nap-verify report <result.json>`: render a saved schema-1 result (a run's --json, or the JSON an end user's
+// browser-check page copied) as text, JSON, and the triage report, without running anything.
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { UsageError } from '../options.js';
+import { toJson } from '../report/json.js';
+import { ResultFormatError, readResult } from '../report/read-json.js';
+import { toText } from '../report/text.js';
+import { useColor, type Io } from './check.js';
+
+export async function runReportCommand(file: string, o: Record<string, unknown>, io: Io): Promise<number> {
+  const format = String(o.format ?? 'text');
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--format ${format}: expected text or json`);
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`report: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let run;
+  try {
+    run = readResult(text);
+  } catch (e) {
+    if (e instanceof ResultFormatError) throw new UsageError(`report: ${file} is not a schema-1 nap-verify result: ${e.message}`);
+    throw e;
+  }
+  if (!run.headline && run.vantage) run.headline = `seen from ${run.vantage}${typeof run.environment?.browser === 'string' ? ` (${run.environment.browser})` : ''}`;
+  io.stdout.write(format === 'json' ? toJson(run) : toText(run, { color: useColor({}, io.env, !!io.stdout.isTTY), quiet: false, verbose: false }));
+  if (typeof o.report === 'string') {
+    const html = /\.html?$/i.test(o.report);
+    const render = html ? (await import('../report/html.js')).toHtml : (await import('../report/triage.js')).toMarkdown;
+    await writeFile(o.report, render(run)).catch((e: Error) => { throw new UsageError(`cannot write report: ${e.message}`); });
+  }
+  // Rendering is the job here: the verdict is in the output, not the exit status.
+  return 0;
+}
