@@ -6,6 +6,7 @@ import { UsageError } from '../options.js';
 import { toJson } from '../report/json.js';
 import { ResultFormatError, readResult } from '../report/read-json.js';
 import { toText } from '../report/text.js';
+import { formatFix } from '../remediation.js';
 import { useColor, type Io } from './check.js';
 
 export async function runReportCommand(file: string, o: Record<string, unknown>, io: Io): Promise<number> {
@@ -23,6 +24,14 @@ export async function runReportCommand(file: string, o: Record<string, unknown>,
   } catch (e) {
     if (e instanceof ResultFormatError) throw new UsageError(`report: ${file} is not a schema-1 nap-verify result: ${e.message}`);
     throw e;
+  }
+  if (run.vantage === 'browser') {
+    // The page carries no fix text: add what `explain` says for its codes.
+    const { BROWSER_PAGE_CODES } = await import('../kit/browser-codes.js');
+    for (const r of run.results) {
+      const meta = r.code && r.status !== 'pass' && r.status !== 'skip' ? BROWSER_PAGE_CODES[r.code] : undefined;
+      if (meta && !r.remediation) r.remediation = formatFix(meta.fix);
+    }
   }
   if (!run.headline && run.vantage) run.headline = `seen from ${run.vantage}${typeof run.environment?.browser === 'string' ? ` (${run.environment.browser})` : ''}`;
   io.stdout.write(format === 'json' ? toJson(run) : toText(run, { color: useColor({}, io.env, !!io.stdout.isTTY), quiet: false, verbose: false }));
