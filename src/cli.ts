@@ -118,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
       const { explain, explainAll } = await import('./commands/explain.js');
       process.stdout.write(term === undefined ? await explainAll() : await explain(term));
     });
-  const kit = program.command('kit').description('pre-flight kit: responder manifests, routes per controller, lint your ingress manifests').exitOverride().configureOutput({ writeErr: () => {} });
+  const kit = program.command('kit').description('pre-flight kit: responder manifests, routes per controller, lint your ingress manifests, a check page for end-user browsers').exitOverride().configureOutput({ writeErr: () => {} });
   kit
     .command('responder')
     .description('print Kubernetes YAML that runs the probe responder behind the platform\'s Service names')
