@@ -51,7 +51,7 @@ export const BROWSER_PAGE_CODES: Record<string, CodeMeta & { rows: string }> = {
   TURN_TIMEOUT: {
     rows: 'turn.udp, turn.tcp', status: 'fail',
     why: "The user's browser got no relay over that transport and no answer within the deadline: packets to the TURN port are dropped on their network or on the way.",
-    fix: 'As for TURN_UNREACHABLE: allow that transport to TURN_HOST:3478 from the user\'s network.',
+    fix: 'UDP only: the platform hands clients ?transport=tcp, so this alone is not fatal. TCP: ask their IT to allow TCP to TURN_HOST:3478; if your own turn.tcp also fails, open 3478/tcp to coturn (security group, host firewall).',
   },
   TURN_AUTH_REJECTED: {
     rows: 'turn.udp, turn.tcp', status: 'fail',
