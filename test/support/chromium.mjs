@@ -20,14 +20,21 @@ const args = [
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--hide-scrollbars', '--mute-audio',
   `--user-data-dir=${profile}`, '--remote-debugging-port=0', '--window-size=1280,900', ...(cfg.args ?? []), 'about:blank',
 ];
-const proc = spawn(browser, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+// Its own process group: the browser's helper processes end with it (a kill of the group this driver started).
+const proc = spawn(browser, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+const exited = new Promise((r) => proc.once('exit', r));
 let stderr = '';
-const finish = (code, out) => {
-  try { proc.kill('SIGKILL'); } catch { /* gone */ }
-  rmSync(profile, { recursive: true, force: true });
+let finishing = false;
+const finish = async (code, out) => {
+  if (finishing) return;
+  finishing = true;
+  try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ }
+  // The profile is removed only once the browser is gone, or it may still be writing there.
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  try { rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }); } catch { /* a temp dir left behind */ }
   process.stdout.write(JSON.stringify(out) + '\n', () => process.exit(code));
 };
-setTimeout(() => finish(1, { error: 'driver deadline', stderr: stderr.slice(-4000) }), left()).unref();
+setTimeout(() => void finish(1, { error: 'driver deadline', stderr: stderr.slice(-4000) }), left()).unref();
 
 const endpoint = await new Promise((resolve, reject) => {
   proc.stderr.on('data', (b) => {
@@ -36,7 +43,7 @@ const endpoint = await new Promise((resolve, reject) => {
     if (m) resolve(m[1]);
   });
   proc.on('exit', (code) => reject(new Error(`chromium exited (${code}): ${stderr.slice(-2000)}`)));
-}).catch((e) => finish(1, { error: e.message }));
+}).catch((e) => finish(1, { error: e.message }).then(() => new Promise(() => {})));
 
 const ws = new WebSocket(endpoint, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
 await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
