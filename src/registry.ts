@@ -5,8 +5,8 @@ import { BUNDLED_CHECKS } from './bundled.js';
 import type { CheckDef } from './model.js';
 
 const CHECKS_DIR = new URL('../checks/', import.meta.url);
-// .ts too: tests import the sources directly.
-const ID_FILE = /^([a-z]+(?:\.[a-z][a-z0-9]*)+)\.(?:js|ts)$/;
+// .ts too: tests import the sources directly. scripts/build-bundle.mjs lists checks/ with this same pattern.
+export const ID_FILE = /^([a-z]+(?:\.[a-z][a-z0-9]*)+)\.(?:js|ts)$/;
 
 let loaded: Promise<CheckDef[]> | undefined;
 

@@ -237,9 +237,16 @@ describe('kit browser-check in headless Chromium', () => {
     expectOnlyCheckRequests(run, port);
   }, 150_000);
 
-  it('3 s proxy timeout, buffering, wrong routes, default 75 s hold: HOLD_CUT as soon as cut, SSE_BUFFERED, HTTP_WRONG_SERVICE, WS_NO_ECHO', async () => {
+  it('3 s proxy timeout, buffering and gzip on the stream, wrong routes, default 75 s hold: HOLD_CUT as soon as cut, SSE_BUFFERED, HTTP_WRONG_SERVICE, WS_NO_ECHO', async () => {
     const port = 8445;
-    const site = nginxSite(stack, { cp: 3000, browser: 3005, sandbox: 3006 }, { port, readTimeout: '3s', buffering: true, hostBackends: { 'browsers.nap.test': 3000 } })
+    const site = nginxSite(stack, { cp: 3000, browser: 3005, sandbox: 3006 }, {
+      port, readTimeout: '3s', hostBackends: { 'browsers.nap.test': 3000 }, buffering: true, http2: false,
+      // Buffering with gzip on the event stream: nginx holds the events in its compressor until the stream ends.
+      // (Measured here: proxy_buffering alone passed the events on in time to curl and Chromium in some runs and
+      // not in others; gzip without it flushes every event. HTTP/1.1: over h2 this nginx also held the headers
+      // back and Chromium's EventSource sometimes failed at once, a different finding, not understood yet.)
+      extra: 'gzip on; gzip_types text/event-stream; gzip_min_length 1;',
+    })
       // The main host's probe path lands on the platform's env-gateway: a WebSocket that opens but is not ours.
       .replace('server_name nap.test;', 'server_name nap.test;\n  location = /.well-known/nap-verify/ws { proxy_pass http://127.0.0.1:3000/env-gateway; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade; proxy_set_header Host $host; }');
     await startNginx(stack.ns, [UPGRADE_MAP, site].join('\n'));
@@ -259,7 +266,8 @@ describe('kit browser-check in headless Chromium', () => {
       expect(h.evidence.cutAfterS).toBeLessThan(10);
       expect(h.message).toMatch(/was cut \d+(\.\d)? s after its last byte \(close code 1006\)/);
     }
-    expect(c['sse.main']).toMatchObject({ status: 'fail', code: 'SSE_BUFFERED' });
+    expect(c['sse.main'], JSON.stringify(c['sse.main'])).toMatchObject({ status: 'fail', code: 'SSE_BUFFERED' });
+    expect(c['sse.main'].message).toMatch(/^two events sent 250 ms apart reached this browser \d+ ms apart \(twice\): a proxy or antivirus/);
     for (const t of ['udp', 'tcp']) expect(c[`turn.${t}`]).toMatchObject({ status: 'skip', code: 'TURN_NO_CREDENTIALS' });
     // The hold ended with the cut, not after 75 s.
     expect(run.result.durationMs).toBeLessThan(60_000);

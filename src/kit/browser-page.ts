@@ -44,8 +44,6 @@ export const PAGE_SCRIPT = String.raw`
   var WORD = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', skip: 'SKIP', running: 'RUNNING', waiting: 'WAITING' };
   // An idle stream shorter than this proves nothing about the 60 s most proxies allow (the CLI's HOLD_SHORT).
   var SHORT_HOLD_S = 60;
-  // As the CLI's sse.main: hello and the first tick are sent 0.5 s apart; closer than this, something buffered.
-  var BUFFERED_BELOW_MS = 300;
 
   function hex(n) {
     var b = new Uint8Array(n); crypto.getRandomValues(b);
@@ -234,27 +232,43 @@ export const PAGE_SCRIPT = String.raw`
     return done(holdId, { status: 'pass', evidence: hev, message: 'the WebSocket to ' + host + ' stayed open through ' + holdS + ' s of silence and still carried data' });
   }
 
+  // One read of the responder's stream (spec §7): hello at once, the first tick SSE_GAP_MS later, the end at
+  // SSE_HOLD_S. A buffer on the way shows as the two arriving together, or the tick arriving only with the end.
+  function readSse(url) {
+    return new Promise(function (resolve) {
+      var w = new Waiter(), t0 = now(), m = { error: false };
+      var es = new EventSource(url);
+      es.addEventListener('hello', function () { if (m.helloAt === undefined) m.helloAt = now() - t0; w.wake(); });
+      es.addEventListener('tick', function () { if (m.tickAt === undefined) m.tickAt = now() - t0; w.wake(); });
+      es.onerror = function () { m.error = true; w.wake(); };
+      w.until(function () { return m.tickAt !== undefined || (m.error && m.helloAt === undefined); }, C.timeoutMs).then(function () {
+        es.close();
+        resolve({ firstEventMs: m.helloAt === undefined ? null : Math.round(m.helloAt), error: m.error,
+          helloToTickMs: m.tickAt === undefined || m.helloAt === undefined ? null : Math.round(m.tickAt - m.helloAt) });
+      });
+    });
+  }
+  var SSE_GAP_MS = 250, SSE_HOLD_S = 2;
+  var heldBack = function (r) { return r.helloToTickMs === null || r.helloToTickMs < SSE_GAP_MS * 0.6 || r.helloToTickMs > SSE_GAP_MS + 1000; };
+
   async function sse() {
-    var id = 'sse.main', url = httpsUrl(d) + '/.well-known/nap-verify/sse?hold=3';
+    var id = 'sse.main', url = httpsUrl(d) + '/.well-known/nap-verify/sse?hold=' + SSE_HOLD_S + '&gap=' + SSE_GAP_MS;
     var prior = await settled['tls.main'];
     if (prior.status !== 'pass') return skip(id, 'https://' + d + ' is not reachable from this browser (tls.main)');
     start(id, 'reading ' + url + ' …');
-    var w = new Waiter(), t0 = now(), helloAt, tickAt, error = false;
-    var es = new EventSource(url);
-    es.addEventListener('hello', function () { if (helloAt === undefined) helloAt = now() - t0; w.wake(); });
-    es.addEventListener('tick', function () { if (tickAt === undefined) tickAt = now() - t0; w.wake(); });
-    es.onerror = function () { error = true; w.wake(); };
-    await w.until(function () { return tickAt !== undefined || (error && helloAt === undefined); }, C.timeoutMs);
-    es.close();
-    var ev = { url: url, firstEventMs: helloAt === undefined ? null : Math.round(helloAt), helloToTickMs: tickAt === undefined || helloAt === undefined ? null : Math.round(tickAt - helloAt) };
-    if (helloAt === undefined) return done(id, { status: 'fail', code: 'SSE_BLOCKED', evidence: ev,
-      message: 'this browser could not read the event stream on ' + d + ' (' + (error ? 'the browser refused it: an error status, not text/event-stream, or blocked' : 'nothing within ' + secs(C.timeoutMs)) + ')' });
-    if (tickAt === undefined) return done(id, { status: 'fail', code: 'SSE_BUFFERED', evidence: ev,
-      message: 'the first event on ' + d + ' came after ' + ev.firstEventMs + ' ms but the next, sent 0.5 s later, not within ' + secs(C.timeoutMs) + ': something on the way holds events back' });
-    if (ev.helloToTickMs < BUFFERED_BELOW_MS) return done(id, { status: 'fail', code: 'SSE_BUFFERED', evidence: ev,
-      message: 'two events sent 0.5 s apart reached this browser ' + ev.helloToTickMs + ' ms apart, ' + secs(tickAt) + ' after the request: a proxy or antivirus on the way buffers the stream' });
+    var first = await readSse(url), ev = first;
+    // A busy machine can delay one event: a stream that looked held back is read once more, and judged on that.
+    if (first.firstEventMs !== null && heldBack(first)) { ev = await readSse(url); ev.firstAttempt = first; }
+    ev.url = url; ev.gapMs = SSE_GAP_MS;
+    if (ev.firstEventMs === null) return done(id, { status: 'fail', code: 'SSE_BLOCKED', evidence: ev,
+      message: 'this browser could not read the event stream on ' + d + ' (' + (ev.error ? 'the browser refused it: an error status, not text/event-stream, or blocked' : 'nothing within ' + secs(C.timeoutMs)) + ')' });
+    var twice = ev.firstAttempt ? ' (twice)' : '';
+    if (ev.helloToTickMs === null) return done(id, { status: 'fail', code: 'SSE_BUFFERED', evidence: ev,
+      message: 'the first event on ' + d + ' came after ' + ev.firstEventMs + ' ms but the next, sent ' + SSE_GAP_MS + ' ms later, not within ' + secs(C.timeoutMs) + twice + ': something on the way holds events back' });
+    if (heldBack(ev)) return done(id, { status: 'fail', code: 'SSE_BUFFERED', evidence: ev,
+      message: 'two events sent ' + SSE_GAP_MS + ' ms apart reached this browser ' + ev.helloToTickMs + ' ms apart' + twice + ': a proxy or antivirus on the way buffers the stream, so live updates arrive late' });
     return done(id, { status: 'pass', evidence: ev,
-      message: 'events arrive as sent: the first after ' + ev.firstEventMs + ' ms, the next ' + secs(ev.helloToTickMs) + ' later as sent' });
+      message: 'events arrive as sent: the first after ' + ev.firstEventMs + ' ms, the next ' + ev.helloToTickMs + ' ms later (sent ' + SSE_GAP_MS + ' ms apart)' });
   }
 
   async function turnRelay(transport) {

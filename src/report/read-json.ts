@@ -18,7 +18,7 @@ function date(v: unknown, field: string): Date {
 function check(v: unknown, i: number): CheckResult {
   if (!isObject(v)) throw new ResultFormatError(`checks[${i}] is not an object`);
   const { id, title, status, code, message, host, durationMs, evidence, remediation } = v;
-  if (typeof id !== 'string' || !/^[a-z]+(\.[a-z]+)+$/.test(id)) throw new ResultFormatError(`checks[${i}].id is not a check id`);
+  if (typeof id !== 'string' || !/^[a-z]+(\.[a-z][a-z0-9]*)+$/.test(id)) throw new ResultFormatError(`checks[${i}].id is not a check id`);
   if (!STATUSES.includes(status as Status)) throw new ResultFormatError(`checks[${i}] (${id}): status must be one of ${STATUSES.join(', ')}`);
   return {
     id,
