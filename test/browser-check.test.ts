@@ -242,9 +242,10 @@ describe('kit browser-check in headless Chromium', () => {
     const site = nginxSite(stack, { cp: 3000, browser: 3005, sandbox: 3006 }, {
       port, readTimeout: '3s', hostBackends: { 'browsers.nap.test': 3000 }, buffering: true, http2: false,
       // Buffering with gzip on the event stream: nginx holds the events in its compressor until the stream ends.
-      // (Measured here: proxy_buffering alone passed the events on in time to curl and Chromium in some runs and
-      // not in others; gzip without it flushes every event. HTTP/1.1: over h2 this nginx also held the headers
-      // back and Chromium's EventSource sometimes failed at once, a different finding, not understood yet.)
+      // (Measured here: with proxy_buffering alone nginx held the events back over HTTP/1.1 in most runs, but
+      // passed them on in time over h2, to curl and to Chromium; gzip without buffering flushes every event.
+      // HTTP/1.1: over h2 this nginx also held the headers back and Chromium's EventSource sometimes failed at
+      // once, a different finding, not understood yet.)
       extra: 'gzip on; gzip_types text/event-stream; gzip_min_length 1;',
     })
       // The main host's probe path lands on the platform's env-gateway: a WebSocket that opens but is not ours.
