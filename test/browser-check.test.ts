@@ -6,6 +6,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runCli } from './harness/cli.js';
+import { assertResultSchema } from './harness/schema.js';
 import { startNginx } from './harness/nginx.js';
 import { makeTempDir, runCleanups, runOk } from './harness/proc.js';
 import { fullStack, nginxSite, STACK_TURN_IP, STACK_TURN_SECRET, UPGRADE_MAP, type FullStack } from './support/ingress.js';
@@ -88,6 +89,8 @@ function expectOnlyCheckRequests(run: PageRun, port: number): void {
 /** The page's copy of the result is the one the Copy button copies and the one it exposes to scripts. */
 function expectSchema1(run: PageRun): void {
   const r = run.result;
+  // The schema a CI consumer codes against (schema/result-1.json), checked by a real validator.
+  assertResultSchema(r, 'the page\'s result');
   expect(Object.keys(r)).toEqual(['tool', 'version', 'schema', 'vantage', 'startedAt', 'finishedAt', 'durationMs', 'target', 'options', 'environment', 'summary', 'checks']);
   expect(r).toMatchObject({ tool: 'nap-verify', schema: 1, vantage: 'browser', target: { domain: 'nap.test', ingressIp: null } });
   expect(r.environment.browser).toMatch(/^(Headless )?Chrome \d+\./);
