@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runCli } from './harness/cli.js';
 import { assertResultSchema } from './harness/schema.js';
 import { startNginx } from './harness/nginx.js';
-import { makeTempDir, runCleanups, runOk } from './harness/proc.js';
+import { makeTempDir, runCleanups, runOk, waitFor } from './harness/proc.js';
 import { fullStack, nginxSite, STACK_TURN_IP, STACK_TURN_SECRET, UPGRADE_MAP, type FullStack } from './support/ingress.js';
 
 const DRIVER = path.join(REPO_ROOT, 'test', 'support', 'chromium.mjs');
@@ -27,9 +27,12 @@ beforeAll(async () => {
   secretFile = stack.args[stack.args.indexOf('--turn-secret-file') + 1]!;
   const ns = stack.ns.name;
   await runOk('ip', ['-n', ns, 'link', 'add', 'nvb0', 'type', 'veth', 'peer', 'name', 'nvb1']);
+  // No IPv6 link-local address appearing a second later: Chromium fails requests in flight when the machine's
+  // addresses change (ERR_NETWORK_CHANGED), which made the first page of a loaded run fail every fetch.
+  for (const link of ['nvb0', 'nvb1']) await runOk('ip', ['-n', ns, 'link', 'set', link, 'addrgenmode', 'none']);
   await runOk('ip', ['-n', ns, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', 'nvb0']);
-  await runOk('ip', ['-n', ns, 'link', 'set', 'nvb0', 'up']);
-  await runOk('ip', ['-n', ns, 'link', 'set', 'nvb1', 'up']);
+  for (const link of ['nvb0', 'nvb1']) await runOk('ip', ['-n', ns, 'link', 'set', link, 'up']);
+  await waitFor(async () => /state UP/.test((await runOk('ip', ['-n', ns, 'link', 'show', 'nvb0'])).stdout), 'veth nvb0 up', 10_000);
   // The browser trusts the test CA's leaf by its public key (Chromium's --ignore-certificate-errors-spki-list).
   const leaf = new X509Certificate(readFileSync(stack.certPath));
   spki = createHash('sha256').update(leaf.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
@@ -40,6 +43,7 @@ interface PageRun {
   result: any;
   page: { text: string; copyEnabled: boolean; expiredShown: boolean; pre: string };
   requests: string[];
+  netErrors: string[];
   console: string[];
   screenshots: Array<{ width: number; file: string; scrollWidth: number; clientWidth: number }>;
   error?: string;
@@ -126,7 +130,7 @@ describe('kit browser-check in headless Chromium', () => {
 
     const run = await openPage(file, { widths: [1280, 390], timeoutMs: 150_000 });
     const notPass = run.result.checks.filter((x: any) => x.status !== 'pass').map((x: any) => `${x.id} ${x.status} ${x.code ?? ''} ${x.message}`);
-    expect(notPass).toEqual([]);
+    expect(notPass, `Chromium: ${run.netErrors.join('; ')}`).toEqual([]);
     const c = byId(run);
     expect(run.result.checks.map((x: any) => x.id)).toEqual([
       ...ROLES.map((r) => `tls.${r}`), 'ws.main', 'ws.browsers', 'ws.sandbox', 'ws.preview', 'sse.main',
@@ -302,6 +306,8 @@ describe('kit browser-check in headless Chromium', () => {
       expect(c[`tls.${r}`].message).toMatch(new RegExp(`^this browser cannot reach https://${r === 'main' ? '' : r === 'preview' ? 'nvf[0-9a-f]{10}\\.sandbox\\.' : `${r}\\.`}nap\\.test:8446/ \\(the browser says "Failed to fetch"\\)`));
     }
     expect(c['ws.main'].status).toBe('skip');
+    // What the page can only call "Failed to fetch", Chromium names.
+    expect(run.netErrors.some((e) => /ERR_CONNECTION_REFUSED/.test(e)), run.netErrors.join('; ')).toBe(true);
     expectSchema1(run);
   }, 150_000);
 });

@@ -107,9 +107,11 @@ try {
   }
   const requests = events.filter((e) => e.method === 'Network.requestWillBeSent' || e.method === 'Network.webSocketCreated')
     .map((e) => e.params.request?.url ?? e.params.url);
+  // Chromium's own reason for each failed request (net::ERR_…): what a page only sees as "Failed to fetch".
+  const netErrors = events.filter((e) => e.method === 'Network.loadingFailed').map((e) => `${e.params.type} ${e.params.errorText}${e.params.blockedReason ? ` (${e.params.blockedReason})` : ''}`);
   const console_ = events.filter((e) => e.method === 'Runtime.consoleAPICalled' || e.method === 'Runtime.exceptionThrown').map((e) => JSON.stringify(e.params).slice(0, 500));
   await send('Browser.close').catch(() => {});
-  finish(result ? 0 : 1, { result, page: JSON.parse(page2.result.value), requests, console: console_, screenshots, ...(result ? {} : { stderr: stderr.slice(-4000) }) });
+  finish(result ? 0 : 1, { result, page: JSON.parse(page2.result.value), requests, netErrors, console: console_, screenshots, ...(result ? {} : { stderr: stderr.slice(-4000) }) });
 } catch (e) {
   finish(1, { error: String(e?.stack ?? e), stderr: stderr.slice(-4000) });
 }
