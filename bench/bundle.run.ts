@@ -1,7 +1,7 @@
 // The one-file bundle for air-gapped hosts: its size, and its start-up and --no-hold run time next to the installed
 // CLI's, against the real local stack. Figures go to bench/RESULTS.md; nothing is asserted.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, it } from 'vitest';
@@ -20,10 +20,9 @@ const note = (line: string) => {
 
 beforeAll(async () => {
   stack = await fullStack('nap.test');
-  execFileSync('node', [path.join(REPO_ROOT, 'scripts', 'build-bundle.mjs')], { cwd: REPO_ROOT, timeout: 120_000 });
   const dir = await makeTempDir('nvb-bundle-');
   bundle = path.join(dir, 'nap-verify.mjs');
-  copyFileSync(path.join(REPO_ROOT, 'dist', 'nap-verify.mjs'), bundle);
+  execFileSync('node', [path.join(REPO_ROOT, 'scripts', 'build-bundle.mjs'), '--outfile', bundle], { cwd: REPO_ROOT, timeout: 120_000 });
 }, 180_000);
 afterAll(() => {
   writeSection('One-file bundle', rows.join('\n'));

@@ -2,7 +2,7 @@
 // directory (no node_modules, no package.json) against the real stack, must say what the installed CLI says.
 // `npm pack` must carry both.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runCli } from './harness/cli.js';
@@ -15,10 +15,10 @@ let bundle: string;
 
 beforeAll(async () => {
   stack = await fullStack('nap.test');
-  execFileSync('node', [path.join(REPO_ROOT, 'scripts', 'build-bundle.mjs')], { cwd: REPO_ROOT, timeout: 120_000 });
   empty = await makeTempDir('nvt-bundle-');
   bundle = path.join(empty, 'nap-verify.mjs');
-  copyFileSync(path.join(REPO_ROOT, 'dist', 'nap-verify.mjs'), bundle);
+  // Its own copy (--outfile): no other test reads a file this one is rewriting.
+  execFileSync('node', [path.join(REPO_ROOT, 'scripts', 'build-bundle.mjs'), '--outfile', bundle], { cwd: REPO_ROOT, timeout: 120_000 });
 }, 180_000);
 afterAll(runCleanups);
 
