@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { UsageError } from '../options.js';
-import { toJson } from '../report/json.js';
+import { type RunRecord, toJson } from '../report/json.js';
 import { ResultFormatError, readResult } from '../report/read-json.js';
 import { toText } from '../report/text.js';
 import { formatFix } from '../remediation.js';
@@ -18,7 +18,7 @@ export async function runReportCommand(file: string, o: Record<string, unknown>,
   } catch (e) {
     throw new UsageError(`report: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  let run;
+  let run: RunRecord;
   try {
     run = readResult(text);
   } catch (e) {

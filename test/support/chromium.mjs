@@ -62,7 +62,9 @@ const send = (method, params = {}, sessionId) => new Promise((resolve, reject) =
   const id = nextId++;
   pending.set(id, { resolve, reject });
   ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
-  setTimeout(() => pending.has(id) && (pending.delete(id), reject(new Error(`${method}: no answer`))), Math.min(left(), 30_000)).unref();
+  setTimeout(() => {
+    if (pending.delete(id)) reject(new Error(`${method}: no answer`));
+  }, Math.min(left(), 30_000)).unref();
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
