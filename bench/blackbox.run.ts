@@ -10,7 +10,14 @@ import { CLI_PATH } from '../test/harness/cli.js';
 import { startNginx } from '../test/harness/nginx.js';
 import { createPki } from '../test/harness/pki.js';
 import { makeTempDir, runCleanups } from '../test/harness/proc.js';
-import { fullStack, nginxSite, startResponder, UPGRADE_MAP, waitPort, type FullStack } from '../test/support/ingress.js';
+import {
+  fullStack,
+  nginxSite,
+  startResponder,
+  UPGRADE_MAP,
+  waitPort,
+  type FullStack,
+} from '../test/support/ingress.js';
 import { zone } from '../test/support/zone.js';
 import { median, writeSection } from './results.js';
 
@@ -37,7 +44,11 @@ const INSTALLS: Install[] = [
 const hostsOf = (d: string) => [d, `files.${d}`, `browsers.${d}`, `sandbox.${d}`, `nvf0123456789.sandbox.${d}`];
 
 beforeAll(async () => {
-  stack = await fullStack('nap.test', [...zone('old.test'), ...zone('dead.test', { wildcard: null }), ...zone('cut.test')]);
+  stack = await fullStack('nap.test', [
+    ...zone('old.test'),
+    ...zone('dead.test', { wildcard: null }),
+    ...zone('cut.test'),
+  ]);
   const dir = await makeTempDir('nvb-blackbox-');
   const pki = await createPki(await makeTempDir('nvb-pki-'));
   const root = await pki.rootCa('Bench Root CA');
@@ -47,24 +58,66 @@ beforeAll(async () => {
     const ports = { cp: 3100 + 100 * k, browser: 3105 + 100 * k, sandbox: 3106 + 100 * k };
     await startResponder(stack.ns, i.domain, ports);
     const expired = i.domain === 'old.test';
-    const leaf = await pki.leaf(root, { cn: i.domain, sans: [i.domain, `files.${i.domain}`, `browsers.${i.domain}`, `sandbox.${i.domain}`, `*.sandbox.${i.domain}`], ...(expired ? { notBefore: new Date(Date.now() - 120 * day), notAfter: new Date(Date.now() - 30 * day) } : {}) });
-    await startNginx(stack.ns, [UPGRADE_MAP, nginxSite({ ...stack, domain: i.domain, certPath: leaf.certPath, keyPath: leaf.keyPath }, ports, { port: i.port, blockMetrics: true, ...(i.domain === 'cut.test' ? { readTimeout: '4s' } : {}) })].join('\n'));
+    const leaf = await pki.leaf(root, {
+      cn: i.domain,
+      sans: [i.domain, `files.${i.domain}`, `browsers.${i.domain}`, `sandbox.${i.domain}`, `*.sandbox.${i.domain}`],
+      ...(expired ? { notBefore: new Date(Date.now() - 120 * day), notAfter: new Date(Date.now() - 30 * day) } : {}),
+    });
+    await startNginx(
+      stack.ns,
+      [
+        UPGRADE_MAP,
+        nginxSite({ ...stack, domain: i.domain, certPath: leaf.certPath, keyPath: leaf.keyPath }, ports, {
+          port: i.port,
+          blockMetrics: true,
+          ...(i.domain === 'cut.test' ? { readTimeout: '4s' } : {}),
+        }),
+      ].join('\n'),
+    );
     await waitPort(stack.ns, i.port);
   }
   const caFile = path.join(dir, 'cas.pem');
   writeFileSync(caFile, readFileSync(stack.rootPem, 'utf8') + root.certPem);
   // nap-verify: one target per install; quick per scrape, full (holds of 10 s) for the stream fault.
   const ours = path.join(dir, 'exporter.yaml');
-  writeFileSync(ours, stringify({ interval: '60s', hold: 10, timeout: 5, defaults: { caFile, httpPort: stack.httpPort, skip: ['turn'] }, targets: Object.fromEntries(INSTALLS.map((i) => [i.domain, { httpsPort: i.port }])) }));
+  writeFileSync(
+    ours,
+    stringify({
+      interval: '60s',
+      hold: 10,
+      timeout: 5,
+      defaults: { caFile, httpPort: stack.httpPort, skip: ['turn'] },
+      targets: Object.fromEntries(INSTALLS.map((i) => [i.domain, { httpsPort: i.port }])),
+    }),
+  );
   stack.ns.spawn('node', [CLI_PATH, 'exporter', '--listen', `127.0.0.1:${OURS}`, '--config', ours]);
   // blackbox_exporter: http_2xx with TLS against the responder's identity path, and one dns module per name.
   const modules: Record<string, unknown> = {
-    http_2xx: { prober: 'http', timeout: '5s', http: { preferred_ip_protocol: 'ip4', tls_config: { ca_file: caFile } } },
+    http_2xx: {
+      prober: 'http',
+      timeout: '5s',
+      http: { preferred_ip_protocol: 'ip4', tls_config: { ca_file: caFile } },
+    },
   };
-  for (const i of INSTALLS) for (const h of hostsOf(i.domain)) modules[`dns_${h}`] = { prober: 'dns', timeout: '5s', dns: { query_name: h, query_type: 'A', preferred_ip_protocol: 'ip4', valid_rcodes: ['NOERROR'], validate_answer_rrs: { fail_if_not_matches_regexp: ['.*'] } } };
+  for (const i of INSTALLS)
+    for (const h of hostsOf(i.domain))
+      modules[`dns_${h}`] = {
+        prober: 'dns',
+        timeout: '5s',
+        dns: {
+          query_name: h,
+          query_type: 'A',
+          preferred_ip_protocol: 'ip4',
+          valid_rcodes: ['NOERROR'],
+          validate_answer_rrs: { fail_if_not_matches_regexp: ['.*'] },
+        },
+      };
   const bbConfig = path.join(dir, 'blackbox.yml');
   writeFileSync(bbConfig, stringify({ modules }));
-  stack.ns.spawn('prometheus-blackbox-exporter', [`--config.file=${bbConfig}`, `--web.listen-address=127.0.0.1:${BLACKBOX}`]);
+  stack.ns.spawn('prometheus-blackbox-exporter', [
+    `--config.file=${bbConfig}`,
+    `--web.listen-address=127.0.0.1:${BLACKBOX}`,
+  ]);
   await waitPort(stack.ns, OURS, 'nap-verify exporter');
   await waitPort(stack.ns, BLACKBOX, 'blackbox_exporter');
 }, 180_000);
@@ -75,7 +128,14 @@ afterAll(() => {
 
 /** One scrape: wall time (ms) and the body. */
 async function scrape(port: number, query: string): Promise<{ ms: number; body: string }> {
-  const r = await stack.ns.exec('bash', ['-c', `curl -s -H 'X-Prometheus-Scrape-Timeout-Seconds: 10' -o /tmp/nvb-bb-body -w '%{time_total}' 'http://127.0.0.1:${port}/probe?${query}'; echo; cat /tmp/nvb-bb-body`], { timeoutMs: 60_000 });
+  const r = await stack.ns.exec(
+    'bash',
+    [
+      '-c',
+      `curl -s -H 'X-Prometheus-Scrape-Timeout-Seconds: 10' -o /tmp/nvb-bb-body -w '%{time_total}' 'http://127.0.0.1:${port}/probe?${query}'; echo; cat /tmp/nvb-bb-body`,
+    ],
+    { timeoutMs: 60_000 },
+  );
   const i = r.stdout.indexOf('\n');
   return { ms: Number(r.stdout.slice(0, i)) * 1000, body: r.stdout.slice(i + 1) };
 }
@@ -85,20 +145,26 @@ async function blackboxInstall(i: Install): Promise<{ ms: number; found: string[
   let ms = 0;
   const found: string[] = [];
   for (const h of hostsOf(i.domain)) {
-    const http = await scrape(BLACKBOX, `module=http_2xx&target=${encodeURIComponent(`https://${h}:${i.port}/.well-known/nap-verify`)}`);
+    const http = await scrape(
+      BLACKBOX,
+      `module=http_2xx&target=${encodeURIComponent(`https://${h}:${i.port}/.well-known/nap-verify`)}`,
+    );
     const dns = await scrape(BLACKBOX, `module=${encodeURIComponent(`dns_${h}`)}&target=127.0.0.1:53`);
     ms += http.ms + dns.ms;
     if (/^probe_success 0/m.test(http.body)) found.push(`http ${h.replace(/^nvf\w+/, 'nvf…')} failed`);
     if (/^probe_success 0/m.test(dns.body)) found.push(`dns ${h.replace(/^nvf\w+/, 'nvf…')} failed`);
     const expiry = value(http.body, /^probe_ssl_earliest_cert_expiry /)[0];
-    if (expiry && Number(expiry.split(' ')[1]) * 1000 < Date.now() && !found.includes('expiry in the past')) found.push('expiry in the past');
+    if (expiry && Number(expiry.split(' ')[1]) * 1000 < Date.now() && !found.includes('expiry in the past'))
+      found.push('expiry in the past');
   }
   return { ms, found };
 }
 
 async function oursInstall(i: Install, module: 'quick' | 'full'): Promise<{ ms: number; found: string[] }> {
   const s = await scrape(OURS, `module=${module}&target=${i.domain}`);
-  const codes = value(s.body, /^nap_verify_check_code_info\{/).map((l) => /check="([^"]+)",code="([^"]+)"/.exec(l)!).map((m) => `${m[1]} ${m[2]}`);
+  const codes = value(s.body, /^nap_verify_check_code_info\{/)
+    .map((l) => /check="([^"]+)",code="([^"]+)"/.exec(l)!)
+    .map((m) => `${m[1]} ${m[2]}`);
   return { ms: s.ms, found: codes.filter((c) => !/HOLD_SHORT/.test(c)) };
 }
 
@@ -120,12 +186,15 @@ it('time per scrape and findings on the same faults', async () => {
   note('| | scrapes | time |');
   note('|---|---|---|');
   note(`| blackbox_exporter 0.23 (http_2xx with TLS + dns, per host) | 10 | ${median(bbTimes).toFixed(0)} ms |`);
-  note(`| nap-verify exporter \`module=quick\` (dns, tls, http, ws, sse for all five; TURN left out here) | 1 | ${median(ourTimes).toFixed(0)} ms |`);
+  note(
+    `| nap-verify exporter \`module=quick\` (dns, tls, http, ws, sse for all five; TURN left out here) | 1 | ${median(ourTimes).toFixed(0)} ms |`,
+  );
   note('');
   // The full module's first runs (holds of 10 s) finish in the background; wait for every one to have a result.
   for (const i of INSTALLS) {
     for (let t = 0; t < 60; t++) {
-      if (/nap_verify_probe_result_age_seconds/.test((await scrape(OURS, `module=full&target=${i.domain}`)).body)) break;
+      if (/nap_verify_probe_result_age_seconds/.test((await scrape(OURS, `module=full&target=${i.domain}`)).body))
+        break;
       await new Promise((res) => setTimeout(res, 1000));
     }
   }

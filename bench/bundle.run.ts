@@ -22,7 +22,10 @@ beforeAll(async () => {
   stack = await fullStack('nap.test');
   const dir = await makeTempDir('nvb-bundle-');
   bundle = path.join(dir, 'nap-verify.mjs');
-  execFileSync('node', [path.join(REPO_ROOT, 'scripts', 'build-bundle.mjs'), '--outfile', bundle], { cwd: REPO_ROOT, timeout: 120_000 });
+  execFileSync('node', [path.join(REPO_ROOT, 'scripts', 'build-bundle.mjs'), '--outfile', bundle], {
+    cwd: REPO_ROOT,
+    timeout: 120_000,
+  });
 }, 180_000);
 afterAll(() => {
   writeSection('One-file bundle', rows.join('\n'));
@@ -33,7 +36,11 @@ afterAll(() => {
 async function timed(cmd: string, n: number): Promise<number> {
   const runs: number[] = [];
   for (let i = 0; i < n; i++) {
-    const r = await stack.ns.exec('bash', ['-c', `s=$(date +%s%N); ${cmd} >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`], { timeoutMs: 60_000 });
+    const r = await stack.ns.exec(
+      'bash',
+      ['-c', `s=$(date +%s%N); ${cmd} >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`],
+      { timeoutMs: 60_000 },
+    );
     runs.push(Number(r.stdout.trim()));
   }
   return median(runs);
@@ -47,7 +54,9 @@ it('size, start-up and a --no-hold run: bundle vs installed CLI', async () => {
   const versionCli = await timed(`node ${CLI_PATH} --version`, 10);
   const runBundle = await timed(`node ${bundle} ${args} --no-hold --format json`, 5);
   const runCli = await timed(`node ${CLI_PATH} ${args} --no-hold --format json`, 5);
-  note(`\`dist/nap-verify.mjs\` (\`npm run bundle\`, esbuild, minified, every check and the responder inside): **${(bytes / 1024).toFixed(0)} KiB** (${(gz / 1024).toFixed(0)} KiB gzipped).\n`);
+  note(
+    `\`dist/nap-verify.mjs\` (\`npm run bundle\`, esbuild, minified, every check and the responder inside): **${(bytes / 1024).toFixed(0)} KiB** (${(gz / 1024).toFixed(0)} KiB gzipped).\n`,
+  );
   note('| median | bundle (`node nap-verify.mjs`) | installed CLI (`dist/src/cli.js` + node_modules) |');
   note('|---|---|---|');
   note(`| \`--version\` start-up (10 runs) | ${versionBundle} ms | ${versionCli} ms |`);

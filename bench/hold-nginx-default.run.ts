@@ -16,11 +16,43 @@ it(`nginx default (60 s) vs 3600 s, --hold ${HOLD}`, async () => {
   const ing = await ingressBase('nap.test');
   const R = { cp: 3000, browser: 3005, sandbox: 3006 };
   await startResponder(ing.ns, ing.domain, R);
-  await startNginx(ing.ns, [UPGRADE_MAP, nginxSite(ing, R, { port: 8443, readTimeout: null }), nginxSite(ing, R, { port: 8444 })].join('\n'));
-  const args = (port: number) => ['--domain', ing.domain, '--https-port', String(port), '--ca-file', ing.rootPem, '--skip', 'http.redirect,turn', '--hold', String(HOLD), '--format', 'json'];
-  const [cut, ok] = await Promise.all([runCli(ing.ns, args(8443), { timeoutMs: 200_000 }), runCli(ing.ns, args(8444), { timeoutMs: 200_000 })]);
-  const holds = (r: typeof cut) => (r.json.checks as Array<{ id: string; status: string; code?: string; evidence: Record<string, any>; remediation?: string; message: string }>).filter((c) => c.id.startsWith('hold.'));
-  const rows = holds(cut).map((c) => `| ${c.id} | ${c.code} | ${c.evidence.cutAfterS.toFixed(1)} s | ${c.evidence.ageS.toFixed(1)} s | ${c.evidence.limit} | ${c.evidence.culprit} |`);
+  await startNginx(
+    ing.ns,
+    [UPGRADE_MAP, nginxSite(ing, R, { port: 8443, readTimeout: null }), nginxSite(ing, R, { port: 8444 })].join('\n'),
+  );
+  const args = (port: number) => [
+    '--domain',
+    ing.domain,
+    '--https-port',
+    String(port),
+    '--ca-file',
+    ing.rootPem,
+    '--skip',
+    'http.redirect,turn',
+    '--hold',
+    String(HOLD),
+    '--format',
+    'json',
+  ];
+  const [cut, ok] = await Promise.all([
+    runCli(ing.ns, args(8443), { timeoutMs: 200_000 }),
+    runCli(ing.ns, args(8444), { timeoutMs: 200_000 }),
+  ]);
+  const holds = (r: typeof cut) =>
+    (
+      r.json.checks as Array<{
+        id: string;
+        status: string;
+        code?: string;
+        evidence: Record<string, any>;
+        remediation?: string;
+        message: string;
+      }>
+    ).filter((c) => c.id.startsWith('hold.'));
+  const rows = holds(cut).map(
+    (c) =>
+      `| ${c.id} | ${c.code} | ${c.evidence.cutAfterS.toFixed(1)} s | ${c.evidence.ageS.toFixed(1)} s | ${c.evidence.limit} | ${c.evidence.culprit} |`,
+  );
   const okRows = holds(ok).map((c) => `| ${c.id} | ${c.status} | ${c.message} |`);
   const body = [
     `nginx 1.22 in front of the responder, TLS, five names; \`--hold ${HOLD}\`; both runs side by side.`,
@@ -28,13 +60,17 @@ it(`nginx default (60 s) vs 3600 s, --hold ${HOLD}`, async () => {
     // Every stream is cut here, so the run ends once the keep-alive twins have outlived the cuts, before --hold.
     `**Default proxy_read_timeout (60 s)** — exit ${cut.code}, wall time ${(cut.ms / 1000).toFixed(2)} s (every stream cut: the hold ends before ${HOLD} s):`,
     '',
-    '| check | code | cutAfterS | ageS | limit | culprit |', '|---|---|---|---|---|---|', ...rows,
+    '| check | code | cutAfterS | ageS | limit | culprit |',
+    '|---|---|---|---|---|---|',
+    ...rows,
     '',
     `Fix printed: ${JSON.stringify(holds(cut)[0]?.remediation?.split('\n')[0])}`,
     '',
     `**proxy_read_timeout 3600s** — exit ${ok.code}, wall time ${(ok.ms / 1000).toFixed(2)} s (hold + ${(ok.ms / 1000 - HOLD).toFixed(2)} s):`,
     '',
-    '| check | status | message |', '|---|---|---|', ...okRows,
+    '| check | status | message |',
+    '|---|---|---|',
+    ...okRows,
   ].join('\n');
   writeSection('Hold: nginx default vs 3600 s', body);
   console.log(body);

@@ -13,7 +13,8 @@ export function writeSection(title: string, body: string): void {
   try {
     text = readFileSync(FILE, 'utf8');
   } catch {
-    text = '# nap-verify benchmark results\n\nWritten by `npm run bench`; each section is replaced when its benchmark runs again.\n';
+    text =
+      '# nap-verify benchmark results\n\nWritten by `npm run bench`; each section is replaced when its benchmark runs again.\n';
   }
   const head = `## ${title}`;
   const section = `${head}\n\n_${new Date().toISOString()} on ${machine()}_\n\n${body.trim()}\n`;

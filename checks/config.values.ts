@@ -30,7 +30,11 @@ function expectedHost(key: string, d: string): string | undefined {
 }
 
 /** The three public URLs the OAuth wiring is built from (internal/oauth-client), by the node port of each service. */
-const OAUTH_KEYS = [['WEB_PUBLIC_URL', 'main'], ['BROWSER_PUBLIC_URL', 'browsers'], ['SANDBOX_PUBLIC_URL', 'sandbox']] as const;
+const OAUTH_KEYS = [
+  ['WEB_PUBLIC_URL', 'main'],
+  ['BROWSER_PUBLIC_URL', 'browsers'],
+  ['SANDBOX_PUBLIC_URL', 'sandbox'],
+] as const;
 
 type ValuesCtx = Pick<RunContext, 'mode'> & { domain: string; httpsPort?: number; nodePorts?: RunContext['nodePorts'] };
 
@@ -57,11 +61,34 @@ export function valuesFindings(v: Record<string, string>, ctx: ValuesCtx): Findi
   const d = ctx.domain;
   const out: Finding[] = [];
   const mode = (v.INGRESS_MODE ?? '').toLowerCase();
-  if (mode && mode !== 'nodeport' && mode !== 'external') out.push({ key: 'INGRESS_MODE', value: v.INGRESS_MODE!, expected: 'nodeport or external', breaks: 'install.sh renders neither mode' });
-  if (v.NAP_HOST && v.NAP_HOST.toLowerCase() !== d) out.push({ key: 'NAP_HOST', value: v.NAP_HOST, expected: d, breaks: 'the platform builds its links for another host than the one being verified' });
-  if (mode === 'external' && v.NAP_HOST && net.isIP(v.NAP_HOST)) out.push({ key: 'NAP_HOST', value: v.NAP_HOST, expected: 'a DNS name (external mode routes by host name)', breaks: 'ingress routes, certificates and the files./browsers./sandbox. names need a name' });
+  if (mode && mode !== 'nodeport' && mode !== 'external')
+    out.push({
+      key: 'INGRESS_MODE',
+      value: v.INGRESS_MODE!,
+      expected: 'nodeport or external',
+      breaks: 'install.sh renders neither mode',
+    });
+  if (v.NAP_HOST && v.NAP_HOST.toLowerCase() !== d)
+    out.push({
+      key: 'NAP_HOST',
+      value: v.NAP_HOST,
+      expected: d,
+      breaks: 'the platform builds its links for another host than the one being verified',
+    });
+  if (mode === 'external' && v.NAP_HOST && net.isIP(v.NAP_HOST))
+    out.push({
+      key: 'NAP_HOST',
+      value: v.NAP_HOST,
+      expected: 'a DNS name (external mode routes by host name)',
+      breaks: 'ingress routes, certificates and the files./browsers./sandbox. names need a name',
+    });
   if (ctx.mode === 'external' && v.SANDBOX_DOMAIN !== undefined && v.SANDBOX_DOMAIN.toLowerCase() !== `sandbox.${d}`) {
-    out.push({ key: 'SANDBOX_DOMAIN', value: v.SANDBOX_DOMAIN, expected: `sandbox.${d}`, breaks: 'sandbox preview links point at names the wildcard record and certificate do not cover' });
+    out.push({
+      key: 'SANDBOX_DOMAIN',
+      value: v.SANDBOX_DOMAIN,
+      expected: `sandbox.${d}`,
+      breaks: 'sandbox preview links point at names the wildcard record and certificate do not cover',
+    });
   }
   for (const [key, value] of Object.entries(v)) {
     if (!key.endsWith('PUBLIC_URL')) continue;
@@ -74,24 +101,54 @@ export function valuesFindings(v: Record<string, string>, ctx: ValuesCtx): Findi
     }
     const want = ctx.mode === 'nodeport' ? d : expectedHost(key, d);
     if (want && host !== want) {
-      out.push({ key, value, expected: `a URL on ${want}`, breaks: key === 'FILES_PUBLIC_URL' ? 'exported file links land on the login page instead of the anonymous export app' : `links for this role go to ${host}` });
+      out.push({
+        key,
+        value,
+        expected: `a URL on ${want}`,
+        breaks:
+          key === 'FILES_PUBLIC_URL'
+            ? 'exported file links land on the login page instead of the anonymous export app'
+            : `links for this role go to ${host}`,
+      });
       continue;
     }
     const role = OAUTH_KEYS.find(([k]) => k === key)?.[1];
     const origin = role ? expectedOrigin(role, ctx) : undefined;
     if (origin && originOf(value) !== origin) {
-      out.push({ key, value, expected: origin, breaks: `the login redirect is built from it: OAuth answers invalid_redirect_uri or sends users to ${originOf(value)}` });
+      out.push({
+        key,
+        value,
+        expected: origin,
+        breaks: `the login redirect is built from it: OAuth answers invalid_redirect_uri or sends users to ${originOf(value)}`,
+      });
     }
   }
   // install.sh fills an unset public URL with the NodePort form http://<NAP_HOST>:<node port>: wrong behind an ingress.
   if (ctx.mode === 'external') {
     for (const [key, role] of OAUTH_KEYS) {
       if (v[key] !== undefined && v[key] !== '') continue;
-      out.push({ key, expected: expectedOrigin(role, ctx)!, breaks: 'install.sh falls back to http://<NAP_HOST>:<node port>: OAuth answers invalid_redirect_uri and links point at node ports' });
+      out.push({
+        key,
+        expected: expectedOrigin(role, ctx)!,
+        breaks:
+          'install.sh falls back to http://<NAP_HOST>:<node port>: OAuth answers invalid_redirect_uri and links point at node ports',
+      });
     }
   }
-  if (v.TURN_HOST !== undefined && !net.isIP(v.TURN_HOST)) out.push({ key: 'TURN_HOST', value: v.TURN_HOST, expected: 'an IP address', breaks: 'the platform hands browsers turn:<TURN_HOST> and coturn binds it: it must be the node\'s reachable IP' });
-  if (v.TURN_PORT !== undefined && v.TURN_PORT !== '3478') out.push({ key: 'TURN_PORT', value: v.TURN_PORT, expected: '3478', breaks: 'coturn listens on 3478 whatever this says, so clients are sent to a closed port' });
+  if (v.TURN_HOST !== undefined && !net.isIP(v.TURN_HOST))
+    out.push({
+      key: 'TURN_HOST',
+      value: v.TURN_HOST,
+      expected: 'an IP address',
+      breaks: "the platform hands browsers turn:<TURN_HOST> and coturn binds it: it must be the node's reachable IP",
+    });
+  if (v.TURN_PORT !== undefined && v.TURN_PORT !== '3478')
+    out.push({
+      key: 'TURN_PORT',
+      value: v.TURN_PORT,
+      expected: '3478',
+      breaks: 'coturn listens on 3478 whatever this says, so clients are sent to a closed port',
+    });
   return out;
 }
 
@@ -100,26 +157,51 @@ const check: CheckDef<ValuesEvidence> = {
     id: 'config.values',
     area: 'config',
     title: 'values.env is consistent',
-    proves: 'The platform\'s values.env names the domain being verified: SANDBOX_DOMAIN = sandbox.<d>, each *_PUBLIC_URL on its role\'s host (FILES_PUBLIC_URL on files.<d>), WEB_/BROWSER_/SANDBOX_PUBLIC_URL set to the whole origin users reach (https://<role>.<d> behind an ingress, the node-port origin in NodePort mode), TURN_HOST an IP, TURN_PORT 3478, and a name (not an IP) in external mode.',
+    proves:
+      "The platform's values.env names the domain being verified: SANDBOX_DOMAIN = sandbox.<d>, each *_PUBLIC_URL on its role's host (FILES_PUBLIC_URL on files.<d>), WEB_/BROWSER_/SANDBOX_PUBLIC_URL set to the whole origin users reach (https://<role>.<d> behind an ingress, the node-port origin in NodePort mode), TURN_HOST an IP, TURN_PORT 3478, and a name (not an IP) in external mode.",
     codes: {
-      CONFIG_MISMATCH: { status: 'fail', why: 'A value in values.env contradicts the names or ports the platform is reached by: the install succeeds and one feature breaks quietly.', fix: 'Correct the key in values.env as the message says, then re-run install.sh so the platform picks it up.' },
+      CONFIG_MISMATCH: {
+        status: 'fail',
+        why: 'A value in values.env contradicts the names or ports the platform is reached by: the install succeeds and one feature breaks quietly.',
+        fix: 'Correct the key in values.env as the message says, then re-run install.sh so the platform picks it up.',
+      },
     },
   },
   appliesTo: (ctx) => (ctx.values ? true : 'no --values file given'),
   async gather(ctx) {
     const v = ctx.values!;
-    const masked = Object.fromEntries(Object.entries(v.values).map(([k, val]) => [k, isSecretKey(k) ? (val ? '(set, redacted)' : '') : val]));
-    return { file: v.file, values: masked, problems: v.problems, findings: valuesFindings(v.values, { mode: ctx.mode, domain: ctx.target.domain, httpsPort: ctx.httpsPort, ...(ctx.nodePorts ? { nodePorts: ctx.nodePorts } : {}) }) };
+    const masked = Object.fromEntries(
+      Object.entries(v.values).map(([k, val]) => [k, isSecretKey(k) ? (val ? '(set, redacted)' : '') : val]),
+    );
+    return {
+      file: v.file,
+      values: masked,
+      problems: v.problems,
+      findings: valuesFindings(v.values, {
+        mode: ctx.mode,
+        domain: ctx.target.domain,
+        httpsPort: ctx.httpsPort,
+        ...(ctx.nodePorts ? { nodePorts: ctx.nodePorts } : {}),
+      }),
+    };
   },
   judge(ev): Judgement {
     if (ev.findings.length) {
       return {
-        status: 'fail', code: 'CONFIG_MISMATCH',
-        message: ev.findings.map((f) => `${f.value === undefined ? `${f.key} is unset,` : `${f.key}=${f.value}`} should be ${f.expected} (${f.breaks})`).join('; '),
+        status: 'fail',
+        code: 'CONFIG_MISMATCH',
+        message: ev.findings
+          .map(
+            (f) =>
+              `${f.value === undefined ? `${f.key} is unset,` : `${f.key}=${f.value}`} should be ${f.expected} (${f.breaks})`,
+          )
+          .join('; '),
         fix: ev.findings.map((f) => `In ${ev.file}: set ${f.key} to ${f.expected}.`).join('\n'),
       };
     }
-    const notes = ev.problems?.length ? `; ${ev.problems.length} line(s) not understood: ${ev.problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}` : '';
+    const notes = ev.problems?.length
+      ? `; ${ev.problems.length} line(s) not understood: ${ev.problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`
+      : '';
     return { status: 'pass', message: `${Object.keys(ev.values ?? {}).length} keys agree with the domain${notes}` };
   },
 };

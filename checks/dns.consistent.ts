@@ -17,10 +17,19 @@ const check: CheckDef<ConsistencyEvidence> = {
     id: 'dns.consistent',
     area: 'dns',
     title: 'All names on one ingress address',
-    proves: 'The five names resolve to one and the same address set (the ingress VIP), equal to --expect-ip when given.',
+    proves:
+      'The five names resolve to one and the same address set (the ingress VIP), equal to --expect-ip when given.',
     codes: {
-      DNS_DIVERGENT: { status: 'fail', why: 'Some names point at a different address than the others: an old record, a typo, or a record pointing at a node instead of the ingress VIP.', fix: 'Point every name at the same ingress address; `kubectl get svc -A | grep -i ingress` shows the controller\'s EXTERNAL-IP.' },
-      DNS_UNEXPECTED_IP: { status: 'fail', why: 'A name resolves, but not to the address you said the ingress has (--expect-ip).', fix: 'Update the records to the ingress address, or correct --expect-ip.' },
+      DNS_DIVERGENT: {
+        status: 'fail',
+        why: 'Some names point at a different address than the others: an old record, a typo, or a record pointing at a node instead of the ingress VIP.',
+        fix: "Point every name at the same ingress address; `kubectl get svc -A | grep -i ingress` shows the controller's EXTERNAL-IP.",
+      },
+      DNS_UNEXPECTED_IP: {
+        status: 'fail',
+        why: 'A name resolves, but not to the address you said the ingress has (--expect-ip).',
+        fix: 'Update the records to the ingress address, or correct --expect-ip.',
+      },
     },
   },
   appliesTo: (ctx) => (ctx.mode === 'nodeport' ? 'NodePort mode: one host for every service' : true),
@@ -31,7 +40,8 @@ const check: CheckDef<ConsistencyEvidence> = {
     for (const role of ROLES) {
       const r = up.get(`dns.${role}`);
       const ev = evidenceOf(up, `dns.${role}`);
-      if (!r || r.status === 'fail' || r.status === 'skip' || !ev?.dnsAddresses?.length) unresolved[role] = r?.code ?? r?.status ?? 'not run';
+      if (!r || r.status === 'fail' || r.status === 'skip' || !ev?.dnsAddresses?.length)
+        unresolved[role] = r?.code ?? r?.status ?? 'not run';
       else sets[role] = ev.dnsAddresses;
     }
     return { sets, unresolved, expect: ctx.expectIps };
@@ -43,7 +53,8 @@ const check: CheckDef<ConsistencyEvidence> = {
       const wrong = roles.filter((r) => key(ev.sets[r]!) !== key(ev.expect));
       if (wrong.length) {
         return {
-          status: 'fail', code: 'DNS_UNEXPECTED_IP',
+          status: 'fail',
+          code: 'DNS_UNEXPECTED_IP',
           message: `${wrong.map((r) => `${host(r)} → ${key(ev.sets[r]!)}`).join('; ')} (expected ${key(ev.expect)})`,
           fix: `Point ${wrong.map(host).join(', ')} at ${key(ev.expect)}.`,
         };
@@ -55,16 +66,26 @@ const check: CheckDef<ConsistencyEvidence> = {
       const sorted = [...groups.entries()].sort((a, b) => b[1].length - a[1].length);
       const [majority] = sorted[0]!;
       return {
-        status: 'fail', code: 'DNS_DIVERGENT',
+        status: 'fail',
+        code: 'DNS_DIVERGENT',
         message: sorted.map(([addrs, rs]) => `${rs.map(host).join(', ')} → ${addrs}`).join('; '),
-        fix: `Point ${sorted.slice(1).flatMap(([, rs]) => rs.map(host)).join(', ')} at ${majority} like the others (if that is the ingress).`,
+        fix: `Point ${sorted
+          .slice(1)
+          .flatMap(([, rs]) => rs.map(host))
+          .join(', ')} at ${majority} like the others (if that is the ingress).`,
       };
     }
     const missing = Object.entries(ev.unresolved);
     if (missing.length) {
-      return { status: 'skip', message: `cannot compare: ${missing.map(([r, c]) => `dns.${r} ${c}`).join(', ')}${roles.length > 1 ? ` (the other ${roles.length} agree)` : ''}` };
+      return {
+        status: 'skip',
+        message: `cannot compare: ${missing.map(([r, c]) => `dns.${r} ${c}`).join(', ')}${roles.length > 1 ? ` (the other ${roles.length} agree)` : ''}`,
+      };
     }
-    return { status: 'pass', message: `all five names → ${[...groups.keys()][0]}${ev.expect.length ? ' as expected' : ''}` };
+    return {
+      status: 'pass',
+      message: `all five names → ${[...groups.keys()][0]}${ev.expect.length ? ' as expected' : ''}`,
+    };
   },
 };
 

@@ -33,12 +33,27 @@ const check: CheckDef<ClockEvidence> = {
     const server = Date.parse(dated.headers.date);
     if (Number.isNaN(server)) return { serverDate: dated.headers.date };
     const local = ctx.now().getTime();
-    return { serverDate: new Date(server).toISOString(), localDate: new Date(local).toISOString(), skewS: Math.round((local - server) / 1000) };
+    return {
+      serverDate: new Date(server).toISOString(),
+      localDate: new Date(local).toISOString(),
+      skewS: Math.round((local - server) / 1000),
+    };
   },
   judge(ev) {
-    if (ev.skewS === undefined) return { status: 'skip', message: ev.serverDate ? `unreadable Date header "${ev.serverDate}"` : 'no Date header from the main host to compare with' };
+    if (ev.skewS === undefined)
+      return {
+        status: 'skip',
+        message: ev.serverDate
+          ? `unreadable Date header "${ev.serverDate}"`
+          : 'no Date header from the main host to compare with',
+      };
     const off = Math.abs(ev.skewS);
-    if (off > LIMIT_S) return { status: 'warn', code: 'CLOCK_SKEW', message: `this machine's clock is ${off} s ${ev.skewS > 0 ? 'ahead of' : 'behind'} the servers' (${ev.serverDate})` };
+    if (off > LIMIT_S)
+      return {
+        status: 'warn',
+        code: 'CLOCK_SKEW',
+        message: `this machine's clock is ${off} s ${ev.skewS > 0 ? 'ahead of' : 'behind'} the servers' (${ev.serverDate})`,
+      };
     return { status: 'pass', message: `within ${Math.max(1, off)} s of the servers' Date` };
   },
 };

@@ -15,7 +15,11 @@ interface ProxyEvidence {
 export function noProxyCovers(entries: string[], host: string): boolean {
   const h = host.toLowerCase();
   return entries.some((raw) => {
-    const e = raw.trim().toLowerCase().replace(/:\d+$/, '').replace(/^\*?\./, '');
+    const e = raw
+      .trim()
+      .toLowerCase()
+      .replace(/:\d+$/, '')
+      .replace(/^\*?\./, '');
     if (!e) return false;
     if (e === '*') return true;
     return h === e || h.endsWith(`.${e}`);
@@ -27,7 +31,8 @@ const check: CheckDef<ProxyEvidence> = {
     id: 'env.proxy',
     area: 'env',
     title: 'No proxy in the way',
-    proves: 'No HTTP(S)_PROXY / ALL_PROXY would send clients on this machine elsewhere, or NO_PROXY covers every NAP host.',
+    proves:
+      'No HTTP(S)_PROXY / ALL_PROXY would send clients on this machine elsewhere, or NO_PROXY covers every NAP host.',
     codes: {
       ENV_PROXY: {
         status: 'warn',
@@ -42,17 +47,22 @@ const check: CheckDef<ProxyEvidence> = {
       const val = ctx.env[v];
       if (val) proxies[v] = redactUrl(val);
     }
-    const noProxy = (ctx.env.NO_PROXY ?? ctx.env.no_proxy ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const noProxy = (ctx.env.NO_PROXY ?? ctx.env.no_proxy ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const uncovered = Object.values(ctx.target.hosts).filter((h) => !noProxyCovers(noProxy, h));
     return { proxies, noProxy, uncovered };
   },
   judge(ev, ctx) {
     const names = Object.keys(ev.proxies);
     if (!names.length) return { status: 'pass', message: 'no proxy variables set' };
-    if (!ev.uncovered.length) return { status: 'pass', message: `${names.join(', ')} set, but NO_PROXY covers every NAP host` };
+    if (!ev.uncovered.length)
+      return { status: 'pass', message: `${names.join(', ')} set, but NO_PROXY covers every NAP host` };
     const shown = names.map((n) => `${n}=${ev.proxies[n]}`).join(', ');
     return {
-      status: 'warn', code: 'ENV_PROXY',
+      status: 'warn',
+      code: 'ENV_PROXY',
       message: `${shown} and NO_PROXY does not cover ${ev.uncovered.length === 5 ? 'any NAP host' : ev.uncovered.join(', ')}`,
       fix: `export NO_PROXY="$NO_PROXY,.${ctx.target.domain},${ctx.target.domain}"`,
     };

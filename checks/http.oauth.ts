@@ -40,7 +40,12 @@ interface Finding {
 function usable(up: Upstream, role: Role): string | undefined {
   const r = up.get(`http.${role}`);
   if (!r) return `http.${role} did not run`;
-  if (r.status === 'pass' || r.status === 'warn' || (r.status === 'fail' && r.code && USABLE_HTTP_CODES.includes(r.code))) return undefined;
+  if (
+    r.status === 'pass' ||
+    r.status === 'warn' ||
+    (r.status === 'fail' && r.code && USABLE_HTTP_CODES.includes(r.code))
+  )
+    return undefined;
   return `http.${role} ${r.status === 'skip' ? 'skipped' : `failed (${r.code ?? r.status})`}`;
 }
 
@@ -49,7 +54,8 @@ const check: CheckDef<OAuthEvidence> = {
     id: 'http.oauth',
     area: 'http',
     title: 'OAuth login redirects',
-    proves: 'GET /api/auth/login on browsers.<d> and sandbox.<d> redirects to https://<d>/oauth/authorize with redirect_uri = https://<role>.<d>/api/auth/callback (NodePort mode: the node-port origins): the install was given the public URLs users reach it by, so login works.',
+    proves:
+      'GET /api/auth/login on browsers.<d> and sandbox.<d> redirects to https://<d>/oauth/authorize with redirect_uri = https://<role>.<d>/api/auth/callback (NodePort mode: the node-port origins): the install was given the public URLs users reach it by, so login works.',
     codes: {
       HTTP_OAUTH_MISMATCH: {
         status: 'fail',
@@ -59,24 +65,32 @@ const check: CheckDef<OAuthEvidence> = {
     },
   },
   // The DNS answers give the address to connect to (as for http.<role>); the http checks say whether to ask.
-  after: (ctx) => [...new Set([...dnsAfter(ctx, 'browsers'), ...dnsAfter(ctx, 'sandbox')]), 'http.browsers', 'http.sandbox'],
+  after: (ctx) => [
+    ...new Set([...dnsAfter(ctx, 'browsers'), ...dnsAfter(ctx, 'sandbox')]),
+    'http.browsers',
+    'http.sandbox',
+  ],
   async gather(ctx, up, tools) {
     const expected = {
       WEB_PUBLIC_URL: expectedPublicOrigin(ctx, 'main'),
       BROWSER_PUBLIC_URL: expectedPublicOrigin(ctx, 'browsers'),
       SANDBOX_PUBLIC_URL: expectedPublicOrigin(ctx, 'sandbox'),
     };
-    const logins = await Promise.all(ROLES.map(async (role): Promise<LoginEvidence> => {
-      // NodePort mode: every role is on NAP_HOST, told apart by port; name the host:port then.
-      const host = ctx.mode === 'nodeport' ? new URL(originFor(ctx, role)).host : ctx.target.hosts[role];
-      const notAsked = usable(up, role);
-      if (notAsked) return { role, host, notAsked };
-      const url = `${originFor(ctx, role)}/api/auth/login`;
-      const address = addressFor(ctx, role, up);
-      // httpGet follows no redirect: the Location is the evidence. Each call creates only a short-lived PKCE state.
-      const exchange = await tools.probe(`http:${url}@${address}`, () => httpGet({ url, address, timeoutMs: ctx.timeoutMs, signal: tools.signal }));
-      return { role, host, exchange };
-    }));
+    const logins = await Promise.all(
+      ROLES.map(async (role): Promise<LoginEvidence> => {
+        // NodePort mode: every role is on NAP_HOST, told apart by port; name the host:port then.
+        const host = ctx.mode === 'nodeport' ? new URL(originFor(ctx, role)).host : ctx.target.hosts[role];
+        const notAsked = usable(up, role);
+        if (notAsked) return { role, host, notAsked };
+        const url = `${originFor(ctx, role)}/api/auth/login`;
+        const address = addressFor(ctx, role, up);
+        // httpGet follows no redirect: the Location is the evidence. Each call creates only a short-lived PKCE state.
+        const exchange = await tools.probe(`http:${url}@${address}`, () =>
+          httpGet({ url, address, timeoutMs: ctx.timeoutMs, signal: tools.signal }),
+        );
+        return { role, host, exchange };
+      }),
+    );
     return { logins, expected };
   },
   judge(ev, ctx): Judgement {
@@ -86,18 +100,27 @@ const check: CheckDef<OAuthEvidence> = {
     const web = ev.expected.WEB_PUBLIC_URL!;
     for (const l of asked) findings.push(...judgeLogin(l, web, ev.expected[PUBLIC_URL_KEY[l.role]!]!));
     const host = asked.length === 1 ? asked[0]!.host : undefined;
-    const skipped = ev.logins.filter((l) => l.notAsked).map((l) => `; ${l.host} not asked: ${l.notAsked}`).join('');
+    const skipped = ev.logins
+      .filter((l) => l.notAsked)
+      .map((l) => `; ${l.host} not asked: ${l.notAsked}`)
+      .join('');
     if (findings.length) {
       const keys = [...new Map(findings.map((f) => [f.key, f.value])).entries()];
       return {
-        status: 'fail', code: 'HTTP_OAUTH_MISMATCH', ...(host ? { host } : {}),
+        status: 'fail',
+        code: 'HTTP_OAUTH_MISMATCH',
+        ...(host ? { host } : {}),
         message: describeFindings(findings) + skipped,
         fix: `In values.env set ${keys.map(([k, v]) => `${k}=${v}`).join(', ')}, then re-run install.sh${ctx.mode === 'external' ? ' (external mode needs the https names; install.sh otherwise falls back to the NodePort form)' : ''}.`,
         // The line above names every key and its value; the code's general fix would repeat it with placeholders.
         replacesFix: true,
       };
     }
-    return { status: 'pass', ...(host ? { host } : {}), message: `${asked.map((l) => l.host).join(' and ')} send logins to ${web}/oauth/authorize with their own callback${skipped}` };
+    return {
+      status: 'pass',
+      ...(host ? { host } : {}),
+      message: `${asked.map((l) => l.host).join(' and ')} send logins to ${web}/oauth/authorize with their own callback${skipped}`,
+    };
   },
 };
 
@@ -118,7 +141,9 @@ function describeFindings(findings: Finding[]): string {
   }
   for (const group of byKey.values()) {
     const f = group[0]!;
-    const where = group.map((g) => `${g.what === 'redirect_uri' ? 'redirect_uri' : 'authorize URL'} of ${g.host}`).join(', ');
+    const where = group
+      .map((g) => `${g.what === 'redirect_uri' ? 'redirect_uri' : 'authorize URL'} of ${g.host}`)
+      .join(', ');
     clauses.push(`${f.key} is ${f.foundOrigin} (${where}), expected ${f.value}`);
   }
   return `login redirects: ${clauses.join('; ')}`;
@@ -130,23 +155,57 @@ function judgeLogin(l: LoginEvidence, web: string, self: string): Finding[] {
   const location = ex.headers?.location;
   if (ex.error || !ex.status || ex.status < 300 || ex.status > 399 || !location) {
     const got = ex.error ? ex.error.message : `${ex.status}${location ? '' : ' without a Location'}`;
-    return [{ ...base, key: 'WEB_PUBLIC_URL', value: web, what: 'answered', found: got, expected: `a redirect to ${web}/oauth/authorize` }];
+    return [
+      {
+        ...base,
+        key: 'WEB_PUBLIC_URL',
+        value: web,
+        what: 'answered',
+        found: got,
+        expected: `a redirect to ${web}/oauth/authorize`,
+      },
+    ];
   }
   let target: URL;
   try {
     target = new URL(location, ex.url);
   } catch {
-    return [{ ...base, key: 'WEB_PUBLIC_URL', value: web, what: 'redirects to', found: JSON.stringify(location), expected: `${web}/oauth/authorize` }];
+    return [
+      {
+        ...base,
+        key: 'WEB_PUBLIC_URL',
+        value: web,
+        what: 'redirects to',
+        found: JSON.stringify(location),
+        expected: `${web}/oauth/authorize`,
+      },
+    ];
   }
   const out: Finding[] = [];
   if (target.origin !== web || target.pathname !== '/oauth/authorize') {
-    out.push({ ...base, key: 'WEB_PUBLIC_URL', value: web, what: 'redirects to', found: `${target.origin}${target.pathname}`, expected: `${web}/oauth/authorize`, ...(target.origin !== web ? { foundOrigin: target.origin } : {}) });
+    out.push({
+      ...base,
+      key: 'WEB_PUBLIC_URL',
+      value: web,
+      what: 'redirects to',
+      found: `${target.origin}${target.pathname}`,
+      expected: `${web}/oauth/authorize`,
+      ...(target.origin !== web ? { foundOrigin: target.origin } : {}),
+    });
   }
   const redirectUri = target.searchParams.get('redirect_uri');
   const callbackOrigin = redirectUri ? originOf(redirectUri) : undefined;
   const key = l.role === 'browsers' ? 'BROWSER_PUBLIC_URL' : 'SANDBOX_PUBLIC_URL';
   if (!redirectUri || callbackOrigin !== self || new URL(redirectUri).pathname !== '/api/auth/callback') {
-    out.push({ ...base, key, value: self, what: 'redirect_uri', found: redirectUri ?? '(none)', expected: `${self}/api/auth/callback`, ...(callbackOrigin && callbackOrigin !== self ? { foundOrigin: callbackOrigin } : {}) });
+    out.push({
+      ...base,
+      key,
+      value: self,
+      what: 'redirect_uri',
+      found: redirectUri ?? '(none)',
+      expected: `${self}/api/auth/callback`,
+      ...(callbackOrigin && callbackOrigin !== self ? { foundOrigin: callbackOrigin } : {}),
+    });
   }
   return out;
 }

@@ -10,7 +10,13 @@ import { originFor, responderIdentity, WELL_KNOWN } from './_lib/routing.js';
 import { evidenceOf } from './_lib/evidence.js';
 
 /** What the platform answers without the responder, per role: the path whose answer identifies the service. */
-const HEALTH_PATH: Record<Role, string> = { main: '/healthz', files: '/', browsers: '/health', sandbox: '/health', preview: '/' };
+const HEALTH_PATH: Record<Role, string> = {
+  main: '/healthz',
+  files: '/',
+  browsers: '/health',
+  sandbox: '/health',
+  preview: '/',
+};
 
 export interface AddressResult {
   address: string;
@@ -47,16 +53,43 @@ function healthOf(ex: HttpExchange | undefined, path: string): AddressResult['he
   return { path, ...(ex.status !== undefined ? { status: ex.status } : {}), ...(id ? { service: id.service } : {}) };
 }
 
-function compare(tls: TlsEvidence, health: AddressResult['health'], ref: NonNullable<NameAddresses['reference']>): Pick<AddressResult, 'verdict' | 'detail'> {
+function compare(
+  tls: TlsEvidence,
+  health: AddressResult['health'],
+  ref: NonNullable<NameAddresses['reference']>,
+): Pick<AddressResult, 'verdict' | 'detail'> {
   if (tls.failure || !tls.chain.length) {
     const f = tls.failure;
-    return { verdict: 'unreachable', detail: !f ? 'no certificate presented' : f.stage === 'connect' ? f.error : `TCP connected, then TLS failed: ${f.error}` };
+    return {
+      verdict: 'unreachable',
+      detail: !f
+        ? 'no certificate presented'
+        : f.stage === 'connect'
+          ? f.error
+          : `TCP connected, then TLS failed: ${f.error}`,
+    };
   }
   const fp = tls.chain[0]!.fingerprint256;
-  if (fp !== ref.fingerprint) return { verdict: 'different', detail: `another certificate ("${tls.chain[0]!.subject}", SHA-256 ${fp.slice(0, 23)}…) than ${ref.address} (${ref.fingerprint.slice(0, 23)}…)` };
-  if (!health || health.error) return { verdict: 'unreachable', detail: `TLS worked, then no HTTP answer on ${health?.path ?? ref.path}: ${health?.error ?? 'none'}` };
-  if (ref.service && health.service !== ref.service) return { verdict: 'different', detail: `${ref.path} answered by ${health.service ?? `something else (${health.status})`}, not ${ref.service} as on ${ref.address}` };
-  if (health.status !== ref.status) return { verdict: 'different', detail: `${ref.path} answered ${health.status}, where ${ref.address} answers ${ref.status}` };
+  if (fp !== ref.fingerprint)
+    return {
+      verdict: 'different',
+      detail: `another certificate ("${tls.chain[0]!.subject}", SHA-256 ${fp.slice(0, 23)}…) than ${ref.address} (${ref.fingerprint.slice(0, 23)}…)`,
+    };
+  if (!health || health.error)
+    return {
+      verdict: 'unreachable',
+      detail: `TLS worked, then no HTTP answer on ${health?.path ?? ref.path}: ${health?.error ?? 'none'}`,
+    };
+  if (ref.service && health.service !== ref.service)
+    return {
+      verdict: 'different',
+      detail: `${ref.path} answered by ${health.service ?? `something else (${health.status})`}, not ${ref.service} as on ${ref.address}`,
+    };
+  if (health.status !== ref.status)
+    return {
+      verdict: 'different',
+      detail: `${ref.path} answered ${health.status}, where ${ref.address} answers ${ref.status}`,
+    };
   return { verdict: 'same' };
 }
 
@@ -65,15 +98,39 @@ const check: CheckDef<NetEvidence> = {
     id: 'net.addresses',
     area: 'net',
     title: 'Every address of every name',
-    proves: 'Each address every name resolves to (each A and each AAAA) accepts TCP on the HTTPS port, completes TLS with the same certificate as the name\'s tls.* check saw, and answers the health path like the others.',
+    proves:
+      "Each address every name resolves to (each A and each AAAA) accepts TCP on the HTTPS port, completes TLS with the same certificate as the name's tls.* check saw, and answers the health path like the others.",
     codes: {
-      NET_ADDRESS_UNREACHABLE: { status: 'fail', why: 'A name has an address (often an AAAA nobody serves) that refuses or drops connections. Browsers fall back to another address after a delay (Happy Eyeballs, ~250 ms); many other clients (CLIs, SDKs, other services) try it first and stall or fail.', fix: { general: 'Remove the record for the address nothing serves (`dig AAAA <host>` / `dig A <host>`), or make the ingress answer there: a dual-stack load balancer, the firewall open on that address and port.', 'ingress-nginx': 'For IPv6, give the controller Service `ipFamilyPolicy: PreferDualStack` (or RequireDualStack) with `ipFamilies: [IPv4, IPv6]`, and publish only the addresses `kubectl get svc -n ingress-nginx` shows.', contour: 'For IPv6, make the Envoy Service dual-stack (`ipFamilyPolicy: PreferDualStack`) and publish only its addresses.', traefik: 'For IPv6, make the Traefik Service dual-stack (`ipFamilyPolicy: PreferDualStack`) and publish only its addresses.', istio: 'For IPv6, make the istio-ingressgateway Service dual-stack (`ipFamilyPolicy: PreferDualStack`) and publish only its addresses.', haproxy: 'Bind the frontend on the IPv6 address too (`bind :::443 v4v6 ssl crt …`), or remove the AAAA record.' } },
-      NET_ADDRESS_DIFFERENT: { status: 'warn', why: 'Another certificate or another service answers on one of the name\'s addresses: an old ingress, another load balancer or a stale record. Users reaching that address get something else than this run tested.', fix: 'Point every record of the name at the same ingress (or remove the stale one); `dig A <host>` and `dig AAAA <host>` list them.' },
+      NET_ADDRESS_UNREACHABLE: {
+        status: 'fail',
+        why: 'A name has an address (often an AAAA nobody serves) that refuses or drops connections. Browsers fall back to another address after a delay (Happy Eyeballs, ~250 ms); many other clients (CLIs, SDKs, other services) try it first and stall or fail.',
+        fix: {
+          general:
+            'Remove the record for the address nothing serves (`dig AAAA <host>` / `dig A <host>`), or make the ingress answer there: a dual-stack load balancer, the firewall open on that address and port.',
+          'ingress-nginx':
+            'For IPv6, give the controller Service `ipFamilyPolicy: PreferDualStack` (or RequireDualStack) with `ipFamilies: [IPv4, IPv6]`, and publish only the addresses `kubectl get svc -n ingress-nginx` shows.',
+          contour:
+            'For IPv6, make the Envoy Service dual-stack (`ipFamilyPolicy: PreferDualStack`) and publish only its addresses.',
+          traefik:
+            'For IPv6, make the Traefik Service dual-stack (`ipFamilyPolicy: PreferDualStack`) and publish only its addresses.',
+          istio:
+            'For IPv6, make the istio-ingressgateway Service dual-stack (`ipFamilyPolicy: PreferDualStack`) and publish only its addresses.',
+          haproxy:
+            'Bind the frontend on the IPv6 address too (`bind :::443 v4v6 ssl crt …`), or remove the AAAA record.',
+        },
+      },
+      NET_ADDRESS_DIFFERENT: {
+        status: 'warn',
+        why: "Another certificate or another service answers on one of the name's addresses: an old ingress, another load balancer or a stale record. Users reaching that address get something else than this run tested.",
+        fix: 'Point every record of the name at the same ingress (or remove the stale one); `dig A <host>` and `dig AAAA <host>` list them.',
+      },
     },
   },
   appliesTo(ctx: RunContext) {
-    if (ctx.mode === 'nodeport') return 'NodePort mode: plain HTTP on the node ports (dns.main still uses the address that answers)';
-    if (ctx.target.ingressIp) return `--ingress-ip ${ctx.target.ingressIp}: every check connects there, not to the DNS answers`;
+    if (ctx.mode === 'nodeport')
+      return 'NodePort mode: plain HTTP on the node ports (dns.main still uses the address that answers)';
+    if (ctx.target.ingressIp)
+      return `--ingress-ip ${ctx.target.ingressIp}: every check connects there, not to the DNS answers`;
     return true;
   },
   // Per address, in parallel: TCP + TLS (one deadline), then the health path (undici's two).
@@ -84,67 +141,130 @@ const check: CheckDef<NetEvidence> = {
     const port = ctx.httpsPort;
     // A TLS and an HTTP probe per address of each of five names listen to this one signal.
     setMaxListeners(100, tools.signal);
-    const names = await Promise.all(ROLES.map(async (role): Promise<NameAddresses> => {
-      const host = ctx.target.hosts[role];
-      const dnsResult = up.get(`dns.${role}`);
-      const dns = evidenceOf(up, `dns.${role}`);
-      const list = dns?.connectAddresses ?? [];
-      const base = { role, host, addresses: [] as AddressResult[] };
-      if (!list.length) return { ...base, notTried: `no address (dns.${role} ${dnsResult?.code ?? dnsResult?.status ?? 'not run'})` };
-      const tlsRef = evidenceOf(up, `tls.${role}`);
-      if (!tlsRef?.chain?.length || !tlsRef.address) return { ...base, notTried: `no TLS session at ${tlsRef?.address ?? list[0]}: tls.${role} reports it` };
-      const refAddress = tlsRef.address;
-      const http = evidenceOf(up, `http.${role}`);
-      const path = http?.responder ? WELL_KNOWN : HEALTH_PATH[role];
-      const origin = originFor(ctx, role);
-      const get = (address: string) => tools.probe(`http:${origin}${path}@${address}`, () =>
-        httpGet({ url: origin + path, address, timeoutMs: ctx.timeoutMs, signal: tools.signal }));
-      const refHealth = healthOf(http?.exchanges?.[path] ?? await get(refAddress), path);
-      const reference = { address: refAddress, fingerprint: tlsRef.chain[0]!.fingerprint256, path, ...(refHealth?.status !== undefined ? { status: refHealth.status } : {}), ...(refHealth?.service ? { service: refHealth.service } : {}) };
-      const addresses = await Promise.all(list.map(async (address): Promise<AddressResult> => {
-        const tls = await tools.probe(`tls:${host}@${address}:${port}`, () =>
-          probeTls({ host, address, port, timeoutMs: ctx.timeoutMs, extraCa: ctx.extraCa, signal: tools.signal }));
-        const health = tls.failure || !tls.chain.length ? undefined : healthOf(await get(address), path);
-        const tlsPart: AddressResult['tls'] = tls.failure
-          ? { ok: false, stage: tls.failure.stage, error: tls.failure.error }
-          : { ok: true, ...(tls.chain[0] ? { fingerprint: tls.chain[0].fingerprint256 } : {}), ...(tls.alpn ? { alpn: tls.alpn } : {}) };
-        return { address, family: familyOf(address), tls: tlsPart, ...(health ? { health } : {}), ...compare(tls, health, reference) };
-      }));
-      return { ...base, reference, addresses };
-    }));
+    const names = await Promise.all(
+      ROLES.map(async (role): Promise<NameAddresses> => {
+        const host = ctx.target.hosts[role];
+        const dnsResult = up.get(`dns.${role}`);
+        const dns = evidenceOf(up, `dns.${role}`);
+        const list = dns?.connectAddresses ?? [];
+        const base = { role, host, addresses: [] as AddressResult[] };
+        if (!list.length)
+          return { ...base, notTried: `no address (dns.${role} ${dnsResult?.code ?? dnsResult?.status ?? 'not run'})` };
+        const tlsRef = evidenceOf(up, `tls.${role}`);
+        if (!tlsRef?.chain?.length || !tlsRef.address)
+          return { ...base, notTried: `no TLS session at ${tlsRef?.address ?? list[0]}: tls.${role} reports it` };
+        const refAddress = tlsRef.address;
+        const http = evidenceOf(up, `http.${role}`);
+        const path = http?.responder ? WELL_KNOWN : HEALTH_PATH[role];
+        const origin = originFor(ctx, role);
+        const get = (address: string) =>
+          tools.probe(`http:${origin}${path}@${address}`, () =>
+            httpGet({ url: origin + path, address, timeoutMs: ctx.timeoutMs, signal: tools.signal }),
+          );
+        const refHealth = healthOf(http?.exchanges?.[path] ?? (await get(refAddress)), path);
+        const reference = {
+          address: refAddress,
+          fingerprint: tlsRef.chain[0]!.fingerprint256,
+          path,
+          ...(refHealth?.status !== undefined ? { status: refHealth.status } : {}),
+          ...(refHealth?.service ? { service: refHealth.service } : {}),
+        };
+        const addresses = await Promise.all(
+          list.map(async (address): Promise<AddressResult> => {
+            const tls = await tools.probe(`tls:${host}@${address}:${port}`, () =>
+              probeTls({ host, address, port, timeoutMs: ctx.timeoutMs, extraCa: ctx.extraCa, signal: tools.signal }),
+            );
+            const health = tls.failure || !tls.chain.length ? undefined : healthOf(await get(address), path);
+            const tlsPart: AddressResult['tls'] = tls.failure
+              ? { ok: false, stage: tls.failure.stage, error: tls.failure.error }
+              : {
+                  ok: true,
+                  ...(tls.chain[0] ? { fingerprint: tls.chain[0].fingerprint256 } : {}),
+                  ...(tls.alpn ? { alpn: tls.alpn } : {}),
+                };
+            return {
+              address,
+              family: familyOf(address),
+              tls: tlsPart,
+              ...(health ? { health } : {}),
+              ...compare(tls, health, reference),
+            };
+          }),
+        );
+        return { ...base, reference, addresses };
+      }),
+    );
     return { port, names };
   },
   judge(ev): Judgement {
     const tried = ev.names.filter((n) => !n.notTried);
-    if (!tried.length) return { status: 'skip', message: `no name had an address to try: ${ev.names.map((n) => `${n.host}: ${n.notTried}`).join('; ')}` };
+    if (!tried.length)
+      return {
+        status: 'skip',
+        message: `no name had an address to try: ${ev.names.map((n) => `${n.host}: ${n.notTried}`).join('; ')}`,
+      };
     const worst = (verdict: AddressResult['verdict']) => {
       // One line per address, naming every host that has it: five names on one dead AAAA are one finding.
       const byAddress = new Map<string, { detail: string; hosts: string[] }>();
-      for (const n of tried) for (const a of n.addresses.filter((x) => x.verdict === verdict)) {
-        const e = byAddress.get(a.address) ?? { detail: a.detail ?? '', hosts: [] };
-        e.hosts.push(n.host);
-        byAddress.set(a.address, e);
-      }
+      for (const n of tried)
+        for (const a of n.addresses.filter((x) => x.verdict === verdict)) {
+          const e = byAddress.get(a.address) ?? { detail: a.detail ?? '', hosts: [] };
+          e.hosts.push(n.host);
+          byAddress.set(a.address, e);
+        }
       return [...byAddress.entries()];
     };
-    const hostsText = (hosts: string[]) => (hosts.length === tried.length && hosts.length > 1 ? `all ${hosts.length} names` : hosts.join(', '));
+    const hostsText = (hosts: string[]) =>
+      hosts.length === tried.length && hosts.length > 1 ? `all ${hosts.length} names` : hosts.join(', ');
     const dead = worst('unreachable');
     if (dead.length) {
       const [address, e] = dead[0]!;
-      const others = tried.find((n) => e.hosts.includes(n.host))?.addresses.filter((a) => a.verdict === 'same').map((a) => a.address) ?? [];
-      const more = dead.length > 1 ? ` (also ${dead.slice(1).map(([a]) => label(a)).join(', ')})` : '';
-      const fallback = others.length ? `; browsers fall back to ${others.join(', ')} after a delay, other clients stall or fail` : '';
-      return { status: 'fail', code: 'NET_ADDRESS_UNREACHABLE', host: e.hosts[0]!, message: `${label(address)} of ${hostsText(e.hosts)}, port ${ev.port}: ${e.detail}${fallback}${more}`, fix: `Remove the ${familyOf(address) === 6 ? 'AAAA' : 'A'} record ${address} of ${e.hosts.join(', ')}, or make the ingress answer on it.` };
+      const others =
+        tried
+          .find((n) => e.hosts.includes(n.host))
+          ?.addresses.filter((a) => a.verdict === 'same')
+          .map((a) => a.address) ?? [];
+      const more =
+        dead.length > 1
+          ? ` (also ${dead
+              .slice(1)
+              .map(([a]) => label(a))
+              .join(', ')})`
+          : '';
+      const fallback = others.length
+        ? `; browsers fall back to ${others.join(', ')} after a delay, other clients stall or fail`
+        : '';
+      return {
+        status: 'fail',
+        code: 'NET_ADDRESS_UNREACHABLE',
+        host: e.hosts[0]!,
+        message: `${label(address)} of ${hostsText(e.hosts)}, port ${ev.port}: ${e.detail}${fallback}${more}`,
+        fix: `Remove the ${familyOf(address) === 6 ? 'AAAA' : 'A'} record ${address} of ${e.hosts.join(', ')}, or make the ingress answer on it.`,
+      };
     }
     const odd = worst('different');
     if (odd.length) {
       const [address, e] = odd[0]!;
-      const more = odd.length > 1 ? ` (also ${odd.slice(1).map(([a]) => label(a)).join(', ')})` : '';
-      return { status: 'warn', code: 'NET_ADDRESS_DIFFERENT', host: e.hosts[0]!, message: `${label(address)} of ${hostsText(e.hosts)}: ${e.detail}${more}` };
+      const more =
+        odd.length > 1
+          ? ` (also ${odd
+              .slice(1)
+              .map(([a]) => label(a))
+              .join(', ')})`
+          : '';
+      return {
+        status: 'warn',
+        code: 'NET_ADDRESS_DIFFERENT',
+        host: e.hosts[0]!,
+        message: `${label(address)} of ${hostsText(e.hosts)}: ${e.detail}${more}`,
+      };
     }
     const all = [...new Set(tried.flatMap((n) => n.addresses.map((a) => a.address)))];
     const skipped = ev.names.filter((n) => n.notTried).map((n) => n.host);
-    return { status: 'pass', message: `${tried.length} name${tried.length === 1 ? '' : 's'} on ${all.map(label).join(', ')}: same certificate and service at every address${skipped.length ? ` (not tried: ${skipped.join(', ')})` : ''}` };
+    return {
+      status: 'pass',
+      message: `${tried.length} name${tried.length === 1 ? '' : 's'} on ${all.map(label).join(', ')}: same certificate and service at every address${skipped.length ? ` (not tried: ${skipped.join(', ')})` : ''}`,
+    };
   },
 };
 

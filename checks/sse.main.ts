@@ -37,12 +37,16 @@ const check: CheckDef<SseEvidence> = {
         why: 'The proxy holds events back (response buffering or compression) and releases them in bursts: live progress and chat streams in NAP stall.',
         fix: {
           general: 'Turn response buffering and compression off for text/event-stream.',
-          'ingress-nginx': 'nginx.ingress.kubernetes.io/proxy-buffering: "off" on the Ingress (plain nginx: proxy_buffering off; or the backend header X-Accel-Buffering: no), and leave text/event-stream out of gzip_types.',
-          nginx: 'In the location that proxies NAP: proxy_buffering off; (or the backend header X-Accel-Buffering: no), and leave text/event-stream out of gzip_types.',
+          'ingress-nginx':
+            'nginx.ingress.kubernetes.io/proxy-buffering: "off" on the Ingress (plain nginx: proxy_buffering off; or the backend header X-Accel-Buffering: no), and leave text/event-stream out of gzip_types.',
+          nginx:
+            'In the location that proxies NAP: proxy_buffering off; (or the backend header X-Accel-Buffering: no), and leave text/event-stream out of gzip_types.',
           contour: 'Envoy streams by default: remove compression filters for text/event-stream.',
-          traefik: 'Remove the compress middleware from the route (or exclude text/event-stream); responseForwarding.flushInterval.',
+          traefik:
+            'Remove the compress middleware from the route (or exclude text/event-stream); responseForwarding.flushInterval.',
           istio: 'Remove EnvoyFilters that add buffering or compression on this route.',
-          haproxy: 'Disable compression for text/event-stream (compression type without it); option http-buffer-request off.',
+          haproxy:
+            'Disable compression for text/event-stream (compression type without it); option http-buffer-request off.',
         },
       },
       SSE_BAD_TYPE: {
@@ -56,38 +60,90 @@ const check: CheckDef<SseEvidence> = {
   async gather(ctx, up, tools) {
     const http = evidenceOf(up, 'http.main');
     const base = { host: ctx.target.domain, ...(http?.controller ? { controller: http.controller } : {}) };
-    if (!http?.responder) return { ...base, unavailable: `no responder behind ${ctx.target.domain} (the platform has no SSE stream open without credentials): buffering not tested; run the responder in a maintenance window` };
+    if (!http?.responder)
+      return {
+        ...base,
+        unavailable: `no responder behind ${ctx.target.domain} (the platform has no SSE stream open without credentials): buffering not tested; run the responder in a maintenance window`,
+      };
     // hold=1: a buffering proxy releases everything when the stream ends after 1 s; a healthy one shows the first
     // tick TICK_GAP_MS after hello, and we stop there.
     const measure = async () => {
-      const stream = await readSse({ url: `${originFor(ctx, 'main')}${WELL_KNOWN}/sse?hold=1&gap=${TICK_GAP_MS}`, address: addressFor(ctx, 'main', up), timeoutMs: ctx.timeoutMs, expectMs: 1000, signal: tools.signal, stopAfter: 'tick' });
+      const stream = await readSse({
+        url: `${originFor(ctx, 'main')}${WELL_KNOWN}/sse?hold=1&gap=${TICK_GAP_MS}`,
+        address: addressFor(ctx, 'main', up),
+        timeoutMs: ctx.timeoutMs,
+        expectMs: 1000,
+        signal: tools.signal,
+        stopAfter: 'tick',
+      });
       const at = (name: string) => stream.events.find(([, kind, n]) => kind === 'event' && n === name)?.[0];
       const rel = (t: number | undefined) => (t === undefined ? undefined : t - (stream.headersAt ?? 0));
       return { stream, helloAt: rel(at('hello')), tickAt: rel(at('tick')) };
     };
     let m = await measure();
     // Together once may be this machine, busy, reading two chunks in one go; a buffer holds them together every time.
-    const together = (x: typeof m) => x.helloAt !== undefined && x.tickAt !== undefined && x.tickAt - x.helloAt < BUFFERED_BELOW_MS;
+    const together = (x: typeof m) =>
+      x.helloAt !== undefined && x.tickAt !== undefined && x.tickAt - x.helloAt < BUFFERED_BELOW_MS;
     let firstGapMs: number | undefined;
     if (together(m) && !tools.signal.aborted) {
       firstGapMs = m.tickAt! - m.helloAt!;
       m = await measure();
     }
     const { stream, helloAt, tickAt } = m;
-    return { ...base, stream, ...(helloAt !== undefined ? { helloAt } : {}), ...(tickAt !== undefined ? { tickAt } : {}), ...(firstGapMs !== undefined ? { firstGapMs } : {}) };
+    return {
+      ...base,
+      stream,
+      ...(helloAt !== undefined ? { helloAt } : {}),
+      ...(tickAt !== undefined ? { tickAt } : {}),
+      ...(firstGapMs !== undefined ? { firstGapMs } : {}),
+    };
   },
   judge(ev): Judgement {
     const host = ev.host;
     const base = { host, ...(ev.controller ? { controller: ev.controller as Judgement['controller'] } : {}) };
     if (ev.unavailable || !ev.stream) return { ...base, status: 'skip', message: ev.unavailable ?? 'not measured' };
     const s = ev.stream;
-    if (s.status !== 200) return { ...base, status: 'fail', code: 'SSE_BAD_TYPE', message: `the SSE stream answered ${s.status ?? s.end.how}${s.body ? `: ${JSON.stringify(s.body.slice(0, 80))}` : ''}` };
-    if (!/^text\/event-stream/i.test(s.contentType ?? '')) return { ...base, status: 'fail', code: 'SSE_BAD_TYPE', message: `the SSE stream arrived as ${s.contentType ?? 'no content type'}, not text/event-stream` };
-    if (s.contentEncoding) return { ...base, status: 'fail', code: 'SSE_BUFFERED', message: `the SSE stream was compressed (${s.contentEncoding}) on the way: compression holds events back` };
-    if (ev.helloAt === undefined || ev.tickAt === undefined) return { ...base, status: 'fail', code: 'SSE_BUFFERED', message: `${ev.helloAt === undefined ? 'no hello event' : 'no tick'} arrived before the stream ended (${s.end.how}): events are held back` };
+    if (s.status !== 200)
+      return {
+        ...base,
+        status: 'fail',
+        code: 'SSE_BAD_TYPE',
+        message: `the SSE stream answered ${s.status ?? s.end.how}${s.body ? `: ${JSON.stringify(s.body.slice(0, 80))}` : ''}`,
+      };
+    if (!/^text\/event-stream/i.test(s.contentType ?? ''))
+      return {
+        ...base,
+        status: 'fail',
+        code: 'SSE_BAD_TYPE',
+        message: `the SSE stream arrived as ${s.contentType ?? 'no content type'}, not text/event-stream`,
+      };
+    if (s.contentEncoding)
+      return {
+        ...base,
+        status: 'fail',
+        code: 'SSE_BUFFERED',
+        message: `the SSE stream was compressed (${s.contentEncoding}) on the way: compression holds events back`,
+      };
+    if (ev.helloAt === undefined || ev.tickAt === undefined)
+      return {
+        ...base,
+        status: 'fail',
+        code: 'SSE_BUFFERED',
+        message: `${ev.helloAt === undefined ? 'no hello event' : 'no tick'} arrived before the stream ended (${s.end.how}): events are held back`,
+      };
     const gap = ev.tickAt - ev.helloAt;
-    if (gap < BUFFERED_BELOW_MS) return { ...base, status: 'fail', code: 'SSE_BUFFERED', message: `hello and the first tick, sent ${TICK_GAP_MS / 1000} s apart, arrived within ${gap} ms of each other, ${(ev.tickAt / 1000).toFixed(1)} s after the headers${ev.firstGapMs !== undefined ? ` (twice: ${ev.firstGapMs} ms the first time)` : ''}: the proxy buffers the stream` };
-    return { ...base, status: 'pass', message: `text/event-stream, uncompressed, first tick ${(gap / 1000).toFixed(2)} s after hello as sent` };
+    if (gap < BUFFERED_BELOW_MS)
+      return {
+        ...base,
+        status: 'fail',
+        code: 'SSE_BUFFERED',
+        message: `hello and the first tick, sent ${TICK_GAP_MS / 1000} s apart, arrived within ${gap} ms of each other, ${(ev.tickAt / 1000).toFixed(1)} s after the headers${ev.firstGapMs !== undefined ? ` (twice: ${ev.firstGapMs} ms the first time)` : ''}: the proxy buffers the stream`,
+      };
+    return {
+      ...base,
+      status: 'pass',
+      message: `text/event-stream, uncompressed, first tick ${(gap / 1000).toFixed(2)} s after hello as sent`,
+    };
   },
 };
 

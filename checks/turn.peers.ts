@@ -20,7 +20,7 @@ const check: CheckDef<PeersEvidence> = {
       TURN_OPEN_TO_INTERNAL: {
         status: 'warn',
         why: 'The server would relay to internal addresses: anyone with TURN credentials (every user gets them) can reach services inside the cluster network, or the cloud metadata endpoint, through it.',
-        fix: 'Add to turnserver.conf: denied-peer-ip=10.0.0.0-10.255.255.255, denied-peer-ip=172.16.0.0-172.31.255.255, denied-peer-ip=192.168.0.0-192.168.255.255, denied-peer-ip=169.254.0.0-169.254.255.255, denied-peer-ip=127.0.0.0-127.255.255.255 (and no allow-loopback-peers); then allowed-peer-ip=<pod CIDR range> (allowed wins over denied): the platform\'s own TURN peers are the neko pods, ICE-lite with pod-network host candidates only (browser-service/src/services/sandbox.ts), so denying the pod range breaks remote browsers.',
+        fix: "Add to turnserver.conf: denied-peer-ip=10.0.0.0-10.255.255.255, denied-peer-ip=172.16.0.0-172.31.255.255, denied-peer-ip=192.168.0.0-192.168.255.255, denied-peer-ip=169.254.0.0-169.254.255.255, denied-peer-ip=127.0.0.0-127.255.255.255 (and no allow-loopback-peers); then allowed-peer-ip=<pod CIDR range> (allowed wins over denied): the platform's own TURN peers are the neko pods, ICE-lite with pod-network host candidates only (browser-service/src/services/sandbox.ts), so denying the pod range breaks remote browsers.",
       },
     },
   },
@@ -40,10 +40,20 @@ const check: CheckDef<PeersEvidence> = {
     const host = ev.server;
     if (ev.error) return { status: 'skip', host, message: `could not allocate to ask: ${ev.error}` };
     const open = ev.verdicts.filter((v) => v.result === 'accepted');
-    if (open.length) return { status: 'warn', code: 'TURN_OPEN_TO_INTERNAL', host, message: `permissions granted for internal peers ${open.map((v) => v.peer).join(', ')}` };
+    if (open.length)
+      return {
+        status: 'warn',
+        code: 'TURN_OPEN_TO_INTERNAL',
+        host,
+        message: `permissions granted for internal peers ${open.map((v) => v.peer).join(', ')}`,
+      };
     const refused = ev.verdicts.filter((v) => v.result === 'refused');
     const odd = ev.verdicts.filter((v) => v.result === 'error');
-    return { status: 'pass', host, message: `refused ${refused.map((v) => v.peer).join(', ')}${odd.length ? `; others answered ${odd.map((v) => `${v.peer}: ${v.code ?? v.detail}`).join(', ')}` : ''}` };
+    return {
+      status: 'pass',
+      host,
+      message: `refused ${refused.map((v) => v.peer).join(', ')}${odd.length ? `; others answered ${odd.map((v) => `${v.peer}: ${v.code ?? v.detail}`).join(', ')}` : ''}`,
+    };
   },
 };
 

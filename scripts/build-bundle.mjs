@@ -12,7 +12,9 @@ const at = process.argv.indexOf('--outfile');
 const outfile = at > 0 ? path.resolve(process.argv[at + 1]) : path.join(root, 'dist', 'nap-verify.mjs');
 // The same rule as src/registry.ts: ids like ws.h2 have digits after the first letter of a part.
 const ID_FILE = /^([a-z]+(?:\.[a-z][a-z0-9]*)+)\.ts$/;
-const checkFiles = readdirSync(path.join(root, 'checks')).filter((f) => ID_FILE.test(f)).sort();
+const checkFiles = readdirSync(path.join(root, 'checks'))
+  .filter((f) => ID_FILE.test(f))
+  .sort();
 const version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version;
 const responder = readFileSync(path.join(root, 'dist', 'responder.mjs'), 'utf8');
 

@@ -5,9 +5,39 @@ import * as c from '../dist/src/probes/stun/codec.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const seeds = [
-  c.encode({ method: 'binding', cls: 'success', transactionId: c.newTransactionId(), attributes: [{ type: 'XOR-MAPPED-ADDRESS', value: { family: 4, address: '192.0.2.1', port: 32853 } }, { type: 'SOFTWARE', value: 'fuzz' }] }, { fingerprint: true }),
-  c.encode({ method: 'allocate', cls: 'success', transactionId: c.newTransactionId(), attributes: [{ type: 'XOR-RELAYED-ADDRESS', value: { family: 6, address: '2001:db8::2', port: 49152 } }, { type: 'LIFETIME', value: 600 }] }, { integrityKey: Buffer.from('k'), fingerprint: true }),
-  c.encode({ method: 'data', cls: 'indication', transactionId: c.newTransactionId(), attributes: [{ type: 'XOR-PEER-ADDRESS', value: { family: 4, address: '203.0.113.9', port: 40000 } }, { type: 'DATA', value: randomBytes(37) }] }),
+  c.encode(
+    {
+      method: 'binding',
+      cls: 'success',
+      transactionId: c.newTransactionId(),
+      attributes: [
+        { type: 'XOR-MAPPED-ADDRESS', value: { family: 4, address: '192.0.2.1', port: 32853 } },
+        { type: 'SOFTWARE', value: 'fuzz' },
+      ],
+    },
+    { fingerprint: true },
+  ),
+  c.encode(
+    {
+      method: 'allocate',
+      cls: 'success',
+      transactionId: c.newTransactionId(),
+      attributes: [
+        { type: 'XOR-RELAYED-ADDRESS', value: { family: 6, address: '2001:db8::2', port: 49152 } },
+        { type: 'LIFETIME', value: 600 },
+      ],
+    },
+    { integrityKey: Buffer.from('k'), fingerprint: true },
+  ),
+  c.encode({
+    method: 'data',
+    cls: 'indication',
+    transactionId: c.newTransactionId(),
+    attributes: [
+      { type: 'XOR-PEER-ADDRESS', value: { family: 4, address: '203.0.113.9', port: 40000 } },
+      { type: 'DATA', value: randomBytes(37) },
+    ],
+  }),
   c.encodeChannelData(0x4001, randomBytes(20), true),
 ];
 const pool = randomBytes(64 * 1024 * 1024);
@@ -27,14 +57,22 @@ for (let i = 0; i < N; i++) {
     const s = Buffer.from(seeds[i % seeds.length]);
     const flips = 1 + (bytes(1)[0] % 4);
     for (let k = 0; k < flips; k++) s[bytes(2).readUInt16BE(0) % s.length] = bytes(1)[0];
-    buf = s.subarray(0, (bytes(2).readUInt16BE(0) % (s.length + 1)) || s.length);
+    buf = s.subarray(0, bytes(2).readUInt16BE(0) % (s.length + 1) || s.length);
   }
   try {
     const d = c.decode(buf);
     if (d.ok) {
-      for (const t of Object.values(c.ATTR)) { c.getAddress(d.message, t); c.getAddresses(d.message, t); c.getString(d.message, t); c.getUint32(d.message, t); }
-      c.getErrorCode(d.message); c.getData(d.message); c.getChannelNumber(d.message);
-      c.verifyIntegrity(buf, Buffer.from('k')); c.verifyFingerprint(buf);
+      for (const t of Object.values(c.ATTR)) {
+        c.getAddress(d.message, t);
+        c.getAddresses(d.message, t);
+        c.getString(d.message, t);
+        c.getUint32(d.message, t);
+      }
+      c.getErrorCode(d.message);
+      c.getData(d.message);
+      c.getChannelNumber(d.message);
+      c.verifyIntegrity(buf, Buffer.from('k'));
+      c.verifyFingerprint(buf);
     }
     c.frameLength(buf);
     c.decodeChannelData(buf);

@@ -20,26 +20,49 @@ interface OptionSpec {
 
 const CHECK_OPTIONS: OptionSpec[] = [
   { flags: '-d, --domain <d>', description: 'main domain of the platform (files., browsers., sandbox. grow under it)' },
-  { flags: '--values <file>', description: "the platform's values.env: domain, mode, ports, TURN host/secret, public URLs (checked too)" },
-  { flags: '--mode <mode>', description: 'external (behind your ingress, default) or nodeport (plain HTTP on the node ports)' },
+  {
+    flags: '--values <file>',
+    description: "the platform's values.env: domain, mode, ports, TURN host/secret, public URLs (checked too)",
+  },
+  {
+    flags: '--mode <mode>',
+    description: 'external (behind your ingress, default) or nodeport (plain HTTP on the node ports)',
+  },
   { flags: '--nap-node-port <n>', description: 'NodePort mode: nap-cp node port (NAP_NODE_PORT)' },
   { flags: '--browser-node-port <n>', description: 'NodePort mode: nap-browser node port (BROWSER_NODE_PORT)' },
   { flags: '--sandbox-node-port <n>', description: 'NodePort mode: nap-sandbox node port (SANDBOX_NODE_PORT)' },
-  { flags: '--ingress-ip <ip>', description: 'connect here instead of to DNS answers (test before DNS exists); DNS is still checked' },
-  { flags: '--ip-family <f>', description: 'auto (default: whichever address answers), 4 or 6: connect only over that IP family' },
+  {
+    flags: '--ingress-ip <ip>',
+    description: 'connect here instead of to DNS answers (test before DNS exists); DNS is still checked',
+  },
+  {
+    flags: '--ip-family <f>',
+    description: 'auto (default: whichever address answers), 4 or 6: connect only over that IP family',
+  },
   { flags: '--expect-ip <ip>', description: 'repeatable: the address(es) every name must resolve to', list: true },
-  { flags: '--resolver <ip[:port]>', description: 'repeatable: also ask this DNS server directly, and compare', list: true },
+  {
+    flags: '--resolver <ip[:port]>',
+    description: 'repeatable: also ask this DNS server directly, and compare',
+    list: true,
+  },
   { flags: '--https-port <n>', description: 'ingress HTTPS port (default 443)' },
   { flags: '--http-port <n>', description: 'ingress HTTP port (default 80)' },
   { flags: '--ca-file <pem>', description: 'extra trust anchors, e.g. a private CA (added to the system roots)' },
   { flags: '--cert-warn-days <n>', description: 'warn when a certificate expires sooner (default 14)' },
-  { flags: '--only <ids>', description: 'comma list of check ids or prefixes to run (dns, tls.preview, ...)', list: true },
+  {
+    flags: '--only <ids>',
+    description: 'comma list of check ids or prefixes to run (dns, tls.preview, ...)',
+    list: true,
+  },
   { flags: '--skip <ids>', description: 'comma list of check ids or prefixes to leave out', list: true },
   { flags: '--timeout <s>', description: 'deadline of each network step, seconds (default 10)' },
   { flags: '--hold <s>', description: 'how long the idle WebSocket/SSE streams are held, seconds (default 75)' },
   { flags: '--no-hold', description: 'skip the hold checks (fast smoke test; also NAP_VERIFY_NO_HOLD=1)', env: false },
   { flags: '--turn <host[:port]>', description: 'TURN server (default <d>:3478)' },
-  { flags: '--turn-secret-file <f>', description: 'file holding the TURN REST secret (or NAP_VERIFY_TURN_SECRET); never a flag value' },
+  {
+    flags: '--turn-secret-file <f>',
+    description: 'file holding the TURN REST secret (or NAP_VERIFY_TURN_SECRET); never a flag value',
+  },
   { flags: '--turn-user <u>', description: 'static TURN user; its password only from NAP_VERIFY_TURN_PASSWORD' },
   { flags: '--relay-range <lo-hi>', description: 'expected TURN relay ports (default 49152-49252)' },
   { flags: '--relay-samples <n>', description: 'TURN allocations to try per transport (default 3)' },
@@ -48,7 +71,10 @@ const CHECK_OPTIONS: OptionSpec[] = [
   { flags: '--report <file>', description: 'also write a self-contained triage report (.md or .html)' },
   { flags: '--junit <file>', description: 'also write a JUnit XML report here' },
   { flags: '--strict', description: 'warnings fail the run' },
-  { flags: '--vantage <name>', description: 'where this run looks from, in JSON/JUnit/report (default: the host name); see compare' },
+  {
+    flags: '--vantage <name>',
+    description: 'where this run looks from, in JSON/JUnit/report (default: the host name); see compare',
+  },
   { flags: '--no-color', description: 'no colour (also NO_COLOR; FORCE_COLOR forces it)', env: false },
   { flags: '-q, --quiet', description: 'print only failures and the summary' },
   { flags: '-v, --verbose', description: 'print every evidence line' },
@@ -83,7 +109,8 @@ function withEnv(cmd: Command, env: NodeJS.ProcessEnv): RawOptions {
   }
   // --no-hold shares the `hold` value with --hold; its variable is spelt the way the flag is.
   const noHold = env.NAP_VERIFY_NO_HOLD;
-  if (cmd.getOptionValueSource('hold') !== 'cli' && noHold !== undefined && envBoolean('NAP_VERIFY_NO_HOLD', noHold)) raw.hold = false;
+  if (cmd.getOptionValueSource('hold') !== 'cli' && noHold !== undefined && envBoolean('NAP_VERIFY_NO_HOLD', noHold))
+    raw.hold = false;
   return raw;
 }
 
@@ -94,7 +121,11 @@ async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .showSuggestionAfterError(true)
-    .addHelpText('after', () => `\nThe default command is check: \`nap-verify --domain acme.com [options]\`. Its options:\n${checkOptionsHelp()}\n\nWhat a check or code means: \`nap-verify explain [id|CODE]\` (no argument: every area and code).`);
+    .addHelpText(
+      'after',
+      () =>
+        `\nThe default command is check: \`nap-verify --domain acme.com [options]\`. Its options:\n${checkOptionsHelp()}\n\nWhat a check or code means: \`nap-verify explain [id|CODE]\` (no argument: every area and code).`,
+    );
   let exitCode = 0;
   addCheckOptions(
     program
@@ -105,8 +136,14 @@ async function main(argv: string[]): Promise<number> {
   ).action(async (_opts, cmd: Command) => {
     const { validate } = await import('./options.js');
     const { runCheckCommand } = await import('./commands/check.js');
-    const secrets = { turnSecret: process.env.NAP_VERIFY_TURN_SECRET, turnPassword: process.env.NAP_VERIFY_TURN_PASSWORD };
-    exitCode = await runCheckCommand(validate(withEnv(cmd, process.env), secrets), { stdout: process.stdout, env: process.env });
+    const secrets = {
+      turnSecret: process.env.NAP_VERIFY_TURN_SECRET,
+      turnPassword: process.env.NAP_VERIFY_TURN_PASSWORD,
+    };
+    exitCode = await runCheckCommand(validate(withEnv(cmd, process.env), secrets), {
+      stdout: process.stdout,
+      env: process.env,
+    });
   });
   program
     .command('explain')
@@ -118,17 +155,32 @@ async function main(argv: string[]): Promise<number> {
       const { explain, explainAll } = await import('./commands/explain.js');
       process.stdout.write(term === undefined ? await explainAll() : await explain(term));
     });
-  const kit = program.command('kit').description('pre-flight kit: responder manifests, routes per controller, lint your ingress manifests, a check page for end-user browsers').exitOverride().configureOutput({ writeErr: () => {} });
+  const kit = program
+    .command('kit')
+    .description(
+      'pre-flight kit: responder manifests, routes per controller, lint your ingress manifests, a check page for end-user browsers',
+    )
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} });
   kit
     .command('responder')
-    .description('print Kubernetes YAML that runs the probe responder behind the platform\'s Service names')
+    .description("print Kubernetes YAML that runs the probe responder behind the platform's Service names")
     .option('--namespace <ns>', 'namespace to deploy into')
     .option('-d, --domain <d>', 'the platform domain')
-    .option('--pre-install', 'use the platform\'s own Service names (nap-cp, nap-browser, nap-sandbox): before NAP is installed')
+    .option(
+      '--pre-install',
+      "use the platform's own Service names (nap-cp, nap-browser, nap-sandbox): before NAP is installed",
+    )
     .option('--suffix <s>', 'name everything <name>-<s>, to run beside an install')
     .option('--image <img>', 'Node image to run the bundle (default node:22-alpine); pin it with @sha256:<digest>')
-    .option('--ingress-namespace <ns>', 'namespace of the ingress controller, the only one the NetworkPolicy admits (default ingress-nginx)')
-    .option('--no-network-policy', 'leave out the NetworkPolicy (a cluster without a policy-enforcing CNI, or a route from elsewhere)')
+    .option(
+      '--ingress-namespace <ns>',
+      'namespace of the ingress controller, the only one the NetworkPolicy admits (default ingress-nginx)',
+    )
+    .option(
+      '--no-network-policy',
+      'leave out the NetworkPolicy (a cluster without a policy-enforcing CNI, or a route from elsewhere)',
+    )
     .option('--delete', 'print what to delete (pipe to kubectl delete -f -)')
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
@@ -139,17 +191,31 @@ async function main(argv: string[]): Promise<number> {
   kit
     .command('job')
     .argument('[check-options...]', 'after --: more check options for the run (e.g. -- --no-hold --turn 203.0.113.20)')
-    .description('print a Job (or CronJob) that runs the checks inside the cluster against the public names (--vantage in-cluster)')
+    .description(
+      'print a Job (or CronJob) that runs the checks inside the cluster against the public names (--vantage in-cluster)',
+    )
     .option('--namespace <ns>', 'namespace to run in')
     .option('-d, --domain <d>', 'the platform domain (or NAP_HOST from --values-secret)')
-    .option('--values-secret <name>', 'a Secret whose key values.env is the platform\'s values.env (domain, ports, TURN host and secret)')
-    .option('--turn-secret-from <secret[:key]>', 'a Secret key holding the TURN REST secret, given to the run as NAP_VERIFY_TURN_SECRET (key default turn-secret)')
-    .option('--ca-configmap <name[:key]>', 'a ConfigMap key holding a private CA (PEM) for --ca-file (key default ca.crt)')
+    .option(
+      '--values-secret <name>',
+      "a Secret whose key values.env is the platform's values.env (domain, ports, TURN host and secret)",
+    )
+    .option(
+      '--turn-secret-from <secret[:key]>',
+      'a Secret key holding the TURN REST secret, given to the run as NAP_VERIFY_TURN_SECRET (key default turn-secret)',
+    )
+    .option(
+      '--ca-configmap <name[:key]>',
+      'a ConfigMap key holding a private CA (PEM) for --ca-file (key default ca.crt)',
+    )
     .option('--cron <schedule>', 'a CronJob on this schedule instead of a Job')
     .option('--helm-test', 'add the helm.sh/hook: test annotations, so `helm test` runs it')
     .option('--name <name>', 'name of the Job/CronJob (default nap-verify)')
     .option('--image <img>', 'Node image to run the bundle (default node:22-alpine)')
-    .option('--bundle <file>', 'the one-file CLI to ship (default: dist/nap-verify.mjs of this install, from npm run bundle)')
+    .option(
+      '--bundle <file>',
+      'the one-file CLI to ship (default: dist/nap-verify.mjs of this install, from npm run bundle)',
+    )
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .action(async (checkArgs: string[], o: Record<string, unknown>) => {
@@ -158,18 +224,30 @@ async function main(argv: string[]): Promise<number> {
     });
   kit
     .command('exporter')
-    .description('print the exporter\'s Deployment and Service (and a ServiceMonitor with alert rules), or only the alert rules')
+    .description(
+      "print the exporter's Deployment and Service (and a ServiceMonitor with alert rules), or only the alert rules",
+    )
     .option('--namespace <ns>', 'namespace to deploy into')
     .option('--config <file>', 'exporter.yaml to ship in a ConfigMap (its targets are probed)')
-    .option('--target <d>', 'repeatable: a domain the ServiceMonitor probes', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option(
+      '--target <d>',
+      'repeatable: a domain the ServiceMonitor probes',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .option('--module <m>', 'quick (default) or full, for the ServiceMonitor')
     .option('--service-monitor', 'also a ServiceMonitor and a PrometheusRule (Prometheus Operator)')
     .option('--rules', 'print only the alert rules, as a Prometheus rules file')
     .option('--turn-secret-from <secret[:key]>', 'a Secret key holding the TURN REST secret (NAP_VERIFY_TURN_SECRET)')
-    .option('--ca-configmap <name[:key]>', 'a ConfigMap with a private CA, mounted at /etc/nap-verify-ca (set defaults.caFile in exporter.yaml)')
+    .option(
+      '--ca-configmap <name[:key]>',
+      'a ConfigMap with a private CA, mounted at /etc/nap-verify-ca (set defaults.caFile in exporter.yaml)',
+    )
     .option('--name <name>', 'name of the Deployment and Service (default nap-verify-exporter)')
     .option('--image <img>', 'Node image to run the bundle (default node:22-alpine)')
-    .option('--bundle <file>', 'the one-file CLI to ship (default: dist/nap-verify.mjs of this install, from npm run bundle)')
+    .option(
+      '--bundle <file>',
+      'the one-file CLI to ship (default: dist/nap-verify.mjs of this install, from npm run bundle)',
+    )
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .action(async (o: Record<string, unknown>) => {
@@ -208,8 +286,11 @@ async function main(argv: string[]): Promise<number> {
     .description("print one self-contained HTML page that tests the platform from an end user's browser (> check.html)")
     .option('-d, --domain <d>', 'the platform domain')
     .option('--turn <host[:port]>', 'TURN server the page tests (default <d>:3478)')
-    .option('--turn-secret-file <f>', 'TURN REST secret (or NAP_VERIFY_TURN_SECRET): the page gets time-limited credentials, never the secret')
-    .option('--valid <duration>', 'how long the page\'s TURN credentials work: 90m, 24h, at most 7d (default 24h)')
+    .option(
+      '--turn-secret-file <f>',
+      'TURN REST secret (or NAP_VERIFY_TURN_SECRET): the page gets time-limited credentials, never the secret',
+    )
+    .option('--valid <duration>', "how long the page's TURN credentials work: 90m, 24h, at most 7d (default 24h)")
     .option('--responder', 'the probe responder is deployed: test echo, idle holds and SSE too')
     .option('--hold <s>', 'idle hold the page proposes, seconds (default 75; the user can shorten it)')
     .option('--https-port <n>', 'ingress HTTPS port (default 443)')
@@ -234,9 +315,16 @@ async function main(argv: string[]): Promise<number> {
     });
   program
     .command('compare')
-    .argument('<files...>', 'JSON results (--json / --format json, or the browser page\'s copied result), one per vantage point')
+    .argument(
+      '<files...>',
+      "JSON results (--json / --format json, or the browser page's copied result), one per vantage point",
+    )
     .description('merge runs from several vantage points into one table and say what the differences mean')
-    .option('--inside <name>', 'repeatable: a vantage point inside the cluster (in-cluster always is)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option(
+      '--inside <name>',
+      'repeatable: a vantage point inside the cluster (in-cluster always is)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .option('--format <fmt>', 'what goes to stdout: text or json (default text)')
     .option('--report <file>', 'also write the comparison as Markdown (.md) or a self-contained page (.html)')
     .option('--no-color', 'no colour (also NO_COLOR; FORCE_COLOR forces it)')
@@ -248,9 +336,14 @@ async function main(argv: string[]): Promise<number> {
     });
   program
     .command('exporter')
-    .description('Prometheus exporter (blackbox style): GET /probe?target=<d>&module=quick|full runs the checks as metrics')
+    .description(
+      'Prometheus exporter (blackbox style): GET /probe?target=<d>&module=quick|full runs the checks as metrics',
+    )
     .option('--listen <addr:port>', 'where to listen (default 0.0.0.0:9816)')
-    .option('--config <file>', 'exporter.yaml: full-module interval and hold, per-target options (TURN, CA, resolver, ingress IP)')
+    .option(
+      '--config <file>',
+      'exporter.yaml: full-module interval and hold, per-target options (TURN, CA, resolver, ingress IP)',
+    )
     .option('--vantage <name>', 'the vantage label of its runs (default: the host name)')
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
@@ -267,9 +360,18 @@ async function main(argv: string[]): Promise<number> {
     .option('--browser-port <n>', 'nap-browser stand-in port (default 3005)')
     .option('--sandbox-port <n>', 'nap-sandbox stand-in port (default 3006)')
     .option('--fingerprints-only', 'answer only what the platform itself answers (no /.well-known/nap-verify)')
-    .option('--web-public-url <url>', 'WEB_PUBLIC_URL the stand-ins answer with (napUrl, login redirect; default https://<d>)')
-    .option('--browser-public-url <url>', 'BROWSER_PUBLIC_URL for nap-browser\'s login redirect (default https://browsers.<d>)')
-    .option('--sandbox-public-url <url>', 'SANDBOX_PUBLIC_URL for nap-sandbox\'s login redirect (default https://sandbox.<d>)')
+    .option(
+      '--web-public-url <url>',
+      'WEB_PUBLIC_URL the stand-ins answer with (napUrl, login redirect; default https://<d>)',
+    )
+    .option(
+      '--browser-public-url <url>',
+      "BROWSER_PUBLIC_URL for nap-browser's login redirect (default https://browsers.<d>)",
+    )
+    .option(
+      '--sandbox-public-url <url>',
+      "SANDBOX_PUBLIC_URL for nap-sandbox's login redirect (default https://sandbox.<d>)",
+    )
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .action(async (opts: RawOptions) => {
@@ -283,7 +385,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function oneLine(message: string): string {
-  return message.replace(/^error:\s*/, '').split('\n').map((s) => s.trim()).filter(Boolean).join(' ');
+  return message
+    .replace(/^error:\s*/, '')
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .join(' ');
 }
 
 // Exit explicitly once output is flushed: a getaddrinfo that outlived its deadline must not keep us alive.
@@ -304,7 +411,9 @@ main(process.argv.slice(2)).then(
       return exit(2);
     }
     // A bug: still one line, and exit 2 is wrong here, so use 70 (EX_SOFTWARE) with the stack only on request.
-    process.stderr.write(`nap-verify: internal error: ${(e as Error)?.message ?? String(e)}${process.env.NAP_VERIFY_DEBUG ? `\n${(e as Error)?.stack}` : ''}\n`);
+    process.stderr.write(
+      `nap-verify: internal error: ${(e as Error)?.message ?? String(e)}${process.env.NAP_VERIFY_DEBUG ? `\n${(e as Error)?.stack}` : ''}\n`,
+    );
     exit(70);
   },
 );

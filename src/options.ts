@@ -81,22 +81,30 @@ export const splitList = (v: string | string[] | boolean | undefined): string[] 
 export function parseDomain(raw: string, flag = '--domain'): string {
   const d = raw.trim().replace(/\.$/, '');
   if (!d) throw new UsageError(`${flag} is empty`);
-  if (net.isIP(d) || net.isIP(d.replace(/^\[|\]$/g, ''))) throw new UsageError(`${flag} ${raw}: an IP address is not a domain; give the DNS name (pass the address with --ingress-ip)`);
+  if (net.isIP(d) || net.isIP(d.replace(/^\[|\]$/g, '')))
+    throw new UsageError(
+      `${flag} ${raw}: an IP address is not a domain; give the DNS name (pass the address with --ingress-ip)`,
+    );
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is 'any non-ASCII character', control characters included
   if (/[^\x00-\x7f]/.test(d)) {
     const ascii = domainToASCII(d);
-    throw new UsageError(`${flag} ${raw}: internationalized names must be given in punycode${ascii ? ` (${ascii})` : ''}`);
+    throw new UsageError(
+      `${flag} ${raw}: internationalized names must be given in punycode${ascii ? ` (${ascii})` : ''}`,
+    );
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(d) || d.includes('/')) throw new UsageError(`${flag} ${raw}: give a bare name like acme.com, not a URL`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(d) || d.includes('/'))
+    throw new UsageError(`${flag} ${raw}: give a bare name like acme.com, not a URL`);
   const name = d.toLowerCase();
   if (name.length > 253) throw new UsageError(`${flag} ${raw}: longer than 253 characters`);
   const labels = name.split('.');
   if (labels.length < 2) throw new UsageError(`${flag} ${raw}: needs at least two labels (like acme.com)`);
   for (const l of labels) {
-    if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) throw new UsageError(`${flag} ${raw}: "${l}" is not a valid DNS label`);
+    if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l))
+      throw new UsageError(`${flag} ${raw}: "${l}" is not a valid DNS label`);
   }
   // The preview host is <10+ chars>.sandbox.<d>: it must still fit in 253.
-  if (name.length > 253 - 'nvf0123456789.sandbox.'.length) throw new UsageError(`${flag} ${raw}: too long to hold sandbox preview names under it`);
+  if (name.length > 253 - 'nvf0123456789.sandbox.'.length)
+    throw new UsageError(`${flag} ${raw}: too long to hold sandbox preview names under it`);
   return name;
 }
 
@@ -104,7 +112,9 @@ export function parseDomain(raw: string, flag = '--domain'): string {
 export function parseVantage(raw: string, flag = '--vantage'): string {
   const v = raw.trim();
   if (!/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,62}$/.test(v)) {
-    throw new UsageError(`${flag} ${raw || '(empty)'}: 1-63 letters, digits and . _ : @ + - (like laptop or in-cluster)`);
+    throw new UsageError(
+      `${flag} ${raw || '(empty)'}: 1-63 letters, digits and . _ : @ + - (like laptop or in-cluster)`,
+    );
   }
   return v;
 }
@@ -150,7 +160,9 @@ function readCaFile(path: string): string[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`--ca-file ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(
+      `--ca-file ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   const pems = parsePemBundle(text);
   if (!pems.length) throw new UsageError(`--ca-file ${path}: no PEM certificate in it`);
@@ -164,13 +176,18 @@ function readValuesFile(path: string): { file: string } & ValuesFile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`--values ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(
+      `--values ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   return { file: path, ...parseValues(text) };
 }
 
 function parseIpFamily(raw: string): IpFamily {
-  const f = raw.trim().toLowerCase().replace(/^ip(v)?/, '');
+  const f = raw
+    .trim()
+    .toLowerCase()
+    .replace(/^ip(v)?/, '');
   if (f === 'auto' || f === '4' || f === '6') return f;
   throw new UsageError(`--ip-family ${raw}: expected auto, 4 or 6`);
 }
@@ -186,12 +203,22 @@ export function validate(raw: RawOptions, secrets: Secrets = {}): CheckOptions {
   const valuesPath = str(raw.values);
   const values = valuesPath ? readValuesFile(valuesPath) : undefined;
   const v = values?.values ?? {};
-  const mode = str(raw.mode) ? parseMode(str(raw.mode)!, '--mode') : v.INGRESS_MODE ? parseMode(v.INGRESS_MODE, 'INGRESS_MODE in --values') : 'external';
+  const mode = str(raw.mode)
+    ? parseMode(str(raw.mode)!, '--mode')
+    : v.INGRESS_MODE
+      ? parseMode(v.INGRESS_MODE, 'INGRESS_MODE in --values')
+      : 'external';
   const domainRaw = str(raw.domain) ?? v.NAP_HOST;
-  if (!domainRaw) throw new UsageError(values ? `--domain is required: ${valuesPath} has no NAP_HOST` : '--domain is required (or NAP_VERIFY_DOMAIN, or --values with NAP_HOST)');
+  if (!domainRaw)
+    throw new UsageError(
+      values
+        ? `--domain is required: ${valuesPath} has no NAP_HOST`
+        : '--domain is required (or NAP_VERIFY_DOMAIN, or --values with NAP_HOST)',
+    );
   const format = str(raw.format) ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format ${format}: expected text or json`);
-  if (raw.quiet === true && raw.verbose === true) throw new UsageError('--quiet and --verbose contradict each other: choose one');
+  if (raw.quiet === true && raw.verbose === true)
+    throw new UsageError('--quiet and --verbose contradict each other: choose one');
   const caFile = str(raw.caFile);
   const o: CheckOptions = {
     // NodePort installs may live on a bare node address; everything behind an ingress needs names.
@@ -220,18 +247,23 @@ export function validate(raw: RawOptions, secrets: Secrets = {}): CheckOptions {
   const ingressIp = str(raw.ingressIp);
   if (ingressIp) o.ingressIp = parseIp('--ingress-ip', ingressIp);
   if (o.ingressIp && o.ipFamily !== 'auto' && net.isIP(o.ingressIp) !== Number(o.ipFamily)) {
-    throw new UsageError(`--ingress-ip ${o.ingressIp} is not an IPv${o.ipFamily} address, but --ip-family is ${o.ipFamily}`);
+    throw new UsageError(
+      `--ingress-ip ${o.ingressIp} is not an IPv${o.ipFamily} address, but --ip-family is ${o.ipFamily}`,
+    );
   }
   if (caFile) o.caFile = caFile;
   const json = str(raw.json);
   const junit = str(raw.junit);
   if (json) o.json = json;
   if (junit) o.junit = junit;
-  if (json && junit && json === junit) throw new UsageError(`--json and --junit both write ${json}: give them different files`);
+  if (json && junit && json === junit)
+    throw new UsageError(`--json and --junit both write ${json}: give them different files`);
   const report = str(raw.report);
   if (report) {
-    if (!/\.(md|markdown|html?)$/i.test(report)) throw new UsageError(`--report ${report}: name it .md (Markdown) or .html (self-contained page)`);
-    if (report === json || report === junit) throw new UsageError(`--report ${report} is also given to --json/--junit: give it its own file`);
+    if (!/\.(md|markdown|html?)$/i.test(report))
+      throw new UsageError(`--report ${report}: name it .md (Markdown) or .html (self-contained page)`);
+    if (report === json || report === junit)
+      throw new UsageError(`--report ${report} is also given to --json/--junit: give it its own file`);
     o.report = report;
   }
   if (raw.color === false) o.color = false;
@@ -239,10 +271,17 @@ export function validate(raw: RawOptions, secrets: Secrets = {}): CheckOptions {
   if (mode === 'nodeport') {
     const port = (flag: string, key: string, ...keys: string[]) => {
       const val = str(raw[flag]) ?? [key, ...keys].map((k) => v[k]).find(Boolean);
-      if (!val) throw new UsageError(`NodePort mode needs --${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (or ${key} in --values)`);
+      if (!val)
+        throw new UsageError(
+          `NodePort mode needs --${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (or ${key} in --values)`,
+        );
       return parsePort(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, val);
     };
-    o.nodePorts = { main: port('napNodePort', 'NAP_NODE_PORT', 'TOS_NODE_PORT'), browsers: port('browserNodePort', 'BROWSER_NODE_PORT'), sandbox: port('sandboxNodePort', 'SANDBOX_NODE_PORT') };
+    o.nodePorts = {
+      main: port('napNodePort', 'NAP_NODE_PORT', 'TOS_NODE_PORT'),
+      browsers: port('browserNodePort', 'BROWSER_NODE_PORT'),
+      sandbox: port('sandboxNodePort', 'SANDBOX_NODE_PORT'),
+    };
   }
   const turn = str(raw.turn) ?? (v.TURN_HOST ? `${v.TURN_HOST}${v.TURN_PORT ? `:${v.TURN_PORT}` : ''}` : undefined);
   if (turn) o.turn = parseHostPort(str(raw.turn) ? '--turn' : 'TURN_HOST/TURN_PORT in --values', turn, 3478);
@@ -254,11 +293,17 @@ export function validate(raw: RawOptions, secrets: Secrets = {}): CheckOptions {
   else if (v.TURN_AUTH_SECRET && !str(raw.turnUser)) o.turnSecret = v.TURN_AUTH_SECRET;
   const user = str(raw.turnUser);
   if (user) {
-    if (!secrets.turnPassword) throw new UsageError('--turn-user needs its password in NAP_VERIFY_TURN_PASSWORD (never as a flag: argv is visible to other users)');
+    if (!secrets.turnPassword)
+      throw new UsageError(
+        '--turn-user needs its password in NAP_VERIFY_TURN_PASSWORD (never as a flag: argv is visible to other users)',
+      );
     o.turnUser = user;
     o.turnPassword = secrets.turnPassword;
   }
-  if (o.turnSecret && o.turnUser) throw new UsageError('give either a TURN REST secret (--turn-secret-file / NAP_VERIFY_TURN_SECRET) or --turn-user, not both');
+  if (o.turnSecret && o.turnUser)
+    throw new UsageError(
+      'give either a TURN REST secret (--turn-secret-file / NAP_VERIFY_TURN_SECRET) or --turn-user, not both',
+    );
   return o;
 }
 
@@ -273,7 +318,9 @@ export function readSecret(path: string): string {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`--turn-secret-file ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(
+      `--turn-secret-file ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   const secret = text.trim();
   if (!secret) throw new UsageError(`--turn-secret-file ${path}: the file is empty`);

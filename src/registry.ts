@@ -12,15 +12,23 @@ let loaded: Promise<CheckDef[]> | undefined;
 
 export function loadChecks(): Promise<CheckDef[]> {
   loaded ??= (async () => {
-    const modules = BUNDLED_CHECKS ?? (await Promise.all(
-      (await readdir(CHECKS_DIR)).filter((f) => ID_FILE.test(f)).sort().map(async (file) => {
-        const mod = (await import(new URL(file, CHECKS_DIR).href)) as { default?: CheckDef };
-        return { file, def: mod.default };
-      }),
-    ));
+    const modules =
+      BUNDLED_CHECKS ??
+      (await Promise.all(
+        (
+          await readdir(CHECKS_DIR)
+        )
+          .filter((f) => ID_FILE.test(f))
+          .sort()
+          .map(async (file) => {
+            const mod = (await import(new URL(file, CHECKS_DIR).href)) as { default?: CheckDef };
+            return { file, def: mod.default };
+          }),
+      ));
     const defs = modules.map(({ file: f, def }) => {
       const id = ID_FILE.exec(f)![1];
-      if (!def?.meta || def.meta.id !== id) throw new Error(`checks/${f} must default-export the check whose meta.id is "${id}"`);
+      if (!def?.meta || def.meta.id !== id)
+        throw new Error(`checks/${f} must default-export the check whose meta.id is "${id}"`);
       return def;
     });
     return defs.sort((a, b) => order(a.meta.id) - order(b.meta.id) || a.meta.id.localeCompare(b.meta.id));

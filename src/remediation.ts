@@ -21,6 +21,8 @@ export function formatFix(fix: Fix, controller?: Controller): string {
 
 export function remediationFor(meta: CheckMeta, j: Judgement, controller?: Controller): string | undefined {
   const general = j.code && !(j.replacesFix && j.fix) ? meta.codes[j.code]?.fix : undefined;
-  const parts = [j.fix, general !== undefined ? formatFix(general, controller) : undefined].filter((s): s is string => !!s);
+  const parts = [j.fix, general !== undefined ? formatFix(general, controller) : undefined].filter(
+    (s): s is string => !!s,
+  );
   return parts.length ? [...new Set(parts)].join('\n') : undefined;
 }

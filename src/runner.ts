@@ -1,6 +1,14 @@
 // Runs checks concurrently: each starts at once and waits only for the checks it reads. A check whose
 // prerequisite failed is skipped with the reason, so one root cause is reported once.
-import { needId, type CheckDef, type CheckResult, type GatherTools, type Judgement, type Need, type RunContext } from './model.js';
+import {
+  needId,
+  type CheckDef,
+  type CheckResult,
+  type GatherTools,
+  type Judgement,
+  type Need,
+  type RunContext,
+} from './model.js';
 import { remediationFor } from './remediation.js';
 
 export interface RunHooks {
@@ -84,7 +92,10 @@ export async function runChecks(
     const { id, title } = def.meta;
     const applies = def.appliesTo?.(ctx) ?? true;
     if (applies !== true) {
-      const r = withDomain({ id, title, status: 'skip', message: applies, durationMs: 0, evidence: { notApplicable: true } }, ctx.target.domain);
+      const r = withDomain(
+        { id, title, status: 'skip', message: applies, durationMs: 0, evidence: { notApplicable: true } },
+        ctx.target.domain,
+      );
       hooks.onResult?.(r);
       return r;
     }
@@ -104,9 +115,23 @@ export async function runChecks(
     let result: CheckResult;
     if (blocked?.evidence.interrupted) {
       // Its prerequisite was cut short by the interrupt, not found wanting: this one is unfinished too.
-      result = { id, title, status: 'skip', message: 'interrupted before it finished', durationMs: 0, evidence: { interrupted: true, blockedBy: blocked.id } };
+      result = {
+        id,
+        title,
+        status: 'skip',
+        message: 'interrupted before it finished',
+        durationMs: 0,
+        evidence: { interrupted: true, blockedBy: blocked.id },
+      };
     } else if (blocked) {
-      result = { id, title, status: 'skip', message: `skipped: ${blocked.id} ${blocked.status === 'fail' ? `failed${blocked.code ? ` (${blocked.code})` : ''}` : 'was skipped'}`, durationMs: 0, evidence: { blockedBy: blocked.id } };
+      result = {
+        id,
+        title,
+        status: 'skip',
+        message: `skipped: ${blocked.id} ${blocked.status === 'fail' ? `failed${blocked.code ? ` (${blocked.code})` : ''}` : 'was skipped'}`,
+        durationMs: 0,
+        evidence: { blockedBy: blocked.id },
+      };
     } else if (signal.aborted) {
       result = { id, title, status: 'skip', message: 'skipped: run interrupted', durationMs: 0, evidence: {} };
     } else {
@@ -124,12 +149,22 @@ export async function runChecks(
   const overrun = new Promise<'overrun'>((resolve) => {
     timer = setTimeout(() => resolve('overrun'), limitMs);
   });
-  const all = await Promise.all([...byId.keys()].map(async (id): Promise<CheckResult> => {
-    const r = await Promise.race([start(id), overrun]);
-    if (r !== 'overrun') return r;
-    const def = byId.get(id)!;
-    return { id, title: def.meta.title.replaceAll('<d>', ctx.target.domain), status: 'fail', code: CHECK_ERROR, message: `${id} had no result when the run passed its deadline (${(limitMs / 1000).toFixed(1)} s: the longest chain of checks at their limits)`, durationMs: limitMs, evidence: {} };
-  }));
+  const all = await Promise.all(
+    [...byId.keys()].map(async (id): Promise<CheckResult> => {
+      const r = await Promise.race([start(id), overrun]);
+      if (r !== 'overrun') return r;
+      const def = byId.get(id)!;
+      return {
+        id,
+        title: def.meta.title.replaceAll('<d>', ctx.target.domain),
+        status: 'fail',
+        code: CHECK_ERROR,
+        message: `${id} had no result when the run passed its deadline (${(limitMs / 1000).toFixed(1)} s: the longest chain of checks at their limits)`,
+        durationMs: limitMs,
+        evidence: {},
+      };
+    }),
+  );
   clearTimeout(timer);
   const wanted = new Set(selected);
   return all.filter((r) => wanted.has(r.id));
@@ -167,23 +202,57 @@ async function gatherAndJudge(
   try {
     evidence = await Promise.race([def.gather(ctx, upstream, tools(signal)), expired, interrupted]);
   } catch (e) {
-    if (runSignal.aborted) return { id, title, status: 'skip', message: 'interrupted before it finished', durationMs: ms(), evidence: { interrupted: true } };
-    return { id, title, status: 'fail', code: CHECK_ERROR, message: `${id} could not gather evidence: ${(e as Error).message}`, durationMs: ms(), evidence: {} };
+    if (runSignal.aborted)
+      return {
+        id,
+        title,
+        status: 'skip',
+        message: 'interrupted before it finished',
+        durationMs: ms(),
+        evidence: { interrupted: true },
+      };
+    return {
+      id,
+      title,
+      status: 'fail',
+      code: CHECK_ERROR,
+      message: `${id} could not gather evidence: ${(e as Error).message}`,
+      durationMs: ms(),
+      evidence: {},
+    };
   } finally {
     clearTimeout(timer);
     runSignal.removeEventListener('abort', onAbort!);
   }
   // Evidence cut short by Ctrl-C proves nothing either way.
-  if (runSignal.aborted) return { id, title, status: 'skip', message: 'interrupted before it finished', durationMs: ms(), evidence: { interrupted: true } };
+  if (runSignal.aborted)
+    return {
+      id,
+      title,
+      status: 'skip',
+      message: 'interrupted before it finished',
+      durationMs: ms(),
+      evidence: { interrupted: true },
+    };
   let j: Judgement;
   try {
     j = def.judge(evidence, ctx);
   } catch (e) {
-    return { id, title, status: 'fail', code: CHECK_ERROR, message: `${id} could not judge its evidence: ${(e as Error).message}`, durationMs: ms(), evidence: toEvidence(evidence) };
+    return {
+      id,
+      title,
+      status: 'fail',
+      code: CHECK_ERROR,
+      message: `${id} could not judge its evidence: ${(e as Error).message}`,
+      durationMs: ms(),
+      evidence: toEvidence(evidence),
+    };
   }
   const remediation = j.status === 'pass' ? undefined : remediationFor(def.meta, j, j.controller);
   return {
-    id, title, status: j.status,
+    id,
+    title,
+    status: j.status,
     ...(j.code ? { code: j.code } : {}),
     message: j.message,
     ...(j.host ? { host: j.host } : {}),

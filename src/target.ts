@@ -7,14 +7,22 @@ import type { Role, Target } from './model.js';
  */
 export const previewLabel = () => `nvf${randomBytes(5).toString('hex')}`;
 
-export function buildTarget(domain: string, ingressIp?: string, turn?: { host: string; port: number }, mode: 'external' | 'nodeport' = 'external'): Target {
+export function buildTarget(
+  domain: string,
+  ingressIp?: string,
+  turn?: { host: string; port: number },
+  mode: 'external' | 'nodeport' = 'external',
+): Target {
   // NodePort installs answer every service on NAP_HOST itself, on different ports.
-  const hosts: Record<Role, string> = mode === 'nodeport' ? { main: domain, files: domain, browsers: domain, sandbox: domain, preview: domain } : {
-    main: domain,
-    files: `files.${domain}`,
-    browsers: `browsers.${domain}`,
-    sandbox: `sandbox.${domain}`,
-    preview: `${previewLabel()}.sandbox.${domain}`,
-  };
+  const hosts: Record<Role, string> =
+    mode === 'nodeport'
+      ? { main: domain, files: domain, browsers: domain, sandbox: domain, preview: domain }
+      : {
+          main: domain,
+          files: `files.${domain}`,
+          browsers: `browsers.${domain}`,
+          sandbox: `sandbox.${domain}`,
+          preview: `${previewLabel()}.sandbox.${domain}`,
+        };
   return { domain, hosts, ...(ingressIp ? { ingressIp } : {}), turn: turn ?? { host: domain, port: 3478 } };
 }

@@ -38,13 +38,16 @@ function readValue(src: string, defined: Record<string, string>, problem: (m: st
   let i = 0;
   const s = src.replace(/^\s+/, '');
   const expand = (text: string) =>
-    text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_all, braced: string | undefined, def: string | undefined, bare: string | undefined) => {
-      const name = (braced ?? bare)!;
-      if (name in defined) return defined[name]!;
-      if (def !== undefined) return def;
-      problem(`\${${name}} is not defined above`);
-      return '';
-    });
+    text.replace(
+      /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+      (_all, braced: string | undefined, def: string | undefined, bare: string | undefined) => {
+        const name = (braced ?? bare)!;
+        if (name in defined) return defined[name]!;
+        if (def !== undefined) return def;
+        problem(`\${${name}} is not defined above`);
+        return '';
+      },
+    );
   while (i < s.length) {
     const c = s[i]!;
     if (c === "'") {

@@ -9,7 +9,14 @@ import { REPO_ROOT, runCli } from './harness/cli.js';
 import { assertResultSchema } from './harness/schema.js';
 import { startNginx } from './harness/nginx.js';
 import { makeTempDir, runCleanups, runOk, waitFor } from './harness/proc.js';
-import { fullStack, nginxSite, STACK_TURN_IP, STACK_TURN_SECRET, UPGRADE_MAP, type FullStack } from './support/ingress.js';
+import {
+  fullStack,
+  nginxSite,
+  STACK_TURN_IP,
+  STACK_TURN_SECRET,
+  UPGRADE_MAP,
+  type FullStack,
+} from './support/ingress.js';
 
 const DRIVER = path.join(REPO_ROOT, 'test', 'support', 'chromium.mjs');
 const ROLES = ['main', 'files', 'browsers', 'sandbox', 'preview'];
@@ -32,10 +39,16 @@ beforeAll(async () => {
   for (const link of ['nvb0', 'nvb1']) await runOk('ip', ['-n', ns, 'link', 'set', link, 'addrgenmode', 'none']);
   await runOk('ip', ['-n', ns, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', 'nvb0']);
   for (const link of ['nvb0', 'nvb1']) await runOk('ip', ['-n', ns, 'link', 'set', link, 'up']);
-  await waitFor(async () => /state UP/.test((await runOk('ip', ['-n', ns, 'link', 'show', 'nvb0'])).stdout), 'veth nvb0 up', 10_000);
+  await waitFor(
+    async () => /state UP/.test((await runOk('ip', ['-n', ns, 'link', 'show', 'nvb0'])).stdout),
+    'veth nvb0 up',
+    10_000,
+  );
   // The browser trusts the test CA's leaf by its public key (Chromium's --ignore-certificate-errors-spki-list).
   const leaf = new X509Certificate(readFileSync(stack.certPath));
-  spki = createHash('sha256').update(leaf.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  spki = createHash('sha256')
+    .update(leaf.publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
 }, 90_000);
 afterAll(runCleanups);
 
@@ -51,26 +64,43 @@ interface PageRun {
 }
 
 async function writePage(name: string, args: string[]): Promise<string> {
-  const r = await runCli(stack.ns, ['kit', 'browser-check', '--domain', 'nap.test', '--https-port', String(stack.httpsPort), ...args]);
+  const r = await runCli(stack.ns, [
+    'kit',
+    'browser-check',
+    '--domain',
+    'nap.test',
+    '--https-port',
+    String(stack.httpsPort),
+    ...args,
+  ]);
   expect(r.code, r.stderr).toBe(0);
   const file = path.join(out, name);
   writeFileSync(file, r.stdout);
   return file;
 }
 
-async function openPage(file: string, o: { hash?: string; clockOffsetMs?: number; widths?: number[]; timeoutMs?: number } = {}): Promise<PageRun> {
+async function openPage(
+  file: string,
+  o: { hash?: string; clockOffsetMs?: number; widths?: number[]; timeoutMs?: number } = {},
+): Promise<PageRun> {
   const cfgFile = path.join(out, `${path.basename(file)}.driver.json`);
   const timeoutMs = o.timeoutMs ?? 90_000;
-  writeFileSync(cfgFile, JSON.stringify({
-    url: `file://${file}${o.hash ? `#${o.hash}` : ''}`,
-    // Names map straight to the ingress on the namespace's loopback: the browser's own DNS client is not what is
-    // tested here, and a 1 s resolver timeout under load made the first page of a run flaky.
-    args: [`--ignore-certificate-errors-spki-list=${spki}`, '--host-resolver-rules=MAP nap.test 127.0.0.1, MAP *.nap.test 127.0.0.1'],
-    clockOffsetMs: o.clockOffsetMs ?? 0,
-    screenshotWidths: o.widths ?? [],
-    screenshotDir: out,
-    timeoutMs,
-  }));
+  writeFileSync(
+    cfgFile,
+    JSON.stringify({
+      url: `file://${file}${o.hash ? `#${o.hash}` : ''}`,
+      // Names map straight to the ingress on the namespace's loopback: the browser's own DNS client is not what is
+      // tested here, and a 1 s resolver timeout under load made the first page of a run flaky.
+      args: [
+        `--ignore-certificate-errors-spki-list=${spki}`,
+        '--host-resolver-rules=MAP nap.test 127.0.0.1, MAP *.nap.test 127.0.0.1',
+      ],
+      clockOffsetMs: o.clockOffsetMs ?? 0,
+      screenshotWidths: o.widths ?? [],
+      screenshotDir: out,
+      timeoutMs,
+    }),
+  );
   const r = await stack.ns.exec('node', [DRIVER, cfgFile], { timeoutMs: timeoutMs + 15_000 });
   let run: PageRun;
   try {
@@ -78,7 +108,8 @@ async function openPage(file: string, o: { hash?: string; clockOffsetMs?: number
   } catch {
     throw new Error(`driver printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   }
-  if (!run.result) throw new Error(`no result from the page: ${run.error ?? ''}\n${run.stderr ?? ''}\n${run.console?.join('\n')}`);
+  if (!run.result)
+    throw new Error(`no result from the page: ${run.error ?? ''}\n${run.stderr ?? ''}\n${run.console?.join('\n')}`);
   return run;
 }
 
@@ -86,7 +117,9 @@ const byId = (run: PageRun) => Object.fromEntries(run.result.checks.map((c: any)
 
 /** Every request the page made: the page itself, then only the platform's own names on the ingress port. */
 function expectOnlyCheckRequests(run: PageRun, port: number): void {
-  const foreign = run.requests.filter((u) => !u.startsWith('file://') && !new RegExp(`^(https|wss)://([a-z0-9]+\\.)*nap\\.test:${port}/`).test(u));
+  const foreign = run.requests.filter(
+    (u) => !u.startsWith('file://') && !new RegExp(`^(https|wss)://([a-z0-9]+\\.)*nap\\.test:${port}/`).test(u),
+  );
   expect(foreign).toEqual([]);
 }
 
@@ -94,16 +127,46 @@ function expectOnlyCheckRequests(run: PageRun, port: number): void {
 function expectSchema1(run: PageRun): void {
   const r = run.result;
   // The schema a CI consumer codes against (schema/result-1.json), checked by a real validator.
-  assertResultSchema(r, 'the page\'s result');
-  expect(Object.keys(r)).toEqual(['tool', 'version', 'schema', 'vantage', 'startedAt', 'finishedAt', 'durationMs', 'target', 'options', 'environment', 'summary', 'checks']);
-  expect(r).toMatchObject({ tool: 'nap-verify', schema: 1, vantage: 'browser', target: { domain: 'nap.test', ingressIp: null } });
+  assertResultSchema(r, "the page's result");
+  expect(Object.keys(r)).toEqual([
+    'tool',
+    'version',
+    'schema',
+    'vantage',
+    'startedAt',
+    'finishedAt',
+    'durationMs',
+    'target',
+    'options',
+    'environment',
+    'summary',
+    'checks',
+  ]);
+  expect(r).toMatchObject({
+    tool: 'nap-verify',
+    schema: 1,
+    vantage: 'browser',
+    target: { domain: 'nap.test', ingressIp: null },
+  });
   expect(r.environment.browser).toMatch(/^(Headless )?Chrome \d+\./);
   for (const c of r.checks) {
-    expect(Object.keys(c).filter((k) => !['code', 'host'].includes(k))).toEqual(['id', 'title', 'status', 'message', 'durationMs', 'evidence']);
+    expect(Object.keys(c).filter((k) => !['code', 'host'].includes(k))).toEqual([
+      'id',
+      'title',
+      'status',
+      'message',
+      'durationMs',
+      'evidence',
+    ]);
     expect(c.message).not.toMatch(/<d>|undefined|NaN/);
   }
   const count = (st: string) => r.checks.filter((c: any) => c.status === st).length;
-  expect(r.summary).toMatchObject({ pass: count('pass'), warn: count('warn'), fail: count('fail'), skip: count('skip') });
+  expect(r.summary).toMatchObject({
+    pass: count('pass'),
+    warn: count('warn'),
+    fail: count('fail'),
+    skip: count('skip'),
+  });
   expect(JSON.parse(run.page.pre)).toEqual(r);
   expect(run.page.copyEnabled).toBe(true);
 }
@@ -117,10 +180,18 @@ function expectNoSecret(file: string): void {
 describe('kit browser-check in headless Chromium', () => {
   it('healthy stack, responder, default 75 s hold: every check passes, a relay over UDP and over TCP; phone and desktop widths fit', async () => {
     const before = Math.floor(Date.now() / 1000);
-    const file = await writePage('healthy.html', ['--responder', '--turn', STACK_TURN_IP, '--turn-secret-file', secretFile]);
+    const file = await writePage('healthy.html', [
+      '--responder',
+      '--turn',
+      STACK_TURN_IP,
+      '--turn-secret-file',
+      secretFile,
+    ]);
     // The page carries coturn REST credentials made from the secret, valid 24 h by default, never the secret.
     expectNoSecret(file);
-    const cfg = JSON.parse(/<script type="application\/json" id="nv-config">(.*?)<\/script>/s.exec(readFileSync(file, 'utf8'))![1]!);
+    const cfg = JSON.parse(
+      /<script type="application\/json" id="nv-config">(.*?)<\/script>/s.exec(readFileSync(file, 'utf8'))![1]!,
+    );
     const expiry = Number(cfg.turn.username.split(':')[0]);
     expect(cfg.turn.username).toMatch(/^\d+:nap-verify$/);
     expect(expiry - before).toBeGreaterThanOrEqual(24 * 3600);
@@ -129,12 +200,24 @@ describe('kit browser-check in headless Chromium', () => {
     expect(cfg.expiresAt).toBe(expiry * 1000);
 
     const run = await openPage(file, { widths: [1280, 390], timeoutMs: 150_000 });
-    const notPass = run.result.checks.filter((x: any) => x.status !== 'pass').map((x: any) => `${x.id} ${x.status} ${x.code ?? ''} ${x.message}`);
+    const notPass = run.result.checks
+      .filter((x: any) => x.status !== 'pass')
+      .map((x: any) => `${x.id} ${x.status} ${x.code ?? ''} ${x.message}`);
     expect(notPass, `Chromium: ${run.netErrors.join('; ')}`).toEqual([]);
     const c = byId(run);
     expect(run.result.checks.map((x: any) => x.id)).toEqual([
-      ...ROLES.map((r) => `tls.${r}`), 'ws.main', 'ws.browsers', 'ws.sandbox', 'ws.preview', 'sse.main',
-      'hold.ws.main', 'hold.ws.browsers', 'hold.ws.sandbox', 'hold.ws.preview', 'turn.udp', 'turn.tcp',
+      ...ROLES.map((r) => `tls.${r}`),
+      'ws.main',
+      'ws.browsers',
+      'ws.sandbox',
+      'ws.preview',
+      'sse.main',
+      'hold.ws.main',
+      'hold.ws.browsers',
+      'hold.ws.sandbox',
+      'hold.ws.preview',
+      'turn.udp',
+      'turn.tcp',
     ]);
     expect(c['tls.preview'].host).toMatch(/^nvf[0-9a-f]{10}\.sandbox\.nap\.test$/);
     expect(c['hold.ws.sandbox'].evidence).toMatchObject({ holdS: 75, survived: true });
@@ -153,7 +236,8 @@ describe('kit browser-check in headless Chromium', () => {
     for (const shot of run.screenshots) {
       expect(shot.scrollWidth, `${shot.width} px`).toBeLessThanOrEqual(shot.clientWidth);
       expect(readFileSync(shot.file).subarray(1, 4).toString()).toBe('PNG');
-      if (process.env.NAP_VERIFY_KEEP_SCREENSHOTS) copyFileSync(shot.file, path.join(process.env.NAP_VERIFY_KEEP_SCREENSHOTS, path.basename(shot.file)));
+      if (process.env.NAP_VERIFY_KEEP_SCREENSHOTS)
+        copyFileSync(shot.file, path.join(process.env.NAP_VERIFY_KEEP_SCREENSHOTS, path.basename(shot.file)));
     }
 
     // What support does with the pasted result: render it next to their own run.
@@ -169,8 +253,12 @@ describe('kit browser-check in headless Chromium', () => {
     const text = readFileSync(md, 'utf8');
     expect(text).toMatch(/^\| Vantage \| browser \(the end user's browser-check page/m);
     expect(text).toMatch(/^\| Tool \| nap-verify \d+\.\d+\.\d+, in Headless Chrome \d+/m);
-    expect(text).toContain('**Verdict: PASS: every check that ran passed. 16 passed, 0 failed, 0 warnings, 0 skipped.**');
-    expect(text).toContain('<summary>PASS turn.udp — Video relay (TURN) over UDP: this browser got a TURN relay over UDP from 203.0.113.20:3478');
+    expect(text).toContain(
+      '**Verdict: PASS: every check that ran passed. 16 passed, 0 failed, 0 warnings, 0 skipped.**',
+    );
+    expect(text).toContain(
+      '<summary>PASS turn.udp — Video relay (TURN) over UDP: this browser got a TURN relay over UDP from 203.0.113.20:3478',
+    );
     expect((await runCli(stack.ns, ['report', json, '--report', html])).code).toBe(0);
     expect(readFileSync(html, 'utf8')).toMatch(/<span class="badge pass">PASS<\/span> (<a [^>]*>)?hold\.ws\.preview/);
     const again = await runCli(stack.ns, ['report', json, '--format', 'json']);
@@ -190,8 +278,14 @@ describe('kit browser-check in headless Chromium', () => {
     }
     const c = byId(run);
     // Dropped, not refused: Chromium retransmits without a word, so the page's deadline ends it.
-    expect(c['turn.udp']).toMatchObject({ status: 'fail', code: 'TURN_TIMEOUT', evidence: { relay: null, gatheringComplete: false } });
-    expect(c['turn.udp'].message).toMatch(/^no TURN relay over UDP from this browser to 203\.0\.113\.20:3478.*UDP to port 3478 is blocked/);
+    expect(c['turn.udp']).toMatchObject({
+      status: 'fail',
+      code: 'TURN_TIMEOUT',
+      evidence: { relay: null, gatheringComplete: false },
+    });
+    expect(c['turn.udp'].message).toMatch(
+      /^no TURN relay over UDP from this browser to 203\.0\.113\.20:3478.*UDP to port 3478 is blocked/,
+    );
     expect(c['turn.tcp'].status).toBe('pass');
     expect(c['turn.tcp'].evidence.relay.address).toBe(STACK_TURN_IP);
     expect(c['ws.main']).toMatchObject({ status: 'pass', evidence: { opened: true, close: { code: 1008 } } });
@@ -199,13 +293,27 @@ describe('kit browser-check in headless Chromium', () => {
     expect(c['hold.ws.main'].status).toBe('skip');
     for (const r of ROLES) expect(c[`tls.${r}`].status).toBe('pass');
     expect(run.result.summary).toMatchObject({ fail: 1, status: 'fail' });
-    expect(run.page.text).toContain('Not everything works from this browser: video relay (turn) over udp (203.0.113.20:3478)');
+    expect(run.page.text).toContain(
+      'Not everything works from this browser: video relay (turn) over udp (203.0.113.20:3478)',
+    );
     expectSchema1(run);
   }, 150_000);
 
   it('3478/tcp refused (RST): TURN over TCP fails at once as unreachable, over UDP passes', async () => {
     const file = await writePage('tcp-refused.html', ['--turn', STACK_TURN_IP, '--turn-secret-file', secretFile]);
-    const rule = ['INPUT', '-p', 'tcp', '-d', STACK_TURN_IP, '--dport', '3478', '-j', 'REJECT', '--reject-with', 'tcp-reset'];
+    const rule = [
+      'INPUT',
+      '-p',
+      'tcp',
+      '-d',
+      STACK_TURN_IP,
+      '--dport',
+      '3478',
+      '-j',
+      'REJECT',
+      '--reject-with',
+      'tcp-reset',
+    ];
     await runOk('ip', ['netns', 'exec', stack.ns.name, 'iptables', '-I', ...rule]);
     let run: PageRun;
     try {
@@ -215,19 +323,39 @@ describe('kit browser-check in headless Chromium', () => {
     }
     const c = byId(run);
     expect(c['turn.udp'].status).toBe('pass');
-    expect(c['turn.tcp']).toMatchObject({ status: 'fail', code: 'TURN_UNREACHABLE', evidence: { gatheringComplete: true } });
+    expect(c['turn.tcp']).toMatchObject({
+      status: 'fail',
+      code: 'TURN_UNREACHABLE',
+      evidence: { gatheringComplete: true },
+    });
     expect(c['turn.tcp'].evidence.errors.length).toBeGreaterThan(0);
-    expect(c['turn.tcp'].message).toMatch(/^no TURN relay over TCP from this browser to 203\.0\.113\.20:3478 \(the browser says: \d+ .*\): TCP to port 3478 is blocked.*remote browsers will not show video here$/);
+    expect(c['turn.tcp'].message).toMatch(
+      /^no TURN relay over TCP from this browser to 203\.0\.113\.20:3478 \(the browser says: \d+ .*\): TCP to port 3478 is blocked.*remote browsers will not show video here$/,
+    );
   }, 150_000);
 
   it('Upgrade headers stripped by the proxy: every WebSocket row fails; a wrong TURN secret is TURN_AUTH_REJECTED; an SSE error status is SSE_BLOCKED', async () => {
     const port = 8444;
-    const site = nginxSite(stack, { cp: 3000, browser: 3005, sandbox: 3006 }, { port, upgrade: false })
-      .replace('server_name nap.test;', 'server_name nap.test;\n  location /.well-known/nap-verify/sse { return 502; }');
+    const site = nginxSite(stack, { cp: 3000, browser: 3005, sandbox: 3006 }, { port, upgrade: false }).replace(
+      'server_name nap.test;',
+      'server_name nap.test;\n  location /.well-known/nap-verify/sse { return 502; }',
+    );
     await startNginx(stack.ns, [UPGRADE_MAP, site].join('\n'));
     const wrong = path.join(out, 'wrong-secret');
     writeFileSync(wrong, 'nvt-not-the-turn-secret-77aa');
-    const r = await runCli(stack.ns, ['kit', 'browser-check', '--domain', 'nap.test', '--https-port', String(port), '--responder', '--turn', STACK_TURN_IP, '--turn-secret-file', wrong]);
+    const r = await runCli(stack.ns, [
+      'kit',
+      'browser-check',
+      '--domain',
+      'nap.test',
+      '--https-port',
+      String(port),
+      '--responder',
+      '--turn',
+      STACK_TURN_IP,
+      '--turn-secret-file',
+      wrong,
+    ]);
     const file = path.join(out, 'upgrade-stripped.html');
     writeFileSync(file, r.stdout);
     const run = await openPage(file);
@@ -239,26 +367,46 @@ describe('kit browser-check in headless Chromium', () => {
       expect(c[`tls.${role}`].status).toBe('pass');
     }
     expect(c['sse.main']).toMatchObject({ status: 'fail', code: 'SSE_BLOCKED' });
-    for (const t of ['udp', 'tcp']) expect(c[`turn.${t}`]).toMatchObject({ status: 'fail', code: 'TURN_AUTH_REJECTED' });
+    for (const t of ['udp', 'tcp'])
+      expect(c[`turn.${t}`]).toMatchObject({ status: 'fail', code: 'TURN_AUTH_REJECTED' });
     expectSchema1(run);
     expectOnlyCheckRequests(run, port);
   }, 150_000);
 
   it('3 s proxy timeout, buffering and gzip on the stream, wrong routes, default 75 s hold: HOLD_CUT as soon as cut, SSE_BUFFERED, HTTP_WRONG_SERVICE, WS_NO_ECHO', async () => {
     const port = 8445;
-    const site = nginxSite(stack, { cp: 3000, browser: 3005, sandbox: 3006 }, {
-      port, readTimeout: '3s', hostBackends: { 'browsers.nap.test': 3000 }, buffering: true, http2: false,
-      // Buffering with gzip on the event stream: nginx holds the events in its compressor until the stream ends.
-      // (Measured here: with proxy_buffering alone nginx held the events back over HTTP/1.1 in most runs, but
-      // passed them on in time over h2, to curl and to Chromium; gzip without buffering flushes every event.
-      // HTTP/1.1: over h2 this nginx also held the headers back and Chromium's EventSource sometimes failed at
-      // once, a different finding, not understood yet.)
-      extra: 'gzip on; gzip_types text/event-stream; gzip_min_length 1;',
-    })
+    const site = nginxSite(
+      stack,
+      { cp: 3000, browser: 3005, sandbox: 3006 },
+      {
+        port,
+        readTimeout: '3s',
+        hostBackends: { 'browsers.nap.test': 3000 },
+        buffering: true,
+        http2: false,
+        // Buffering with gzip on the event stream: nginx holds the events in its compressor until the stream ends.
+        // (Measured here: with proxy_buffering alone nginx held the events back over HTTP/1.1 in most runs, but
+        // passed them on in time over h2, to curl and to Chromium; gzip without buffering flushes every event.
+        // HTTP/1.1: over h2 this nginx also held the headers back and Chromium's EventSource sometimes failed at
+        // once, a different finding, not understood yet.)
+        extra: 'gzip on; gzip_types text/event-stream; gzip_min_length 1;',
+      },
+    )
       // The main host's probe path lands on the platform's env-gateway: a WebSocket that opens but is not ours.
-      .replace('server_name nap.test;', 'server_name nap.test;\n  location = /.well-known/nap-verify/ws { proxy_pass http://127.0.0.1:3000/env-gateway; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade; proxy_set_header Host $host; }');
+      .replace(
+        'server_name nap.test;',
+        'server_name nap.test;\n  location = /.well-known/nap-verify/ws { proxy_pass http://127.0.0.1:3000/env-gateway; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade; proxy_set_header Host $host; }',
+      );
     await startNginx(stack.ns, [UPGRADE_MAP, site].join('\n'));
-    const r = await runCli(stack.ns, ['kit', 'browser-check', '--domain', 'nap.test', '--https-port', String(port), '--responder']);
+    const r = await runCli(stack.ns, [
+      'kit',
+      'browser-check',
+      '--domain',
+      'nap.test',
+      '--https-port',
+      String(port),
+      '--responder',
+    ]);
     const file = path.join(out, 'short-timeout.html');
     writeFileSync(file, r.stdout);
     const run = await openPage(file);
@@ -275,8 +423,11 @@ describe('kit browser-check in headless Chromium', () => {
       expect(h.message).toMatch(/was cut \d+(\.\d)? s after its last byte \(close code 1006\)/);
     }
     expect(c['sse.main'], JSON.stringify(c['sse.main'])).toMatchObject({ status: 'fail', code: 'SSE_BUFFERED' });
-    expect(c['sse.main'].message).toMatch(/^two events sent 250 ms apart reached this browser \d+ ms apart \(twice\): a proxy or antivirus/);
-    for (const t of ['udp', 'tcp']) expect(c[`turn.${t}`]).toMatchObject({ status: 'skip', code: 'TURN_NO_CREDENTIALS' });
+    expect(c['sse.main'].message).toMatch(
+      /^two events sent 250 ms apart reached this browser \d+ ms apart \(twice\): a proxy or antivirus/,
+    );
+    for (const t of ['udp', 'tcp'])
+      expect(c[`turn.${t}`]).toMatchObject({ status: 'skip', code: 'TURN_NO_CREDENTIALS' });
     // The hold ended with the cut, not after 75 s.
     expect(run.result.durationMs).toBeLessThan(60_000);
     expectSchema1(run);
@@ -285,12 +436,28 @@ describe('kit browser-check in headless Chromium', () => {
   it('a hold shortened in the page (#hold=2) is HOLD_SHORT; an expired page says so and skips TURN; a dead port is BROWSER_UNREACHABLE', async () => {
     const short = await writePage('short-hold.html', ['--responder']);
     const s = byId(await openPage(short, { hash: 'hold=2' }));
-    expect(s['hold.ws.main']).toMatchObject({ status: 'warn', code: 'HOLD_SHORT', evidence: { holdS: 2, survived: true } });
+    expect(s['hold.ws.main']).toMatchObject({
+      status: 'warn',
+      code: 'HOLD_SHORT',
+      evidence: { holdS: 2, survived: true },
+    });
 
-    const file = await writePage('expired.html', ['--turn', STACK_TURN_IP, '--turn-secret-file', secretFile, '--valid', '2h']);
+    const file = await writePage('expired.html', [
+      '--turn',
+      STACK_TURN_IP,
+      '--turn-secret-file',
+      secretFile,
+      '--valid',
+      '2h',
+    ]);
     const dead = path.join(out, 'expired-dead-port.html');
     // The same page pointed at a port nothing listens on.
-    writeFileSync(dead, readFileSync(file, 'utf8').replaceAll(`:${stack.httpsPort}`, ':8446').replaceAll('"httpsPort":8443', '"httpsPort":8446'));
+    writeFileSync(
+      dead,
+      readFileSync(file, 'utf8')
+        .replaceAll(`:${stack.httpsPort}`, ':8446')
+        .replaceAll('"httpsPort":8443', '"httpsPort":8446'),
+    );
     // The user's clock, a day later.
     const run = await openPage(dead, { clockOffsetMs: 24 * 3600_000 });
     const c = byId(run);
@@ -303,11 +470,18 @@ describe('kit browser-check in headless Chromium', () => {
     expect(run.result.options.pageExpired).toBe(true);
     for (const r of ROLES) {
       expect(c[`tls.${r}`]).toMatchObject({ status: 'fail', code: 'BROWSER_UNREACHABLE' });
-      expect(c[`tls.${r}`].message).toMatch(new RegExp(`^this browser cannot reach https://${r === 'main' ? '' : r === 'preview' ? 'nvf[0-9a-f]{10}\\.sandbox\\.' : `${r}\\.`}nap\\.test:8446/ \\(the browser says "Failed to fetch"\\)`));
+      expect(c[`tls.${r}`].message).toMatch(
+        new RegExp(
+          `^this browser cannot reach https://${r === 'main' ? '' : r === 'preview' ? 'nvf[0-9a-f]{10}\\.sandbox\\.' : `${r}\\.`}nap\\.test:8446/ \\(the browser says "Failed to fetch"\\)`,
+        ),
+      );
     }
     expect(c['ws.main'].status).toBe('skip');
     // What the page can only call "Failed to fetch", Chromium names.
-    expect(run.netErrors.some((e) => /ERR_CONNECTION_REFUSED/.test(e)), run.netErrors.join('; ')).toBe(true);
+    expect(
+      run.netErrors.some((e) => /ERR_CONNECTION_REFUSED/.test(e)),
+      run.netErrors.join('; '),
+    ).toBe(true);
     expectSchema1(run);
   }, 150_000);
 });
@@ -323,24 +497,54 @@ describe('kit browser-check: the command line', () => {
   });
 
   it('takes the secret from NAP_VERIFY_TURN_SECRET too; the page never holds it', async () => {
-    const r = await runCli(stack.ns, ['kit', 'browser-check', '--domain', 'nap.test', '--valid', '7d'], { env: { NAP_VERIFY_TURN_SECRET: STACK_TURN_SECRET } });
+    const r = await runCli(stack.ns, ['kit', 'browser-check', '--domain', 'nap.test', '--valid', '7d'], {
+      env: { NAP_VERIFY_TURN_SECRET: STACK_TURN_SECRET },
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain(STACK_TURN_SECRET);
     const cfg = JSON.parse(/id="nv-config">(.*?)<\/script>/s.exec(r.stdout)![1]!);
     expect(Number(cfg.turn.username.split(':')[0]) - Date.now() / 1000).toBeGreaterThan(7 * 86400 - 120);
     expect(cfg.turn.host).toBe('nap.test');
-    expect(r.stdout).toMatch(/connect-src https:\/\/nap\.test https:\/\/\*\.nap\.test wss:\/\/nap\.test wss:\/\/\*\.nap\.test;/);
+    expect(r.stdout).toMatch(
+      /connect-src https:\/\/nap\.test https:\/\/\*\.nap\.test wss:\/\/nap\.test wss:\/\/\*\.nap\.test;/,
+    );
   });
 
   it('explain knows the page codes; report adds their fix to a pasted browser result', async () => {
     const e = await runCli(stack.ns, ['explain', 'WS_BLOCKED']);
     expect(e.code).toBe(0);
-    expect(e.stdout).toMatch(/^WS_BLOCKED \(fail\) — from the browser-check page \(ws\.<role>\)\n\nWhy: HTTPS to the host works/);
+    expect(e.stdout).toMatch(
+      /^WS_BLOCKED \(fail\) — from the browser-check page \(ws\.<role>\)\n\nWhy: HTTPS to the host works/,
+    );
     const pasted = {
-      tool: 'nap-verify', version: '0.1.0', schema: 1, vantage: 'browser', startedAt: '2026-11-25T12:00:00.000Z', finishedAt: '2026-11-25T12:00:09.000Z', durationMs: 9000,
-      target: { domain: 'nap.test', hosts: { main: 'nap.test' }, ingressIp: null, turn: { host: 'nap.test', port: 3478 } },
-      options: {}, environment: { browser: 'Firefox 140.0', timeZone: 'Europe/Berlin', resolvers: [] }, summary: { pass: 0, warn: 0, fail: 1, skip: 0, status: 'fail' },
-      checks: [{ id: 'ws.main', title: 'WebSocket to the web app', status: 'fail', code: 'WS_BLOCKED', message: 'a WebSocket to wss://nap.test/env-gateway never opened', host: 'nap.test', durationMs: 10, evidence: {} }],
+      tool: 'nap-verify',
+      version: '0.1.0',
+      schema: 1,
+      vantage: 'browser',
+      startedAt: '2026-11-25T12:00:00.000Z',
+      finishedAt: '2026-11-25T12:00:09.000Z',
+      durationMs: 9000,
+      target: {
+        domain: 'nap.test',
+        hosts: { main: 'nap.test' },
+        ingressIp: null,
+        turn: { host: 'nap.test', port: 3478 },
+      },
+      options: {},
+      environment: { browser: 'Firefox 140.0', timeZone: 'Europe/Berlin', resolvers: [] },
+      summary: { pass: 0, warn: 0, fail: 1, skip: 0, status: 'fail' },
+      checks: [
+        {
+          id: 'ws.main',
+          title: 'WebSocket to the web app',
+          status: 'fail',
+          code: 'WS_BLOCKED',
+          message: 'a WebSocket to wss://nap.test/env-gateway never opened',
+          host: 'nap.test',
+          durationMs: 10,
+          evidence: {},
+        },
+      ],
     };
     const json = path.join(out, 'pasted.json');
     writeFileSync(json, JSON.stringify(pasted));
@@ -358,6 +562,8 @@ describe('kit browser-check: the command line', () => {
     writeFileSync(bad, JSON.stringify({ tool: 'something-else', schema: 1, checks: [] }));
     const r = await runCli(stack.ns, ['report', bad]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`nap-verify: report: ${bad} is not a schema-1 nap-verify result: not a nap-verify result (tool is not "nap-verify")\n`);
+    expect(r.stderr).toBe(
+      `nap-verify: report: ${bad} is not a schema-1 nap-verify result: not a nap-verify result (tool is not "nap-verify")\n`,
+    );
   });
 });

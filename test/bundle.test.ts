@@ -18,22 +18,48 @@ beforeAll(async () => {
   empty = await makeTempDir('nvt-bundle-');
   bundle = path.join(empty, 'nap-verify.mjs');
   // Its own copy (--outfile): no other test reads a file this one is rewriting.
-  execFileSync('node', [path.join(REPO_ROOT, 'scripts', 'build-bundle.mjs'), '--outfile', bundle], { cwd: REPO_ROOT, timeout: 120_000 });
+  execFileSync('node', [path.join(REPO_ROOT, 'scripts', 'build-bundle.mjs'), '--outfile', bundle], {
+    cwd: REPO_ROOT,
+    timeout: 120_000,
+  });
 }, 180_000);
 afterAll(runCleanups);
 
 /** The bundle alone, from its own empty directory, with a clean environment: nothing to resolve modules from. */
 async function runBundle(args: string[], env: Record<string, string> = {}) {
   const clean = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: empty, NO_COLOR: '1', ...env };
-  return stack.ns.exec('bash', ['-c', `cd ${empty} && exec node nap-verify.mjs "$@"`, 'bash', ...args], { env: clean, timeoutMs: 60_000 });
+  return stack.ns.exec('bash', ['-c', `cd ${empty} && exec node nap-verify.mjs "$@"`, 'bash', ...args], {
+    env: clean,
+    timeoutMs: 60_000,
+  });
 }
 
 /** A run without what differs between two runs: times, timings, the random preview label, port numbers. */
 function comparable(doc: any) {
-  const n = (v: unknown) => JSON.stringify(v ?? null).replace(/nvf[0-9a-f]{10}/g, 'nvf…').replace(/\d+/g, '#');
+  const n = (v: unknown) =>
+    JSON.stringify(v ?? null)
+      .replace(/nvf[0-9a-f]{10}/g, 'nvf…')
+      .replace(/\d+/g, '#');
   return {
-    head: { tool: doc.tool, version: doc.version, schema: doc.schema, target: n(doc.target), options: doc.options, summary: doc.summary, environment: doc.environment },
-    checks: doc.checks.map((c: any) => ({ id: c.id, title: c.title, status: c.status, code: c.code, host: n(c.host), message: n(c.message), evidence: Object.keys(c.evidence).sort(), remediation: c.remediation })),
+    head: {
+      tool: doc.tool,
+      version: doc.version,
+      schema: doc.schema,
+      target: n(doc.target),
+      options: doc.options,
+      summary: doc.summary,
+      environment: doc.environment,
+    },
+    checks: doc.checks.map((c: any) => ({
+      id: c.id,
+      title: c.title,
+      status: c.status,
+      code: c.code,
+      host: n(c.host),
+      message: n(c.message),
+      evidence: Object.keys(c.evidence).sort(),
+      remediation: c.remediation,
+    })),
   };
 }
 
@@ -47,7 +73,9 @@ describe('one-file bundle', () => {
     expect(cli.code, cli.stderr).toBe(0);
     const fromBundle = JSON.parse(b.stdout);
     // Every check file is in the bundle (checks/ws.h2.ts has a digit in its id); --no-hold reports the holds as skip.
-    const ids = readdirSync(path.join(REPO_ROOT, 'checks')).filter((f) => /^[a-z]+(\.[a-z][a-z0-9]*)+\.ts$/.test(f)).map((f) => f.slice(0, -3));
+    const ids = readdirSync(path.join(REPO_ROOT, 'checks'))
+      .filter((f) => /^[a-z]+(\.[a-z][a-z0-9]*)+\.ts$/.test(f))
+      .map((f) => f.slice(0, -3));
     expect(fromBundle.checks.map((c: any) => c.id).sort()).toEqual(ids.sort());
     expect(comparable(fromBundle)).toEqual(comparable(cli.json));
     expect(readdirSync(empty)).toEqual(['nap-verify.mjs']);
@@ -71,7 +99,11 @@ describe('one-file bundle', () => {
   }, 120_000);
 
   it('npm pack carries the CLI, every check and the bundle', () => {
-    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const files = (JSON.parse(out)[0].files as Array<{ path: string }>).map((f) => f.path);
     expect(files).toContain('dist/src/cli.js');
     expect(files).toContain('dist/nap-verify.mjs');

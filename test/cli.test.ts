@@ -43,17 +43,26 @@ describe('a healthy stack', () => {
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).toMatch(/^nap-verify \d+\.\d+\.\d+ {2}nap\.test {2}\(addresses from DNS\)$/m);
     // 100 columns off a TTY: the host leads the message instead of taking a column.
-    expect(r.stdout).toMatch(/^ {2}✔ tls\.preview + \d+ ms {2}nvf[0-9a-f]{10}\.sandbox\.nap\.test: TLSv1\.[23], issued by Ingress/m);
+    expect(r.stdout).toMatch(
+      /^ {2}✔ tls\.preview + \d+ ms {2}nvf[0-9a-f]{10}\.sandbox\.nap\.test: TLSv1\.[23], issued by Ingress/m,
+    );
     expect(r.stdout).toMatch(/^ {2}✔ http\.files + \d+ ms {2}files\.nap\.test: nap-cp \(responder\), Host preserved/m);
     expect(r.stdout).toMatch(/^ {2}○ hold\.ws\.main +not held: --no-hold/m);
-    expect(r.stdout).toMatch(new RegExp(`^${ALL_BUT_HOLD} passed, 0 failed, 0 warnings, ${shape.holds} skipped {2}\\((\\d+ ms|\\d+\\.\\d s)\\)$`, 'm'));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^${ALL_BUT_HOLD} passed, 0 failed, 0 warnings, ${shape.holds} skipped {2}\\((\\d+ ms|\\d+\\.\\d s)\\)$`,
+        'm',
+      ),
+    );
     expect(r.stdout).not.toMatch(/\u001b\[/);
   });
 
   it('with a short --hold the streams are held too: a HOLD_SHORT warning each, still exit 0', async () => {
     const r = await cli([...stack.args, '--hold', '2', '--only', 'hold', '--format', 'json']);
     expect(r.code).toBe(0);
-    expect(r.json.checks.map((c: { id: string; code: string }) => [c.id, c.code])).toEqual(shape.holdIds.map((id) => [id, 'HOLD_SHORT']));
+    expect(r.json.checks.map((c: { id: string; code: string }) => [c.id, c.code])).toEqual(
+      shape.holdIds.map((id) => [id, 'HOLD_SHORT']),
+    );
   });
 
   it('writes JSON and JUnit files from the same results as stdout', async () => {
@@ -62,19 +71,29 @@ describe('a healthy stack', () => {
     const r = await cli([...quick(), '--format', 'json', '--json', json, '--junit', junit]);
     expect(r.code).toBe(0);
     const file = JSON.parse(readFileSync(json, 'utf8'));
-    expect(file.checks.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual(r.json.checks.map((c: { id: string; status: string }) => [c.id, c.status]));
-    expect(file).toMatchObject({ tool: 'nap-verify', schema: 1, summary: { pass: ALL_BUT_HOLD, fail: 0, warn: 0, skip: shape.holds, status: 'pass' } });
+    expect(file.checks.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual(
+      r.json.checks.map((c: { id: string; status: string }) => [c.id, c.status]),
+    );
+    expect(file).toMatchObject({
+      tool: 'nap-verify',
+      schema: 1,
+      summary: { pass: ALL_BUT_HOLD, fail: 0, warn: 0, skip: shape.holds, status: 'pass' },
+    });
     expect(file.options).toMatchObject({ domain: 'nap.test', httpsPort: 8443, caFile: stack.rootPem });
     const xml = readFileSync(junit, 'utf8');
     expect(XMLValidator.validate(xml)).toBe(true);
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);
-    expect(doc.testsuites.testsuite.map((s: { name: string; tests: string }) => [s.name, s.tests])).toEqual(shape.suites);
+    expect(doc.testsuites.testsuite.map((s: { name: string; tests: string }) => [s.name, s.tests])).toEqual(
+      shape.suites,
+    );
   });
 
   it('-v prints evidence as an indented tree; -q prints only the summary when nothing failed', async () => {
     const v = await cli([...stack.args, '-v', '--only', 'tls.main']);
     expect(v.stdout).toMatch(/^ {6}analysis:\n(?: {8}.*\n)*? {8}anchor: CN=Ingress Root CA$/m);
-    expect(v.stdout).toMatch(/^ {6}chain:\n {8}- subject: CN=nap\.test\n(?: {10}.*\n)+ {8}- subject: CN=Ingress Intermediate CA$/m);
+    expect(v.stdout).toMatch(
+      /^ {6}chain:\n {8}- subject: CN=nap\.test\n(?: {10}.*\n)+ {8}- subject: CN=Ingress Intermediate CA$/m,
+    );
     expect(v.stdout).not.toMatch(/chain\[\d\]/);
     const q = await cli([...quick(), '-q']);
     expect(q.stdout.trim().split('\n')).toHaveLength(1);
@@ -88,16 +107,39 @@ describe('selection, environment and colour', () => {
     expect(r.json.checks.map((c: { id: string }) => c.id)).toEqual(['dns.files', 'tls.preview']);
     expect(r.json.checks[1].status).toBe('pass');
     const s = await cli([...stack.args, '--skip', 'config,tls,env,net,http,ws,sse,hold,turn', '--format', 'json']);
-    expect(s.json.checks.map((c: { id: string }) => c.id)).toEqual(['dns.main', 'dns.files', 'dns.browsers', 'dns.sandbox', 'dns.preview', 'dns.consistent']);
+    expect(s.json.checks.map((c: { id: string }) => c.id)).toEqual([
+      'dns.main',
+      'dns.files',
+      'dns.browsers',
+      'dns.sandbox',
+      'dns.preview',
+      'dns.consistent',
+    ]);
   });
 
   it('reads every option from NAP_VERIFY_<NAME>; a flag beats the variable', async () => {
-    const env = { NAP_VERIFY_DOMAIN: 'nap.test', NAP_VERIFY_HTTPS_PORT: '8443', NAP_VERIFY_CA_FILE: stack.rootPem, NAP_VERIFY_ONLY: 'tls.main,dns.main', NAP_VERIFY_FORMAT: 'json', NAP_VERIFY_EXPECT_IP: '127.0.0.1', NAP_VERIFY_STRICT: 'true' };
+    const env = {
+      NAP_VERIFY_DOMAIN: 'nap.test',
+      NAP_VERIFY_HTTPS_PORT: '8443',
+      NAP_VERIFY_CA_FILE: stack.rootPem,
+      NAP_VERIFY_ONLY: 'tls.main,dns.main',
+      NAP_VERIFY_FORMAT: 'json',
+      NAP_VERIFY_EXPECT_IP: '127.0.0.1',
+      NAP_VERIFY_STRICT: 'true',
+    };
     const r = await cli([], env);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).options).toMatchObject({ domain: 'nap.test', httpsPort: 8443, only: ['tls.main', 'dns.main'], expectIp: ['127.0.0.1'], strict: true });
+    expect(JSON.parse(r.stdout).options).toMatchObject({
+      domain: 'nap.test',
+      httpsPort: 8443,
+      only: ['tls.main', 'dns.main'],
+      expectIp: ['127.0.0.1'],
+      strict: true,
+    });
     const flagWins = await cli(['--https-port', '8499'], env);
-    expect(JSON.parse(flagWins.stdout).checks.find((c: { id: string }) => c.id === 'tls.main').code).toBe('TLS_HANDSHAKE');
+    expect(JSON.parse(flagWins.stdout).checks.find((c: { id: string }) => c.id === 'tls.main').code).toBe(
+      'TLS_HANDSHAKE',
+    );
     expect(flagWins.code).toBe(1);
   });
 
@@ -112,7 +154,9 @@ describe('selection, environment and colour', () => {
   it('a proxy in the environment is ENV_PROXY (warn, exit 0) and its credentials never reach any output', async () => {
     const json = path.join(out, 'proxy.json');
     const junit = path.join(out, 'proxy.xml');
-    const r = await cli([...stack.args, '--only', 'env', '--json', json, '--junit', junit, '-v'], { HTTPS_PROXY: 'http://alice:hunter2secret@proxy.corp:3128' });
+    const r = await cli([...stack.args, '--only', 'env', '--json', json, '--junit', junit, '-v'], {
+      HTTPS_PROXY: 'http://alice:hunter2secret@proxy.corp:3128',
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/▲ env\.proxy .*ENV_PROXY HTTPS_PROXY=http:\/\/\*\*\*:\*\*\*@proxy\.corp:3128/);
     for (const text of [r.stdout, r.stderr, readFileSync(json, 'utf8'), readFileSync(junit, 'utf8')]) {
@@ -139,8 +183,15 @@ describe('secrets', () => {
     const t1 = Math.floor(Date.now() / 1000);
     expect(runs[0]!.stdout).toMatch(/✔ turn\.relay/);
     const { createHmac } = await import('node:crypto');
-    const derived = Array.from({ length: t1 - t0 + 4 }, (_, i) => createHmac('sha1', STACK_TURN_SECRET).update(`${t0 - 2 + i + 3600}:nap-verify`).digest('base64'));
-    const written = [...runs.flatMap((r) => [r.stdout, r.stderr]), ...['a.json', 'a.xml', 'a.md', 'b.html'].map((n) => readFileSync(f(n), 'utf8'))];
+    const derived = Array.from({ length: t1 - t0 + 4 }, (_, i) =>
+      createHmac('sha1', STACK_TURN_SECRET)
+        .update(`${t0 - 2 + i + 3600}:nap-verify`)
+        .digest('base64'),
+    );
+    const written = [
+      ...runs.flatMap((r) => [r.stdout, r.stderr]),
+      ...['a.json', 'a.xml', 'a.md', 'b.html'].map((n) => readFileSync(f(n), 'utf8')),
+    ];
     for (const text of written) {
       expect(text).not.toContain(STACK_TURN_SECRET);
       expect(text).not.toContain(PASSWORD);
@@ -151,8 +202,12 @@ describe('secrets', () => {
 
 describe('on a terminal', () => {
   it('draws one live line with the hold countdown, erases it, then prints the report (script(1) gives it a TTY)', async () => {
-    const cmd = ['node', CLI_PATH, ...stack.args, '--only', 'hold.ws.main', '--hold', '2'].map((a) => `'${a}'`).join(' ');
-    const r = await stack.ns.exec('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, TERM: 'xterm', NO_COLOR: '1' } as NodeJS.ProcessEnv });
+    const cmd = ['node', CLI_PATH, ...stack.args, '--only', 'hold.ws.main', '--hold', '2']
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const r = await stack.ns.exec('script', ['-qec', cmd, '/dev/null'], {
+      env: { ...process.env, TERM: 'xterm', NO_COLOR: '1' } as NodeJS.ProcessEnv,
+    });
     expect(r.stdout).toMatch(/^nap-verify \d/);
     expect(r.stdout).toMatch(/\r\u001b\[2K.*holding idle streams: \d s left of 2 s/);
     // The finished check is written over the live line, which is redrawn under it, then erased at the end.
@@ -174,29 +229,67 @@ describe('bad input: exit 2, one line on stderr, no stack trace, nothing on stdo
     ['port 0', ['--domain', 'nap.test', '--https-port', '0'], /ports are 1-65535/],
     ['port 70000', ['--domain', 'nap.test', '--https-port', '70000'], /ports are 1-65535/],
     ['port not a number', ['--domain', 'nap.test', '--http-port', 'http'], /not a port number/],
-    ['bad ingress ip', ['--domain', 'nap.test', '--ingress-ip', '300.1.1.1'], /--ingress-ip 300\.1\.1\.1: not an IPv4 or IPv6 address/],
+    [
+      'bad ingress ip',
+      ['--domain', 'nap.test', '--ingress-ip', '300.1.1.1'],
+      /--ingress-ip 300\.1\.1\.1: not an IPv4 or IPv6 address/,
+    ],
     ['bad expect ip', ['--domain', 'nap.test', '--expect-ip', 'ingress'], /--expect-ip ingress/],
-    ['resolver name', ['--domain', 'nap.test', '--resolver', 'dns.google'], /--resolver dns\.google: expected ip or ip:port/],
+    [
+      'resolver name',
+      ['--domain', 'nap.test', '--resolver', 'dns.google'],
+      /--resolver dns\.google: expected ip or ip:port/,
+    ],
     ['missing CA file', ['--domain', 'nap.test', '--ca-file', '/nonexistent/ca.pem'], /cannot read it \(ENOENT\)/],
     ['CA file without PEM', ['--domain', 'nap.test', '--ca-file', '/etc/hostname'], /no PEM certificate/],
     ['unknown --only id', ['--domain', 'nap.test', '--only', 'dns,nope'], /unknown check id or prefix: nope/],
     ['partial id', ['--domain', 'nap.test', '--skip', 'tls.pre'], /unknown check id or prefix: tls\.pre/],
-    ['everything skipped', ['--domain', 'nap.test', '--skip', 'config,env,dns,net,tls,http,ws,sse,hold,turn'], /leave no check to run/],
-    ['bad relay range', ['--domain', 'nap.test', '--relay-range', '49252-49152'], /--relay-range 49252-49152: 49252 is above 49152/],
+    [
+      'everything skipped',
+      ['--domain', 'nap.test', '--skip', 'config,env,dns,net,tls,http,ws,sse,hold,turn'],
+      /leave no check to run/,
+    ],
+    [
+      'bad relay range',
+      ['--domain', 'nap.test', '--relay-range', '49252-49152'],
+      /--relay-range 49252-49152: 49252 is above 49152/,
+    ],
     ['relay samples 0', ['--domain', 'nap.test', '--relay-samples', '0'], /--relay-samples 0/],
-    ['bad turn host', ['--domain', 'nap.test', '--turn', 'turn_1.nap.test:3478'], /--turn turn_1.nap.test: "turn_1" is not a valid DNS label/],
-    ['missing secret file', ['--domain', 'nap.test', '--turn-secret-file', '/nonexistent/secret'], /--turn-secret-file \/nonexistent\/secret: cannot read it/],
-    ['secret and user', ['--domain', 'nap.test', '--turn-user', 'u'], /either a TURN REST secret .* or --turn-user, not both/, { NAP_VERIFY_TURN_SECRET: 's', NAP_VERIFY_TURN_PASSWORD: 'p' }],
+    [
+      'bad turn host',
+      ['--domain', 'nap.test', '--turn', 'turn_1.nap.test:3478'],
+      /--turn turn_1.nap.test: "turn_1" is not a valid DNS label/,
+    ],
+    [
+      'missing secret file',
+      ['--domain', 'nap.test', '--turn-secret-file', '/nonexistent/secret'],
+      /--turn-secret-file \/nonexistent\/secret: cannot read it/,
+    ],
+    [
+      'secret and user',
+      ['--domain', 'nap.test', '--turn-user', 'u'],
+      /either a TURN REST secret .* or --turn-user, not both/,
+      { NAP_VERIFY_TURN_SECRET: 's', NAP_VERIFY_TURN_PASSWORD: 'p' },
+    ],
     ['negative hold', ['--domain', 'nap.test', '--hold', '-1'], /--hold -1: expected a number from 1 to 3600/],
     ['hold too long', ['--domain', 'nap.test', '--hold', '7200'], /--hold 7200/],
     ['bad format', ['--domain', 'nap.test', '--format', 'xml'], /--format xml: expected text or json/],
     ['zero timeout', ['--domain', 'nap.test', '--timeout', '0'], /--timeout 0: expected a number from 0\.1 to 600/],
     ['negative warn days', ['--domain', 'nap.test', '--cert-warn-days', '-1'], /--cert-warn-days -1/],
     ['quiet and verbose', ['--domain', 'nap.test', '-q', '-v'], /contradict/],
-    ['unwritable report', ['--domain', 'nap.test', '--json', '/nonexistent/dir/r.json'], /--json \/nonexistent\/dir\/r\.json: directory \/nonexistent\/dir is not writable/],
+    [
+      'unwritable report',
+      ['--domain', 'nap.test', '--json', '/nonexistent/dir/r.json'],
+      /--json \/nonexistent\/dir\/r\.json: directory \/nonexistent\/dir is not writable/,
+    ],
     ['same file twice', ['--domain', 'nap.test', '--json', '/tmp/x', '--junit', '/tmp/x'], /both write/],
     ['stray argument', ['--domain', 'nap.test', 'extra'], /too many arguments/],
-    ['bad boolean env', ['--domain', 'nap.test'], /NAP_VERIFY_STRICT=maybe is not a boolean/, { NAP_VERIFY_STRICT: 'maybe' }],
+    [
+      'bad boolean env',
+      ['--domain', 'nap.test'],
+      /NAP_VERIFY_STRICT=maybe is not a boolean/,
+      { NAP_VERIFY_STRICT: 'maybe' },
+    ],
     ['bad env domain', [], /--domain 1\.2\.3\.4/, { NAP_VERIFY_DOMAIN: '1.2.3.4' }],
   ];
   it.each(cases)('%s', async (_name, args, message, env) => {
@@ -218,13 +311,39 @@ async function holdingStreams(pid: number): Promise<number> {
 }
 
 describe('interrupt', () => {
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     it(`${sig} during a hold: partial JSON, JUnit and report written, unfinished checks marked, exit ${code}`, async () => {
-      const files = { json: path.join(out, `${sig}.json`), junit: path.join(out, `${sig}.xml`), report: path.join(out, `${sig}.md`) };
+      const files = {
+        json: path.join(out, `${sig}.json`),
+        junit: path.join(out, `${sig}.xml`),
+        report: path.join(out, `${sig}.md`),
+      };
       const env = { ...process.env, NO_COLOR: '1' } as NodeJS.ProcessEnv;
-      const proc = stack.ns.spawn('node', [CLI_PATH, ...stack.args, '--hold', '30', '--json', files.json, '--junit', files.junit, '--report', files.report], { env });
+      const proc = stack.ns.spawn(
+        'node',
+        [
+          CLI_PATH,
+          ...stack.args,
+          '--hold',
+          '30',
+          '--json',
+          files.json,
+          '--junit',
+          files.junit,
+          '--report',
+          files.report,
+        ],
+        { env },
+      );
       // Wait until every hold is holding: its two streams (silent and keep-alive) open from this process.
-      await waitFor(async () => (await holdingStreams(proc.pid)) >= 2 * shape.holds, 'every hold\'s two streams open', 20_000);
+      await waitFor(
+        async () => (await holdingStreams(proc.pid)) >= 2 * shape.holds,
+        "every hold's two streams open",
+        20_000,
+      );
       const sent = Date.now();
       process.kill(proc.pid, sig);
       expect(await proc.exited).toBe(code);
@@ -238,23 +357,42 @@ describe('interrupt', () => {
       expect(holds).toHaveLength(shape.holds);
       // A hold under way is marked as interrupted; one still waiting for its prerequisite (hold.sse.main waits for
       // sse.main) as skipped by the interrupted run. Either way it is unfinished, and holds were under way.
-      for (const h of holds) expect(h.message, h.id).toMatch(/^(interrupted before it finished|skipped: run interrupted)$/);
+      for (const h of holds)
+        expect(h.message, h.id).toMatch(/^(interrupted before it finished|skipped: run interrupted)$/);
       for (const h of holds) expect(h.status, h.id).toBe('skip');
       expect(holds.some((h: { message: string }) => h.message === 'interrupted before it finished')).toBe(true);
       expect(doc.checks.find((c: { id: string }) => c.id === 'tls.main').status).toBe('pass');
       expect(XMLValidator.validate(readFileSync(files.junit, 'utf8'))).toBe(true);
       expect(readFileSync(files.junit, 'utf8')).toContain('<skipped message="interrupted before it finished"/>');
-      expect(readFileSync(files.report, 'utf8')).toContain('**Verdict: INTERRUPTED: unfinished checks are marked skip.');
+      expect(readFileSync(files.report, 'utf8')).toContain(
+        '**Verdict: INTERRUPTED: unfinished checks are marked skip.',
+      );
     });
   }
 
   it('serve stops cleanly on SIGTERM and SIGINT, closing held connections: exit 0', async () => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-      const proc = stack.ns.spawn('node', [CLI_PATH, 'serve', '--domain', 'nap.test', '--host', '127.0.0.1', '--cp-port', '7000', '--browser-port', '7005', '--sandbox-port', '7006']);
+      const proc = stack.ns.spawn('node', [
+        CLI_PATH,
+        'serve',
+        '--domain',
+        'nap.test',
+        '--host',
+        '127.0.0.1',
+        '--cp-port',
+        '7000',
+        '--browser-port',
+        '7005',
+        '--sandbox-port',
+        '7006',
+      ]);
       await waitFor(() => /nap-sandbox listening/.test(proc.output()), 'responder up');
       // A held SSE stream must not keep the process alive.
       // It says so once the stream's first bytes arrived: the responder holds it when the signal comes.
-      const held = stack.ns.spawn('node', ['-e', "require('http').get({host:'127.0.0.1',port:7000,path:'/.well-known/nap-verify/sse?hold=600',headers:{host:'nap.test'}},r=>r.once('data',()=>console.log('stream open '+r.statusCode)).resume())"]);
+      const held = stack.ns.spawn('node', [
+        '-e',
+        "require('http').get({host:'127.0.0.1',port:7000,path:'/.well-known/nap-verify/sse?hold=600',headers:{host:'nap.test'}},r=>r.once('data',()=>console.log('stream open '+r.statusCode)).resume())",
+      ]);
       await waitFor(() => /stream open 200/.test(held.output()), 'the held SSE stream open');
       process.kill(proc.pid, sig);
       expect(await proc.exited).toBe(0);
@@ -272,10 +410,18 @@ describe('interrupt', () => {
   it('Ctrl-C mid-run exits 130 at once and still writes the partial JSON with unfinished checks marked', async () => {
     const json = path.join(out, 'partial.json');
     const env = { ...process.env, NO_COLOR: '1' } as NodeJS.ProcessEnv;
-    const proc = stack.ns.spawn('node', [CLI_PATH, '--domain', 'slow.test', '--timeout', '20', '--only', 'dns,tls.main', '--json', json], { env });
+    const proc = stack.ns.spawn(
+      'node',
+      [CLI_PATH, '--domain', 'slow.test', '--timeout', '20', '--only', 'dns,tls.main', '--json', json],
+      { env },
+    );
     // Wait until its queries (which can only time out) reach the silent server: the run is under way, then interrupt.
     const before = silentDns.output().split('got a datagram').length;
-    await waitFor(() => silentDns.output().split('got a datagram').length > before, 'the run\'s first DNS query', 15_000);
+    await waitFor(
+      () => silentDns.output().split('got a datagram').length > before,
+      "the run's first DNS query",
+      15_000,
+    );
     const sent = Date.now();
     process.kill(proc.pid, 'SIGINT');
     const code = await proc.exited;
@@ -287,7 +433,10 @@ describe('interrupt', () => {
     assertResultSchema(doc, 'partial JSON');
     expect(doc.interrupted).toBe(true);
     expect(doc.summary.status).toBe('interrupted');
-    expect(doc.checks.find((c: { id: string }) => c.id === 'dns.main')).toMatchObject({ status: 'skip', message: 'interrupted before it finished' });
+    expect(doc.checks.find((c: { id: string }) => c.id === 'dns.main')).toMatchObject({
+      status: 'skip',
+      message: 'interrupted before it finished',
+    });
     expect(proc.output()).toMatch(/interrupted/);
   });
 });

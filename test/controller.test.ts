@@ -14,25 +14,50 @@ const PLAIN = 'server_tokens on;';
 
 let ing: Ingress;
 
-interface JsonCheck { id: string; status: string; code?: string; message: string; evidence: Record<string, any>; remediation?: string }
+interface JsonCheck {
+  id: string;
+  status: string;
+  code?: string;
+  message: string;
+  evidence: Record<string, any>;
+  remediation?: string;
+}
 
 async function run(port: number, extra: string[]) {
-  const r = await runCli(ing.ns, ['--domain', ing.domain, '--https-port', String(port), '--ca-file', ing.rootPem, '--format', 'json', '--timeout', '3', ...extra]);
+  const r = await runCli(ing.ns, [
+    '--domain',
+    ing.domain,
+    '--https-port',
+    String(port),
+    '--ca-file',
+    ing.rootPem,
+    '--format',
+    'json',
+    '--timeout',
+    '3',
+    ...extra,
+  ]);
   expect(r.json, r.stderr || r.stdout).toBeDefined();
   return Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c])) as Record<string, JsonCheck>;
 }
 
 beforeAll(async () => {
   ing = await ingressBase('nap.test');
-  await Promise.all([startResponder(ing.ns, ing.domain, R), startResponder(ing.ns, ing.domain, FINGERPRINTS_ONLY, ['--fingerprints-only'])]);
-  await startNginx(ing.ns, [
-    UPGRADE_MAP,
-    nginxSite(ing, R, { port: P.plainStripped, upgrade: false, extra: PLAIN }),
-    nginxSite(ing, R, { port: P.plainBuffered, buffering: true, extra: PLAIN }),
-    nginxSite(ing, R, { port: P.plainCut, readTimeout: '3s', extra: PLAIN }),
-    // The platform itself (no responder) behind an ingress that drops the Upgrade headers.
-    nginxSite(ing, FINGERPRINTS_ONLY, { port: P.platformStripped, upgrade: false }),
-  ].join('\n'));
+  await Promise.all([
+    startResponder(ing.ns, ing.domain, R),
+    startResponder(ing.ns, ing.domain, FINGERPRINTS_ONLY, ['--fingerprints-only']),
+  ]);
+  await startNginx(
+    ing.ns,
+    [
+      UPGRADE_MAP,
+      nginxSite(ing, R, { port: P.plainStripped, upgrade: false, extra: PLAIN }),
+      nginxSite(ing, R, { port: P.plainBuffered, buffering: true, extra: PLAIN }),
+      nginxSite(ing, R, { port: P.plainCut, readTimeout: '3s', extra: PLAIN }),
+      // The platform itself (no responder) behind an ingress that drops the Upgrade headers.
+      nginxSite(ing, FINGERPRINTS_ONLY, { port: P.platformStripped, upgrade: false }),
+    ].join('\n'),
+  );
 }, 60_000);
 afterAll(runCleanups);
 
@@ -42,7 +67,9 @@ describe('plain nginx', () => {
     expect(c['http.main']!.evidence.controller).toBe('nginx');
     for (const role of ['main', 'browsers', 'sandbox', 'preview']) {
       expect(c[`ws.${role}`], role).toMatchObject({ status: 'fail', code: 'WS_UPGRADE_STRIPPED' });
-      expect(c[`ws.${role}`]!.remediation, role).toBe('In the location that proxies NAP: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; and proxy_read_timeout 3600s;');
+      expect(c[`ws.${role}`]!.remediation, role).toBe(
+        'In the location that proxies NAP: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; and proxy_read_timeout 3600s;',
+      );
     }
   });
 
@@ -66,7 +93,9 @@ describe('dropped Upgrade headers, one code on every host', () => {
   it('the platform answering /env-gateway without Upgrade as it answers a plain GET (404) is WS_UPGRADE_STRIPPED, as on the responder hosts', async () => {
     const c = await run(P.platformStripped, ['--only', 'ws.main']);
     expect(c['ws.main']).toMatchObject({ status: 'fail', code: 'WS_UPGRADE_STRIPPED' });
-    expect(c['ws.main']!.message).toBe('upgrade to nap.test answered 404 instead of 101, as a plain GET of the same path does: the proxy dropped the Upgrade headers');
+    expect(c['ws.main']!.message).toBe(
+      'upgrade to nap.test answered 404 instead of 101, as a plain GET of the same path does: the proxy dropped the Upgrade headers',
+    );
     expect(c['ws.main']!.evidence.plainStatus).toBe(404);
   });
 });

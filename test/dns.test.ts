@@ -9,10 +9,20 @@ import { zone } from './support/zone.js';
 
 let ns: Netns;
 
-interface JsonCheck { id: string; status: string; code?: string; message: string; host?: string; evidence: Record<string, any>; remediation?: string }
+interface JsonCheck {
+  id: string;
+  status: string;
+  code?: string;
+  message: string;
+  host?: string;
+  evidence: Record<string, any>;
+  remediation?: string;
+}
 
 async function dns(args: string[], env?: Record<string, string>) {
-  const r = await runCli(ns, ['--only', 'dns', '--format', 'json', '--timeout', '1', ...args], { ...(env ? { env } : {}) });
+  const r = await runCli(ns, ['--only', 'dns', '--format', 'json', '--timeout', '1', ...args], {
+    ...(env ? { env } : {}),
+  });
   expect(r.json, r.stderr || r.stdout).toBeDefined();
   const byId = Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c]));
   return { ...r, byId: byId as Record<string, JsonCheck> };
@@ -58,7 +68,10 @@ describe('dns.* against real dnsmasq', () => {
   });
 
   it('uses a fresh random preview label without a hyphen on every run', async () => {
-    const [a, b] = await Promise.all([dns(['--domain', 'good.test', '--only', 'dns.preview']), dns(['--domain', 'good.test', '--only', 'dns.preview'])]);
+    const [a, b] = await Promise.all([
+      dns(['--domain', 'good.test', '--only', 'dns.preview']),
+      dns(['--domain', 'good.test', '--only', 'dns.preview']),
+    ]);
     const ha = a.byId['dns.preview']!.host!;
     expect(ha).toMatch(/^nvf[0-9a-f]{10}\.sandbox\.good\.test$/);
     expect(ha).not.toBe(b.byId['dns.preview']!.host);
@@ -112,7 +125,9 @@ describe('dns.* against real dnsmasq', () => {
   it('an /etc/hosts entry that disagrees with DNS is DNS_LOCAL_OVERRIDE (warn, exit 0; --strict exit 1)', async () => {
     const r = await dns(['--domain', 'override.test']);
     expect(r.byId['dns.files']).toMatchObject({ status: 'warn', code: 'DNS_LOCAL_OVERRIDE' });
-    expect(r.byId['dns.files']!.message).toContain('this machine resolves files.override.test to 127.0.0.5 but DNS (127.0.0.1:53) says 127.0.0.1');
+    expect(r.byId['dns.files']!.message).toContain(
+      'this machine resolves files.override.test to 127.0.0.5 but DNS (127.0.0.1:53) says 127.0.0.1',
+    );
     expect(r.byId['dns.consistent']!.status).toBe('pass');
     expect(r.code).toBe(0);
     expect((await dns(['--domain', 'override.test', '--strict'])).code).toBe(1);
@@ -121,7 +136,9 @@ describe('dns.* against real dnsmasq', () => {
   it('resolvers that disagree (split horizon) are DNS_LOCAL_OVERRIDE', async () => {
     const r = await dns(['--domain', 'good.test', '--resolver', '127.0.0.1:5300']);
     expect(r.byId['dns.main']).toMatchObject({ status: 'warn', code: 'DNS_LOCAL_OVERRIDE' });
-    expect(r.byId['dns.main']!.message).toMatch(/127\.0\.0\.1:53 says 127\.0\.0\.1, 127\.0\.0\.1:5300 says 127\.0\.0\.3/);
+    expect(r.byId['dns.main']!.message).toMatch(
+      /127\.0\.0\.1:53 says 127\.0\.0\.1, 127\.0\.0\.1:5300 says 127\.0\.0\.3/,
+    );
     expect(r.byId['dns.files']!.status).toBe('pass');
   });
 
@@ -134,21 +151,36 @@ describe('dns.* against real dnsmasq', () => {
   it('a resolver address where nothing listens is DNS_UNREACHABLE (refused at once), not a timeout', async () => {
     const r = await dns(['--domain', 'good.test', '--only', 'dns.main', '--resolver', '127.0.0.1:5391']);
     expect(r.byId['dns.main']).toMatchObject({ status: 'fail', code: 'DNS_UNREACHABLE' });
-    expect(r.byId['dns.main']!.message).toBe('no DNS server at 127.0.0.1:5391 to ask for good.test: connection refused (ICMP port unreachable) (this machine still resolves it to 127.0.0.1, from /etc/hosts or a local cache)');
+    expect(r.byId['dns.main']!.message).toBe(
+      'no DNS server at 127.0.0.1:5391 to ask for good.test: connection refused (ICMP port unreachable) (this machine still resolves it to 127.0.0.1, from /etc/hosts or a local cache)',
+    );
   });
 
   it('no DNS server at all: DNS_UNREACHABLE once per name, and TURN skips pointing at DNS instead of blaming a firewall', async () => {
     const bare = await createNetns();
-    const r = await runCli(bare, ['--domain', 'acme.test', '--only', 'dns.main,turn', '--timeout', '1', '--format', 'json']);
+    const r = await runCli(bare, [
+      '--domain',
+      'acme.test',
+      '--only',
+      'dns.main,turn',
+      '--timeout',
+      '1',
+      '--format',
+      'json',
+    ]);
     const byId = Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c]));
     expect(byId['dns.main']).toMatchObject({ status: 'fail', code: 'DNS_UNREACHABLE' });
     expect(byId['dns.main']!.message).toContain('connection refused');
     for (const id of ['turn.udp', 'turn.tcp']) {
       expect(byId[id], id).toMatchObject({ status: 'skip' });
-      expect(byId[id]!.message, id).toMatch(/^TURN server acme\.test:3478: acme\.test does not resolve \(E\w+\); nothing to test until DNS answers \(see the dns\.\* checks\)/);
+      expect(byId[id]!.message, id).toMatch(
+        /^TURN server acme\.test:3478: acme\.test does not resolve \(E\w+\); nothing to test until DNS answers \(see the dns\.\* checks\)/,
+      );
       expect(byId[id]!.remediation).toBeUndefined();
     }
-    expect(r.json.checks.filter((c: JsonCheck) => c.status === 'fail').map((c: JsonCheck) => c.id)).toEqual(['dns.main']);
+    expect(r.json.checks.filter((c: JsonCheck) => c.status === 'fail').map((c: JsonCheck) => c.id)).toEqual([
+      'dns.main',
+    ]);
   });
 
   it('a DNSSEC validation failure upstream is DNS_SERVFAIL', async () => {

@@ -191,7 +191,9 @@ describe('dnsmasq', T, () => {
   });
 
   it('reports a config error with dnsmasq output', async () => {
-    await expect(startDnsmasq(ns, { port: 5396, lines: ['no-such-option=1'] })).rejects.toThrow(/dnsmasq did not start[\s\S]*no-such-option/);
+    await expect(startDnsmasq(ns, { port: 5396, lines: ['no-such-option=1'] })).rejects.toThrow(
+      /dnsmasq did not start[\s\S]*no-such-option/,
+    );
   });
 });
 
@@ -221,7 +223,15 @@ describe('pki', T, () => {
 
   it('puts the SANs in subjectAltName, and no SAN extension when sans is empty', async () => {
     const leaf = await pki.leaf(inter, { cn: 'x.test', sans: ['x.test', '*.sandbox.x.test'], org: 'Acme/Test' });
-    const r = await runCommand('openssl', ['x509', '-in', leaf.certPath, '-noout', '-ext', 'subjectAltName', '-subject']);
+    const r = await runCommand('openssl', [
+      'x509',
+      '-in',
+      leaf.certPath,
+      '-noout',
+      '-ext',
+      'subjectAltName',
+      '-subject',
+    ]);
     expect(r.stdout).toContain('DNS:x.test, DNS:*.sandbox.x.test');
     expect(r.stdout).toContain('subject=O = Acme/Test, CN = x.test');
     const bare = await pki.leaf(inter, { cn: 'bare.test', sans: [] });
@@ -242,7 +252,11 @@ describe('pki', T, () => {
   });
 
   it('makes a not-yet-valid leaf that fails with "certificate is not yet valid"', async () => {
-    const leaf = await pki.leaf(inter, { cn: 'new.test', sans: ['new.test'], notBefore: new Date(Date.now() + 10 * DAY) });
+    const leaf = await pki.leaf(inter, {
+      cn: 'new.test',
+      sans: ['new.test'],
+      notBefore: new Date(Date.now() + 10 * DAY),
+    });
     const r = await verify(leaf);
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toContain('certificate is not yet valid');
@@ -290,9 +304,22 @@ describe('nginx', T, () => {
       ns,
       [
         // unknown SNI on 8443 hits the default server, which refuses the handshake
-        tlsServer({ port: 8443, serverNames: [], certPath: fullchain, keyPath: leaf.keyPath, defaultServer: true, rejectHandshake: true }),
+        tlsServer({
+          port: 8443,
+          serverNames: [],
+          certPath: fullchain,
+          keyPath: leaf.keyPath,
+          defaultServer: true,
+          rejectHandshake: true,
+        }),
         tlsServer({ port: 8443, serverNames: ['x.test', 'files.x.test'], certPath: fullchain, keyPath: leaf.keyPath }),
-        tlsServer({ port: 8444, serverNames: ['old.x.test'], certPath: old.certPath, keyPath: old.keyPath, protocols: 'TLSv1.1' }),
+        tlsServer({
+          port: 8444,
+          serverNames: ['old.x.test'],
+          certPath: old.certPath,
+          keyPath: old.keyPath,
+          protocols: 'TLSv1.1',
+        }),
       ].join('\n'),
     );
   }, 20_000);
@@ -303,10 +330,14 @@ describe('nginx', T, () => {
     expect(r.stdout).toMatch(/0 s:CN = x\.test/);
     expect(r.stdout).toMatch(/1 s:CN = NVT Intermediate/);
     expect(r.stdout).toContain('Verify return code: 0 (ok)');
-    const http = await ns.exec('openssl', ['s_client', '-quiet', '-connect', '127.0.0.1:8443', '-servername', 'x.test'], {
-      input: 'GET / HTTP/1.0\r\nHost: x.test\r\n\r\n',
-      timeoutMs: 10_000,
-    });
+    const http = await ns.exec(
+      'openssl',
+      ['s_client', '-quiet', '-connect', '127.0.0.1:8443', '-servername', 'x.test'],
+      {
+        input: 'GET / HTTP/1.0\r\nHost: x.test\r\n\r\n',
+        timeoutMs: 10_000,
+      },
+    );
     expect(http.stdout).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(http.stdout).toMatch(/\r\n\r\nok\n$/);
   });
@@ -330,7 +361,9 @@ describe('nginx', T, () => {
   });
 
   it('throws with nginx -t output for a bad config', async () => {
-    await expect(startNginx(ns, 'server { listen 127.0.0.1:8445; bogus_directive on; }')).rejects.toThrow(/nginx -t failed[\s\S]*bogus_directive/);
+    await expect(startNginx(ns, 'server { listen 127.0.0.1:8445; bogus_directive on; }')).rejects.toThrow(
+      /nginx -t failed[\s\S]*bogus_directive/,
+    );
   });
 
   it('stop() ends master and workers', async () => {
@@ -345,7 +378,10 @@ describe('nginx', T, () => {
 
 describe('cli', T, () => {
   it('locates the repo root from import.meta.url, and CLI_PATH is the built file npm installs as the command', () => {
-    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; bin: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      name: string;
+      bin: Record<string, string>;
+    };
     expect(pkg.name).toBe('nap-verify');
     // What users run (`npx nap-verify`) is what the tests run; `npm test` builds it first (pretest).
     expect(CLI_PATH).toBe(path.resolve(REPO_ROOT, pkg.bin['nap-verify']!));

@@ -20,7 +20,14 @@ const HOLD_IDS = [...WS_IDS, 'hold.sse.main'];
 const HOLDS = [75, 10] as const;
 const NGINX_FIX = 'nginx.ingress.kubernetes.io/proxy-read-timeout: "3600"';
 
-interface JsonCheck { id: string; status: string; code?: string; message: string; evidence: Record<string, any>; remediation?: string }
+interface JsonCheck {
+  id: string;
+  status: string;
+  code?: string;
+  message: string;
+  evidence: Record<string, any>;
+  remediation?: string;
+}
 type Run = CliResult & { byId: Record<string, JsonCheck> };
 
 let ing: Ingress;
@@ -33,35 +40,67 @@ beforeAll(async () => {
   await startVarnish(ing, R, VARNISH, SEND_TIMEOUT_S);
   const viaVarnish = { cp: VARNISH, browser: VARNISH, sandbox: VARNISH };
   // Two nginx instances: each has 256 worker connections, and every held stream costs two (client and upstream).
-  await startNginx(ing.ns, [
-    UPGRADE_MAP,
-    nginxSite(ing, R, { port: P.nginx4, readTimeout: '4s' }),
-    nginxSite(ing, R, { port: P.nginxOk }),
-    nginxSite(ing, R, { port: P.nginx20, readTimeout: '20s' }),
-  ].join('\n'));
-  await startNginx(ing.ns, [
-    UPGRADE_MAP,
-    nginxSite(ing, R, { port: P.varnish, backends: viaVarnish }),
-    nginxSite(ing, R, { port: P.buffered, buffering: true }),
-  ].join('\n'));
+  await startNginx(
+    ing.ns,
+    [
+      UPGRADE_MAP,
+      nginxSite(ing, R, { port: P.nginx4, readTimeout: '4s' }),
+      nginxSite(ing, R, { port: P.nginxOk }),
+      nginxSite(ing, R, { port: P.nginx20, readTimeout: '20s' }),
+    ].join('\n'),
+  );
+  await startNginx(
+    ing.ns,
+    [
+      UPGRADE_MAP,
+      nginxSite(ing, R, { port: P.varnish, backends: viaVarnish }),
+      nginxSite(ing, R, { port: P.buffered, buffering: true }),
+    ].join('\n'),
+  );
   await startHaproxy(ing, R, P.haproxy5, '5s');
   const plan: Array<[keyof typeof P, number, string[]]> = [
-    ...(['nginx4', 'haproxy5', 'nginx20', 'varnish'] as const).flatMap((n) => HOLDS.map((h) => [n, h, ['--only', 'hold']] as [keyof typeof P, number, string[]])),
+    ...(['nginx4', 'haproxy5', 'nginx20', 'varnish'] as const).flatMap((n) =>
+      HOLDS.map((h) => [n, h, ['--only', 'hold']] as [keyof typeof P, number, string[]]),
+    ),
     ...HOLDS.map((h) => ['buffered', h, ['--only', 'sse.main,hold.sse.main']] as [keyof typeof P, number, string[]]),
     ['nginxOk', 5, ['--only', 'hold']],
   ];
   // Every run side by side: the longest is the 75 s hold through Varnish, whose piped WebSockets are not capped.
-  await Promise.all(plan.map(async ([name, hold, only]) => {
-    const r = await runCli(ing.ns, ['--domain', ing.domain, '--https-port', String(P[name]), '--ca-file', ing.rootPem, ...only, '--hold', String(hold), '--timeout', '2', '--format', 'json'], { timeoutMs: 120_000 });
-    if (!r.json) throw new Error(`${name}@${hold}: ${r.stderr}${r.stdout}`);
-    runs[`${name}@${hold}`] = { ...r, byId: Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c])) };
-  }));
+  await Promise.all(
+    plan.map(async ([name, hold, only]) => {
+      const r = await runCli(
+        ing.ns,
+        [
+          '--domain',
+          ing.domain,
+          '--https-port',
+          String(P[name]),
+          '--ca-file',
+          ing.rootPem,
+          ...only,
+          '--hold',
+          String(hold),
+          '--timeout',
+          '2',
+          '--format',
+          'json',
+        ],
+        { timeoutMs: 120_000 },
+      );
+      if (!r.json) throw new Error(`${name}@${hold}: ${r.stderr}${r.stdout}`);
+      runs[`${name}@${hold}`] = {
+        ...r,
+        byId: Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c])),
+      };
+    }),
+  );
 }, 150_000);
 afterAll(runCleanups);
 
 // A generous bound: eleven runs side by side on a loaded machine. The precise figure (within 0.5 s) is measured and
 // reported by `npm run bench` (bench/hold-precision.run.ts), not asserted here.
-const near = (got: number, want: number, what: string) => expect(Math.abs(got - want), `${what}: ${got} vs ${want}`).toBeLessThanOrEqual(1.5);
+const near = (got: number, want: number, what: string) =>
+  expect(Math.abs(got - want), `${what}: ${got} vs ${want}`).toBeLessThanOrEqual(1.5);
 /** The figure as the message and culprit print it: they must say what the evidence measured. */
 const s1 = (x: number) => x.toFixed(1).replace('.', '\\.');
 
@@ -75,7 +114,9 @@ describe.each(HOLDS)('hold.* at --hold %i against real idle timeouts', (hold) =>
       near(c.evidence.cutAfterS, 4, id);
       expect(c.evidence.limit, id).toBe('idle');
       const cut = c.evidence.cutAfterS as number;
-      expect(c.evidence.culprit, id).toBe(`nginx proxy_read_timeout (ingress-nginx proxy-read-timeout), set to about ${cut.toFixed(0)} s`);
+      expect(c.evidence.culprit, id).toBe(
+        `nginx proxy_read_timeout (ingress-nginx proxy-read-timeout), set to about ${cut.toFixed(0)} s`,
+      );
       expect(c.message, id).toMatch(new RegExp(`an idle timeout of ${s1(cut)} s; likely nginx proxy_read_timeout`));
       expect(c.remediation, id).toContain(NGINX_FIX);
       // The twin (a byte every 0.5 s) outlived the cut and was stopped then: the hold did not wait out --hold.
@@ -99,13 +140,15 @@ describe.each(HOLDS)('hold.* at --hold %i against real idle timeouts', (hold) =>
       expect(c, id).toMatchObject({ status: 'fail', code: 'HOLD_CUT' });
       near(c.evidence.cutAfterS, 5, id);
       expect(c.evidence.limit, id).toBe('idle');
-      expect(c.evidence.culprit, id).toBe(`a proxy or load balancer on the path with an idle timeout of about ${(c.evidence.cutAfterS as number).toFixed(0)} s`);
+      expect(c.evidence.culprit, id).toBe(
+        `a proxy or load balancer on the path with an idle timeout of about ${(c.evidence.cutAfterS as number).toFixed(0)} s`,
+      );
       expect(c.evidence.keepalive.outlivedMs, id).toBeGreaterThanOrEqual(2000);
     }
   });
 });
 
-describe('nginx proxy_read_timeout 20s: WebSockets are cut, the platform\'s SSE (15 s heartbeat) is not', () => {
+describe("nginx proxy_read_timeout 20s: WebSockets are cut, the platform's SSE (15 s heartbeat) is not", () => {
   it('--hold 75: WebSockets HOLD_CUT at about 20 s; SSE warn HOLD_IDLE_HEARTBEAT with the same figure', () => {
     const r = run('nginx20', 75);
     for (const id of WS_IDS) {
@@ -113,14 +156,20 @@ describe('nginx proxy_read_timeout 20s: WebSockets are cut, the platform\'s SSE 
       expect(c, id).toMatchObject({ status: 'fail', code: 'HOLD_CUT' });
       near(c.evidence.cutAfterS, 20, id);
       expect(c.evidence.limit, id).toBe('idle');
-      expect(c.evidence.culprit, id).toMatch(new RegExp(`set to about ${(c.evidence.cutAfterS as number).toFixed(0)} s$`));
+      expect(c.evidence.culprit, id).toMatch(
+        new RegExp(`set to about ${(c.evidence.cutAfterS as number).toFixed(0)} s$`),
+      );
     }
     const sse = r.byId['hold.sse.main']!;
     expect(sse).toMatchObject({ status: 'warn', code: 'HOLD_IDLE_HEARTBEAT' });
     near(sse.evidence.cutAfterS, 20, 'sse');
     expect(sse.evidence.limit).toBe('idle');
-    expect(sse.message).toMatch(new RegExp(`^silent SSE stream to nap\\.test cut ${s1(sse.evidence.cutAfterS)} s after`));
-    expect(sse.message).toMatch(/ s after its last byte .*nap-cp's 15 s SSE heartbeat, which keeps the platform's SSE alive through this proxy \(the WebSocket holds say whether WebSockets survive\)/);
+    expect(sse.message).toMatch(
+      new RegExp(`^silent SSE stream to nap\\.test cut ${s1(sse.evidence.cutAfterS)} s after`),
+    );
+    expect(sse.message).toMatch(
+      / s after its last byte .*nap-cp's 15 s SSE heartbeat, which keeps the platform's SSE alive through this proxy \(the WebSocket holds say whether WebSockets survive\)/,
+    );
     expect(sse.remediation).toContain(NGINX_FIX);
   });
 
@@ -139,8 +188,14 @@ describe.each(HOLDS)(`a real lifetime cap (Varnish send_timeout ${SEND_TIMEOUT_S
     // The silent stream was cut only when it next sent: its closing event, due at --hold.
     near(c.evidence.ageS, hold, 'silent age');
     const cap = c.evidence.capS as number;
-    expect(c.evidence.culprit).toBe(`a proxy on the path that caps streams at about ${cap.toFixed(0)} s of age whatever they carry (a load balancer's backend timeout or a cache's send timeout, not ingress-nginx's idle timeouts)`);
-    expect(c.message).toMatch(new RegExp(`^SSE streams to nap\\.test are capped at ${s1(cap)} s of age: the keep-alive twin \\(a byte every 0\\.5 s\\) was cut at .*; a lifetime cap, not an idle timeout; likely a proxy on the path`));
+    expect(c.evidence.culprit).toBe(
+      `a proxy on the path that caps streams at about ${cap.toFixed(0)} s of age whatever they carry (a load balancer's backend timeout or a cache's send timeout, not ingress-nginx's idle timeouts)`,
+    );
+    expect(c.message).toMatch(
+      new RegExp(
+        `^SSE streams to nap\\.test are capped at ${s1(cap)} s of age: the keep-alive twin \\(a byte every 0\\.5 s\\) was cut at .*; a lifetime cap, not an idle timeout; likely a proxy on the path`,
+      ),
+    );
     expect(c.remediation).toMatch(/^A limit on how long a stream may live/);
     expect(c.remediation).toContain('Varnish send_timeout');
     expect(c.remediation).not.toContain('nginx.ingress.kubernetes.io');
@@ -162,7 +217,9 @@ describe.each(HOLDS)('a buffered SSE stream at --hold %i', (hold) => {
     const c = r.byId['hold.sse.main']!;
     expect(c.status).toBe('skip');
     expect(c.code).toBeUndefined();
-    expect(c.message).toBe('no hold on nap.test: the proxy holds the stream back (SSE_BUFFERED in sse.main), and a hold cannot be observed through a buffer');
+    expect(c.message).toBe(
+      'no hold on nap.test: the proxy holds the stream back (SSE_BUFFERED in sse.main), and a hold cannot be observed through a buffer',
+    );
     expect(c.evidence.silent).toBeUndefined();
   });
 });

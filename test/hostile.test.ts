@@ -7,15 +7,31 @@ import { runCleanups } from './harness/proc.js';
 import { ingressBase, waitPort, type Ingress } from './support/ingress.js';
 
 const HOSTILE = path.join(REPO_ROOT, 'test/support/hostile.mjs');
-const P = { tcpSilent: 9001, tlsSilentHttp: 9002, wsNoAnswer: 9003, wsGarbage: 9004, sseTrickle: 9005, hugeHeader: 9006, dns: 9053, stun: 9478, bindingOnly: 9479 };
+const P = {
+  tcpSilent: 9001,
+  tlsSilentHttp: 9002,
+  wsNoAnswer: 9003,
+  wsGarbage: 9004,
+  sseTrickle: 9005,
+  hugeHeader: 9006,
+  dns: 9053,
+  stun: 9478,
+  bindingOnly: 9479,
+};
 const TIMEOUT_S = 1;
 
 let ing: Ingress;
-interface JsonCheck { id: string; status: string; code?: string; message: string }
+interface JsonCheck {
+  id: string;
+  status: string;
+  code?: string;
+  message: string;
+}
 
 beforeAll(async () => {
   ing = await ingressBase('nap.test');
-  const start = (mode: string, port: number) => ing.ns.spawn('node', [HOSTILE, mode, String(port), ing.certPath, ing.keyPath]);
+  const start = (mode: string, port: number) =>
+    ing.ns.spawn('node', [HOSTILE, mode, String(port), ing.certPath, ing.keyPath]);
   start('tcp-silent', P.tcpSilent);
   start('tls-silent-http', P.tlsSilentHttp);
   start('ws-no-answer', P.wsNoAnswer);
@@ -30,7 +46,11 @@ beforeAll(async () => {
 afterAll(runCleanups);
 
 async function hostile(args: string[], deadlineS: number) {
-  const r = await runCli(ing.ns, ['--domain', 'nap.test', '--ca-file', ing.rootPem, '--timeout', String(TIMEOUT_S), '--format', 'json', ...args], { timeoutMs: 60_000 });
+  const r = await runCli(
+    ing.ns,
+    ['--domain', 'nap.test', '--ca-file', ing.rootPem, '--timeout', String(TIMEOUT_S), '--format', 'json', ...args],
+    { timeoutMs: 60_000 },
+  );
   expect(r.stderr).toBe('');
   expect(r.code, r.stdout).toBe(1);
   // The deadline each probe promises, plus process start: nothing waits on a hostile peer beyond it.
@@ -72,10 +92,17 @@ describe('hostile servers end as findings within their deadlines', () => {
   });
 
   it('an SSE stream that trickles one byte a second forever → SSE_BUFFERED, and no hold is judged through it', async () => {
-    const c = await hostile(['--https-port', String(P.sseTrickle), '--only', 'sse.main,hold.sse.main', '--hold', '2'], 2 + 4 * TIMEOUT_S + 2);
+    const c = await hostile(
+      ['--https-port', String(P.sseTrickle), '--only', 'sse.main,hold.sse.main', '--hold', '2'],
+      2 + 4 * TIMEOUT_S + 2,
+    );
     expect(c['sse.main']).toMatchObject({ code: 'SSE_BUFFERED' });
     expect(c['sse.main']!.message).toMatch(/no hello event arrived before the stream ended/);
-    expect(c['hold.sse.main']).toMatchObject({ status: 'skip', message: 'no hold on nap.test: the proxy holds the stream back (SSE_BUFFERED in sse.main), and a hold cannot be observed through a buffer' });
+    expect(c['hold.sse.main']).toMatchObject({
+      status: 'skip',
+      message:
+        'no hold on nap.test: the proxy holds the stream back (SSE_BUFFERED in sse.main), and a hold cannot be observed through a buffer',
+    });
   });
 
   it('a 1 MB response header → HTTP_UNEXPECTED, no crash', async () => {
@@ -94,10 +121,11 @@ describe('hostile servers end as findings within their deadlines', () => {
     const c = await hostile(['--turn', `127.0.0.1:${P.stun}`, '--only', 'turn'], 3 * TIMEOUT_S);
     // The flood verdict itself: a garbage flood is a server that answers, never a firewall drop (TURN_TIMEOUT).
     expect(c['turn.udp']).toMatchObject({ status: 'fail', code: 'TURN_UNREACHABLE' });
-    expect(c['turn.udp']!.message).toMatch(/answers, but not as a STUN server: more than 2000 packets on one transport/);
+    expect(c['turn.udp']!.message).toMatch(
+      /answers, but not as a STUN server: more than 2000 packets on one transport/,
+    );
     expect(c['turn.tcp']).toMatchObject({ status: 'fail', code: 'TURN_UNREACHABLE' });
     expect(c['turn.tcp']!.message).toMatch(/not STUN|not as a STUN server/);
     expect(c['turn.auth']!.status).toBe('skip');
   });
 });
-

@@ -12,11 +12,13 @@ import { makeTempDir, runCleanups, spawnManaged, waitFor } from './harness/proc.
 
 afterAll(runCleanups);
 
-const cli = (args: string[], input?: string) => spawnSync('node', [CLI_PATH, ...args], { encoding: 'utf8', input, env: { ...process.env, NO_COLOR: '1' } });
-const docs = (text: string) => parseAllDocuments(text).map((d) => {
-  expect(d.errors).toEqual([]);
-  return d.toJS() as Record<string, any>;
-});
+const cli = (args: string[], input?: string) =>
+  spawnSync('node', [CLI_PATH, ...args], { encoding: 'utf8', input, env: { ...process.env, NO_COLOR: '1' } });
+const docs = (text: string) =>
+  parseAllDocuments(text).map((d) => {
+    expect(d.errors).toEqual([]);
+    return d.toJS() as Record<string, any>;
+  });
 const routes = (controller: string, domain: string) => {
   const r = cli(['kit', 'routes', '--controller', controller, '--domain', domain, '--namespace', 'nap']);
   expect(r.status, r.stderr).toBe(0);
@@ -28,7 +30,13 @@ function lint(objs: Array<Record<string, any>> | string, extra: string[] = []) {
   expect(r.stdout, r.stderr).not.toBe('');
   const json = JSON.parse(r.stdout);
   assertResultSchema(json, 'kit lint --format json');
-  return { code: r.status, json, findings: (json.checks as Array<{ status: string; code?: string; message: string; evidence: any }>).filter((c) => c.status !== 'pass') };
+  return {
+    code: r.status,
+    json,
+    findings: (json.checks as Array<{ status: string; code?: string; message: string; evidence: any }>).filter(
+      (c) => c.status !== 'pass',
+    ),
+  };
 }
 
 const CONTROLLERS = ['contour', 'nginx', 'traefik', 'istio', 'gateway-api'];
@@ -41,7 +49,8 @@ describe('kit routes → kit lint', () => {
         expect(objs.length).toBeGreaterThanOrEqual(2);
         const hosts = JSON.stringify(objs);
         // Traefik spells the wildcard as a HostRegexp; the linter reads it back as *.sandbox.<d> below.
-        for (const h of [domain, `files.${domain}`, `browsers.${domain}`, `sandbox.${domain}`, `*.sandbox.${domain}`]) if (controller !== 'traefik' || !h.startsWith('*')) expect(hosts).toContain(h);
+        for (const h of [domain, `files.${domain}`, `browsers.${domain}`, `sandbox.${domain}`, `*.sandbox.${domain}`])
+          if (controller !== 'traefik' || !h.startsWith('*')) expect(hosts).toContain(h);
         expect(hosts).toContain('nap-sandbox-tls-cert');
         const r = lint(objs);
         expect(r.findings, JSON.stringify(r.findings)).toEqual([]);
@@ -54,7 +63,10 @@ describe('kit routes → kit lint', () => {
 
 describe('mutations give exactly their finding', () => {
   const only = (r: ReturnType<typeof lint>, code: string, n = 1) => {
-    expect(r.findings.map((f) => f.code), JSON.stringify(r.findings)).toEqual(Array(n).fill(code));
+    expect(
+      r.findings.map((f) => f.code),
+      JSON.stringify(r.findings),
+    ).toEqual(Array(n).fill(code));
   };
   const contour = () => docs(routes('contour', 'acme.com'));
   const nginx = () => docs(routes('nginx', 'acme.com'));
@@ -93,7 +105,10 @@ describe('mutations give exactly their finding', () => {
 
   it('Contour files route: a response timeout is a download limit → LINT_TIMEOUT_DEFAULT as a warning; idle alone is fine', () => {
     const a = contour();
-    a.find((x) => x.metadata.name === 'nap-files')!.spec.routes[0].timeoutPolicy = { response: '60s', idle: 'infinity' };
+    a.find((x) => x.metadata.name === 'nap-files')!.spec.routes[0].timeoutPolicy = {
+      response: '60s',
+      idle: 'infinity',
+    };
     const r = lint(a);
     only(r, 'LINT_TIMEOUT_DEFAULT');
     expect(r.findings[0]).toMatchObject({ status: 'warn' });
@@ -140,16 +155,20 @@ describe('mutations give exactly their finding', () => {
   });
 });
 
-describe('the platform\'s own examples', () => {
-  it('the Contour example of the ingress guide: one warning, the files route on Envoy\'s 15 s response timeout', () => {
+describe("the platform's own examples", () => {
+  it("the Contour example of the ingress guide: one warning, the files route on Envoy's 15 s response timeout", () => {
     const r = cli(['kit', 'lint', path.join(REPO_ROOT, 'fixtures/contour-guide.yaml'), '--format', 'json']);
     expect(r.status).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.target.domain).toBe('nap.example.com');
-    const findings = (json.checks as Array<{ status: string; code?: string; host?: string; message: string; remediation?: string }>).filter((c) => c.status !== 'pass');
+    const findings = (
+      json.checks as Array<{ status: string; code?: string; host?: string; message: string; remediation?: string }>
+    ).filter((c) => c.status !== 'pass');
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({ status: 'warn', code: 'LINT_TIMEOUT_DEFAULT', host: 'files.nap.example.com' });
-    expect(findings[0]!.message).toContain('HTTPProxy nap-files: the response to files.nap.example.com is limited to 15 s, body included');
+    expect(findings[0]!.message).toContain(
+      'HTTPProxy nap-files: the response to files.nap.example.com is limited to 15 s, body included',
+    );
     expect(findings[0]!.message).toContain('large downloads, not streams');
     expect(findings[0]!.remediation).toBe('timeoutPolicy: {response: infinity} on the files route.');
     // --strict-free text output says the same, as a warning.
@@ -160,8 +179,17 @@ describe('the platform\'s own examples', () => {
   it('an ingress-nginx Ingress as people write it: the wildcard, timeouts, pathType, class annotation', () => {
     const r = cli(['kit', 'lint', path.join(REPO_ROOT, 'fixtures/ingress-nginx-typical.yaml'), '--format', 'json']);
     expect(r.status).toBe(1);
-    const codes = (JSON.parse(r.stdout).checks as Array<{ status: string; code?: string }>).filter((c) => c.status !== 'pass').map((c) => c.code);
-    expect(codes).toEqual(['LINT_WILDCARD_MISSING', 'LINT_TIMEOUT_DEFAULT', 'LINT_TIMEOUT_DEFAULT', 'LINT_TIMEOUT_DEFAULT', 'LINT_PATHTYPE_MISSING', 'LINT_CLASS_ANNOTATION']);
+    const codes = (JSON.parse(r.stdout).checks as Array<{ status: string; code?: string }>)
+      .filter((c) => c.status !== 'pass')
+      .map((c) => c.code);
+    expect(codes).toEqual([
+      'LINT_WILDCARD_MISSING',
+      'LINT_TIMEOUT_DEFAULT',
+      'LINT_TIMEOUT_DEFAULT',
+      'LINT_TIMEOUT_DEFAULT',
+      'LINT_PATHTYPE_MISSING',
+      'LINT_CLASS_ANNOTATION',
+    ]);
   });
 
   it('not YAML, or no domain to be found: exit 2 with one line', () => {
@@ -175,16 +203,25 @@ describe('the platform\'s own examples', () => {
 });
 
 describe('kit lint ergonomics', () => {
-  const FIXTURES = ['fixtures/contour-guide.yaml', 'fixtures/ingress-nginx-typical.yaml'].map((f) => path.join(REPO_ROOT, f));
+  const FIXTURES = ['fixtures/contour-guide.yaml', 'fixtures/ingress-nginx-typical.yaml'].map((f) =>
+    path.join(REPO_ROOT, f),
+  );
 
   it('files of different domains are judged apart: together they find what each finds alone', () => {
-    const alone = FIXTURES.map((f) => JSON.parse(cli(['kit', 'lint', f, '--format', 'json']).stdout).checks.filter((c: { status: string }) => c.status !== 'pass').length);
+    const alone = FIXTURES.map(
+      (f) =>
+        JSON.parse(cli(['kit', 'lint', f, '--format', 'json']).stdout).checks.filter(
+          (c: { status: string }) => c.status !== 'pass',
+        ).length,
+    );
     const both = JSON.parse(cli(['kit', 'lint', ...FIXTURES, '--format', 'json']).stdout);
     assertResultSchema(both, 'kit lint of two domains');
     expect(both.checks.filter((c: { status: string }) => c.status !== 'pass')).toHaveLength(alone[0]! + alone[1]!);
     expect(both.options.domains).toEqual(['nap.example.com', 'nap.acme.com']);
     // --domain judges everything against that one domain instead.
-    const forced = JSON.parse(cli(['kit', 'lint', ...FIXTURES, '--format', 'json', '--domain', 'nap.example.com']).stdout);
+    const forced = JSON.parse(
+      cli(['kit', 'lint', ...FIXTURES, '--format', 'json', '--domain', 'nap.example.com']).stdout,
+    );
     expect(forced.options.domains).toEqual(['nap.example.com']);
   });
 
@@ -193,7 +230,11 @@ describe('kit lint ergonomics', () => {
     const text = cli(['kit', 'lint', file]);
     expect(text.status).toBe(1);
     // Wrapped lines continue deep under their message column: joined back, each finding reads as one line.
-    expect(text.stdout.replace(/\n {15,}/g, ' ')).toMatch(new RegExp(`LINT_PATHTYPE_MISSING ${file.replace(/[.]/g, '\\.')}:\\d+ Ingress nap: path / of browsers\\.nap\\.acme\\.com has no pathType`));
+    expect(text.stdout.replace(/\n {15,}/g, ' ')).toMatch(
+      new RegExp(
+        `LINT_PATHTYPE_MISSING ${file.replace(/[.]/g, '\\.')}:\\d+ Ingress nap: path / of browsers\\.nap\\.acme\\.com has no pathType`,
+      ),
+    );
     expect(text.stdout).not.toMatch(/#\d/);
     expect(text.stdout).not.toContain('no finding');
     expect(text.stdout).toMatch(/^nap-verify \S+ {2}nap\.acme\.com {2}\(kit lint: 1 object in /m);
@@ -205,56 +246,103 @@ describe('kit lint ergonomics', () => {
     expect(quiet.stdout).toContain('LINT_WILDCARD_MISSING');
     const json = JSON.parse(cli(['kit', 'lint', file, '--format', 'json']).stdout);
     assertResultSchema(json, 'kit lint --format json');
-    expect(json.target).toEqual({ domain: 'nap.acme.com', hosts: { main: 'nap.acme.com', files: 'files.nap.acme.com', browsers: 'browsers.nap.acme.com', sandbox: 'sandbox.nap.acme.com', preview: '*.sandbox.nap.acme.com' }, ingressIp: null });
+    expect(json.target).toEqual({
+      domain: 'nap.acme.com',
+      hosts: {
+        main: 'nap.acme.com',
+        files: 'files.nap.acme.com',
+        browsers: 'browsers.nap.acme.com',
+        sandbox: 'sandbox.nap.acme.com',
+        preview: '*.sandbox.nap.acme.com',
+      },
+      ingressIp: null,
+    });
     const pathType = json.checks.find((c: { code?: string }) => c.code === 'LINT_PATHTYPE_MISSING');
     const lines = readFileSync(file, 'utf8').split('\n');
     expect(lines[pathType.evidence.line - 1]).toMatch(/^apiVersion: /);
-    expect(pathType.message).toBe(`${file}:${pathType.evidence.line} Ingress nap: path / of browsers.nap.acme.com has no pathType`);
+    expect(pathType.message).toBe(
+      `${file}:${pathType.evidence.line} Ingress nap: path / of browsers.nap.acme.com has no pathType`,
+    );
   });
 
   it('an empty stdin says so; kit routes defaults --namespace to nap and takes ingress-nginx as a controller name', () => {
     const empty = cli(['kit', 'lint', '-'], '');
     expect(empty.status).toBe(2);
-    expect(empty.stderr.trim()).toBe('nap-verify: kit lint: no manifests on stdin (did the command before the pipe fail?)');
+    expect(empty.stderr.trim()).toBe(
+      'nap-verify: kit lint: no manifests on stdin (did the command before the pipe fail?)',
+    );
     const contour = cli(['kit', 'routes', '--controller', 'contour', '--domain', 'acme.com']);
     expect(contour.status, contour.stderr).toBe(0);
     for (const o of docs(contour.stdout)) expect(o.metadata.namespace).toBe('nap');
     const alias = cli(['kit', 'routes', '--controller', 'ingress-nginx', '--domain', 'acme.com']);
-    expect(alias.stdout.replace(/^#.*\n/, '')).toBe(cli(['kit', 'routes', '--controller', 'nginx', '--domain', 'acme.com']).stdout.replace(/^#.*\n/, ''));
+    expect(alias.stdout.replace(/^#.*\n/, '')).toBe(
+      cli(['kit', 'routes', '--controller', 'nginx', '--domain', 'acme.com']).stdout.replace(/^#.*\n/, ''),
+    );
   });
 });
 
 describe('kit responder', () => {
-  it('refuses the platform\'s Service names without --pre-install, offers --suffix', () => {
+  it("refuses the platform's Service names without --pre-install, offers --suffix", () => {
     const r = cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com']);
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     const s = docs(cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--suffix', 'probe']).stdout);
-    expect(s.filter((o) => o.kind === 'Service').map((o) => o.metadata.name)).toEqual(['nap-cp-probe', 'nap-browser-probe', 'nap-sandbox-probe']);
+    expect(s.filter((o) => o.kind === 'Service').map((o) => o.metadata.name)).toEqual([
+      'nap-cp-probe',
+      'nap-browser-probe',
+      'nap-sandbox-probe',
+    ]);
   });
 
   it('--pre-install: ConfigMap + Deployments + Services as the platform names them, hardened, labelled, probed', () => {
     const objs = docs(cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install']).stdout);
-    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ConfigMap/nap-verify-responder', ...['nap-cp', 'nap-browser', 'nap-sandbox'].flatMap((n) => [`Deployment/${n}`, `NetworkPolicy/${n}`, `Service/${n}`])]);
-    for (const o of objs) expect(o.metadata).toMatchObject({ namespace: 'nap', labels: { 'app.kubernetes.io/managed-by': 'nap-verify', 'app.kubernetes.io/instance': 'nap-verify-responder' } });
-    const ports = Object.fromEntries(objs.filter((o) => o.kind === 'Service').map((o) => [o.metadata.name, o.spec.ports[0].port]));
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'ConfigMap/nap-verify-responder',
+      ...['nap-cp', 'nap-browser', 'nap-sandbox'].flatMap((n) => [
+        `Deployment/${n}`,
+        `NetworkPolicy/${n}`,
+        `Service/${n}`,
+      ]),
+    ]);
+    for (const o of objs)
+      expect(o.metadata).toMatchObject({
+        namespace: 'nap',
+        labels: { 'app.kubernetes.io/managed-by': 'nap-verify', 'app.kubernetes.io/instance': 'nap-verify-responder' },
+      });
+    const ports = Object.fromEntries(
+      objs.filter((o) => o.kind === 'Service').map((o) => [o.metadata.name, o.spec.ports[0].port]),
+    );
     expect(ports).toEqual({ 'nap-cp': 3000, 'nap-browser': 3005, 'nap-sandbox': 3006 });
     for (const d of objs.filter((o) => o.kind === 'Deployment')) {
       const c = d.spec.template.spec.containers[0];
       expect(c.image).toMatch(/^node:\d+-alpine$/);
       expect(c.readinessProbe.httpGet.path).toBe(d.metadata.name === 'nap-cp' ? '/healthz' : '/health');
       expect(c.resources.limits).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
-      expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(c.securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
       expect(d.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true });
-      expect(d.spec.selector.matchLabels).toEqual(Object.fromEntries(Object.entries(d.spec.template.metadata.labels).filter(([k]) => k in d.spec.selector.matchLabels)));
+      expect(d.spec.selector.matchLabels).toEqual(
+        Object.fromEntries(
+          Object.entries(d.spec.template.metadata.labels).filter(([k]) => k in d.spec.selector.matchLabels),
+        ),
+      );
     }
-    const del = docs(cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', '--delete']).stdout);
+    const del = docs(
+      cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', '--delete']).stdout,
+    );
     expect(del.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(objs.map((o) => `${o.kind}/${o.metadata.name}`));
   });
 
-  it('a NetworkPolicy per stand-in admits only the ingress controller\'s namespace, on the stand-in\'s port', () => {
-    const at = (extra: string[]) => docs(cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', ...extra]).stdout);
-    for (const [extra, ingressNs] of [[[], 'ingress-nginx'], [['--ingress-namespace', 'projectcontour'], 'projectcontour']] as const) {
+  it("a NetworkPolicy per stand-in admits only the ingress controller's namespace, on the stand-in's port", () => {
+    const at = (extra: string[]) =>
+      docs(cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', ...extra]).stdout);
+    for (const [extra, ingressNs] of [
+      [[], 'ingress-nginx'],
+      [['--ingress-namespace', 'projectcontour'], 'projectcontour'],
+    ] as const) {
       const objs = at([...extra]);
       const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
       expect(policies).toHaveLength(3);
@@ -266,24 +354,64 @@ describe('kit responder', () => {
         expect(dep.spec.template.metadata.labels).toMatchObject(p.spec.podSelector.matchLabels);
         expect(p.spec.policyTypes).toEqual(['Ingress']);
         const port = dep.spec.template.spec.containers[0].ports[0].containerPort;
-        expect(p.spec.ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ingressNs } } }], ports: [{ protocol: 'TCP', port }] }]);
+        expect(p.spec.ingress).toEqual([
+          {
+            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ingressNs } } }],
+            ports: [{ protocol: 'TCP', port }],
+          },
+        ]);
       }
     }
     expect(at(['--no-network-policy']).filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
-    const bad = cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', '--ingress-namespace', 'Ingress_NGINX']);
+    const bad = cli([
+      'kit',
+      'responder',
+      '--namespace',
+      'nap',
+      '--domain',
+      'acme.com',
+      '--pre-install',
+      '--ingress-namespace',
+      'Ingress_NGINX',
+    ]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr.trim()).toMatch(/^nap-verify: --ingress-namespace Ingress_NGINX: a Kubernetes namespace name is required/);
+    expect(bad.stderr.trim()).toMatch(
+      /^nap-verify: --ingress-namespace Ingress_NGINX: a Kubernetes namespace name is required/,
+    );
   });
 
   it('--image pins by digest; a malformed reference is refused with one line', () => {
     const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
-    for (const image of [`node:22-alpine@${digest}`, `registry.example.com:5000/mirror/node@${digest}`, 'node:20.18.1-bookworm-slim']) {
-      const objs = docs(cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', '--image', image]).stdout);
+    for (const image of [
+      `node:22-alpine@${digest}`,
+      `registry.example.com:5000/mirror/node@${digest}`,
+      'node:20.18.1-bookworm-slim',
+    ]) {
+      const objs = docs(
+        cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', '--image', image])
+          .stdout,
+      );
       const images = objs.filter((o) => o.kind === 'Deployment').map((d) => d.spec.template.spec.containers[0].image);
       expect(images).toEqual([image, image, image]);
     }
-    for (const image of ['node:22-alpine@sha256:0123', `node@md5:${'0'.repeat(32)}`, 'Node:22', 'node:22 --privileged', '']) {
-      const r = cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', '--image', image]);
+    for (const image of [
+      'node:22-alpine@sha256:0123',
+      `node@md5:${'0'.repeat(32)}`,
+      'Node:22',
+      'node:22 --privileged',
+      '',
+    ]) {
+      const r = cli([
+        'kit',
+        'responder',
+        '--namespace',
+        'nap',
+        '--domain',
+        'acme.com',
+        '--pre-install',
+        '--image',
+        image,
+      ]);
       expect(r.status, image).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -297,7 +425,11 @@ describe('kit responder', () => {
     const file = path.join(dir, 'responder.mjs');
     writeFileSync(file, objs[0]!.data['responder.mjs']);
     // Outside the repo, with no node_modules: the bundle must stand alone.
-    const proc = spawnManaged('node', [file, '--domain', 'acme.com', '--service', 'nap-browser', '--port', '17305', '--host', '127.0.0.1'], { cwd: dir });
+    const proc = spawnManaged(
+      'node',
+      [file, '--domain', 'acme.com', '--service', 'nap-browser', '--port', '17305', '--host', '127.0.0.1'],
+      { cwd: dir },
+    );
     await waitFor(() => /listening/.test(proc.output()), 'bundle up');
     const probe = `
       const WebSocket = (await import(${JSON.stringify(path.join(REPO_ROOT, 'node_modules/ws/wrapper.mjs'))})).default;
@@ -311,7 +443,10 @@ describe('kit responder', () => {
     const r = JSON.parse(out);
     expect(r.id).toEqual({ service: 'nap-browser', host: '127.0.0.1:17305', forwardedProto: 'https', protocol: 1 });
     expect(r.health).toEqual({ status: 'ok' });
-    expect(r.msgs).toEqual([{ type: 'hello', service: 'nap-browser', host: 'browsers.acme.com' }, { type: 'echo', data: 'x' }]);
+    expect(r.msgs).toEqual([
+      { type: 'hello', service: 'nap-browser', host: 'browsers.acme.com' },
+      { type: 'echo', data: 'x' },
+    ]);
     await proc.stop();
   });
 });

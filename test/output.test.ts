@@ -22,13 +22,22 @@ const METRICS_LOGIN_PORT = 8461;
 beforeAll(async () => {
   stack = await fullStack('nap.test');
   // The platform as installed: its own answers, no responder, so no stream can be held.
-  await startResponder(stack.ns, stack.domain, FINGERPRINTS_ONLY, ['--fingerprints-only', ...publicUrlArgs(stack.domain, PLATFORM_PORT)]);
-  await startNginx(stack.ns, [
-    UPGRADE_MAP,
-    nginxSite(stack, FINGERPRINTS_ONLY, { port: PLATFORM_PORT }),
-    // /metrics behind the login, as an auth proxy in front of nap-cp puts it.
-    nginxSite(stack, FINGERPRINTS_ONLY, { port: METRICS_LOGIN_PORT, extra: 'location = /metrics { return 302 https://$host/login?next=/metrics; }' }),
-  ].join('\n'));
+  await startResponder(stack.ns, stack.domain, FINGERPRINTS_ONLY, [
+    '--fingerprints-only',
+    ...publicUrlArgs(stack.domain, PLATFORM_PORT),
+  ]);
+  await startNginx(
+    stack.ns,
+    [
+      UPGRADE_MAP,
+      nginxSite(stack, FINGERPRINTS_ONLY, { port: PLATFORM_PORT }),
+      // /metrics behind the login, as an auth proxy in front of nap-cp puts it.
+      nginxSite(stack, FINGERPRINTS_ONLY, {
+        port: METRICS_LOGIN_PORT,
+        extra: 'location = /metrics { return 302 https://$host/login?next=/metrics; }',
+      }),
+    ].join('\n'),
+  );
   out = mkdtempSync(path.join(tmpdir(), 'nvt-output-'));
 }, 60_000);
 afterAll(runCleanups);
@@ -36,7 +45,12 @@ afterAll(runCleanups);
 const cliEnv = (): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(https?_proxy|all_proxy|no_proxy|FORCE_COLOR|NO_COLOR|COLUMNS|LINES)$/i.test(k) && !k.startsWith('NAP_VERIFY_')) env[k] = v;
+    if (
+      v !== undefined &&
+      !/^(https?_proxy|all_proxy|no_proxy|FORCE_COLOR|NO_COLOR|COLUMNS|LINES)$/i.test(k) &&
+      !k.startsWith('NAP_VERIFY_')
+    )
+      env[k] = v;
   }
   return env;
 };
@@ -47,7 +61,10 @@ const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
 /** Stdout as it arrives: every chunk with what the whole output held by then. */
 function streamCli(args: string[]): Promise<{ code: number | null; chunks: string[]; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', stack.ns.name, 'node', CLI_PATH, ...args], { env: { ...cliEnv(), NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', stack.ns.name, 'node', CLI_PATH, ...args], {
+      env: { ...cliEnv(), NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const chunks: string[] = [];
     child.stdout.on('data', (b: Buffer) => chunks.push(b.toString('utf8')));
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -62,7 +79,10 @@ function streamCli(args: string[]): Promise<{ code: number | null; chunks: strin
 /** The CLI on a pseudo-terminal of `cols` columns (util-linux script), and what stays on screen line by line. */
 async function ttyCli(cols: number, args: string[]) {
   const quoted = [CLI_PATH, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  const r = await stack.ns.exec('script', ['-qefc', `stty cols ${cols} rows 50; exec node ${quoted}`, '/dev/null'], { env: { ...cliEnv(), TERM: 'xterm' }, timeoutMs: 60_000 });
+  const r = await stack.ns.exec('script', ['-qefc', `stty cols ${cols} rows 50; exec node ${quoted}`, '/dev/null'], {
+    env: { ...cliEnv(), TERM: 'xterm' },
+    timeoutMs: 60_000,
+  });
   const raw = r.stdout;
   // What a terminal shows of each line: the text after the last erase-line redraw.
   const screen = raw.split(/\r?\n/).map((l) => stripAnsi(l.split('\r\u001b[2K').pop()!.replace(/\r/g, '')));
@@ -80,14 +100,20 @@ describe('streaming and width off a TTY', () => {
     expect(r.chunks.length).toBeGreaterThan(3);
     const lines = r.stdout.split('\n');
     const idx = (re: RegExp) => lines.findIndex((l) => re.test(l));
-    const lastNonHold = Math.max(...['dns.main', 'tls.main', 'http.main', 'ws.preview', 'sse.main'].map((id) => idx(new RegExp(` ${id.replace('.', '\\.')} `))));
+    const lastNonHold = Math.max(
+      ...['dns.main', 'tls.main', 'http.main', 'ws.preview', 'sse.main'].map((id) =>
+        idx(new RegExp(` ${id.replace('.', '\\.')} `)),
+      ),
+    );
     for (const id of ['hold.sse.main', 'hold.ws.main', 'hold.ws.browsers', 'hold.ws.sandbox', 'hold.ws.preview']) {
       expect(idx(new RegExp(` ${id.replace(/\./g, '\\.')} `)), id).toBeGreaterThan(lastNonHold);
     }
     expect(lines.findIndex((l) => /^\d+ passed, /.test(l))).toBeGreaterThan(idx(/hold\.ws\.preview/));
     for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(100);
     // 100 columns leave no room for a host column: the host leads the message.
-    expect(r.stdout).toMatch(/^ {2}▲ hold\.ws\.main + \d\.\d s {2}HOLD_SHORT silent WebSocket to nap\.test|^ {2}▲ hold\.ws\.main + \d\.\d s {2}HOLD_SHORT nap\.test: /m);
+    expect(r.stdout).toMatch(
+      /^ {2}▲ hold\.ws\.main + \d\.\d s {2}HOLD_SHORT silent WebSocket to nap\.test|^ {2}▲ hold\.ws\.main + \d\.\d s {2}HOLD_SHORT nap\.test: /m,
+    );
     expect(r.stdout).toMatch(/^ {2}✔ dns\.main + \d+ ms {2}\S/m);
     expect(r.stdout).not.toMatch(/\d{4,} ms/);
     expect(r.stdout).toMatch(/^30 passed, 0 failed, 5 warnings, 0 skipped {2}\(\d+\.\d s\)$/m);
@@ -113,8 +139,18 @@ describe('on a terminal (script, stty cols)', () => {
       expect(r.screen.filter((l) => /^\d+ passed, 0 failed, 5 warnings/.test(l))).toHaveLength(1);
       // Nothing cut mid-word: every code is whole on screen.
       for (const code of r.raw.match(/HOLD_[A-Z_]+/g) ?? []) expect(['HOLD_SHORT']).toContain(code);
-      if (cols === 80) expect(r.screen.some((l) => /^ {2}▲ hold\.ws\.browsers +\d\.\d s {2}browsers\.nap\.test/.test(l) || /^ {2}▲ hold\.ws\.browsers +\d\.\d s {2}HOLD_SHORT/.test(l))).toBe(true);
-      else expect(r.screen.some((l) => /^ {2}▲ hold\.ws\.browsers +browsers\.nap\.test +\d\.\d s {2}HOLD_SHORT/.test(l))).toBe(true);
+      if (cols === 80)
+        expect(
+          r.screen.some(
+            (l) =>
+              /^ {2}▲ hold\.ws\.browsers +\d\.\d s {2}browsers\.nap\.test/.test(l) ||
+              /^ {2}▲ hold\.ws\.browsers +\d\.\d s {2}HOLD_SHORT/.test(l),
+          ),
+        ).toBe(true);
+      else
+        expect(
+          r.screen.some((l) => /^ {2}▲ hold\.ws\.browsers +browsers\.nap\.test +\d\.\d s {2}HOLD_SHORT/.test(l)),
+        ).toBe(true);
     }, 60_000);
   }
 });
@@ -123,11 +159,29 @@ describe('--strict counts warnings as failures everywhere', () => {
   it('text (-q included), JSON summary and JUnit agree, exit 1', async () => {
     const json = path.join(out, 'strict.json');
     const junit = path.join(out, 'strict.xml');
-    const q = await runCli(stack.ns, [...stack.args, '--only', 'hold', '--hold', '2', '--strict', '-q', '--json', json, '--junit', junit]);
+    const q = await runCli(stack.ns, [
+      ...stack.args,
+      '--only',
+      'hold',
+      '--hold',
+      '2',
+      '--strict',
+      '-q',
+      '--json',
+      json,
+      '--junit',
+      junit,
+    ]);
     expect(q.code).toBe(1);
     expect(q.stdout).toMatch(/^0 passed, 5 failed, 0 warnings, 0 skipped/m);
     expect(q.stdout.match(/^ {2}✖ hold\.\S+ .*HOLD_SHORT/gm)).toHaveLength(5);
-    expect(JSON.parse(readFileSync(json, 'utf8')).summary).toEqual({ pass: 0, warn: 0, fail: 5, skip: 0, status: 'fail' });
+    expect(JSON.parse(readFileSync(json, 'utf8')).summary).toEqual({
+      pass: 0,
+      warn: 0,
+      fail: 5,
+      skip: 0,
+      status: 'fail',
+    });
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(junit, 'utf8'));
     expect(doc.testsuites.failures).toBe('5');
     const loose = await runCli(stack.ns, [...stack.args, '--only', 'hold', '--hold', '2', '-q']);
@@ -137,17 +191,36 @@ describe('--strict counts warnings as failures everywhere', () => {
 });
 
 describe('what was NOT tested', () => {
-  const platform = () => ['--domain', stack.domain, '--https-port', String(PLATFORM_PORT), '--http-port', String(stack.httpPort), '--ca-file', stack.rootPem, '--skip', 'turn,config', '--timeout', '3'];
+  const platform = () => [
+    '--domain',
+    stack.domain,
+    '--https-port',
+    String(PLATFORM_PORT),
+    '--http-port',
+    String(stack.httpPort),
+    '--ca-file',
+    stack.rootPem,
+    '--skip',
+    'turn,config',
+    '--timeout',
+    '3',
+  ];
 
   it('without a responder: a prominent line, even with -q, with steps that work after install and the real domain', async () => {
     const r = await runCli(stack.ns, [...platform(), '--hold', '2', '-q']);
     expect(r.code, r.stdout).toBe(0);
-    expect(r.stdout.replace(/\n {4}(?=\S)/g, ' ')).toMatch(/^stream timeouts NOT tested: sse\.main, hold\.sse\.main, hold\.ws\.main, hold\.ws\.browsers, hold\.ws\.sandbox, hold\.ws\.preview \(no responder behind nap\.test/m);
+    expect(r.stdout.replace(/\n {4}(?=\S)/g, ' ')).toMatch(
+      /^stream timeouts NOT tested: sse\.main, hold\.sse\.main, hold\.ws\.main, hold\.ws\.browsers, hold\.ws\.sandbox, hold\.ws\.preview \(no responder behind nap\.test/m,
+    );
     // Commands print whole, broken only with shell continuations: they paste as one command.
     const joined = r.stdout.replace(/ \\\n +/g, ' ');
     for (const l of r.stdout.split('\n')) expect(l.length, l).toBeLessThanOrEqual(100);
-    expect(joined).toMatch(/^ {6}kubectl get ingress,httpproxy,ingressroute,virtualservice,httproute -A -o yaml \| nap-verify kit lint -$/m);
-    expect(joined).toMatch(/maintenance window[\s\S]*\n {6}nap-verify kit responder --pre-install --namespace nap --domain nap\.test \| kubectl apply -f -/);
+    expect(joined).toMatch(
+      /^ {6}kubectl get ingress,httpproxy,ingressroute,virtualservice,httproute -A -o yaml \| nap-verify kit lint -$/m,
+    );
+    expect(joined).toMatch(
+      /maintenance window[\s\S]*\n {6}nap-verify kit responder --pre-install --namespace nap --domain nap\.test \| kubectl apply -f -/,
+    );
     expect(r.stdout).not.toContain('<d>');
     const j = await runCli(stack.ns, [...platform(), '--hold', '2', '--format', 'json']);
     const sse = j.json.checks.find((c: { id: string }) => c.id === 'hold.sse.main');
@@ -162,7 +235,11 @@ describe('what was NOT tested', () => {
     expect(r.code).toBe(0);
     const holds = r.json.checks.filter((c: { id: string }) => c.id.startsWith('hold.'));
     expect(holds.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual([
-      ['hold.sse.main', 'skip'], ['hold.ws.main', 'skip'], ['hold.ws.browsers', 'skip'], ['hold.ws.sandbox', 'skip'], ['hold.ws.preview', 'skip'],
+      ['hold.sse.main', 'skip'],
+      ['hold.ws.main', 'skip'],
+      ['hold.ws.browsers', 'skip'],
+      ['hold.ws.sandbox', 'skip'],
+      ['hold.ws.preview', 'skip'],
     ]);
     expect(holds[0].message).toMatch(/^not held: --no-hold/);
     expect(r.json.summary).toMatchObject({ pass: 35, skip: 5, status: 'pass' });
@@ -177,17 +254,31 @@ describe('help, explain, and plain words', () => {
   it('top-level --help shows the check options; explain without an argument lists every area and its codes', async () => {
     const help = await runCli(stack.ns, ['--help']);
     expect(help.code).toBe(0);
-    for (const flag of ['--domain <d>', '--no-hold', '--strict', '--report <file>', '--turn-secret-file <f>']) expect(help.stdout).toContain(flag);
+    for (const flag of ['--domain <d>', '--no-hold', '--strict', '--report <file>', '--turn-secret-file <f>'])
+      expect(help.stdout).toContain(flag);
     const all = await runCli(stack.ns, ['explain']);
     expect(all.code).toBe(0);
-    expect(all.stdout).toMatch(/^dns — DNS\n {2}dns\.main dns\.files dns\.browsers dns\.sandbox dns\.preview\n {6}DNS_NXDOMAIN .*DNS_UNREACHABLE/m);
+    expect(all.stdout).toMatch(
+      /^dns — DNS\n {2}dns\.main dns\.files dns\.browsers dns\.sandbox dns\.preview\n {6}DNS_NXDOMAIN .*DNS_UNREACHABLE/m,
+    );
     expect(all.stdout).toMatch(/^hold — long-lived streams$/m);
     expect(all.stdout).toContain('HOLD_SHORT (warn)');
     expect(all.stdout).toContain('WS_NO_ENDPOINT (skip)');
   });
 
   it('http.exposure says /metrics redirects to the login (not public) when it does', async () => {
-    const r = await runCli(stack.ns, ['--domain', stack.domain, '--https-port', String(METRICS_LOGIN_PORT), '--ca-file', stack.rootPem, '--only', 'http.exposure', '--format', 'json']);
+    const r = await runCli(stack.ns, [
+      '--domain',
+      stack.domain,
+      '--https-port',
+      String(METRICS_LOGIN_PORT),
+      '--ca-file',
+      stack.rootPem,
+      '--only',
+      'http.exposure',
+      '--format',
+      'json',
+    ]);
     expect(r.json.checks[0]).toMatchObject({ status: 'pass', message: '/metrics redirects to /login (not public)' });
   });
 });

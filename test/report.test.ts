@@ -25,7 +25,15 @@ afterAll(runCleanups);
 
 /** Headings and table headers: the report's structure, without timings or random names. */
 function structure(md: string): string[] {
-  return md.split('\n').filter((l) => /^#{1,4} |^\| (status|asked|#|stream|) \||^<details>/.test(l)).map((l) => l.replace(/nvf[0-9a-f]{10}/g, 'nvf…').replace(/<\/summary>.*/, '</summary>').replace(/: [^<]*<\/summary>/, '</summary>'));
+  return md
+    .split('\n')
+    .filter((l) => /^#{1,4} |^\| (status|asked|#|stream|) \||^<details>/.test(l))
+    .map((l) =>
+      l
+        .replace(/nvf[0-9a-f]{10}/g, 'nvf…')
+        .replace(/<\/summary>.*/, '</summary>')
+        .replace(/: [^<]*<\/summary>/, '</summary>'),
+    );
 }
 
 describe('triage report', () => {
@@ -40,8 +48,12 @@ describe('triage report', () => {
     // At --hold 2 every hold is HOLD_SHORT (a warning); everything else passes.
     const shape = await runShape();
     const { holds, allButHold } = shape;
-    expect(lines[1]).toBe(`**Verdict: WARN: ${holds} warnings — see Problems below. ${allButHold} passed, 0 failed, ${holds} warnings, 0 skipped.**`);
-    expect(md).toMatch(/^\| Ingress controller \| ingress-nginx \(from its Server header, error pages or fallback certificate\) \|$/m);
+    expect(lines[1]).toBe(
+      `**Verdict: WARN: ${holds} warnings — see Problems below. ${allButHold} passed, 0 failed, ${holds} warnings, 0 skipped.**`,
+    );
+    expect(md).toMatch(
+      /^\| Ingress controller \| ingress-nginx \(from its Server header, error pages or fallback certificate\) \|$/m,
+    );
     expect(md).toMatch(/^\| Vantage \| \S+ \(this run's machine/m);
     expect(md).toMatch(/^\| Client public address \| 203\.0\.113\.20 \(as the TURN server saw it over UDP\) \|$/m);
     expect(md).toMatch(/^\| Resolvers \| 127\.0\.0\.1:53 \(system\) \|$/m);
@@ -50,7 +62,9 @@ describe('triage report', () => {
     // A HOLD_SHORT warning per hold, one fix: printed once, the others point back to it.
     expect(md.match(/^### WARN \d\. hold\./gm)).toHaveLength(holds);
     expect(md.match(/^- Run with --hold 75 \(the default\) or longer\.$/gm)).toHaveLength(1);
-    expect(md.match(/Fix: the same as for \[hold\.sse\.main\]\(#check-hold\.sse\.main\) above\./g)).toHaveLength(holds - 1);
+    expect(md.match(/Fix: the same as for \[hold\.sse\.main\]\(#check-hold\.sse\.main\) above\./g)).toHaveLength(
+      holds - 1,
+    );
     expect(md).toContain('| PASS | [tls.preview](#check-tls.preview) |');
     expect(md).toContain('<a id="check-tls.preview"></a>');
     expect(s).toContain('<details><summary>PASS tls.preview — TLS certificate for *.sandbox.nap.test</summary>');
@@ -63,15 +77,42 @@ describe('triage report', () => {
     expect(md).toMatch(/\| 1 \| CN=Ingress Intermediate CA \| — \| CN=Ingress Root CA \|/);
     expect(md).toMatch(/\| silent \| \d\.\d s \| \d\.\d s \| \d\.\d s \| still open after the hold \|/);
     // Evidence is trimmed: no evidence block runs past its limit.
-    for (const block of md.split('```').filter((_, i) => i % 2 === 1)) expect(block.trim().split('\n').length).toBeLessThanOrEqual(25);
+    for (const block of md.split('```').filter((_, i) => i % 2 === 1))
+      expect(block.trim().split('\n').length).toBeLessThanOrEqual(25);
     expect(md).not.toContain(STACK_TURN_SECRET);
   });
 
   it('failing run, HTML: problems first (fails, then warnings) with fixes and links; no sideways scroll at 1280 and 800 px in Chromium', async () => {
     const values = path.join(out, 'values.env');
-    writeFileSync(values, ['NAP_HOST=nap.test', 'INGRESS_MODE=external', 'FILES_PUBLIC_URL=https://nap.test/files', 'TURN_HOST=203.0.113.20', 'TURN_PORT=3479', `TURN_AUTH_SECRET=${WRONG_SECRET}`].join('\n'));
+    writeFileSync(
+      values,
+      [
+        'NAP_HOST=nap.test',
+        'INGRESS_MODE=external',
+        'FILES_PUBLIC_URL=https://nap.test/files',
+        'TURN_HOST=203.0.113.20',
+        'TURN_PORT=3479',
+        `TURN_AUTH_SECRET=${WRONG_SECRET}`,
+      ].join('\n'),
+    );
     const html = path.join(out, 'triage.html');
-    const args = ['--values', values, '--https-port', String(stack.httpsPort), '--http-port', String(stack.httpPort), '--ca-file', stack.rootPem, '--turn', '203.0.113.20', '--expect-ip', '127.0.0.9', '--no-hold', '--report', html];
+    const args = [
+      '--values',
+      values,
+      '--https-port',
+      String(stack.httpsPort),
+      '--http-port',
+      String(stack.httpPort),
+      '--ca-file',
+      stack.rootPem,
+      '--turn',
+      '203.0.113.20',
+      '--expect-ip',
+      '127.0.0.9',
+      '--no-hold',
+      '--report',
+      html,
+    ];
     const r = await runCli(stack.ns, args);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`report written to ${html}`);
@@ -91,10 +132,14 @@ describe('triage report', () => {
     expect(page).toMatch(/<h4 id="check-config\.values" class="st fail">/);
     expect(page).toContain('(<a href="#check-config.values">details</a>)');
     expect(page).toContain('<a href="#check-dns.consistent">dns.consistent</a>');
-    expect(page).toContain('FILES_PUBLIC_URL=https://nap.test/files should be a URL on files.nap.test (exported file links land on the login page');
+    expect(page).toContain(
+      'FILES_PUBLIC_URL=https://nap.test/files should be a URL on files.nap.test (exported file links land on the login page',
+    );
     expect(page).toContain('TURN_PORT=3479 should be 3478');
     expect(page).toContain('TURN_AUTH_REJECTED');
-    expect(page).toMatch(/<details id="check-tls\.main" class="pass"><summary><span class="badge pass">PASS<\/span> tls\.main — TLS certificate for nap\.test: /);
+    expect(page).toMatch(
+      /<details id="check-tls\.main" class="pass"><summary><span class="badge pass">PASS<\/span> tls\.main — TLS certificate for nap\.test: /,
+    );
     expect(page).toContain('@media print');
     for (const secret of [WRONG_SECRET, STACK_TURN_SECRET]) {
       expect(page).not.toContain(secret);
@@ -104,7 +149,9 @@ describe('triage report', () => {
     // (every <details> opened, so folded evidence fits too).
     for (const width of [1280, 800]) {
       const png = path.join(out, `triage-${width}.png`);
-      execFileSync('bash', [path.join(REPO_ROOT, 'scripts/screenshot.sh'), html, png, String(width), '2400'], { timeout: 90_000 });
+      execFileSync('bash', [path.join(REPO_ROOT, 'scripts/screenshot.sh'), html, png, String(width), '2400'], {
+        timeout: 90_000,
+      });
       const head = readFileSync(png);
       expect(head.subarray(1, 4).toString()).toBe('PNG');
       expect(head.readUInt32BE(16)).toBe(width);
@@ -114,7 +161,8 @@ describe('triage report', () => {
       expect(m.scrollWidth, m.wide.join(', ')).toBeLessThanOrEqual(width);
       expect(m.wide, `${width} px`).toEqual([]);
       // NAP_VERIFY_KEEP_SCREENSHOT=<dir> keeps the pictures for a person to look at.
-      if (process.env.NAP_VERIFY_KEEP_SCREENSHOT) copyFileSync(png, path.join(process.env.NAP_VERIFY_KEEP_SCREENSHOT, path.basename(png)));
+      if (process.env.NAP_VERIFY_KEEP_SCREENSHOT)
+        copyFileSync(png, path.join(process.env.NAP_VERIFY_KEEP_SCREENSHOT, path.basename(png)));
     }
   }, 180_000);
 

@@ -18,7 +18,11 @@ const HOST = `browsers.${D}`;
 /** Short limits, set through the test-only environment variable, to prove each limit in a second. */
 const SHORT = 'wsLifetimeS=1,wsStreams=2,sseStreams=2,maxConnections=8';
 
-interface Target { name: string; port: number; proc: ManagedProc }
+interface Target {
+  name: string;
+  port: number;
+  proc: ManagedProc;
+}
 let ns: Netns;
 /** The nap-browser stand-in of each build at default limits, and each with short limits. */
 const full: Target[] = [];
@@ -27,26 +31,55 @@ const viaNginx: Array<{ name: string; port: number; backend: Target }> = [];
 
 function serve(ports: [number, number, number], env?: NodeJS.ProcessEnv): ManagedProc {
   const [cp, browser, sandbox] = ports.map(String);
-  return ns.spawn('node', [CLI_PATH, 'serve', '--domain', D, '--host', '127.0.0.1', '--cp-port', cp!, '--browser-port', browser!, '--sandbox-port', sandbox!], { env });
+  return ns.spawn(
+    'node',
+    [
+      CLI_PATH,
+      'serve',
+      '--domain',
+      D,
+      '--host',
+      '127.0.0.1',
+      '--cp-port',
+      cp!,
+      '--browser-port',
+      browser!,
+      '--sandbox-port',
+      sandbox!,
+    ],
+    { env },
+  );
 }
 const bundle = (port: number, env?: NodeJS.ProcessEnv) =>
-  ns.spawn('node', [BUNDLE, '--domain', D, '--service', 'nap-browser', '--port', String(port), '--host', '127.0.0.1'], { env });
+  ns.spawn('node', [BUNDLE, '--domain', D, '--service', 'nap-browser', '--port', String(port), '--host', '127.0.0.1'], {
+    env,
+  });
 
 beforeAll(async () => {
   ns = await createNetns();
   const shortEnv = { ...process.env, NAP_VERIFY_RESPONDER_LIMITS: SHORT };
-  full.push({ name: 'serve', port: 7005, proc: serve([7000, 7005, 7006]) }, { name: 'bundle', port: 7105, proc: bundle(7105) });
-  short.push({ name: 'serve', port: 7205, proc: serve([7200, 7205, 7206], shortEnv) }, { name: 'bundle', port: 7305, proc: bundle(7305, shortEnv) });
+  full.push(
+    { name: 'serve', port: 7005, proc: serve([7000, 7005, 7006]) },
+    { name: 'bundle', port: 7105, proc: bundle(7105) },
+  );
+  short.push(
+    { name: 'serve', port: 7205, proc: serve([7200, 7205, 7206], shortEnv) },
+    { name: 'bundle', port: 7305, proc: bundle(7305, shortEnv) },
+  );
   for (const t of [...full, ...short]) await waitPort(ns, t.port, `${t.name} on ${t.port}`);
   // What an ingress controller does: plain HTTP/1.1 to the stand-in, Upgrade passed, the target as received.
-  const site = (listen: number, backend: number) => [
-    `server { listen 127.0.0.1:${listen}; location / {`,
-    `  proxy_pass http://127.0.0.1:${backend}; proxy_http_version 1.1; proxy_set_header Host $host;`,
-    '  proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade;',
-    '  proxy_buffering off; proxy_read_timeout 60s; } }',
-  ].join('\n');
+  const site = (listen: number, backend: number) =>
+    [
+      `server { listen 127.0.0.1:${listen}; location / {`,
+      `  proxy_pass http://127.0.0.1:${backend}; proxy_http_version 1.1; proxy_set_header Host $host;`,
+      '  proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade;',
+      '  proxy_buffering off; proxy_read_timeout 60s; } }',
+    ].join('\n');
   await startNginx(ns, [UPGRADE_MAP, site(8005, 7005), site(8105, 7105)].join('\n'));
-  viaNginx.push({ name: 'nginx → serve', port: 8005, backend: full[0]! }, { name: 'nginx → bundle', port: 8105, backend: full[1]! });
+  viaNginx.push(
+    { name: 'nginx → serve', port: 8005, backend: full[0]! },
+    { name: 'nginx → bundle', port: 8105, backend: full[1]! },
+  );
   for (const n of viaNginx) await waitPort(ns, n.port);
 }, 60_000);
 afterAll(runCleanups);
@@ -73,9 +106,15 @@ describe('responder: no request target ends the process', () => {
       const r = await attack(t.port, 'targets');
       expect(r.results, t.name).toEqual({
         // Well-formed paths that are not ours: the web UI, as the platform answers any unknown path.
-        '//': 200, '///': 200, '//a:99999': 200, '//a:99999/x?y=%zz': 200,
+        '//': 200,
+        '///': 200,
+        '//a:99999': 200,
+        '//a:99999/x?y=%zz': 200,
         // Not origin-form RFC 3986: a bad target.
-        '/\\': 400, '//[': 400, '*': 400, 'http://[/': 400,
+        '/\\': 400,
+        '//[': 400,
+        '*': 400,
+        'http://[/': 400,
       });
       expect(r.upgrade, t.name).toBe(404);
       expect(r.upgradeBracket, t.name).toBe(400);
@@ -121,8 +160,12 @@ describe('responder: the WebSocket echo is bounded', () => {
   });
 
   it('a client sending 4000-byte or 64 KiB messages and never reading is cut; RSS stays bounded (direct and via nginx)', async () => {
-    const runs = [...full.map((f) => [f.name, f.port, f, true] as const), ...viaNginx.map((n) => [n.name, n.port, n.backend, false] as const)]
-      .flatMap(([name, port, t, direct]) => ['4000', '65536'].map((size) => [`${name}, ${size}-byte messages`, port, t, size, direct] as const));
+    const runs = [
+      ...full.map((f) => [f.name, f.port, f, true] as const),
+      ...viaNginx.map((n) => [n.name, n.port, n.backend, false] as const),
+    ].flatMap(([name, port, t, direct]) =>
+      ['4000', '65536'].map((size) => [`${name}, ${size}-byte messages`, port, t, size, direct] as const),
+    );
     for (const [name, port, t, size, direct] of runs) {
       const before = rssKb(t.proc);
       const r = await attack(port, 'wsFlood', size, direct ? '20' : '3');
@@ -146,18 +189,26 @@ describe('responder: SSE streams', () => {
       expect(r.how, t.name).not.toBe('deadline');
       if (r.status !== null) expect(r.connectionClose, t.name).toBe(true);
       // Both slots (sseStreams=2) free again once the cut socket's close is seen: nothing pinned by the 49 others.
-      await waitFor(async () => (await attack(t.port, 'hold', 'sse', '2')).statuses['sse 200'] === 2, `${t.name}: 2 SSE slots free`, 10_000);
+      await waitFor(
+        async () => (await attack(t.port, 'hold', 'sse', '2')).statuses['sse 200'] === 2,
+        `${t.name}: 2 SSE slots free`,
+        10_000,
+      );
     }
   });
 
   it('a client leaving frees its stream (timers cleared on close); beyond the cap 503, /health still answers', async () => {
     for (const t of short) {
       for (let round = 0; round < 3; round++) {
-        await waitFor(async () => {
-          const r = await attack(t.port, 'hold', 'sse', '3');
-          expect(r.health, t.name).toBe(200);
-          return r.statuses['sse 200'] === 2 && r.statuses['sse 503'] === 1;
-        }, `${t.name}: round ${round}: 2 streams, then 503`, 10_000);
+        await waitFor(
+          async () => {
+            const r = await attack(t.port, 'hold', 'sse', '3');
+            expect(r.health, t.name).toBe(200);
+            return r.statuses['sse 200'] === 2 && r.statuses['sse 503'] === 1;
+          },
+          `${t.name}: round ${round}: 2 streams, then 503`,
+          10_000,
+        );
       }
     }
   });
@@ -175,7 +226,18 @@ describe('responder: SSE streams', () => {
 
   it('hold is capped at 3600 s, gap bounded to 50–2000 ms, as the hello says; the stream says connection: close', async () => {
     for (const t of full) {
-      const r = await ns.exec('curl', ['-si', '-m', '2', '-H', `Host: ${HOST}`, `http://127.0.0.1:${t.port}/.well-known/nap-verify/sse?hold=1e9&gap=1e9&beat=1e-9`], { timeoutMs: 10_000 });
+      const r = await ns.exec(
+        'curl',
+        [
+          '-si',
+          '-m',
+          '2',
+          '-H',
+          `Host: ${HOST}`,
+          `http://127.0.0.1:${t.port}/.well-known/nap-verify/sse?hold=1e9&gap=1e9&beat=1e-9`,
+        ],
+        { timeoutMs: 10_000 },
+      );
       expect(r.stdout, t.name).toMatch(/"hold":3600,"beat":0\.5,"gap":2000\}/);
       // Nothing may be pipelined behind a stream.
       expect(r.stdout, t.name).toMatch(/^connection: close\r$/im);
@@ -221,7 +283,12 @@ describe('responder: what was already right stays right', () => {
     const p = bundle(7405);
     await waitPort(ns, 7405);
     // A held stream must not keep the process alive.
-    const held = ns.spawn('curl', ['-sN', '-H', `Host: ${HOST}`, 'http://127.0.0.1:7405/.well-known/nap-verify/sse?hold=600']);
+    const held = ns.spawn('curl', [
+      '-sN',
+      '-H',
+      `Host: ${HOST}`,
+      'http://127.0.0.1:7405/.well-known/nap-verify/sse?hold=600',
+    ]);
     await waitFor(() => /event: hello/.test(held.output()), 'the SSE stream held');
     process.kill(p.pid, 'SIGTERM');
     expect(await p.exited).toBe(0);

@@ -10,7 +10,15 @@ import { startCoturn, turnNetns, type TurnNet } from './support/turn.js';
 
 const SECRET = 'nvt-coturn-secret-7d1f3a9b2c';
 const D = 'nap.test';
-const IP = { healthy: '203.0.113.10', moved: '203.0.113.11', privateRelay: '203.0.113.12', open: '203.0.113.13', stopped: '203.0.113.14', staticUser: '203.0.113.15', noAuth: '203.0.113.16' };
+const IP = {
+  healthy: '203.0.113.10',
+  moved: '203.0.113.11',
+  privateRelay: '203.0.113.12',
+  open: '203.0.113.13',
+  stopped: '203.0.113.14',
+  staticUser: '203.0.113.15',
+  noAuth: '203.0.113.16',
+};
 const STATIC = { name: 'nvt-user', password: 'nvt-static-password-41c9' };
 const PRIVATE_RELAY = '10.99.0.12';
 
@@ -18,19 +26,34 @@ let net: TurnNet;
 let secretFile: string;
 let wrongSecretFile: string;
 
-interface JsonCheck { id: string; status: string; code?: string; message: string; evidence: Record<string, any>; remediation?: string }
+interface JsonCheck {
+  id: string;
+  status: string;
+  code?: string;
+  message: string;
+  evidence: Record<string, any>;
+  remediation?: string;
+}
 type Run = CliResult & { byId: Record<string, JsonCheck> };
 
 /** coturn's own client relaying between two allocations (-y): how many of its packets were lost. */
 async function uclientLoss(ip: string): Promise<string> {
-  const r = await net.ns.exec('turnutils_uclient', ['-y', '-n', '1', '-m', '1', '-l', '50', '-W', SECRET, '-u', 'nvt-uclient', '-r', D, ip], { timeoutMs: 40_000 });
+  const r = await net.ns.exec(
+    'turnutils_uclient',
+    ['-y', '-n', '1', '-m', '1', '-l', '50', '-W', SECRET, '-u', 'nvt-uclient', '-r', D, ip],
+    { timeoutMs: 40_000 },
+  );
   const m = /Total lost packets \d+ \(([\d.]+)%\)/.exec(r.stdout + r.stderr);
   if (!m) throw new Error(`turnutils_uclient gave no summary:\n${r.stdout}${r.stderr}`);
   return m[1]!;
 }
 
 async function turn(ip: string, extra: string[] = [], env?: Record<string, string>): Promise<Run> {
-  const r = await runCli(net.ns, ['--domain', D, '--only', 'turn', '--turn', ip, '--format', 'json', '--timeout', '2', ...extra], env ? { env } : {});
+  const r = await runCli(
+    net.ns,
+    ['--domain', D, '--only', 'turn', '--turn', ip, '--format', 'json', '--timeout', '2', ...extra],
+    env ? { env } : {},
+  );
   expect(r.json, r.stderr || r.stdout).toBeDefined();
   return { ...r, byId: Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c])) };
 }
@@ -45,8 +68,21 @@ beforeAll(async () => {
   writeFileSync(wrongSecretFile, 'not-the-secret\n', { mode: 0o600 });
   await Promise.all([
     startCoturn(net, { listenIp: IP.healthy, secret: SECRET, realm: D, denyInternal: true }),
-    startCoturn(net, { listenIp: IP.moved, secret: SECRET, realm: D, denyInternal: true, minPort: 50000, maxPort: 50100 }),
-    startCoturn(net, { listenIp: IP.privateRelay, relayIp: PRIVATE_RELAY, secret: SECRET, realm: D, denyInternal: true }),
+    startCoturn(net, {
+      listenIp: IP.moved,
+      secret: SECRET,
+      realm: D,
+      denyInternal: true,
+      minPort: 50000,
+      maxPort: 50100,
+    }),
+    startCoturn(net, {
+      listenIp: IP.privateRelay,
+      relayIp: PRIVATE_RELAY,
+      secret: SECRET,
+      realm: D,
+      denyInternal: true,
+    }),
     startCoturn(net, { listenIp: IP.open, secret: SECRET, realm: 'other.test' }),
     startCoturn(net, { listenIp: IP.staticUser, staticUser: STATIC, realm: D, denyInternal: true }),
     startCoturn(net, { listenIp: IP.noAuth, noAuth: true, realm: D, denyInternal: true }),
@@ -55,22 +91,41 @@ beforeAll(async () => {
 afterAll(runCleanups);
 
 describe('turn.* against real coturn', () => {
-  it('a healthy server passes all five over UDP and TCP (as coturn\'s own client relays); the secret never reaches any output', async () => {
+  it("a healthy server passes all five over UDP and TCP (as coturn's own client relays); the secret never reaches any output", async () => {
     const json = path.join(path.dirname(secretFile), 'turn.json');
     const junit = path.join(path.dirname(secretFile), 'turn.xml');
     const t0 = Math.floor(Date.now() / 1000);
     const [r, loss, text] = await Promise.all([
       turn(IP.healthy, ['--turn-secret-file', secretFile, '--json', json, '--junit', junit]),
       uclientLoss(IP.healthy),
-      runCli(net.ns, ['--domain', D, '--only', 'turn', '--turn', IP.healthy, '--turn-secret-file', secretFile, '-v', '--timeout', '2']),
+      runCli(net.ns, [
+        '--domain',
+        D,
+        '--only',
+        'turn',
+        '--turn',
+        IP.healthy,
+        '--turn-secret-file',
+        secretFile,
+        '-v',
+        '--timeout',
+        '2',
+      ]),
     ]);
     const t1 = Math.floor(Date.now() / 1000);
     expect(loss).toBe('0.000000');
     expect(r.code, JSON.stringify(r.json.checks)).toBe(0);
-    for (const id of ['turn.udp', 'turn.tcp', 'turn.auth', 'turn.relay', 'turn.peers']) expect(r.byId[id], id).toMatchObject({ status: 'pass' });
+    for (const id of ['turn.udp', 'turn.tcp', 'turn.auth', 'turn.relay', 'turn.peers'])
+      expect(r.byId[id], id).toMatchObject({ status: 'pass' });
     expect(r.byId['turn.udp']!.evidence.mapped).toMatchObject({ address: IP.healthy });
-    expect(r.byId['turn.auth']!.message).toBe('401 challenge with realm "nap.test", then allocated with REST credentials from the secret');
-    const samples = r.byId['turn.relay']!.evidence.samples as Array<{ transport: string; dataBack: boolean; relayed: { port: number } }>;
+    expect(r.byId['turn.auth']!.message).toBe(
+      '401 challenge with realm "nap.test", then allocated with REST credentials from the secret',
+    );
+    const samples = r.byId['turn.relay']!.evidence.samples as Array<{
+      transport: string;
+      dataBack: boolean;
+      relayed: { port: number };
+    }>;
     expect(samples.map((s) => s.transport).sort()).toEqual(['tcp', 'tcp', 'tcp', 'udp', 'udp', 'udp']);
     for (const s of samples) {
       expect(s.dataBack).toBe(true);
@@ -81,8 +136,19 @@ describe('turn.* against real coturn', () => {
     // Neither the secret nor the password made from it (for any expiry this run could have used) is written anywhere.
     const { readFileSync } = await import('node:fs');
     const { createHmac } = await import('node:crypto');
-    const derived = Array.from({ length: t1 - t0 + 3 }, (_, i) => createHmac('sha1', SECRET).update(`${t0 - 1 + i + 3600}:nap-verify`).digest('base64'));
-    for (const out of [r.stdout, r.stderr, text.stdout, text.stderr, readFileSync(json, 'utf8'), readFileSync(junit, 'utf8')]) {
+    const derived = Array.from({ length: t1 - t0 + 3 }, (_, i) =>
+      createHmac('sha1', SECRET)
+        .update(`${t0 - 1 + i + 3600}:nap-verify`)
+        .digest('base64'),
+    );
+    for (const out of [
+      r.stdout,
+      r.stderr,
+      text.stdout,
+      text.stderr,
+      readFileSync(json, 'utf8'),
+      readFileSync(junit, 'utf8'),
+    ]) {
       expect(out).not.toContain(SECRET);
       for (const p of derived) expect(out).not.toContain(p);
     }
@@ -91,7 +157,10 @@ describe('turn.* against real coturn', () => {
 
   it('a static long-term user: --turn-user with NAP_VERIFY_TURN_PASSWORD; never the password as a flag', async () => {
     const r = await turn(IP.staticUser, ['--turn-user', STATIC.name], { NAP_VERIFY_TURN_PASSWORD: STATIC.password });
-    expect(r.byId['turn.auth']).toMatchObject({ status: 'pass', message: '401 challenge with realm "nap.test", then allocated with the static user' });
+    expect(r.byId['turn.auth']).toMatchObject({
+      status: 'pass',
+      message: '401 challenge with realm "nap.test", then allocated with the static user',
+    });
     expect(r.byId['turn.relay']!.status).toBe('pass');
     expect(r.stdout).not.toContain(STATIC.password);
     const bad = await turn(IP.staticUser, ['--turn-user', STATIC.name], { NAP_VERIFY_TURN_PASSWORD: 'wrong' });
@@ -125,7 +194,10 @@ describe('turn.* against real coturn', () => {
     expect(r.byId['turn.relay']!.message).toMatch(/relay ports? 50\d\d\d.* outside 49152-49252/);
     expect(r.byId['turn.relay']!.remediation).toContain('min-port=49152 and max-port=49252');
     // The same server is fine for a user whose firewall opens its range.
-    expect((await turn(IP.moved, ['--turn-secret-file', secretFile, '--relay-range', '50000-50100'])).byId['turn.relay']!.status).toBe('pass');
+    expect(
+      (await turn(IP.moved, ['--turn-secret-file', secretFile, '--relay-range', '50000-50100'])).byId['turn.relay']!
+        .status,
+    ).toBe('pass');
   });
 
   it('a relay on a private address behind a public listener: TURN_RELAY_PRIVATE naming external-ip', async () => {
@@ -146,7 +218,9 @@ describe('turn.* against real coturn', () => {
   it('coturn with no-auth: an anonymous Allocate is granted — TURN_NO_CHALLENGE (an open relay)', async () => {
     const r = await turn(IP.noAuth, ['--turn-secret-file', secretFile]);
     expect(r.byId['turn.auth']).toMatchObject({ status: 'fail', code: 'TURN_NO_CHALLENGE' });
-    expect(r.byId['turn.auth']!.message).toBe(`${IP.noAuth}:3478 allocated a relay for an anonymous request: it is an open relay`);
+    expect(r.byId['turn.auth']!.message).toBe(
+      `${IP.noAuth}:3478 allocated a relay for an anonymous request: it is an open relay`,
+    );
     expect(r.byId['turn.auth']!.remediation).toContain('use-auth-secret');
     expect(r.byId['turn.relay']!.status).toBe('skip');
   });
@@ -166,14 +240,22 @@ describe('turn.* behind a real firewall (iptables in the namespace)', () => {
     try {
       const r = await turn(IP.healthy, ['--turn-secret-file', secretFile]);
       expect(r.byId['turn.udp']).toMatchObject({ status: 'warn', code: 'TURN_UDP_UNUSED' });
-      expect(r.byId['turn.udp']!.message).toMatch(new RegExp(`^no STUN answer from ${IP.healthy.replace(/\./g, '\\.')}:3478 over UDP: .*\\(packets dropped on the way\\); TCP answers`));
-      expect(r.byId['turn.udp']!.message).toContain(`the platform hands clients only turn:${IP.healthy}:3478?transport=tcp (browser-service/src/lib/turn.ts)`);
+      expect(r.byId['turn.udp']!.message).toMatch(
+        new RegExp(
+          `^no STUN answer from ${IP.healthy.replace(/\./g, '\\.')}:3478 over UDP: .*\\(packets dropped on the way\\); TCP answers`,
+        ),
+      );
+      expect(r.byId['turn.udp']!.message).toContain(
+        `the platform hands clients only turn:${IP.healthy}:3478?transport=tcp (browser-service/src/lib/turn.ts)`,
+      );
       expect(r.byId['turn.udp']!.message).toContain('the install guide opens 3478/udp anyway');
       expect(r.code).toBe(0);
       expect(r.byId['turn.tcp']!.status).toBe('pass');
       expect(r.byId['turn.auth']!.status).toBe('pass');
       expect(r.byId['turn.relay']).toMatchObject({ status: 'pass' });
-      expect(r.byId['turn.relay']!.evidence.samples.every((s: { transport: string }) => s.transport === 'tcp')).toBe(true);
+      expect(r.byId['turn.relay']!.evidence.samples.every((s: { transport: string }) => s.transport === 'tcp')).toBe(
+        true,
+      );
     } finally {
       await net.iptables('-D', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '3478', '-j', 'DROP');
     }
@@ -194,15 +276,20 @@ describe('turn.* behind a real firewall (iptables in the namespace)', () => {
     }
   });
 
-  it('the relay range dropped: TURN_RELAY_BLOCKED naming the rule to open (and coturn\'s own client loses everything too)', async () => {
+  it("the relay range dropped: TURN_RELAY_BLOCKED naming the rule to open (and coturn's own client loses everything too)", async () => {
     await net.iptables('-I', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '49152:49252', '-j', 'DROP');
     try {
-      const [r, loss] = await Promise.all([turn(IP.healthy, ['--turn-secret-file', secretFile, '--relay-samples', '2']), uclientLoss(IP.healthy)]);
+      const [r, loss] = await Promise.all([
+        turn(IP.healthy, ['--turn-secret-file', secretFile, '--relay-samples', '2']),
+        uclientLoss(IP.healthy),
+      ]);
       expect(loss).toBe('100.000000');
       expect(r.byId['turn.relay']).toMatchObject({ status: 'fail', code: 'TURN_RELAY_BLOCKED' });
       expect(r.byId['turn.relay']!.message).toMatch(/^4 of 4 allocations relayed nothing back to this machine/);
       // What was proven from where, and that the platform's own media path is inside the cluster.
-      expect(r.byId['turn.relay']!.message).toContain('proven from here (outside the cluster), which is stricter than the platform needs');
+      expect(r.byId['turn.relay']!.message).toContain(
+        'proven from here (outside the cluster), which is stricter than the platform needs',
+      );
       expect(r.byId['turn.relay']!.message).toContain('neko pod inside the cluster');
       expect(r.byId['turn.relay']!.message).toContain('`nap-verify kit job`');
       expect(r.byId['turn.relay']!.remediation).toContain('--dport 49152:49252 -j ACCEPT');

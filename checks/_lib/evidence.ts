@@ -11,11 +11,9 @@ import type { WsEvidence } from './ws-role.js';
 export type StreamRole = Exclude<Role, 'files'>;
 export const STREAM_ROLES: readonly StreamRole[] = ['main', 'browsers', 'sandbox', 'preview'];
 
-export type EvidenceById =
-  & { [R in Role as `dns.${R}`]: DnsEvidence }
-  & { [R in Role as `tls.${R}`]: TlsEvidence }
-  & { [R in Role as `http.${R}`]: HttpRoleEvidence }
-  & { [R in StreamRole as `ws.${R}`]: WsEvidence };
+export type EvidenceById = { [R in Role as `dns.${R}`]: DnsEvidence } & { [R in Role as `tls.${R}`]: TlsEvidence } & {
+  [R in Role as `http.${R}`]: HttpRoleEvidence;
+} & { [R in StreamRole as `ws.${R}`]: WsEvidence };
 
 export type WiredId = keyof EvidenceById;
 

@@ -2,8 +2,23 @@
 import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
 import { httpGet, type HttpExchange } from '../../src/probes/http.js';
 import {
-  addressFor, detectController, dnsAfter, EXPECTED, ingressOnly, fingerprint, isDefaultBackend, originFor, parseJson, responderIdentity,
-  SERVICE_OF, transportNeeds, WELL_KNOWN, expectedPublicOrigin, originOf, type Fingerprint, type ResponderIdentity,
+  addressFor,
+  detectController,
+  dnsAfter,
+  EXPECTED,
+  ingressOnly,
+  fingerprint,
+  isDefaultBackend,
+  originFor,
+  parseJson,
+  responderIdentity,
+  SERVICE_OF,
+  transportNeeds,
+  WELL_KNOWN,
+  expectedPublicOrigin,
+  originOf,
+  type Fingerprint,
+  type ResponderIdentity,
 } from './routing.js';
 import { evidenceOf } from './evidence.js';
 
@@ -24,8 +39,10 @@ export interface HttpRoleEvidence {
 }
 
 const ROUTE_FIX = {
-  general: 'Route the host to its service as spec §1 says: <d> and files.<d> → nap-cp:3000, browsers.<d> → nap-browser:3005, sandbox.<d> and *.sandbox.<d> → nap-sandbox:3006.',
-  'ingress-nginx': 'Add the host to an Ingress rule (spec.rules[].host) with the right backend service and port; `kubectl get ingress -A` lists what exists.',
+  general:
+    'Route the host to its service as spec §1 says: <d> and files.<d> → nap-cp:3000, browsers.<d> → nap-browser:3005, sandbox.<d> and *.sandbox.<d> → nap-sandbox:3006.',
+  'ingress-nginx':
+    'Add the host to an Ingress rule (spec.rules[].host) with the right backend service and port; `kubectl get ingress -A` lists what exists.',
   contour: 'Create an HTTPProxy whose virtualhost.fqdn is the host, routing to the right service and port.',
   traefik: 'Add an IngressRoute match Host(`<host>`) to the right service and port.',
   istio: 'Add the host to the Gateway servers[].hosts and a VirtualService for it routing to the right service.',
@@ -40,25 +57,75 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
       title: `Routing for ${role === 'main' ? '<d>' : role === 'preview' ? '*.sandbox.<d>' : `${role}.<d>`}`,
       proves: `The ${role} host reaches ${role === 'files' ? "nap-cp's anonymous export app" : SERVICE_OF[EXPECTED[role]]} (recognised by the responder's identity or the platform's own answers), with the Host header unchanged${role === 'sandbox' ? ', and /api/config names the public origin of <d>' : ''}.`,
       codes: {
-        HTTP_DEFAULT_BACKEND: { status: 'fail', why: 'The ingress answered with its own 404: it has no rule for this host.', fix: ROUTE_FIX },
-        HTTP_BAD_GATEWAY: { status: 'fail', why: 'The proxy could not reach the service (502): wrong service port, the pod is crashing, or a NetworkPolicy blocks the ingress.', fix: 'Check the route\'s service name and port, `kubectl get pods` for the service, and NetworkPolicies between the ingress and the namespace.' },
-        HTTP_NO_ENDPOINTS: { status: 'fail', why: 'The proxy has no ready endpoint for the service (503): no pod ready, or the Service selector matches nothing.', fix: '`kubectl get endpoints <service>` must list pods; check readiness of nap-cp / nap-browser / nap-sandbox.' },
-        HTTP_GATEWAY_TIMEOUT: { status: 'fail', why: 'The service accepted the connection but did not answer in time (504).', fix: 'Check the service\'s logs and load; check that the proxy targets the HTTP port, not another protocol.' },
-        HTTP_WRONG_SERVICE: { status: 'fail', why: 'The host answers, but from another NAP service: the route points at the wrong Service or port.', fix: ROUTE_FIX },
-        HTTP_HOST_REWRITTEN: { status: 'fail', why: 'The service saw a different Host header than the one sent: the proxy rewrites it, and nap-cp/nap-sandbox route by Host (files.<d> lands on the login page, previews fail).', fix: { general: 'Pass the Host header through unchanged.', 'ingress-nginx': 'Remove the nginx.ingress.kubernetes.io/upstream-vhost annotation (and any proxy_set_header Host in snippets).', contour: 'Remove requestHeadersPolicy that sets Host, and pathRewritePolicy host rewrites.', traefik: 'Remove middlewares that set the Host header; keep passHostHeader: true on the service.', istio: 'Remove the VirtualService headers.request.set Host / authority rewrite.', haproxy: 'Remove set-host / http-request set-header Host.' } },
-        HTTP_CONFIG_MISMATCH: { status: 'fail', why: 'nap-sandbox\'s public /api/config names another origin (scheme, host, port) or sandbox domain than the ones users reach: the platform was installed with other values (install.sh falls back to http://<NAP_HOST>:<node port> when WEB_PUBLIC_URL is unset), so its links and OAuth point elsewhere.', fix: 'Set WEB_PUBLIC_URL (https://<d> behind an ingress; http://<NAP_HOST>:<NAP_NODE_PORT> in NodePort mode) and SANDBOX_DOMAIN = sandbox.<d> in values.env, then re-run install.sh.' },
-        HTTP_UNEXPECTED: { status: 'fail', why: 'The host answered something that is neither a NAP service nor a known proxy error.', fix: 'Look at the status and body in the evidence: another application or an authentication layer may be in front of NAP.' },
+        HTTP_DEFAULT_BACKEND: {
+          status: 'fail',
+          why: 'The ingress answered with its own 404: it has no rule for this host.',
+          fix: ROUTE_FIX,
+        },
+        HTTP_BAD_GATEWAY: {
+          status: 'fail',
+          why: 'The proxy could not reach the service (502): wrong service port, the pod is crashing, or a NetworkPolicy blocks the ingress.',
+          fix: "Check the route's service name and port, `kubectl get pods` for the service, and NetworkPolicies between the ingress and the namespace.",
+        },
+        HTTP_NO_ENDPOINTS: {
+          status: 'fail',
+          why: 'The proxy has no ready endpoint for the service (503): no pod ready, or the Service selector matches nothing.',
+          fix: '`kubectl get endpoints <service>` must list pods; check readiness of nap-cp / nap-browser / nap-sandbox.',
+        },
+        HTTP_GATEWAY_TIMEOUT: {
+          status: 'fail',
+          why: 'The service accepted the connection but did not answer in time (504).',
+          fix: "Check the service's logs and load; check that the proxy targets the HTTP port, not another protocol.",
+        },
+        HTTP_WRONG_SERVICE: {
+          status: 'fail',
+          why: 'The host answers, but from another NAP service: the route points at the wrong Service or port.',
+          fix: ROUTE_FIX,
+        },
+        HTTP_HOST_REWRITTEN: {
+          status: 'fail',
+          why: 'The service saw a different Host header than the one sent: the proxy rewrites it, and nap-cp/nap-sandbox route by Host (files.<d> lands on the login page, previews fail).',
+          fix: {
+            general: 'Pass the Host header through unchanged.',
+            'ingress-nginx':
+              'Remove the nginx.ingress.kubernetes.io/upstream-vhost annotation (and any proxy_set_header Host in snippets).',
+            contour: 'Remove requestHeadersPolicy that sets Host, and pathRewritePolicy host rewrites.',
+            traefik: 'Remove middlewares that set the Host header; keep passHostHeader: true on the service.',
+            istio: 'Remove the VirtualService headers.request.set Host / authority rewrite.',
+            haproxy: 'Remove set-host / http-request set-header Host.',
+          },
+        },
+        HTTP_CONFIG_MISMATCH: {
+          status: 'fail',
+          why: "nap-sandbox's public /api/config names another origin (scheme, host, port) or sandbox domain than the ones users reach: the platform was installed with other values (install.sh falls back to http://<NAP_HOST>:<node port> when WEB_PUBLIC_URL is unset), so its links and OAuth point elsewhere.",
+          fix: 'Set WEB_PUBLIC_URL (https://<d> behind an ingress; http://<NAP_HOST>:<NAP_NODE_PORT> in NodePort mode) and SANDBOX_DOMAIN = sandbox.<d> in values.env, then re-run install.sh.',
+        },
+        HTTP_UNEXPECTED: {
+          status: 'fail',
+          why: 'The host answered something that is neither a NAP service nor a known proxy error.',
+          fix: 'Look at the status and body in the evidence: another application or an authentication layer may be in front of NAP.',
+        },
       },
     },
-    ...(role === 'files' || role === 'preview' ? { appliesTo: (ctx: RunContext) => ingressOnly(ctx, `no ${role} host (only nap-cp, nap-browser and nap-sandbox node ports)`) } : {}),
+    ...(role === 'files' || role === 'preview'
+      ? {
+          appliesTo: (ctx: RunContext) =>
+            ingressOnly(ctx, `no ${role} host (only nap-cp, nap-browser and nap-sandbox node ports)`),
+        }
+      : {}),
     needs: (ctx) => transportNeeds(ctx, role),
     after: (ctx) => dnsAfter(ctx, role),
     async gather(ctx, up, tools) {
       const address = addressFor(ctx, role, up);
       const host = ctx.target.hosts[role];
       const origin = originFor(ctx, role);
-      const results = await Promise.all(HTTP_PATHS.map((p) =>
-        tools.probe(`http:${origin}${p}@${address}`, () => httpGet({ url: origin + p, address, timeoutMs: ctx.timeoutMs, signal: tools.signal }))));
+      const results = await Promise.all(
+        HTTP_PATHS.map((p) =>
+          tools.probe(`http:${origin}${p}@${address}`, () =>
+            httpGet({ url: origin + p, address, timeoutMs: ctx.timeoutMs, signal: tools.signal }),
+          ),
+        ),
+      );
       const exchanges = Object.fromEntries(HTTP_PATHS.map((p, i) => [p, results[i]!]));
       const responder = responderIdentity(exchanges[WELL_KNOWN]);
       const fp = fingerprint(exchanges);
@@ -66,7 +133,16 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
       const port = new URL(origin).port || (origin.startsWith('https') ? '443' : '80');
       const connectedTo = `${address.includes(':') ? `[${address}]` : address}:${port}`;
       const alpn = evidenceOf(up, `tls.${role}`)?.alpn;
-      return { host, address, connectedTo, ...(alpn ? { alpn } : {}), exchanges, ...(responder ? { responder } : {}), ...(fp ? { fingerprint: fp } : {}), ...(controller ? { controller } : {}) };
+      return {
+        host,
+        address,
+        connectedTo,
+        ...(alpn ? { alpn } : {}),
+        exchanges,
+        ...(responder ? { responder } : {}),
+        ...(fp ? { fingerprint: fp } : {}),
+        ...(controller ? { controller } : {}),
+      };
     },
     judge: (ev, ctx) => judgeHttp(ev, ctx, role),
   };
@@ -80,29 +156,65 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
   const base = { host, ...(controller ? { controller } : {}) };
   const root = ev.exchanges['/']!;
   const expected = EXPECTED[role];
-  if (root.error && !ev.responder) return { ...base, status: 'fail', code: 'HTTP_UNEXPECTED', message: `no HTTP answer from ${host} at ${ev.address}: ${root.error.message}` };
+  if (root.error && !ev.responder)
+    return {
+      ...base,
+      status: 'fail',
+      code: 'HTTP_UNEXPECTED',
+      message: `no HTTP answer from ${host} at ${ev.address}: ${root.error.message}`,
+    };
 
   if (ev.responder) {
     const r = ev.responder;
     const want = SERVICE_OF[expected];
-    if (r.service !== want) return { ...base, status: 'fail', code: 'HTTP_WRONG_SERVICE', message: `${host} reached ${r.service}, not ${want}`, fix: `Point the route for ${host} at ${want}.` };
+    if (r.service !== want)
+      return {
+        ...base,
+        status: 'fail',
+        code: 'HTTP_WRONG_SERVICE',
+        message: `${host} reached ${r.service}, not ${want}`,
+        fix: `Point the route for ${host} at ${want}.`,
+      };
     const seen = (r.host ?? '').toLowerCase().replace(/:\d+$/, '');
-    if (seen !== host) return { ...base, status: 'fail', code: 'HTTP_HOST_REWRITTEN', message: `${host} reached ${r.service}, but with Host: ${r.host ?? '(none)'}` };
+    if (seen !== host)
+      return {
+        ...base,
+        status: 'fail',
+        code: 'HTTP_HOST_REWRITTEN',
+        message: `${host} reached ${r.service}, but with Host: ${r.host ?? '(none)'}`,
+      };
   } else {
     const fp = ev.fingerprint;
     if (!fp) return proxyAnswer(ev, base, host);
     if (fp !== expected) {
       if ((role === 'files' && fp === 'nap-cp') || (role === 'preview' && fp === 'nap-sandbox')) {
-        return { ...base, status: 'fail', code: 'HTTP_HOST_REWRITTEN', message: role === 'files'
-          ? `${host} landed on nap-cp's web UI (${root.status} to ${root.headers?.location ?? '?'}) instead of the export app: nap-cp did not see Host ${host}`
-          : `${host} reached nap-sandbox, which did not see it as a preview host: the Host header was changed on the way` };
+        return {
+          ...base,
+          status: 'fail',
+          code: 'HTTP_HOST_REWRITTEN',
+          message:
+            role === 'files'
+              ? `${host} landed on nap-cp's web UI (${root.status} to ${root.headers?.location ?? '?'}) instead of the export app: nap-cp did not see Host ${host}`
+              : `${host} reached nap-sandbox, which did not see it as a preview host: the Host header was changed on the way`,
+        };
       }
-      return { ...base, status: 'fail', code: 'HTTP_WRONG_SERVICE', message: `${host} reached ${describe(fp)}, not ${describe(expected)}`, fix: `Point the route for ${host} at ${SERVICE_OF[expected]}.` };
+      return {
+        ...base,
+        status: 'fail',
+        code: 'HTTP_WRONG_SERVICE',
+        message: `${host} reached ${describe(fp)}, not ${describe(expected)}`,
+        fix: `Point the route for ${host} at ${SERVICE_OF[expected]}.`,
+      };
     }
   }
   if (role === 'files') {
     if (!(root.status === 404 && root.body?.trim() === 'Not found')) {
-      return { ...base, status: 'fail', code: 'HTTP_HOST_REWRITTEN', message: `${host} reached nap-cp but not its export app: GET / gave ${root.status ?? root.error?.code}${bodyHint(root)} instead of 404 "Not found"` };
+      return {
+        ...base,
+        status: 'fail',
+        code: 'HTTP_HOST_REWRITTEN',
+        message: `${host} reached nap-cp but not its export app: GET / gave ${root.status ?? root.error?.code}${bodyHint(root)} instead of 404 "Not found"`,
+      };
     }
   }
   const config = ev.exchanges['/api/config'];
@@ -113,13 +225,21 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
     const found = typeof c.napUrl === 'string' ? originOf(c.napUrl) : undefined;
     if (found !== want) {
       return {
-        ...base, status: 'fail', code: 'HTTP_CONFIG_MISMATCH',
+        ...base,
+        status: 'fail',
+        code: 'HTTP_CONFIG_MISMATCH',
         message: `${host}/api/config says napUrl ${String(c.napUrl)}, expected origin ${want}: the platform was installed with WEB_PUBLIC_URL=${String(c.napUrl)}`,
         fix: `In values.env set WEB_PUBLIC_URL=${want}, then re-run install.sh.`,
       };
     }
     if (role === 'sandbox' && ctx.mode === 'external' && c.sandboxDomain !== `sandbox.${ctx.target.domain}`) {
-      return { ...base, status: 'fail', code: 'HTTP_CONFIG_MISMATCH', message: `${host}/api/config says sandboxDomain ${String(c.sandboxDomain)}, not sandbox.${ctx.target.domain}`, fix: `In values.env set SANDBOX_DOMAIN=sandbox.${ctx.target.domain}, then re-run install.sh.` };
+      return {
+        ...base,
+        status: 'fail',
+        code: 'HTTP_CONFIG_MISMATCH',
+        message: `${host}/api/config says sandboxDomain ${String(c.sandboxDomain)}, not sandbox.${ctx.target.domain}`,
+        fix: `In values.env set SANDBOX_DOMAIN=sandbox.${ctx.target.domain}, then re-run install.sh.`,
+      };
     }
   }
   const who = ev.responder ? `${ev.responder.service} (responder)` : describe(expected);
@@ -127,15 +247,50 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
   return { ...base, status: 'pass', message: `${who}, Host preserved${proto}` };
 }
 
-function proxyAnswer(ev: HttpRoleEvidence, base: { host: string; controller?: Judgement['controller'] }, host: string): Judgement {
+function proxyAnswer(
+  ev: HttpRoleEvidence,
+  base: { host: string; controller?: Judgement['controller'] },
+  host: string,
+): Judgement {
   const root = ev.exchanges['/']!;
   const s = root.status;
   const via = ev.controller ? ` (${ev.controller})` : '';
-  if (isDefaultBackend(root)) return { ...base, status: 'fail', code: 'HTTP_DEFAULT_BACKEND', message: `${host}: the ingress${via} answered 404 itself — no rule for this host`, fix: `Create the route for ${host}.` };
-  if (s === 502) return { ...base, status: 'fail', code: 'HTTP_BAD_GATEWAY', message: `${host}: 502 Bad Gateway from the proxy${via}: it cannot reach the service` };
-  if (s === 503) return { ...base, status: 'fail', code: 'HTTP_NO_ENDPOINTS', message: `${host}: 503 from the proxy${via}: no ready endpoint behind the route` };
-  if (s === 504) return { ...base, status: 'fail', code: 'HTTP_GATEWAY_TIMEOUT', message: `${host}: 504 from the proxy${via}: the service did not answer in time` };
-  return { ...base, status: 'fail', code: 'HTTP_UNEXPECTED', message: `${host}: GET / gave ${s}${bodyHint(root)}, which is no NAP service` };
+  if (isDefaultBackend(root))
+    return {
+      ...base,
+      status: 'fail',
+      code: 'HTTP_DEFAULT_BACKEND',
+      message: `${host}: the ingress${via} answered 404 itself — no rule for this host`,
+      fix: `Create the route for ${host}.`,
+    };
+  if (s === 502)
+    return {
+      ...base,
+      status: 'fail',
+      code: 'HTTP_BAD_GATEWAY',
+      message: `${host}: 502 Bad Gateway from the proxy${via}: it cannot reach the service`,
+    };
+  if (s === 503)
+    return {
+      ...base,
+      status: 'fail',
+      code: 'HTTP_NO_ENDPOINTS',
+      message: `${host}: 503 from the proxy${via}: no ready endpoint behind the route`,
+    };
+  if (s === 504)
+    return {
+      ...base,
+      status: 'fail',
+      code: 'HTTP_GATEWAY_TIMEOUT',
+      message: `${host}: 504 from the proxy${via}: the service did not answer in time`,
+    };
+  return {
+    ...base,
+    status: 'fail',
+    code: 'HTTP_UNEXPECTED',
+    message: `${host}: GET / gave ${s}${bodyHint(root)}, which is no NAP service`,
+  };
 }
 
-const describe = (fp: Fingerprint) => (fp === 'files' ? "nap-cp's export app" : fp === 'preview' ? "nap-sandbox's preview router" : fp);
+const describe = (fp: Fingerprint) =>
+  fp === 'files' ? "nap-cp's export app" : fp === 'preview' ? "nap-sandbox's preview router" : fp;

@@ -6,7 +6,15 @@ import type { HttpExchange } from '../../src/probes/http.js';
 import { evidenceOf } from './evidence.js';
 
 /** Certificate findings that still leave a working TLS session: routing can and should be judged anyway. */
-export const CERT_CODES = ['TLS_UNTRUSTED', 'TLS_SELF_SIGNED', 'TLS_INCOMPLETE_CHAIN', 'TLS_NAME_MISMATCH', 'TLS_DEFAULT_CERT', 'TLS_EXPIRED', 'TLS_NOT_YET_VALID'] as const;
+export const CERT_CODES = [
+  'TLS_UNTRUSTED',
+  'TLS_SELF_SIGNED',
+  'TLS_INCOMPLETE_CHAIN',
+  'TLS_NAME_MISMATCH',
+  'TLS_DEFAULT_CERT',
+  'TLS_EXPIRED',
+  'TLS_NOT_YET_VALID',
+] as const;
 
 /** Routing problems that leave the host answering, so a WebSocket or stream test still means something. */
 export const SOFT_HTTP_CODES = ['HTTP_CONFIG_MISMATCH', 'HTTP_HOST_REWRITTEN', 'HTTP_WRONG_SERVICE'] as const;
@@ -51,7 +59,8 @@ export function addressFor(ctx: RunContext, role: Role, up: Upstream): string {
 
 export function originFor(ctx: RunContext, role: Role, scheme: 'https' | 'wss' = 'https'): string {
   if (ctx.mode === 'nodeport' && ctx.nodePorts) {
-    const port = role === 'browsers' ? ctx.nodePorts.browsers : role === 'sandbox' ? ctx.nodePorts.sandbox : ctx.nodePorts.main;
+    const port =
+      role === 'browsers' ? ctx.nodePorts.browsers : role === 'sandbox' ? ctx.nodePorts.sandbox : ctx.nodePorts.main;
     const host = ctx.target.domain.includes(':') ? `[${ctx.target.domain}]` : ctx.target.domain;
     return `${scheme === 'https' ? 'http' : 'ws'}://${host}:${port}`;
   }
@@ -80,14 +89,31 @@ export function responderIdentity(ex: HttpExchange | undefined): ResponderIdenti
   if (ex?.status !== 200) return undefined;
   const j = parseJson(ex.body);
   if (j?.protocol !== 1 || typeof j.service !== 'string') return undefined;
-  return { service: j.service, host: typeof j.host === 'string' ? j.host : null, forwardedProto: typeof j.forwardedProto === 'string' ? j.forwardedProto : null, protocol: 1 };
+  return {
+    service: j.service,
+    host: typeof j.host === 'string' ? j.host : null,
+    forwardedProto: typeof j.forwardedProto === 'string' ? j.forwardedProto : null,
+    protocol: 1,
+  };
 }
 
 /** The service behind a host, from what the platform itself answers (spec §1 table). */
 export type Fingerprint = 'nap-cp' | 'files' | 'nap-browser' | 'nap-sandbox' | 'preview';
 
-export const EXPECTED: Record<Role, Fingerprint> = { main: 'nap-cp', files: 'files', browsers: 'nap-browser', sandbox: 'nap-sandbox', preview: 'preview' };
-export const SERVICE_OF: Record<Fingerprint, string> = { 'nap-cp': 'nap-cp', files: 'nap-cp', 'nap-browser': 'nap-browser', 'nap-sandbox': 'nap-sandbox', preview: 'nap-sandbox' };
+export const EXPECTED: Record<Role, Fingerprint> = {
+  main: 'nap-cp',
+  files: 'files',
+  browsers: 'nap-browser',
+  sandbox: 'nap-sandbox',
+  preview: 'preview',
+};
+export const SERVICE_OF: Record<Fingerprint, string> = {
+  'nap-cp': 'nap-cp',
+  files: 'nap-cp',
+  'nap-browser': 'nap-browser',
+  'nap-sandbox': 'nap-sandbox',
+  preview: 'nap-sandbox',
+};
 
 /** The web UI's `<title>`, when a host answers its root with HTML. */
 export function htmlTitle(ex: HttpExchange | undefined): string | undefined {
@@ -103,16 +129,30 @@ export function fingerprint(ex: Record<string, HttpExchange | undefined>): Finge
   const root = ex['/'];
   const rootJson = parseJson(root?.body);
   if (root?.status === 400 && rootJson?.error === 'Invalid preview subdomain') return 'preview';
-  if (root?.status === 404 && root.body?.trim() === 'Not found' && /^text\/plain/.test(root.headers?.['content-type'] ?? '')) return 'files';
+  if (
+    root?.status === 404 &&
+    root.body?.trim() === 'Not found' &&
+    /^text\/plain/.test(root.headers?.['content-type'] ?? '')
+  )
+    return 'files';
   const config = ex['/api/config'];
   const configJson = parseJson(config?.body);
   const health = ex['/health']?.status === 200 ? parseJson(ex['/health']?.body) : undefined;
   const title = htmlTitle(root);
-  if ((config?.status === 200 && typeof configJson?.napUrl === 'string' && 'sandboxDomain' in configJson) || title === 'Sandboxes') return 'nap-sandbox';
+  if (
+    (config?.status === 200 && typeof configJson?.napUrl === 'string' && 'sandboxDomain' in configJson) ||
+    title === 'Sandboxes'
+  )
+    return 'nap-sandbox';
   // nap-cp before nap-browser: its /api/* may well answer 401 too, but only nap-cp has /healthz and / → /login.
   const healthz = ex['/healthz']?.status === 200 ? parseJson(ex['/healthz']?.body) : undefined;
-  if (healthz?.status === 'ok' || (root?.status === 302 && /\/login$/.test(root.headers?.location ?? ''))) return 'nap-cp';
-  if ((health?.status === 'ok' && config?.status === 401 && configJson?.error === 'Unauthorized') || title === 'Browsers') return 'nap-browser';
+  if (healthz?.status === 'ok' || (root?.status === 302 && /\/login$/.test(root.headers?.location ?? '')))
+    return 'nap-cp';
+  if (
+    (health?.status === 'ok' && config?.status === 401 && configJson?.error === 'Unauthorized') ||
+    title === 'Browsers'
+  )
+    return 'nap-browser';
   return undefined;
 }
 
@@ -127,14 +167,20 @@ export function originOf(url: string): string | undefined {
 }
 
 /** The values.env key that sets each role's public URL, and the origin the install must have been given. */
-export const PUBLIC_URL_KEY: Partial<Record<Role, string>> = { main: 'WEB_PUBLIC_URL', browsers: 'BROWSER_PUBLIC_URL', sandbox: 'SANDBOX_PUBLIC_URL' };
+export const PUBLIC_URL_KEY: Partial<Record<Role, string>> = {
+  main: 'WEB_PUBLIC_URL',
+  browsers: 'BROWSER_PUBLIC_URL',
+  sandbox: 'SANDBOX_PUBLIC_URL',
+};
 
 export function expectedPublicOrigin(ctx: RunContext, role: Role): string {
   return originOf(originFor(ctx, role))!;
 }
 
 /** Which ingress controller answered, from its Server header and the shape of its own error pages. */
-export function detectController(exchanges: Array<{ headers?: Record<string, string>; body?: string } | undefined>): Controller | undefined {
+export function detectController(
+  exchanges: Array<{ headers?: Record<string, string>; body?: string } | undefined>,
+): Controller | undefined {
   for (const ex of exchanges) {
     const server = ex?.headers?.server ?? '';
     if (/istio-envoy/i.test(server)) return 'istio';
@@ -143,7 +189,8 @@ export function detectController(exchanges: Array<{ headers?: Record<string, str
     if (/^nginx\/\d/i.test(server)) return 'nginx';
     if (/nginx/i.test(server)) return 'ingress-nginx';
     if (/traefik/i.test(server) || ex?.body?.trim() === '404 page not found') return 'traefik';
-    if (/haproxy/i.test(server) || /No server is available to handle this request/.test(ex?.body ?? '')) return 'haproxy';
+    if (/haproxy/i.test(server) || /No server is available to handle this request/.test(ex?.body ?? ''))
+      return 'haproxy';
   }
   return undefined;
 }
@@ -152,5 +199,10 @@ export function detectController(exchanges: Array<{ headers?: Record<string, str
 export function isDefaultBackend(ex: HttpExchange | undefined): boolean {
   if (ex?.status !== 404) return false;
   const body = ex.body ?? '';
-  return /default backend/i.test(body) || /<center>nginx/i.test(body) || body.trim() === '404 page not found' || (/envoy/i.test(ex.headers?.server ?? '') && body.trim() === '');
+  return (
+    /default backend/i.test(body) ||
+    /<center>nginx/i.test(body) ||
+    body.trim() === '404 page not found' ||
+    (/envoy/i.test(ex.headers?.server ?? '') && body.trim() === '')
+  );
 }

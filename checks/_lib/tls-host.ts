@@ -36,16 +36,78 @@ export function tlsHostCheck(role: Role): CheckDef<TlsEvidence> {
       title: `TLS certificate for ${role === 'main' ? '<d>' : role === 'preview' ? '*.sandbox.<d>' : `${role}.<d>`}`,
       proves: `A TLS handshake with SNI = the ${role} host gets a certificate chain that is complete, trusted, covers the host${role === 'preview' ? ' through the *.sandbox.<d> wildcard' : ''}, is valid now and not about to expire, over TLS 1.2 or newer.`,
       codes: {
-        TLS_HANDSHAKE: { status: 'fail', why: 'No TLS session: nothing listens on the HTTPS port, a firewall drops it, or the ingress refuses this SNI (Contour/Envoy reject names without a route).', fix: { general: 'Check the ingress listens on the HTTPS port at that address and has a route with TLS for this host.', contour: 'Contour only answers an SNI that has an HTTPProxy with virtualhost.tls: create it for this fqdn.', 'ingress-nginx': 'Check the controller Service exposes 443 and the Ingress lists the host under spec.tls.' } },
-        TLS_UNTRUSTED: { status: 'fail', why: 'The chain ends at a root this machine does not trust (a private or unknown CA).', fix: 'Use a certificate from a public CA, or, for a private CA, pass it with --ca-file and install it in every user\'s browser and OS trust store.' },
-        TLS_SELF_SIGNED: { status: 'fail', why: 'The server presents a self-signed certificate: no browser will trust it.', fix: `Replace the certificate in the ${secret} secret with one issued by a trusted CA (cert-manager with an ACME issuer does this).` },
-        TLS_INCOMPLETE_CHAIN: { status: 'fail', why: 'The server sends its certificate without the intermediate(s) that link it to a root; browsers may patch this, Node/curl/mobile clients fail.', fix: `Put the full chain in the secret's tls.crt: the leaf first, then every intermediate (Let's Encrypt: fullchain.pem; cert-manager does this itself): kubectl create secret tls ${secret} --cert=fullchain.pem --key=privkey.pem.` },
-        TLS_NAME_MISMATCH: { status: 'fail', why: 'No SAN of the certificate covers the host name. A wildcard covers exactly one label: *.<d> does not cover x.sandbox.<d>.', fix: role === 'preview' ? 'nap-sandbox-tls-cert must be a wildcard certificate for *.sandbox.<d> (ACME needs a DNS-01 challenge for wildcards).' : 'nap-tls-cert must list <d>, files.<d>, browsers.<d> and sandbox.<d> as SANs (cert-manager: spec.dnsNames).' },
-        TLS_DEFAULT_CERT: { status: 'fail', why: 'The ingress served its built-in fallback certificate: it has no usable TLS secret for this host (secret missing, in another namespace, invalid, or the host is not listed in the route\'s TLS section).', fix: { general: `Create the ${secret} secret in the route's namespace and reference it for this host.`, 'ingress-nginx': `List the host under the Ingress spec.tls[].hosts with secretName ${secret}; the controller log shows "Error getting SSL certificate" when the secret is missing or invalid.`, traefik: `Reference ${secret} in the IngressRoute tls.secretName (same namespace).`, contour: `Set virtualhost.tls.secretName: ${secret} on the HTTPProxy.`, istio: `The Gateway's credentialName ${secret} must exist in the namespace of the ingress gateway (usually istio-system).`, haproxy: `Reference ${secret} in the Ingress spec.tls.` } },
-        TLS_EXPIRED: { status: 'fail', why: 'A certificate in the chain is past its notAfter date.', fix: `Renew the certificate and update ${secret}; if cert-manager manages it, \`kubectl describe certificate\` shows why renewal failed.` },
-        TLS_NOT_YET_VALID: { status: 'fail', why: 'The certificate\'s notBefore is in the future: freshly issued with a skewed clock, or this machine\'s clock is behind.', fix: 'Check this machine\'s clock (env.clock) and the issuing system\'s clock; wait or reissue.' },
-        TLS_EXPIRES_SOON: { status: 'warn', why: 'The certificate expires within --cert-warn-days.', fix: `Renew ${secret} now; check that automatic renewal (cert-manager) is working.` },
-        TLS_OLD_PROTOCOL: { status: 'fail', why: 'The server only speaks TLS 1.0/1.1, which current browsers and Node refuse.', fix: { general: 'Enable TLS 1.2 and 1.3 on the ingress.', 'ingress-nginx': 'ConfigMap ssl-protocols: "TLSv1.2 TLSv1.3".', contour: 'Contour config tls.minimum-protocol-version: "1.2".', traefik: 'TLSOption minVersion: VersionTLS12.', istio: 'Gateway tls.minProtocolVersion: TLSV1_2.', haproxy: 'ssl-default-bind-options ssl-min-ver TLSv1.2.' } },
+        TLS_HANDSHAKE: {
+          status: 'fail',
+          why: 'No TLS session: nothing listens on the HTTPS port, a firewall drops it, or the ingress refuses this SNI (Contour/Envoy reject names without a route).',
+          fix: {
+            general:
+              'Check the ingress listens on the HTTPS port at that address and has a route with TLS for this host.',
+            contour: 'Contour only answers an SNI that has an HTTPProxy with virtualhost.tls: create it for this fqdn.',
+            'ingress-nginx': 'Check the controller Service exposes 443 and the Ingress lists the host under spec.tls.',
+          },
+        },
+        TLS_UNTRUSTED: {
+          status: 'fail',
+          why: 'The chain ends at a root this machine does not trust (a private or unknown CA).',
+          fix: "Use a certificate from a public CA, or, for a private CA, pass it with --ca-file and install it in every user's browser and OS trust store.",
+        },
+        TLS_SELF_SIGNED: {
+          status: 'fail',
+          why: 'The server presents a self-signed certificate: no browser will trust it.',
+          fix: `Replace the certificate in the ${secret} secret with one issued by a trusted CA (cert-manager with an ACME issuer does this).`,
+        },
+        TLS_INCOMPLETE_CHAIN: {
+          status: 'fail',
+          why: 'The server sends its certificate without the intermediate(s) that link it to a root; browsers may patch this, Node/curl/mobile clients fail.',
+          fix: `Put the full chain in the secret's tls.crt: the leaf first, then every intermediate (Let's Encrypt: fullchain.pem; cert-manager does this itself): kubectl create secret tls ${secret} --cert=fullchain.pem --key=privkey.pem.`,
+        },
+        TLS_NAME_MISMATCH: {
+          status: 'fail',
+          why: 'No SAN of the certificate covers the host name. A wildcard covers exactly one label: *.<d> does not cover x.sandbox.<d>.',
+          fix:
+            role === 'preview'
+              ? 'nap-sandbox-tls-cert must be a wildcard certificate for *.sandbox.<d> (ACME needs a DNS-01 challenge for wildcards).'
+              : 'nap-tls-cert must list <d>, files.<d>, browsers.<d> and sandbox.<d> as SANs (cert-manager: spec.dnsNames).',
+        },
+        TLS_DEFAULT_CERT: {
+          status: 'fail',
+          why: "The ingress served its built-in fallback certificate: it has no usable TLS secret for this host (secret missing, in another namespace, invalid, or the host is not listed in the route's TLS section).",
+          fix: {
+            general: `Create the ${secret} secret in the route's namespace and reference it for this host.`,
+            'ingress-nginx': `List the host under the Ingress spec.tls[].hosts with secretName ${secret}; the controller log shows "Error getting SSL certificate" when the secret is missing or invalid.`,
+            traefik: `Reference ${secret} in the IngressRoute tls.secretName (same namespace).`,
+            contour: `Set virtualhost.tls.secretName: ${secret} on the HTTPProxy.`,
+            istio: `The Gateway's credentialName ${secret} must exist in the namespace of the ingress gateway (usually istio-system).`,
+            haproxy: `Reference ${secret} in the Ingress spec.tls.`,
+          },
+        },
+        TLS_EXPIRED: {
+          status: 'fail',
+          why: 'A certificate in the chain is past its notAfter date.',
+          fix: `Renew the certificate and update ${secret}; if cert-manager manages it, \`kubectl describe certificate\` shows why renewal failed.`,
+        },
+        TLS_NOT_YET_VALID: {
+          status: 'fail',
+          why: "The certificate's notBefore is in the future: freshly issued with a skewed clock, or this machine's clock is behind.",
+          fix: "Check this machine's clock (env.clock) and the issuing system's clock; wait or reissue.",
+        },
+        TLS_EXPIRES_SOON: {
+          status: 'warn',
+          why: 'The certificate expires within --cert-warn-days.',
+          fix: `Renew ${secret} now; check that automatic renewal (cert-manager) is working.`,
+        },
+        TLS_OLD_PROTOCOL: {
+          status: 'fail',
+          why: 'The server only speaks TLS 1.0/1.1, which current browsers and Node refuse.',
+          fix: {
+            general: 'Enable TLS 1.2 and 1.3 on the ingress.',
+            'ingress-nginx': 'ConfigMap ssl-protocols: "TLSv1.2 TLSv1.3".',
+            contour: 'Contour config tls.minimum-protocol-version: "1.2".',
+            traefik: 'TLSOption minVersion: VersionTLS12.',
+            istio: 'Gateway tls.minProtocolVersion: TLSV1_2.',
+            haproxy: 'ssl-default-bind-options ssl-min-ver TLSv1.2.',
+          },
+        },
       },
     },
     appliesTo: (ctx) => (ctx.mode === 'nodeport' ? 'NodePort mode is plain HTTP: no certificates to check' : true),
@@ -55,30 +117,60 @@ export function tlsHostCheck(role: Role): CheckDef<TlsEvidence> {
       const dns = evidenceOf(up, `dns.${role}`);
       const addresses = ctx.target.ingressIp ? [ctx.target.ingressIp] : (dns?.connectAddresses ?? []);
       // The address that answered a TCP race (dns.*), else IPv4 first like most clients on dual-stack ingresses.
-      const address = (ctx.target.ingressIp ? undefined : dns?.connectAddress) ?? addresses.find((a) => !a.includes(':')) ?? addresses[0];
+      const address =
+        (ctx.target.ingressIp ? undefined : dns?.connectAddress) ??
+        addresses.find((a) => !a.includes(':')) ??
+        addresses[0];
       if (!address) throw new Error(`no address for ${ctx.target.hosts[role]}`);
       const host = ctx.target.hosts[role];
       return tools.probe(`tls:${host}@${address}:${ctx.httpsPort}`, () =>
-        probeTls({ host, address, port: ctx.httpsPort, timeoutMs: ctx.timeoutMs, extraCa: ctx.extraCa, signal: tools.signal }));
+        probeTls({
+          host,
+          address,
+          port: ctx.httpsPort,
+          timeoutMs: ctx.timeoutMs,
+          extraCa: ctx.extraCa,
+          signal: tools.signal,
+        }),
+      );
     },
     judge(ev, ctx): Judgement {
       const host = ev.host;
       const where = `${ev.address}:${ev.port}`;
       if (ev.failure || !ev.chain.length) {
         const f = ev.failure;
-        const why = !f ? 'the server presented no certificate' : f.stage === 'connect' ? f.error : `TCP connected, then the TLS handshake failed: ${f.error}`;
-        return { status: 'fail', code: 'TLS_HANDSHAKE', host, message: `no TLS session with ${where} for ${host}: ${why}` };
+        const why = !f
+          ? 'the server presented no certificate'
+          : f.stage === 'connect'
+            ? f.error
+            : `TCP connected, then the TLS handshake failed: ${f.error}`;
+        return {
+          status: 'fail',
+          code: 'TLS_HANDSHAKE',
+          host,
+          message: `no TLS session with ${where} for ${host}: ${why}`,
+        };
       }
       const findings = tlsFindings(ev, ctx, role);
       if (!findings.length) {
         const leaf = ev.chain[0]!;
         const days = Math.floor((Date.parse(leaf.notAfter) - ctx.now().getTime()) / DAY);
-        return { status: 'pass', host, message: `${ev.protocol ?? 'TLS'}, issued by ${shortName(leaf.issuer)}, valid ${days} more days${ev.analysis?.anchor ? `, chain to ${shortName(ev.analysis.anchor)}` : ''}` };
+        return {
+          status: 'pass',
+          host,
+          message: `${ev.protocol ?? 'TLS'}, issued by ${shortName(leaf.issuer)}, valid ${days} more days${ev.analysis?.anchor ? `, chain to ${shortName(ev.analysis.anchor)}` : ''}`,
+        };
       }
       const [top, ...rest] = findings;
       const more = rest.length ? ` (also: ${rest.map((f) => f.code).join(', ')})` : '';
       const status = top!.code === 'TLS_EXPIRES_SOON' ? 'warn' : 'fail';
-      return { status, code: top!.code, host, message: `${top!.message}${more}`, ...(top!.fix ? { fix: top!.fix } : {}) };
+      return {
+        status,
+        code: top!.code,
+        host,
+        message: `${top!.message}${more}`,
+        ...(top!.fix ? { fix: top!.fix } : {}),
+      };
     },
   };
 }
@@ -93,13 +185,19 @@ export function tlsFindings(ev: TlsEvidence, ctx: RunContext, role: Role): Findi
   const secret = secretFor(role);
   const fallback = FALLBACK_CERTS.find((f) => leaf.commonName === f.commonName);
   if (fallback) {
-    out.push({ code: 'TLS_DEFAULT_CERT', message: `${host}: the ingress served ${fallback.controller}'s fallback certificate "${fallback.commonName}": no TLS secret matched this host` });
+    out.push({
+      code: 'TLS_DEFAULT_CERT',
+      message: `${host}: the ingress served ${fallback.controller}'s fallback certificate "${fallback.commonName}": no TLS secret matched this host`,
+    });
     return out;
   }
   if (!leaf.sans.some((s) => sanCovers(s, host))) {
     const high = wildcardsTooHigh(leaf.sans, host);
     const hint = high.length ? `; ${high.join(', ')} covers one label only, not ${host}` : '';
-    const cnOnly = leaf.commonName && sanCovers(leaf.commonName, host) && !leaf.sans.length ? '; only the subject CN names it, and browsers ignore the CN' : '';
+    const cnOnly =
+      leaf.commonName && sanCovers(leaf.commonName, host) && !leaf.sans.length
+        ? '; only the subject CN names it, and browsers ignore the CN'
+        : '';
     out.push({
       code: 'TLS_NAME_MISMATCH',
       message: `certificate for ${host} does not cover it: SANs ${leaf.sans.length ? leaf.sans.join(', ') : 'none'}${hint}${cnOnly}`,
@@ -108,13 +206,29 @@ export function tlsFindings(ev: TlsEvidence, ctx: RunContext, role: Role): Findi
   }
   const now = ctx.now().getTime();
   const expired = ev.chain.find((c) => Date.parse(c.notAfter) < now);
-  if (expired) out.push({ code: 'TLS_EXPIRED', message: `${expired === leaf ? 'certificate' : `chain certificate "${shortName(expired.subject)}"`} for ${host} expired ${iso(expired.notAfter)} (${Math.floor((now - Date.parse(expired.notAfter)) / DAY)} days ago)` });
+  if (expired)
+    out.push({
+      code: 'TLS_EXPIRED',
+      message: `${expired === leaf ? 'certificate' : `chain certificate "${shortName(expired.subject)}"`} for ${host} expired ${iso(expired.notAfter)} (${Math.floor((now - Date.parse(expired.notAfter)) / DAY)} days ago)`,
+    });
   const early = ev.chain.find((c) => Date.parse(c.notBefore) > now);
-  if (early) out.push({ code: 'TLS_NOT_YET_VALID', message: `certificate for ${host} is not valid before ${iso(early.notBefore)} (this machine's clock says ${new Date(now).toISOString()})` });
+  if (early)
+    out.push({
+      code: 'TLS_NOT_YET_VALID',
+      message: `certificate for ${host} is not valid before ${iso(early.notBefore)} (this machine's clock says ${new Date(now).toISOString()})`,
+    });
   out.push(...trustFindings(ev, host, secret));
-  if (ev.protocol && OLD_PROTOCOLS.has(ev.protocol)) out.push({ code: 'TLS_OLD_PROTOCOL', message: `${host} only negotiates ${ev.protocol}; TLS 1.2 or newer is required` });
+  if (ev.protocol && OLD_PROTOCOLS.has(ev.protocol))
+    out.push({
+      code: 'TLS_OLD_PROTOCOL',
+      message: `${host} only negotiates ${ev.protocol}; TLS 1.2 or newer is required`,
+    });
   const daysLeft = (Date.parse(leaf.notAfter) - now) / DAY;
-  if (!expired && daysLeft < ctx.certWarnDays) out.push({ code: 'TLS_EXPIRES_SOON', message: `certificate for ${host} expires ${iso(leaf.notAfter)}, in ${Math.max(0, Math.floor(daysLeft))} days (warn below ${ctx.certWarnDays})` });
+  if (!expired && daysLeft < ctx.certWarnDays)
+    out.push({
+      code: 'TLS_EXPIRES_SOON',
+      message: `certificate for ${host} expires ${iso(leaf.notAfter)}, in ${Math.max(0, Math.floor(daysLeft))} days (warn below ${ctx.certWarnDays})`,
+    });
   return out;
 }
 
@@ -124,19 +238,33 @@ function trustFindings(ev: TlsEvidence, host: string, secret: string): Finding[]
   if (!a || a.trust === 'trusted') return [];
   switch (a.trust) {
     case 'self-signed':
-      return [{ code: 'TLS_SELF_SIGNED', message: `${host} presents a self-signed certificate (${shortName(leaf.subject)})` }];
+      return [
+        { code: 'TLS_SELF_SIGNED', message: `${host} presents a self-signed certificate (${shortName(leaf.subject)})` },
+      ];
     case 'untrusted-root':
-      return [{ code: 'TLS_UNTRUSTED', message: `chain for ${host} ends at "${shortName(a.missingIssuer ?? a.path[a.path.length - 1] ?? leaf.issuer)}", which this machine does not trust` }];
+      return [
+        {
+          code: 'TLS_UNTRUSTED',
+          message: `chain for ${host} ends at "${shortName(a.missingIssuer ?? a.path[a.path.length - 1] ?? leaf.issuer)}", which this machine does not trust`,
+        },
+      ];
     case 'incomplete': {
       const missing = shortName(a.unsentIntermediate ?? a.missingIssuer ?? leaf.issuer);
-      return [{
-        code: 'TLS_INCOMPLETE_CHAIN',
-        message: `${host} sent ${ev.chain.length} certificate${ev.chain.length === 1 ? '' : 's'} but not the intermediate "${missing}" that issued ${ev.chain.length === 1 ? 'it' : 'the last one'}`,
-        fix: `Append the "${missing}" certificate after the leaf in ${secret}'s tls.crt${a.unsentIntermediate ? '' : ` (if "${missing}" is your own private root CA instead, pass it with --ca-file)`}.`,
-      }];
+      return [
+        {
+          code: 'TLS_INCOMPLETE_CHAIN',
+          message: `${host} sent ${ev.chain.length} certificate${ev.chain.length === 1 ? '' : 's'} but not the intermediate "${missing}" that issued ${ev.chain.length === 1 ? 'it' : 'the last one'}`,
+          fix: `Append the "${missing}" certificate after the leaf in ${secret}'s tls.crt${a.unsentIntermediate ? '' : ` (if "${missing}" is your own private root CA instead, pass it with --ca-file)`}.`,
+        },
+      ];
     }
     case 'bad-signature':
-      return [{ code: 'TLS_UNTRUSTED', message: `chain for ${host} is broken: "${shortName(a.missingIssuer ?? '')}" was sent but did not sign the certificate below it` }];
+      return [
+        {
+          code: 'TLS_UNTRUSTED',
+          message: `chain for ${host} is broken: "${shortName(a.missingIssuer ?? '')}" was sent but did not sign the certificate below it`,
+        },
+      ];
   }
 }
 

@@ -69,7 +69,8 @@ async function turnCredentials(o: CheckOptions): Promise<Pick<RunContext['turn']
     const { restCredentials } = await import('../probes/stun/credentials.js');
     return { credentials: { ...restCredentials(o.turnSecret, 'nap-verify', 3600), source: 'rest-secret' } };
   }
-  if (o.turnUser && o.turnPassword) return { credentials: { username: o.turnUser, password: o.turnPassword, source: 'static' } };
+  if (o.turnUser && o.turnPassword)
+    return { credentials: { username: o.turnUser, password: o.turnPassword, source: 'static' } };
   return {};
 }
 
@@ -87,10 +88,16 @@ export interface PreparedRun {
 
 export async function prepareRun(o: CheckOptions, env: Io['env']): Promise<PreparedRun> {
   const defs = await loadChecks();
-  const { selected: chosen, unknown } = selectIds(defs.map((d) => d.meta.id), o.only, o.skip);
+  const { selected: chosen, unknown } = selectIds(
+    defs.map((d) => d.meta.id),
+    o.only,
+    o.skip,
+  );
   if (unknown.length) {
     const areas = [...new Set(defs.map((d) => d.meta.id.split('.')[0]))].join(', ');
-    throw new UsageError(`unknown check id or prefix: ${unknown.join(', ')} (known areas: ${areas}; \`nap-verify explain <id>\` lists ids)`);
+    throw new UsageError(
+      `unknown check id or prefix: ${unknown.join(', ')} (known areas: ${areas}; \`nap-verify explain <id>\` lists ids)`,
+    );
   }
   if (!chosen.length) throw new UsageError('--only/--skip leave no check to run');
   // --no-hold keeps the hold checks in every output as `skip` with the reason, so CI's test counts stay put.
@@ -107,7 +114,10 @@ export async function prepareRun(o: CheckOptions, env: Io['env']): Promise<Prepa
     httpPort: o.httpPort,
     ipFamily: o.ipFamily,
     expectIps: o.expectIps,
-    resolvers: [...system, ...o.resolvers.filter((r) => !system.some((s) => s.address === r.address && s.port === r.port))],
+    resolvers: [
+      ...system,
+      ...o.resolvers.filter((r) => !system.some((s) => s.address === r.address && s.port === r.port)),
+    ],
     extraCa: o.extraCa,
     certWarnDays: o.certWarnDays,
     timeoutMs: o.timeoutMs,
@@ -120,13 +130,25 @@ export async function prepareRun(o: CheckOptions, env: Io['env']): Promise<Prepa
 }
 
 /** Runs a prepared run to its record (every report renders from it). An aborted signal marks it interrupted. */
-export async function executeRun(p: PreparedRun, o: CheckOptions, signal: AbortSignal, hooks: RunHooks = {}): Promise<RunRecord> {
+export async function executeRun(
+  p: PreparedRun,
+  o: CheckOptions,
+  signal: AbortSignal,
+  hooks: RunHooks = {},
+): Promise<RunRecord> {
   const startedAt = new Date();
   const { target } = p.ctx;
   const ran = await runChecks(p.defs, p.selected, p.ctx, signal, hooks);
   const skippedHolds = p.notHeld.map((id): CheckResult => {
     const def = p.defs.find((d) => d.meta.id === id)!;
-    return { id, title: def.meta.title.replaceAll('<d>', target.domain), status: 'skip', message: NO_HOLD_REASON.replace('75 s', `${o.holdS} s`), durationMs: 0, evidence: { notHeld: '--no-hold' } };
+    return {
+      id,
+      title: def.meta.title.replaceAll('<d>', target.domain),
+      status: 'skip',
+      message: NO_HOLD_REASON.replace('75 s', `${o.holdS} s`),
+      durationMs: 0,
+      evidence: { notHeld: '--no-hold' },
+    };
   });
   const order = new Map(p.chosen.map((id, i) => [id, i]));
   const results = [...ran, ...skippedHolds].sort((a, b) => order.get(a.id)! - order.get(b.id)!);
@@ -150,8 +172,15 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
   const { defs, chosen, selected, ctx } = prepared;
   const { target } = ctx;
   // Fail before the run, not after a long hold, when a report cannot be written.
-  for (const [flag, file] of [['--json', o.json], ['--junit', o.junit], ['--report', o.report]] as const) {
-    if (file) await access(dirname(resolve(file)), constants.W_OK).catch(() => { throw new UsageError(`${flag} ${file}: directory ${dirname(resolve(file))} is not writable`); });
+  for (const [flag, file] of [
+    ['--json', o.json],
+    ['--junit', o.junit],
+    ['--report', o.report],
+  ] as const) {
+    if (file)
+      await access(dirname(resolve(file)), constants.W_OK).catch(() => {
+        throw new UsageError(`${flag} ${file}: directory ${dirname(resolve(file))} is not writable`);
+      });
   }
 
   const abort = new AbortController();
@@ -165,13 +194,29 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
   process.on('SIGTERM', onSignal);
   const color = o.format === 'text' && useColor(o, io.env, !!io.stdout.isTTY);
   const tty = !!io.stdout.isTTY && io.env.TERM !== 'dumb';
-  const text = o.format === 'text'
-    ? new TextRenderer({ color, quiet: o.quiet, verbose: o.verbose, strict: o.strict, width: tty ? io.stdout.columns || PIPE_WIDTH : PIPE_WIDTH },
-      chosen, Object.values(target.hosts))
-    : undefined;
-  const live = text && !o.quiet && tty
-    ? (await import('../report/live.js')).liveView(io.stdout, dependencyClosure(defs, selected, ctx).size, o.holdS, color)
-    : undefined;
+  const text =
+    o.format === 'text'
+      ? new TextRenderer(
+          {
+            color,
+            quiet: o.quiet,
+            verbose: o.verbose,
+            strict: o.strict,
+            width: tty ? io.stdout.columns || PIPE_WIDTH : PIPE_WIDTH,
+          },
+          chosen,
+          Object.values(target.hosts),
+        )
+      : undefined;
+  const live =
+    text && !o.quiet && tty
+      ? (await import('../report/live.js')).liveView(
+          io.stdout,
+          dependencyClosure(defs, selected, ctx).size,
+          o.holdS,
+          color,
+        )
+      : undefined;
   // Results print as their checks finish (the holds last): above the live line on a TTY, one line each off it.
   const wanted = new Set(chosen);
   const printed = new Set<string>();
@@ -183,7 +228,13 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
     if (live) live.print(block);
     else io.stdout.write(block);
   };
-  if (text) io.stdout.write(text.header({ version: VERSION, target }).map((l) => `${l}\n`).join(''));
+  if (text)
+    io.stdout.write(
+      text
+        .header({ version: VERSION, target })
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
   let run: RunRecord;
   try {
     run = await executeRun(prepared, o, abort.signal, {

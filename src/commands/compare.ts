@@ -17,13 +17,16 @@ export interface CompareOptions {
 export async function runCompare(files: string[], o: CompareOptions, io: Io): Promise<number> {
   const format = o.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format ${format}: expected text or json`);
-  if (o.report && !/\.(md|markdown|html?)$/i.test(o.report)) throw new UsageError(`--report ${o.report}: name it .md (Markdown) or .html (self-contained page)`);
+  if (o.report && !/\.(md|markdown|html?)$/i.test(o.report))
+    throw new UsageError(`--report ${o.report}: name it .md (Markdown) or .html (self-contained page)`);
   const docs = files.map((file) => {
     let text: string;
     try {
       text = readFileSync(file === '-' ? 0 : file, 'utf8');
     } catch (e) {
-      throw new UsageError(`compare: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new UsageError(
+        `compare: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
     try {
       return { doc: JSON.parse(text) as unknown, source: file === '-' ? '<stdin>' : file };
@@ -33,12 +36,16 @@ export async function runCompare(files: string[], o: CompareOptions, io: Io): Pr
   });
   let cmp: ReturnType<typeof compareRuns>;
   try {
-    cmp = compareRuns(docs, splitList(o.inside).map((n) => parseVantage(n, '--inside')));
+    cmp = compareRuns(
+      docs,
+      splitList(o.inside).map((n) => parseVantage(n, '--inside')),
+    );
   } catch (e) {
     if (e instanceof CompareInputError) throw new UsageError(`compare: ${e.message}`);
     throw e;
   }
-  const color = format === 'text' && useColor({ ...(o.color === false ? { color: false } : {}) }, io.env, !!io.stdout.isTTY);
+  const color =
+    format === 'text' && useColor({ ...(o.color === false ? { color: false } : {}) }, io.env, !!io.stdout.isTTY);
   io.stdout.write(format === 'json' ? compareJson(cmp) : compareText(cmp, color));
   if (o.report) {
     try {

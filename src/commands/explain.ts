@@ -5,7 +5,11 @@ import { UsageError } from '../options.js';
 import { loadChecks } from '../registry.js';
 import { formatFix } from '../remediation.js';
 
-const indent = (text: string, by = '    ') => text.split('\n').map((l) => by + l).join('\n');
+const indent = (text: string, by = '    ') =>
+  text
+    .split('\n')
+    .map((l) => by + l)
+    .join('\n');
 
 function codeText(code: string, c: CodeMeta): string {
   return `  ${code} (${c.status})\n${indent(`why: ${c.why}`)}\n${indent(`fix: ${formatFix(c.fix)}`).replace(/\n {4}(?!fix)/g, '\n         ')}`;
@@ -13,27 +17,42 @@ function codeText(code: string, c: CodeMeta): string {
 
 function checkText(def: CheckDef): string {
   const m = def.meta;
-  const codes = Object.entries(m.codes).map(([code, c]) => codeText(code, c)).join('\n\n');
+  const codes = Object.entries(m.codes)
+    .map(([code, c]) => codeText(code, c))
+    .join('\n\n');
   return `${m.id} — ${m.title}\n\nProves: ${m.proves}\n\nCodes:\n${codes}\n`;
 }
 
 const AREA_NAMES: Record<string, string> = {
-  config: 'configuration', env: 'this machine', dns: 'DNS', tls: 'TLS', http: 'HTTP routing', net: 'addresses',
-  ws: 'WebSocket', sse: 'server-sent events', hold: 'long-lived streams', turn: 'TURN',
+  config: 'configuration',
+  env: 'this machine',
+  dns: 'DNS',
+  tls: 'TLS',
+  http: 'HTTP routing',
+  net: 'addresses',
+  ws: 'WebSocket',
+  sse: 'server-sent events',
+  hold: 'long-lived streams',
+  turn: 'TURN',
 };
 
 /** Every area, its checks and the codes each can give: where to start when you have no id yet. */
 export async function explainAll(): Promise<string> {
   const defs = await loadChecks();
   const areas = [...new Set(defs.map((d) => d.meta.id.split('.')[0]!))];
-  const out = ['Areas, their checks and codes. `nap-verify explain <id|area|CODE>` for what one means and its fix.', ''];
+  const out = [
+    'Areas, their checks and codes. `nap-verify explain <id|area|CODE>` for what one means and its fix.',
+    '',
+  ];
   for (const area of areas) {
     const family = defs.filter((d) => d.meta.id.startsWith(`${area}.`));
     out.push(`${area} — ${AREA_NAMES[area] ?? area}`);
     // Role families share their codes: one entry per distinct code list, the ids that give it first.
     const groups = new Map<string, string[]>();
     for (const d of family) {
-      const codes = Object.entries(d.meta.codes).map(([c, m]) => (m.status === 'fail' ? c : `${c} (${m.status})`)).join(' ');
+      const codes = Object.entries(d.meta.codes)
+        .map(([c, m]) => (m.status === 'fail' ? c : `${c} (${m.status})`))
+        .join(' ');
       groups.set(codes, [...(groups.get(codes) ?? []), d.meta.id]);
     }
     for (const [codes, ids] of groups) out.push(`  ${ids.join(' ')}`, `      ${codes || '(no codes: pass or skip)'}`);
@@ -56,9 +75,11 @@ export async function explain(term: string): Promise<string> {
   }
   const { BROWSER_PAGE_CODES } = await import('../kit/browser-codes.js');
   const page = BROWSER_PAGE_CODES[code];
-  if (page) return `${code} (${page.status}) — from the browser-check page (${page.rows})\n\nWhy: ${page.why}\n\nFix:\n${indent(formatFix(page.fix), '  ')}\n`;
+  if (page)
+    return `${code} (${page.status}) — from the browser-check page (${page.rows})\n\nWhy: ${page.why}\n\nFix:\n${indent(formatFix(page.fix), '  ')}\n`;
   const family = defs.filter((d) => d.meta.id.startsWith(`${t}.`));
-  if (family.length) return `${t}: ${family.length} checks\n\n${family.map((d) => `  ${d.meta.id.padEnd(18)} ${d.meta.title}`).join('\n')}\n\n\`nap-verify explain <id>\` for one of them.\n`;
+  if (family.length)
+    return `${t}: ${family.length} checks\n\n${family.map((d) => `  ${d.meta.id.padEnd(18)} ${d.meta.title}`).join('\n')}\n\n\`nap-verify explain <id>\` for one of them.\n`;
   const ids = defs.map((d) => d.meta.id);
   throw new UsageError(`explain: no check or code "${term}" (ids: ${ids.join(', ')})`);
 }

@@ -22,7 +22,8 @@ export async function runReportCommand(file: string, o: Record<string, unknown>,
   try {
     run = readResult(text);
   } catch (e) {
-    if (e instanceof ResultFormatError) throw new UsageError(`report: ${file} is not a schema-1 nap-verify result: ${e.message}`);
+    if (e instanceof ResultFormatError)
+      throw new UsageError(`report: ${file} is not a schema-1 nap-verify result: ${e.message}`);
     throw e;
   }
   if (run.vantage === 'browser') {
@@ -33,12 +34,19 @@ export async function runReportCommand(file: string, o: Record<string, unknown>,
       if (meta && !r.remediation) r.remediation = formatFix(meta.fix);
     }
   }
-  if (!run.headline && run.vantage) run.headline = `seen from ${run.vantage}${typeof run.environment?.browser === 'string' ? ` (${run.environment.browser})` : ''}`;
-  io.stdout.write(format === 'json' ? toJson(run) : toText(run, { color: useColor({}, io.env, !!io.stdout.isTTY), quiet: false, verbose: false }));
+  if (!run.headline && run.vantage)
+    run.headline = `seen from ${run.vantage}${typeof run.environment?.browser === 'string' ? ` (${run.environment.browser})` : ''}`;
+  io.stdout.write(
+    format === 'json'
+      ? toJson(run)
+      : toText(run, { color: useColor({}, io.env, !!io.stdout.isTTY), quiet: false, verbose: false }),
+  );
   if (typeof o.report === 'string') {
     const html = /\.html?$/i.test(o.report);
     const render = html ? (await import('../report/html.js')).toHtml : (await import('../report/triage.js')).toMarkdown;
-    await writeFile(o.report, render(run)).catch((e: Error) => { throw new UsageError(`cannot write report: ${e.message}`); });
+    await writeFile(o.report, render(run)).catch((e: Error) => {
+      throw new UsageError(`cannot write report: ${e.message}`);
+    });
   }
   // Rendering is the job here: the verdict is in the output, not the exit status.
   return 0;

@@ -12,11 +12,13 @@ export async function runServeCommand(raw: RawOptions): Promise<number> {
     if (!/^https?:\/\/[^/]+/.test(v)) throw new UsageError(`${flag} must be an http(s) URL, got ${JSON.stringify(v)}`);
     return v.replace(/\/+$/, '');
   };
-  const publicUrls = Object.fromEntries(Object.entries({
-    web: url('--web-public-url', str(raw.webPublicUrl)),
-    browser: url('--browser-public-url', str(raw.browserPublicUrl)),
-    sandbox: url('--sandbox-public-url', str(raw.sandboxPublicUrl)),
-  }).filter(([, v]) => v !== undefined));
+  const publicUrls = Object.fromEntries(
+    Object.entries({
+      web: url('--web-public-url', str(raw.webPublicUrl)),
+      browser: url('--browser-public-url', str(raw.browserPublicUrl)),
+      sandbox: url('--sandbox-public-url', str(raw.sandboxPublicUrl)),
+    }).filter(([, v]) => v !== undefined),
+  );
   const responder = await startResponder({
     domain: parseDomain(domainRaw),
     host,
@@ -30,7 +32,9 @@ export async function runServeCommand(raw: RawOptions): Promise<number> {
     limits: limitsFromEnv(process.env),
     log: (line) => process.stdout.write(`nap-verify serve: ${line}\n`),
   }).catch((e: NodeJS.ErrnoException) => {
-    throw new UsageError(`cannot listen: ${e.code === 'EADDRINUSE' ? `port ${(e as NodeJS.ErrnoException & { port?: number }).port ?? ''} is in use` : e.message}`);
+    throw new UsageError(
+      `cannot listen: ${e.code === 'EADDRINUSE' ? `port ${(e as NodeJS.ErrnoException & { port?: number }).port ?? ''} is in use` : e.message}`,
+    );
   });
   const sig = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -67,10 +67,18 @@ interface RawCheck {
 const STATUSES: readonly string[] = ['pass', 'warn', 'fail', 'skip'];
 
 /** Reads one parsed schema-1 document; anything else is an input error naming the source. */
-export function readRun(doc: unknown, source: string, insideNames: ReadonlySet<string>): { run: VantageRun; checks: RawCheck[] } {
+export function readRun(
+  doc: unknown,
+  source: string,
+  insideNames: ReadonlySet<string>,
+): { run: VantageRun; checks: RawCheck[] } {
   const d = doc as Record<string, any>;
-  if (!d || typeof d !== 'object' || Array.isArray(d)) throw new CompareInputError(`${source}: not a nap-verify JSON result (not an object)`);
-  if (d.schema !== 1) throw new CompareInputError(`${source}: not a nap-verify schema-1 result (schema: ${JSON.stringify(d.schema ?? null)})`);
+  if (!d || typeof d !== 'object' || Array.isArray(d))
+    throw new CompareInputError(`${source}: not a nap-verify JSON result (not an object)`);
+  if (d.schema !== 1)
+    throw new CompareInputError(
+      `${source}: not a nap-verify schema-1 result (schema: ${JSON.stringify(d.schema ?? null)})`,
+    );
   if (!Array.isArray(d.checks)) throw new CompareInputError(`${source}: no checks[] list`);
   const checks: RawCheck[] = d.checks.map((c: any, i: number) => {
     if (!c || typeof c.id !== 'string' || !STATUSES.includes(c.status)) {
@@ -78,7 +86,8 @@ export function readRun(doc: unknown, source: string, insideNames: ReadonlySet<s
     }
     return c as RawCheck;
   });
-  const name = typeof d.vantage === 'string' && d.vantage ? d.vantage : source.replace(/^.*\//, '').replace(/\.json$/i, '');
+  const name =
+    typeof d.vantage === 'string' && d.vantage ? d.vantage : source.replace(/^.*\//, '').replace(/\.json$/i, '');
   return {
     run: {
       name,
@@ -151,14 +160,19 @@ export function compareRuns(docs: Array<{ doc: unknown; source: string }>, insid
   // Two files from one place get told apart by their file names, so no column hides another.
   const seen = new Map<string, number>();
   for (const r of read) seen.set(r.run.name, (seen.get(r.run.name) ?? 0) + 1);
-  for (const r of read) if (seen.get(r.run.name)! > 1) r.run.name = `${r.run.name} (${r.run.source.replace(/^.*\//, '')})`;
+  for (const r of read)
+    if (seen.get(r.run.name)! > 1) r.run.name = `${r.run.name} (${r.run.source.replace(/^.*\//, '')})`;
   const domains = [...new Set(read.map((r) => r.run.domain).filter((d): d is string => !!d))];
   if (domains.length > 1) {
-    throw new CompareInputError(`these results are for different domains (${domains.join(', ')}): compare runs against one install`);
+    throw new CompareInputError(
+      `these results are for different domains (${domains.join(', ')}): compare runs against one install`,
+    );
   }
   const unknownInside = inside.filter((n) => !read.some((r) => r.run.name === n));
   if (unknownInside.length) {
-    throw new CompareInputError(`--inside ${unknownInside.join(', ')}: no such vantage point (have ${list(read.map((r) => r.run.name))})`);
+    throw new CompareInputError(
+      `--inside ${unknownInside.join(', ')}: no such vantage point (have ${list(read.map((r) => r.run.name))})`,
+    );
   }
   // Rows in first-seen order across the files, so the usual check order is kept and extra ids follow.
   const ids: string[] = [];
@@ -174,27 +188,60 @@ export function compareRuns(docs: Array<{ doc: unknown; source: string }>, insid
   const checks: CheckRow[] = ids.map((id) => {
     const row = read.map((r) => {
       const c = r.checks.find((x) => x.id === id);
-      const cell: Cell | null = c ? { status: c.status, message: c.message ?? '', ...(c.code ? { code: c.code } : {}), ...(c.host ? { host: c.host } : {}) } : null;
+      const cell: Cell | null = c
+        ? {
+            status: c.status,
+            message: c.message ?? '',
+            ...(c.code ? { code: c.code } : {}),
+            ...(c.host ? { host: c.host } : {}),
+          }
+        : null;
       return { name: r.run.name, inside: r.run.inside, cell };
     });
     const verdict = verdictFor(row);
-    return { id, title: titles.get(id)!, cells: Object.fromEntries(row.map((x) => [x.name, x.cell])), verdict, meaning: meaningOf(verdict, row) };
+    return {
+      id,
+      title: titles.get(id)!,
+      cells: Object.fromEntries(row.map((x) => [x.name, x.cell])),
+      verdict,
+      meaning: meaningOf(verdict, row),
+    };
   });
   const conclusions: string[] = [];
-  for (const v of ['in-front', 'hairpin', 'everywhere', 'client-network', 'one-view', 'no-evidence', 'same'] as Verdict[]) {
+  for (const v of [
+    'in-front',
+    'hairpin',
+    'everywhere',
+    'client-network',
+    'one-view',
+    'no-evidence',
+    'same',
+  ] as Verdict[]) {
     const rows = checks.filter((c) => c.verdict === v);
     if (!rows.length) continue;
-    const shown = rows.length > 6 ? `${rows.slice(0, 6).map((r) => r.id).join(', ')} and ${rows.length - 6} more` : rows.map((r) => r.id).join(', ');
-    conclusions.push(`${rows.length} check${rows.length === 1 ? '' : 's'} ${CONCLUSION[v]}${v === 'same' ? '' : ` (${shown})`}`);
+    const shown =
+      rows.length > 6
+        ? `${rows
+            .slice(0, 6)
+            .map((r) => r.id)
+            .join(', ')} and ${rows.length - 6} more`
+        : rows.map((r) => r.id).join(', ');
+    conclusions.push(
+      `${rows.length} check${rows.length === 1 ? '' : 's'} ${CONCLUSION[v]}${v === 'same' ? '' : ` (${shown})`}`,
+    );
   }
   if (!read.some((r) => r.run.inside)) {
-    conclusions.push(`no vantage point inside the cluster (name one in-cluster, or pass --inside <name>): inside/outside differences cannot be told`);
+    conclusions.push(
+      `no vantage point inside the cluster (name one in-cluster, or pass --inside <name>): inside/outside differences cannot be told`,
+    );
   }
   return { domain: domains[0] ?? null, vantages: read.map((r) => r.run), checks, conclusions };
 }
 
 /** Worst status of a row, for the badge: fail > warn > pass > skip. */
 export function worstStatus(row: CheckRow): Status {
-  const s = Object.values(row.cells).filter((c): c is Cell => !!c).map((c) => c.status);
+  const s = Object.values(row.cells)
+    .filter((c): c is Cell => !!c)
+    .map((c) => c.status);
   return (['fail', 'warn', 'pass', 'skip'] as Status[]).find((x) => s.includes(x)) ?? 'skip';
 }

@@ -19,12 +19,18 @@ export function compareText(cmp: Comparison, color: boolean): string {
   const nameW = Math.max(...cmp.vantages.map((v) => v.name.length));
   for (const v of cmp.vantages) {
     const s = v.summary;
-    out.push(`  ${v.name.padEnd(nameW)}  ${where(v).padEnd(7)}  ${v.startedAt ?? 'time unknown'}  ${s ? `${s.pass} passed, ${s.fail} failed, ${s.warn} warnings, ${s.skip} skipped` : ''}  ${c.dim(v.source)}`);
+    out.push(
+      `  ${v.name.padEnd(nameW)}  ${where(v).padEnd(7)}  ${v.startedAt ?? 'time unknown'}  ${s ? `${s.pass} passed, ${s.fail} failed, ${s.warn} warnings, ${s.skip} skipped` : ''}  ${c.dim(v.source)}`,
+    );
   }
   out.push('');
   const idW = Math.max(5, ...cmp.checks.map((r) => r.id.length));
-  const colW = cmp.vantages.map((v) => Math.max(v.name.length, ...cmp.checks.map((r) => cellText(r.cells[v.name] ?? null).length + 2)));
-  out.push(c.bold(`  ${'check'.padEnd(idW)}  ${cmp.vantages.map((v, i) => v.name.padEnd(colW[i]!)).join('  ')}  meaning`));
+  const colW = cmp.vantages.map((v) =>
+    Math.max(v.name.length, ...cmp.checks.map((r) => cellText(r.cells[v.name] ?? null).length + 2)),
+  );
+  out.push(
+    c.bold(`  ${'check'.padEnd(idW)}  ${cmp.vantages.map((v, i) => v.name.padEnd(colW[i]!)).join('  ')}  meaning`),
+  );
   for (const row of cmp.checks) {
     const cells = cmp.vantages.map((v, i) => {
       const cell = row.cells[v.name] ?? null;
@@ -57,8 +63,17 @@ function compareDocument(cmp: Comparison): Block[] {
   const blocks: Block[] = [
     { kind: 'h', level: 1, text: `nap-verify comparison: ${cmp.domain ?? '(no domain)'}` },
     {
-      kind: 'table', head: ['vantage point', 'where', 'run', 'summary', 'file'],
-      rows: cmp.vantages.map((v) => [v.name, where(v), v.startedAt ?? '—', v.summary ? `${v.summary.status.toUpperCase()}: ${v.summary.pass} passed, ${v.summary.fail} failed, ${v.summary.warn} warnings, ${v.summary.skip} skipped` : '—', v.source]),
+      kind: 'table',
+      head: ['vantage point', 'where', 'run', 'summary', 'file'],
+      rows: cmp.vantages.map((v) => [
+        v.name,
+        where(v),
+        v.startedAt ?? '—',
+        v.summary
+          ? `${v.summary.status.toUpperCase()}: ${v.summary.pass} passed, ${v.summary.fail} failed, ${v.summary.warn} warnings, ${v.summary.skip} skipped`
+          : '—',
+        v.source,
+      ]),
     },
     { kind: 'h', level: 2, text: 'What the differences mean' },
     ...cmp.conclusions.map((text): Block => ({ kind: 'p', text })),
@@ -66,7 +81,12 @@ function compareDocument(cmp: Comparison): Block[] {
     {
       kind: 'table',
       head: ['worst', 'check', ...cmp.vantages.map((v) => `${v.name} (${where(v)})`), 'meaning'],
-      rows: cmp.checks.map((r) => [STATUS_LABEL[worstStatus(r)], r.id, ...cmp.vantages.map((v) => cellText(r.cells[v.name] ?? null)), r.meaning]),
+      rows: cmp.checks.map((r) => [
+        STATUS_LABEL[worstStatus(r)],
+        r.id,
+        ...cmp.vantages.map((v) => cellText(r.cells[v.name] ?? null)),
+        r.meaning,
+      ]),
       status: cmp.checks.map(worstStatus),
     },
   ];
@@ -74,13 +94,25 @@ function compareDocument(cmp: Comparison): Block[] {
   if (differing.length) {
     blocks.push({ kind: 'h', level: 2, text: 'Messages where it did not simply work' });
     for (const r of differing) {
-      blocks.push({ kind: 'h', level: 3, text: `${STATUS_LABEL[worstStatus(r)]} ${r.id} — ${r.title}`, status: worstStatus(r) });
+      blocks.push({
+        kind: 'h',
+        level: 3,
+        text: `${STATUS_LABEL[worstStatus(r)]} ${r.id} — ${r.title}`,
+        status: worstStatus(r),
+      });
       blocks.push({ kind: 'p', text: r.meaning });
       blocks.push({
-        kind: 'table', head: ['vantage point', 'status', 'message'],
+        kind: 'table',
+        head: ['vantage point', 'status', 'message'],
         rows: cmp.vantages.map((v) => {
           const cell = r.cells[v.name] ?? null;
-          return [v.name, cellText(cell), cell ? `${cell.message}${cell.host ? ` (host ${cell.host})` : ''}` : 'this vantage point did not run this check'];
+          return [
+            v.name,
+            cellText(cell),
+            cell
+              ? `${cell.message}${cell.host ? ` (host ${cell.host})` : ''}`
+              : 'this vantage point did not run this check',
+          ];
         }),
       });
     }
@@ -89,4 +121,5 @@ function compareDocument(cmp: Comparison): Block[] {
 }
 
 export const compareMarkdown = (cmp: Comparison) => blocksToMarkdown(compareDocument(cmp));
-export const compareHtml = (cmp: Comparison) => htmlPage(`nap-verify comparison: ${cmp.domain ?? ''}`, compareDocument(cmp));
+export const compareHtml = (cmp: Comparison) =>
+  htmlPage(`nap-verify comparison: ${cmp.domain ?? ''}`, compareDocument(cmp));

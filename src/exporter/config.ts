@@ -18,8 +18,23 @@ import { parseDomain, UsageError, validate, type CheckOptions, type RawOptions }
 
 /** Per-target keys, spelt as the check command's options (kebab-case accepted too). */
 export const TARGET_KEYS = [
-  'turn', 'turnSecretFile', 'caFile', 'resolver', 'ingressIp', 'expectIp', 'httpsPort', 'httpPort',
-  'certWarnDays', 'relayRange', 'relaySamples', 'only', 'skip', 'mode', 'napNodePort', 'browserNodePort', 'sandboxNodePort',
+  'turn',
+  'turnSecretFile',
+  'caFile',
+  'resolver',
+  'ingressIp',
+  'expectIp',
+  'httpsPort',
+  'httpPort',
+  'certWarnDays',
+  'relayRange',
+  'relaySamples',
+  'only',
+  'skip',
+  'mode',
+  'napNodePort',
+  'browserNodePort',
+  'sandboxNodePort',
 ] as const;
 
 export interface ExporterConfig {
@@ -39,7 +54,8 @@ const camel = (k: string) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperC
 /** "90", 90, "90s", "10m", "1h" → seconds. */
 export function parseDuration(what: string, v: unknown): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(String(v));
-  if (!m || (typeof v !== 'string' && typeof v !== 'number')) throw new UsageError(`${what} ${String(v)}: expected a duration like 90s, 10m or 1h`);
+  if (!m || (typeof v !== 'string' && typeof v !== 'number'))
+    throw new UsageError(`${what} ${String(v)}: expected a duration like 90s, 10m or 1h`);
   const n = Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'] as number);
   if (!(n > 0)) throw new UsageError(`${what} ${String(v)}: must be more than 0`);
   return n;
@@ -51,7 +67,8 @@ function targetOptions(where: string, raw: unknown): RawOptions {
   const out: RawOptions = {};
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     const key = camel(k);
-    if (!(TARGET_KEYS as readonly string[]).includes(key)) throw new UsageError(`${where}: unknown option ${k} (known: ${TARGET_KEYS.join(', ')})`);
+    if (!(TARGET_KEYS as readonly string[]).includes(key))
+      throw new UsageError(`${where}: unknown option ${k} (known: ${TARGET_KEYS.join(', ')})`);
     if (Array.isArray(v)) out[key] = v.map(String);
     else if (typeof v === 'string' || typeof v === 'number') out[key] = String(v);
     else throw new UsageError(`${where}.${k}: expected a value or a list`);
@@ -68,21 +85,30 @@ export function parseExporterConfigShape(text: string, file: string): ExporterCo
     throw new UsageError(`--config ${file}: not YAML (${(e as Error).message.split('\n')[0]})`);
   }
   doc ??= {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new UsageError(`--config ${file}: expected a mapping at the top`);
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new UsageError(`--config ${file}: expected a mapping at the top`);
   const d = doc as Record<string, unknown>;
   const known = ['interval', 'hold', 'timeout', 'defaults', 'targets'];
   const extra = Object.keys(d).filter((k) => !known.includes(k));
   if (extra.length) throw new UsageError(`--config ${file}: unknown key ${extra[0]} (known: ${known.join(', ')})`);
   const holdS = d.hold === undefined ? 75 : parseDuration(`--config ${file}: hold`, d.hold);
   const timeoutS = d.timeout === undefined ? 10 : parseDuration(`--config ${file}: timeout`, d.timeout);
-  const intervalS = d.interval === undefined ? DEFAULT_INTERVAL_S : parseDuration(`--config ${file}: interval`, d.interval);
-  if (intervalS < holdS + 30) throw new UsageError(`--config ${file}: interval ${intervalS} s is shorter than hold + 30 s: full runs would overlap`);
+  const intervalS =
+    d.interval === undefined ? DEFAULT_INTERVAL_S : parseDuration(`--config ${file}: interval`, d.interval);
+  if (intervalS < holdS + 30)
+    throw new UsageError(
+      `--config ${file}: interval ${intervalS} s is shorter than hold + 30 s: full runs would overlap`,
+    );
   const defaults = targetOptions(`--config ${file}: defaults`, d.defaults);
   const targets = new Map<string, RawOptions>();
   if (d.targets !== undefined && d.targets !== null) {
-    if (typeof d.targets !== 'object' || Array.isArray(d.targets)) throw new UsageError(`--config ${file}: targets must map domains to options`);
+    if (typeof d.targets !== 'object' || Array.isArray(d.targets))
+      throw new UsageError(`--config ${file}: targets must map domains to options`);
     for (const [name, opts] of Object.entries(d.targets as Record<string, unknown>)) {
-      targets.set(parseDomain(name, `--config ${file}: target`), targetOptions(`--config ${file}: targets.${name}`, opts));
+      targets.set(
+        parseDomain(name, `--config ${file}: target`),
+        targetOptions(`--config ${file}: targets.${name}`, opts),
+      );
     }
   }
   return { intervalS, holdS, timeoutS, defaults, targets };
@@ -107,7 +133,9 @@ export function readExporterConfig(file: string): ExporterConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new UsageError(`--config ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(
+      `--config ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   return parseExporterConfig(text, file);
 }
@@ -119,7 +147,13 @@ export const MODULES: readonly Module[] = ['quick', 'full'];
  * The check options of one probe: defaults, then the target's own, then the module. `timeoutS` narrows the
  * per-step deadline (a quick probe inside a short scrape timeout). Secrets only from files or `secrets`.
  */
-export function optionsFor(cfg: ExporterConfig, domain: string, module: Module, secrets: { turnSecret?: string }, timeoutS = cfg.timeoutS): CheckOptions {
+export function optionsFor(
+  cfg: ExporterConfig,
+  domain: string,
+  module: Module,
+  secrets: { turnSecret?: string },
+  timeoutS = cfg.timeoutS,
+): CheckOptions {
   const raw: RawOptions = {
     ...cfg.defaults,
     ...(cfg.targets.get(domain) ?? {}),

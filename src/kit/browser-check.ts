@@ -29,7 +29,11 @@ const CREDENTIAL_NAME = 'nap-verify';
 
 const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 /** JSON inside <script>: no `</script>` or `<!--` can end or bend it. */
-const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+const scriptJson = (v: unknown) =>
+  JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 
 /** The page's connect-src: the five names (the wildcard for the fresh preview name), HTTPS and WSS, nothing else. */
 function connectSources(domain: string, port: number): string {
@@ -51,14 +55,23 @@ export function browserCheckPage(o: BrowserCheckOptions): string {
     timeoutMs: o.timeoutS * 1000,
     // Browsers give up on an unreachable TURN server after their own retransmits (Chromium: about 10 s).
     turnTimeoutMs: Math.max(15_000, o.timeoutS * 1000),
-    turn: { host: o.turn.host, port: o.turn.port, ...(creds ? { username: creds.username, credential: creds.password } : {}) },
+    turn: {
+      host: o.turn.host,
+      port: o.turn.port,
+      ...(creds ? { username: creds.username, credential: creds.password } : {}),
+    },
     writtenAt: now.getTime(),
     expiresAt,
     version: o.version,
   };
   const csp = [
-    "default-src 'none'", "script-src 'unsafe-inline'", "style-src 'unsafe-inline'", 'img-src data:',
-    `connect-src ${connectSources(o.domain, o.httpsPort)}`, "base-uri 'none'", "form-action 'none'",
+    "default-src 'none'",
+    "script-src 'unsafe-inline'",
+    "style-src 'unsafe-inline'",
+    'img-src data:',
+    `connect-src ${connectSources(o.domain, o.httpsPort)}`,
+    "base-uri 'none'",
+    "form-action 'none'",
   ].join('; ');
   const d = esc(o.domain);
   return `<!doctype html>

@@ -11,7 +11,9 @@ import { UsageError } from '../options.js';
 declare const __NAP_VERIFY_VERSION__: string | undefined;
 
 export function cliBundlePath(): string {
-  return typeof __NAP_VERIFY_VERSION__ === 'string' ? fileURLToPath(import.meta.url) : fileURLToPath(new URL('../../nap-verify.mjs', import.meta.url));
+  return typeof __NAP_VERIFY_VERSION__ === 'string'
+    ? fileURLToPath(import.meta.url)
+    : fileURLToPath(new URL('../../nap-verify.mjs', import.meta.url));
 }
 
 export const BUNDLE_KEY = 'nap-verify.mjs.gz';
@@ -37,12 +39,17 @@ export function cliBundleBase64(file = cliBundlePath()): string {
   try {
     bytes = readFileSync(file);
   } catch {
-    throw new UsageError(`the one-file bundle ${file} cannot be read: run \`npm run bundle\` first, or give --bundle <file> (it is what the pod runs)`);
+    throw new UsageError(
+      `the one-file bundle ${file} cannot be read: run \`npm run bundle\` first, or give --bundle <file> (it is what the pod runs)`,
+    );
   }
   return gzipSync(bytes, { level: 9 }).toString('base64');
 }
 
 /** ConfigMap data for the pod: the loader as text, the bundle as binary. */
-export function bundleConfigMapData(bundleBase64: string): { data: Record<string, string>; binaryData: Record<string, string> } {
+export function bundleConfigMapData(bundleBase64: string): {
+  data: Record<string, string>;
+  binaryData: Record<string, string>;
+} {
   return { data: { [LOADER_KEY]: LOADER }, binaryData: { [BUNDLE_KEY]: bundleBase64 } };
 }

@@ -41,15 +41,18 @@ export interface JobKitOptions {
 export const JOB_SCRIPT = [
   `node ${APP_DIR}/${LOADER_KEY} "$@" --json ${TMP_DIR}/result.json --junit ${TMP_DIR}/junit.xml`,
   'rc=$?',
-  `echo '${JUNIT_MARK}'`, `cat ${TMP_DIR}/junit.xml 2>/dev/null`,
-  `echo '${JSON_MARK}'`, `cat ${TMP_DIR}/result.json 2>/dev/null`,
+  `echo '${JUNIT_MARK}'`,
+  `cat ${TMP_DIR}/junit.xml 2>/dev/null`,
+  `echo '${JSON_MARK}'`,
+  `cat ${TMP_DIR}/result.json 2>/dev/null`,
   'exit $rc',
 ].join('; ');
 
 /** The arguments the CLI gets in the pod. */
 export function jobCliArgs(o: Pick<JobKitOptions, 'domain' | 'valuesSecret' | 'checkArgs' | 'caConfigMap'>): string[] {
   return [
-    '--vantage', 'in-cluster',
+    '--vantage',
+    'in-cluster',
     ...(o.domain ? ['--domain', o.domain] : []),
     ...(o.valuesSecret ? ['--values', VALUES_PATH] : []),
     ...(o.caConfigMap ? ['--ca-file', `${CA_DIR}/${o.caConfigMap.key}`] : []),
@@ -58,37 +61,77 @@ export function jobCliArgs(o: Pick<JobKitOptions, 'domain' | 'valuesSecret' | 'c
 }
 
 export function jobObjects(o: JobKitOptions): Array<Record<string, unknown>> {
-  const labels = { 'app.kubernetes.io/managed-by': MANAGED_BY, 'app.kubernetes.io/part-of': JOB_PART_OF, 'app.kubernetes.io/instance': o.name };
+  const labels = {
+    'app.kubernetes.io/managed-by': MANAGED_BY,
+    'app.kubernetes.io/part-of': JOB_PART_OF,
+    'app.kubernetes.io/instance': o.name,
+  };
   // helm test creates hooks in weight order and runs the test Job; its ConfigMap must exist first.
-  const hook = (weight: string) => (o.helmTest ? { annotations: { 'helm.sh/hook': 'test', 'helm.sh/hook-weight': weight, 'helm.sh/hook-delete-policy': 'before-hook-creation' } } : {});
+  const hook = (weight: string) =>
+    o.helmTest
+      ? {
+          annotations: {
+            'helm.sh/hook': 'test',
+            'helm.sh/hook-weight': weight,
+            'helm.sh/hook-delete-policy': 'before-hook-creation',
+          },
+        }
+      : {};
   const configMap = `${o.name}-bundle`;
   const podSpec = {
     restartPolicy: 'Never',
     automountServiceAccountToken: false,
     securityContext: { ...POD_SECURITY, fsGroup: 1000 },
-    containers: [{
-      name: 'nap-verify',
-      image: o.image,
-      command: ['sh', '-c', JOB_SCRIPT, 'nap-verify'],
-      args: jobCliArgs(o),
-      env: [
-        { name: 'NO_COLOR', value: '1' },
-        ...(o.turnSecret ? [{ name: 'NAP_VERIFY_TURN_SECRET', valueFrom: { secretKeyRef: { name: o.turnSecret.name, key: o.turnSecret.key } } }] : []),
-      ],
-      resources: RESOURCES,
-      securityContext: CONTAINER_SECURITY,
-      volumeMounts: [
-        { name: 'app', mountPath: APP_DIR, readOnly: true },
-        { name: 'tmp', mountPath: TMP_DIR },
-        ...(o.valuesSecret ? [{ name: 'values', mountPath: '/etc/nap-verify', readOnly: true }] : []),
-        ...(o.caConfigMap ? [{ name: 'ca', mountPath: CA_DIR, readOnly: true }] : []),
-      ],
-    }],
+    containers: [
+      {
+        name: 'nap-verify',
+        image: o.image,
+        command: ['sh', '-c', JOB_SCRIPT, 'nap-verify'],
+        args: jobCliArgs(o),
+        env: [
+          { name: 'NO_COLOR', value: '1' },
+          ...(o.turnSecret
+            ? [
+                {
+                  name: 'NAP_VERIFY_TURN_SECRET',
+                  valueFrom: { secretKeyRef: { name: o.turnSecret.name, key: o.turnSecret.key } },
+                },
+              ]
+            : []),
+        ],
+        resources: RESOURCES,
+        securityContext: CONTAINER_SECURITY,
+        volumeMounts: [
+          { name: 'app', mountPath: APP_DIR, readOnly: true },
+          { name: 'tmp', mountPath: TMP_DIR },
+          ...(o.valuesSecret ? [{ name: 'values', mountPath: '/etc/nap-verify', readOnly: true }] : []),
+          ...(o.caConfigMap ? [{ name: 'ca', mountPath: CA_DIR, readOnly: true }] : []),
+        ],
+      },
+    ],
     volumes: [
       { name: 'app', configMap: { name: configMap } },
       { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
-      ...(o.valuesSecret ? [{ name: 'values', secret: { secretName: o.valuesSecret, defaultMode: 0o440, items: [{ key: 'values.env', path: 'values.env' }] } }] : []),
-      ...(o.caConfigMap ? [{ name: 'ca', configMap: { name: o.caConfigMap.name, items: [{ key: o.caConfigMap.key, path: o.caConfigMap.key }] } }] : []),
+      ...(o.valuesSecret
+        ? [
+            {
+              name: 'values',
+              secret: {
+                secretName: o.valuesSecret,
+                defaultMode: 0o440,
+                items: [{ key: 'values.env', path: 'values.env' }],
+              },
+            },
+          ]
+        : []),
+      ...(o.caConfigMap
+        ? [
+            {
+              name: 'ca',
+              configMap: { name: o.caConfigMap.name, items: [{ key: o.caConfigMap.key, path: o.caConfigMap.key }] },
+            },
+          ]
+        : []),
     ],
   };
   const jobSpec = {
@@ -98,12 +141,14 @@ export function jobObjects(o: JobKitOptions): Array<Record<string, unknown>> {
     ...(o.cron || o.helmTest ? {} : { ttlSecondsAfterFinished: 86_400 }),
     template: { metadata: { labels }, spec: podSpec },
   };
-  const objects: Array<Record<string, unknown>> = [{
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: configMap, namespace: o.namespace, labels, ...hook('-5') },
-    ...bundleConfigMapData(o.bundleBase64),
-  }];
+  const objects: Array<Record<string, unknown>> = [
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: configMap, namespace: o.namespace, labels, ...hook('-5') },
+      ...bundleConfigMapData(o.bundleBase64),
+    },
+  ];
   if (o.cron) {
     objects.push({
       apiVersion: 'batch/v1',
@@ -119,7 +164,12 @@ export function jobObjects(o: JobKitOptions): Array<Record<string, unknown>> {
       },
     });
   } else {
-    objects.push({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: o.name, namespace: o.namespace, labels, ...hook('0') }, spec: jobSpec });
+    objects.push({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: o.name, namespace: o.namespace, labels, ...hook('0') },
+      spec: jobSpec,
+    });
   }
   return objects;
 }

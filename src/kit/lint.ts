@@ -46,13 +46,21 @@ export interface LintFinding extends Where {
 
 export const LINT_RULES: Record<string, { id: string; title: string; status: Exclude<Status, 'pass' | 'skip'> }> = {
   LINT_HOST_MISSING: { id: 'lint.hosts', title: 'Every NAP host has a route', status: 'fail' },
-  LINT_WILDCARD_MISSING: { id: 'lint.wildcard', title: 'The *.sandbox wildcard is routed with the wildcard secret', status: 'fail' },
+  LINT_WILDCARD_MISSING: {
+    id: 'lint.wildcard',
+    title: 'The *.sandbox wildcard is routed with the wildcard secret',
+    status: 'fail',
+  },
   LINT_TLS_UNCOVERED: { id: 'lint.tls', title: 'Every routed host has TLS', status: 'fail' },
   LINT_WS_DISABLED: { id: 'lint.websocket', title: 'WebSockets enabled where the controller needs it', status: 'fail' },
   LINT_TIMEOUT_DEFAULT: { id: 'lint.timeouts', title: 'Stream timeouts lifted to 3600 s or more', status: 'fail' },
   LINT_API_DEPRECATED: { id: 'lint.api', title: 'Current Ingress API', status: 'fail' },
   LINT_PATHTYPE_MISSING: { id: 'lint.pathtype', title: 'Every path has a pathType', status: 'fail' },
-  LINT_CLASS_ANNOTATION: { id: 'lint.class', title: 'ingressClassName rather than the class annotation', status: 'warn' },
+  LINT_CLASS_ANNOTATION: {
+    id: 'lint.class',
+    title: 'ingressClassName rather than the class annotation',
+    status: 'warn',
+  },
   LINT_WRONG_BACKEND: { id: 'lint.backends', title: 'Each host goes to its NAP service and port', status: 'fail' },
 };
 
@@ -77,31 +85,61 @@ export function durationSeconds(v: unknown): number | undefined {
   return n * ({ ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'] ?? 1);
 }
 
-const hostCovers = (pattern: string, host: string) => pattern === host || (pattern.startsWith('*.') && host.startsWith('*.') && pattern === host);
+const hostCovers = (pattern: string, host: string) =>
+  pattern === host || (pattern.startsWith('*.') && host.startsWith('*.') && pattern === host);
 
 function fromIngress(d: Doc, w: Where, out: { routes: RouteEntry[]; findings: LintFinding[] }) {
   const api = String(d.apiVersion ?? '');
   const ann: Record<string, string> = d.metadata?.annotations ?? {};
   const v1 = api === 'networking.k8s.io/v1';
-  if (!v1) out.findings.push({ ...w, code: 'LINT_API_DEPRECATED', message: `${w.kind} ${w.name} uses ${api}, removed in Kubernetes 1.22`, fix: 'Rewrite it as networking.k8s.io/v1 (backend.service.name/port.number, pathType on every path).' });
+  if (!v1)
+    out.findings.push({
+      ...w,
+      code: 'LINT_API_DEPRECATED',
+      message: `${w.kind} ${w.name} uses ${api}, removed in Kubernetes 1.22`,
+      fix: 'Rewrite it as networking.k8s.io/v1 (backend.service.name/port.number, pathType on every path).',
+    });
   if (ann['kubernetes.io/ingress.class'] && !d.spec?.ingressClassName) {
-    out.findings.push({ ...w, code: 'LINT_CLASS_ANNOTATION', message: `${w.kind} ${w.name} picks its controller with the kubernetes.io/ingress.class annotation`, fix: `Use spec.ingressClassName: ${ann['kubernetes.io/ingress.class']} and drop the annotation.` });
+    out.findings.push({
+      ...w,
+      code: 'LINT_CLASS_ANNOTATION',
+      message: `${w.kind} ${w.name} picks its controller with the kubernetes.io/ingress.class annotation`,
+      fix: `Use spec.ingressClassName: ${ann['kubernetes.io/ingress.class']} and drop the annotation.`,
+    });
   }
-  const nginx = /nginx/.test(String(d.spec?.ingressClassName ?? ann['kubernetes.io/ingress.class'] ?? '')) || Object.keys(ann).some((k) => k.startsWith('nginx.ingress.kubernetes.io/'));
+  const nginx =
+    /nginx/.test(String(d.spec?.ingressClassName ?? ann['kubernetes.io/ingress.class'] ?? '')) ||
+    Object.keys(ann).some((k) => k.startsWith('nginx.ingress.kubernetes.io/'));
   const read = durationSeconds(ann['nginx.ingress.kubernetes.io/proxy-read-timeout']);
   const send = durationSeconds(ann['nginx.ingress.kubernetes.io/proxy-send-timeout']);
   const lifted = nginx ? (read ?? 60) >= 3600 && (send ?? 60) >= 3600 : undefined;
-  const note = nginx ? `proxy-read-timeout ${ann['nginx.ingress.kubernetes.io/proxy-read-timeout'] ?? 'unset (60 s)'}, proxy-send-timeout ${ann['nginx.ingress.kubernetes.io/proxy-send-timeout'] ?? 'unset (60 s)'}` : undefined;
+  const note = nginx
+    ? `proxy-read-timeout ${ann['nginx.ingress.kubernetes.io/proxy-read-timeout'] ?? 'unset (60 s)'}, proxy-send-timeout ${ann['nginx.ingress.kubernetes.io/proxy-send-timeout'] ?? 'unset (60 s)'}`
+    : undefined;
   const tls: Array<{ hosts?: string[]; secretName?: string }> = d.spec?.tls ?? [];
   for (const rule of (d.spec?.rules ?? []) as Doc[]) {
     if (!rule?.host) continue;
     const secret = tls.find((t) => (t.hosts ?? []).some((h) => hostCovers(h, rule.host)))?.secretName;
     for (const p of (rule.http?.paths ?? []) as Doc[]) {
-      if (v1 && !p.pathType) out.findings.push({ ...w, code: 'LINT_PATHTYPE_MISSING', host: rule.host, message: `${w.kind} ${w.name}: path ${p.path ?? '/'} of ${rule.host} has no pathType`, fix: 'Add pathType: Prefix (networking.k8s.io/v1 requires it).' });
+      if (v1 && !p.pathType)
+        out.findings.push({
+          ...w,
+          code: 'LINT_PATHTYPE_MISSING',
+          host: rule.host,
+          message: `${w.kind} ${w.name}: path ${p.path ?? '/'} of ${rule.host} has no pathType`,
+          fix: 'Add pathType: Prefix (networking.k8s.io/v1 requires it).',
+        });
       const b = p.backend ?? {};
       const service = b.service?.name ?? b.serviceName;
       const port = Number(b.service?.port?.number ?? b.servicePort);
-      out.routes.push({ ...w, host: rule.host, ...(service ? { service } : {}), ...(Number.isFinite(port) ? { port } : {}), ...(secret ? { tlsSecret: secret } : {}), ...(lifted !== undefined ? { timeoutsLifted: lifted, timeoutNote: note! } : {}) });
+      out.routes.push({
+        ...w,
+        host: rule.host,
+        ...(service ? { service } : {}),
+        ...(Number.isFinite(port) ? { port } : {}),
+        ...(secret ? { tlsSecret: secret } : {}),
+        ...(lifted !== undefined ? { timeoutsLifted: lifted, timeoutNote: note! } : {}),
+      });
     }
   }
 }
@@ -115,9 +153,17 @@ function fromHttpProxy(d: Doc, w: Where, out: { routes: RouteEntry[] }) {
     const response = durationSeconds(tp.response) ?? 15;
     const lifted = response >= 3600 && (durationSeconds(tp.idle) ?? 300) >= 3600;
     out.routes.push({
-      ...w, host: fqdn, ...(s?.name ? { service: s.name } : {}), ...(s?.port ? { port: Number(s.port) } : {}),
+      ...w,
+      host: fqdn,
+      ...(s?.name ? { service: s.name } : {}),
+      ...(s?.port ? { port: Number(s.port) } : {}),
       ...(d.spec.virtualhost.tls?.secretName ? { tlsSecret: d.spec.virtualhost.tls.secretName } : {}),
-      websockets: r.enableWebsockets === true, timeoutsLifted: lifted, responseCapS: response, timeoutNote: r.timeoutPolicy ? `timeoutPolicy response ${tp.response ?? 'unset (15 s)'}, idle ${tp.idle ?? 'unset (5 min)'}` : 'no timeoutPolicy (Envoy route timeout 15 s)',
+      websockets: r.enableWebsockets === true,
+      timeoutsLifted: lifted,
+      responseCapS: response,
+      timeoutNote: r.timeoutPolicy
+        ? `timeoutPolicy response ${tp.response ?? 'unset (15 s)'}, idle ${tp.idle ?? 'unset (5 min)'}`
+        : 'no timeoutPolicy (Envoy route timeout 15 s)',
     });
   }
 }
@@ -125,11 +171,20 @@ function fromHttpProxy(d: Doc, w: Where, out: { routes: RouteEntry[] }) {
 function fromIngressRoute(d: Doc, w: Where, out: { routes: RouteEntry[] }) {
   for (const r of (d.spec?.routes ?? []) as Doc[]) {
     const match = String(r.match ?? '');
-    const hosts = [...match.matchAll(/Host\(([^)]*)\)/g)].flatMap((m) => [...m[1]!.matchAll(/`([^`]+)`/g)].map((x) => x[1]!));
+    const hosts = [...match.matchAll(/Host\(([^)]*)\)/g)].flatMap((m) =>
+      [...m[1]!.matchAll(/`([^`]+)`/g)].map((x) => x[1]!),
+    );
     const wild = /HostRegexp\(`\^?\[[^\]]*\]\+\\\.(.+?)\$?`\)/.exec(match);
     if (wild) hosts.push(`*.${wild[1]!.replace(/\\\./g, '.')}`);
     const s = r.services?.[0];
-    for (const host of hosts) out.routes.push({ ...w, host, ...(s?.name ? { service: s.name } : {}), ...(s?.port ? { port: Number(s.port) } : {}), ...(d.spec?.tls?.secretName ? { tlsSecret: d.spec.tls.secretName } : {}) });
+    for (const host of hosts)
+      out.routes.push({
+        ...w,
+        host,
+        ...(s?.name ? { service: s.name } : {}),
+        ...(s?.port ? { port: Number(s.port) } : {}),
+        ...(d.spec?.tls?.secretName ? { tlsSecret: d.spec.tls.secretName } : {}),
+      });
   }
 }
 
@@ -139,9 +194,14 @@ function fromVirtualService(d: Doc, w: Where, out: { routes: RouteEntry[] }, gat
       const dest = http.route?.[0]?.destination;
       const t = durationSeconds(http.timeout);
       out.routes.push({
-        ...w, host: h, ...(dest?.host ? { service: String(dest.host).split('.')[0] } : {}), ...(dest?.port?.number ? { port: Number(dest.port.number) } : {}),
+        ...w,
+        host: h,
+        ...(dest?.host ? { service: String(dest.host).split('.')[0] } : {}),
+        ...(dest?.port?.number ? { port: Number(dest.port.number) } : {}),
         ...(gatewayTls.get(h) ? { tlsSecret: gatewayTls.get(h)! } : {}),
-        timeoutsLifted: t === undefined || t >= 3600, ...(t !== undefined ? { responseCapS: t } : {}), timeoutNote: `timeout ${http.timeout ?? 'unset'}`,
+        timeoutsLifted: t === undefined || t >= 3600,
+        ...(t !== undefined ? { responseCapS: t } : {}),
+        timeoutNote: `timeout ${http.timeout ?? 'unset'}`,
       });
     }
   }
@@ -153,8 +213,14 @@ function fromHttpRoute(d: Doc, w: Where, out: { routes: RouteEntry[] }, gatewayT
       const b = rule.backendRefs?.[0];
       const t = durationSeconds(rule.timeouts?.request);
       out.routes.push({
-        ...w, host: h, ...(b?.name ? { service: b.name } : {}), ...(b?.port ? { port: Number(b.port) } : {}), ...(gatewayTls.get(h) ? { tlsSecret: gatewayTls.get(h)! } : {}),
-        timeoutsLifted: t === undefined ? undefined : t >= 3600, ...(t !== undefined ? { responseCapS: t } : {}), timeoutNote: `timeouts.request ${rule.timeouts?.request ?? 'unset (implementation default)'}`,
+        ...w,
+        host: h,
+        ...(b?.name ? { service: b.name } : {}),
+        ...(b?.port ? { port: Number(b.port) } : {}),
+        ...(gatewayTls.get(h) ? { tlsSecret: gatewayTls.get(h)! } : {}),
+        timeoutsLifted: t === undefined ? undefined : t >= 3600,
+        ...(t !== undefined ? { responseCapS: t } : {}),
+        timeoutNote: `timeouts.request ${rule.timeouts?.request ?? 'unset (implementation default)'}`,
       });
     }
   }
@@ -170,7 +236,10 @@ export function inferDomain(hosts: string[]): string | undefined {
   return [...votes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
-export function lintManifests(files: SourceFile[], domainArg?: string): { domains: string[]; findings: LintFinding[]; documents: number } {
+export function lintManifests(
+  files: SourceFile[],
+  domainArg?: string,
+): { domains: string[]; findings: LintFinding[]; documents: number } {
   const routes: RouteEntry[] = [];
   const findings: LintFinding[] = [];
   const gatewayTls = new Map<string, string>();
@@ -185,18 +254,34 @@ export function lintManifests(files: SourceFile[], domainArg?: string): { domain
       const isList = d.kind === 'List' && Array.isArray(d.items);
       const items: Doc[] = isList ? d.items : [d];
       // A List's items each start on their own line; a plain document starts where its content does.
-      const itemNodes = isList ? ((doc.get('items', true) as { items?: Array<{ range?: [number, number, number] }> } | undefined)?.items ?? []) : [];
+      const itemNodes = isList
+        ? ((doc.get('items', true) as { items?: Array<{ range?: [number, number, number] }> } | undefined)?.items ?? [])
+        : [];
       items.forEach((item, k) => {
-        const start = isList ? itemNodes[k]?.range?.[0] : (doc.contents as { range?: [number, number, number] } | null)?.range?.[0];
-        docs.push({ d: item, w: { file: f.name, document: i, line: lineAt(start), kind: String(item.kind ?? '?'), name: String(item.metadata?.name ?? '?') } });
+        const start = isList
+          ? itemNodes[k]?.range?.[0]
+          : (doc.contents as { range?: [number, number, number] } | null)?.range?.[0];
+        docs.push({
+          d: item,
+          w: {
+            file: f.name,
+            document: i,
+            line: lineAt(start),
+            kind: String(item.kind ?? '?'),
+            name: String(item.metadata?.name ?? '?'),
+          },
+        });
       });
     });
   }
   // Gateways first: their TLS settings apply to the routes that follow.
   for (const { d } of docs) {
     if (d.kind !== 'Gateway') continue;
-    for (const s of (d.spec?.servers ?? []) as Doc[]) for (const h of (s.hosts ?? []) as string[]) if (s.tls?.credentialName) gatewayTls.set(h.replace(/^[^/]*\//, ''), s.tls.credentialName);
-    for (const l of (d.spec?.listeners ?? []) as Doc[]) if (l.hostname && l.tls?.certificateRefs?.[0]?.name) gatewayTls.set(l.hostname, l.tls.certificateRefs[0].name);
+    for (const s of (d.spec?.servers ?? []) as Doc[])
+      for (const h of (s.hosts ?? []) as string[])
+        if (s.tls?.credentialName) gatewayTls.set(h.replace(/^[^/]*\//, ''), s.tls.credentialName);
+    for (const l of (d.spec?.listeners ?? []) as Doc[])
+      if (l.hostname && l.tls?.certificateRefs?.[0]?.name) gatewayTls.set(l.hostname, l.tls.certificateRefs[0].name);
   }
   for (const { d, w } of docs) {
     const out = { routes, findings };
@@ -210,40 +295,111 @@ export function lintManifests(files: SourceFile[], domainArg?: string): { domain
   // domain together (routes split over files); --domain judges everything against that one.
   const fileDomain = new Map<string, string | undefined>();
   const anyDomain = inferDomain(routes.map((r) => r.host));
-  for (const f of files) fileDomain.set(f.name, domainArg ?? inferDomain(routes.filter((r) => r.file === f.name).map((r) => r.host)) ?? anyDomain);
+  for (const f of files)
+    fileDomain.set(
+      f.name,
+      domainArg ?? inferDomain(routes.filter((r) => r.file === f.name).map((r) => r.host)) ?? anyDomain,
+    );
   const domains = [...new Set([...fileDomain.values()].filter((d): d is string => !!d))];
   for (const domain of domains) {
     const mine = (file: string) => fileDomain.get(file) === domain;
-    judgeHosts(domain, routes.filter((r) => mine(r.file)), docs.filter((x) => mine(x.w.file)), files.filter((f) => mine(f.name)), findings);
+    judgeHosts(
+      domain,
+      routes.filter((r) => mine(r.file)),
+      docs.filter((x) => mine(x.w.file)),
+      files.filter((f) => mine(f.name)),
+      findings,
+    );
   }
   return { domains, findings, documents: docs.length };
 }
 
-function judgeHosts(domain: string, routes: RouteEntry[], docs: Array<{ w: Where }>, files: SourceFile[], findings: LintFinding[]) {
-  const roles: Array<[string, string]> = [['main', domain], ['files', `files.${domain}`], ['browsers', `browsers.${domain}`], ['sandbox', `sandbox.${domain}`], ['preview', `*.sandbox.${domain}`]];
+function judgeHosts(
+  domain: string,
+  routes: RouteEntry[],
+  docs: Array<{ w: Where }>,
+  files: SourceFile[],
+  findings: LintFinding[],
+) {
+  const roles: Array<[string, string]> = [
+    ['main', domain],
+    ['files', `files.${domain}`],
+    ['browsers', `browsers.${domain}`],
+    ['sandbox', `sandbox.${domain}`],
+    ['preview', `*.sandbox.${domain}`],
+  ];
   const firstWhere: Where = docs[0]?.w ?? { file: files[0]?.name ?? '-', document: 0, line: 1, kind: '-', name: '-' };
   for (const [role, host] of roles) {
     const rs = routes.filter((r) => r.host === host);
     if (!rs.length) {
-      findings.push(role === 'preview'
-        ? { ...firstWhere, code: 'LINT_WILDCARD_MISSING', host, message: `no route for ${host}: sandbox previews ({id}-{port}.sandbox.${domain}) have nowhere to go`, fix: `Add a route for ${host} to nap-sandbox:3006 with the wildcard secret ${WILDCARD_SECRET}.` }
-        : { ...firstWhere, code: 'LINT_HOST_MISSING', host, message: `no route for ${host}`, fix: `Add a route for ${host} to ${EXPECTED_BACKEND[role]!.service}:${EXPECTED_BACKEND[role]!.port} with TLS secret nap-tls-cert.` });
+      findings.push(
+        role === 'preview'
+          ? {
+              ...firstWhere,
+              code: 'LINT_WILDCARD_MISSING',
+              host,
+              message: `no route for ${host}: sandbox previews ({id}-{port}.sandbox.${domain}) have nowhere to go`,
+              fix: `Add a route for ${host} to nap-sandbox:3006 with the wildcard secret ${WILDCARD_SECRET}.`,
+            }
+          : {
+              ...firstWhere,
+              code: 'LINT_HOST_MISSING',
+              host,
+              message: `no route for ${host}`,
+              fix: `Add a route for ${host} to ${EXPECTED_BACKEND[role]!.service}:${EXPECTED_BACKEND[role]!.port} with TLS secret nap-tls-cert.`,
+            },
+      );
       continue;
     }
     for (const r of rs) {
       const where = { file: r.file, document: r.document, line: r.line, kind: r.kind, name: r.name, host };
       const want = EXPECTED_BACKEND[role]!;
-      if (r.service !== undefined && (!(r.service === want.service || r.service.startsWith(`${want.service}-`)) || (r.port !== undefined && r.port !== want.port))) {
-        findings.push({ ...where, code: 'LINT_WRONG_BACKEND', message: `${host} goes to ${r.service}:${r.port ?? '?'}, not ${want.service}:${want.port}${role === 'files' ? ' (files must reach nap-cp, which routes it by Host to the export app)' : ''}`, fix: `Point ${host} at ${want.service} port ${want.port}.` });
+      if (
+        r.service !== undefined &&
+        (!(r.service === want.service || r.service.startsWith(`${want.service}-`)) ||
+          (r.port !== undefined && r.port !== want.port))
+      ) {
+        findings.push({
+          ...where,
+          code: 'LINT_WRONG_BACKEND',
+          message: `${host} goes to ${r.service}:${r.port ?? '?'}, not ${want.service}:${want.port}${role === 'files' ? ' (files must reach nap-cp, which routes it by Host to the export app)' : ''}`,
+          fix: `Point ${host} at ${want.service} port ${want.port}.`,
+        });
       }
-      if (!r.tlsSecret) findings.push({ ...where, code: 'LINT_TLS_UNCOVERED', message: `${host} has no TLS section or secret in ${r.kind} ${r.name}`, fix: `Serve ${host} with TLS secret ${role === 'preview' ? WILDCARD_SECRET : 'nap-tls-cert'}.` });
-      else if (role === 'preview' && r.tlsSecret !== WILDCARD_SECRET) findings.push({ ...where, code: 'LINT_WILDCARD_MISSING', message: `${host} uses secret ${r.tlsSecret}, not the wildcard certificate ${WILDCARD_SECRET}`, fix: `Use ${WILDCARD_SECRET} (a certificate for *.sandbox.${domain}) for ${host}.` });
-      if (r.websockets === false && role !== 'files') findings.push({ ...where, code: 'LINT_WS_DISABLED', message: `${r.kind} ${r.name}: WebSocket not enabled for ${host}`, fix: 'Set enableWebsockets: true on the route.' });
-      if (r.timeoutsLifted === false && role !== 'files') findings.push({ ...where, code: 'LINT_TIMEOUT_DEFAULT', message: `${r.kind} ${r.name}: stream timeouts for ${host} are below 3600 s (${r.timeoutNote})`, fix: timeoutFix(r.kind) });
+      if (!r.tlsSecret)
+        findings.push({
+          ...where,
+          code: 'LINT_TLS_UNCOVERED',
+          message: `${host} has no TLS section or secret in ${r.kind} ${r.name}`,
+          fix: `Serve ${host} with TLS secret ${role === 'preview' ? WILDCARD_SECRET : 'nap-tls-cert'}.`,
+        });
+      else if (role === 'preview' && r.tlsSecret !== WILDCARD_SECRET)
+        findings.push({
+          ...where,
+          code: 'LINT_WILDCARD_MISSING',
+          message: `${host} uses secret ${r.tlsSecret}, not the wildcard certificate ${WILDCARD_SECRET}`,
+          fix: `Use ${WILDCARD_SECRET} (a certificate for *.sandbox.${domain}) for ${host}.`,
+        });
+      if (r.websockets === false && role !== 'files')
+        findings.push({
+          ...where,
+          code: 'LINT_WS_DISABLED',
+          message: `${r.kind} ${r.name}: WebSocket not enabled for ${host}`,
+          fix: 'Set enableWebsockets: true on the route.',
+        });
+      if (r.timeoutsLifted === false && role !== 'files')
+        findings.push({
+          ...where,
+          code: 'LINT_TIMEOUT_DEFAULT',
+          message: `${r.kind} ${r.name}: stream timeouts for ${host} are below 3600 s (${r.timeoutNote})`,
+          fix: timeoutFix(r.kind),
+        });
       // files carries no streams, but a whole-response limit (Envoy's route timeout) cuts long public downloads.
       if (role === 'files' && r.responseCapS !== undefined && r.responseCapS < 3600) {
         findings.push({
-          ...where, code: 'LINT_TIMEOUT_DEFAULT', status: 'warn',
+          ...where,
+          code: 'LINT_TIMEOUT_DEFAULT',
+          status: 'warn',
           message: `${r.kind} ${r.name}: the response to ${host} is limited to ${r.responseCapS} s, body included (${r.timeoutNote}): a public file export that takes longer to download is cut (large downloads, not streams)`,
           fix: downloadFix(r.kind),
         });
@@ -261,7 +417,8 @@ function downloadFix(kind: string): string {
 
 function timeoutFix(kind: string): string {
   if (kind === 'HTTPProxy') return 'timeoutPolicy: {response: infinity, idle: infinity} on the route.';
-  if (kind === 'Ingress') return 'Annotations nginx.ingress.kubernetes.io/proxy-read-timeout: "3600" and proxy-send-timeout: "3600".';
+  if (kind === 'Ingress')
+    return 'Annotations nginx.ingress.kubernetes.io/proxy-read-timeout: "3600" and proxy-send-timeout: "3600".';
   if (kind === 'VirtualService') return 'timeout: 0s on the http route (or remove it).';
   if (kind === 'HTTPRoute') return 'timeouts: {request: 0s} on the rule.';
   return 'Raise the stream timeouts to 3600 s or more.';
@@ -278,9 +435,22 @@ export function lintResults(findings: LintFinding[]): CheckResult[] {
     }
     for (const f of mine) {
       out.push({
-        id: rule.id, title: rule.title, status: f.status ?? rule.status, code, message: `${f.file}:${f.line} ${f.message}`,
-        ...(f.host ? { host: f.host } : {}), durationMs: 0,
-        evidence: { file: f.file, line: f.line, document: f.document, kind: f.kind, name: f.name, ...(f.host ? { host: f.host } : {}) }, remediation: f.fix,
+        id: rule.id,
+        title: rule.title,
+        status: f.status ?? rule.status,
+        code,
+        message: `${f.file}:${f.line} ${f.message}`,
+        ...(f.host ? { host: f.host } : {}),
+        durationMs: 0,
+        evidence: {
+          file: f.file,
+          line: f.line,
+          document: f.document,
+          kind: f.kind,
+          name: f.name,
+          ...(f.host ? { host: f.host } : {}),
+        },
+        remediation: f.fix,
       });
     }
   }

@@ -13,8 +13,8 @@ export const DEFAULT_INGRESS_NAMESPACE = 'ingress-nginx';
  * pins the exact bytes the pod runs; the tag is then only a label.
  */
 const IMAGE_REF = new RegExp(
-  '^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*'
-  + '(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$',
+  '^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*' +
+    '(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$',
 );
 export const isImageRef = (s: string) => s.length <= 512 && IMAGE_REF.test(s);
 export const MANAGED_BY = 'nap-verify';
@@ -27,8 +27,17 @@ export const STAND_INS: Array<{ service: Service; port: number; health: string }
 ];
 
 /** What every pod the kit prints runs with: non-root, no privilege, read-only, no capabilities, small limits. */
-export const POD_SECURITY = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } };
-export const CONTAINER_SECURITY = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+export const POD_SECURITY = {
+  runAsNonRoot: true,
+  runAsUser: 1000,
+  runAsGroup: 1000,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+export const CONTAINER_SECURITY = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+};
 export const RESOURCES = { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } };
 
 export interface ResponderKitOptions {
@@ -51,18 +60,25 @@ export function bundleText(): string {
 }
 
 /** The label every object carries: `kubectl delete -l <selector>` removes exactly what this created. */
-export const instanceLabel = (o: Pick<ResponderKitOptions, 'suffix'>) => `nap-verify-responder${o.suffix ? `-${o.suffix}` : ''}`;
+export const instanceLabel = (o: Pick<ResponderKitOptions, 'suffix'>) =>
+  `nap-verify-responder${o.suffix ? `-${o.suffix}` : ''}`;
 
 export function responderObjects(o: ResponderKitOptions): Array<Record<string, unknown>> {
   const name = (s: string) => (o.suffix ? `${s}-${o.suffix}` : s);
-  const labels = { 'app.kubernetes.io/managed-by': MANAGED_BY, 'app.kubernetes.io/part-of': PART_OF, 'app.kubernetes.io/instance': instanceLabel(o) };
+  const labels = {
+    'app.kubernetes.io/managed-by': MANAGED_BY,
+    'app.kubernetes.io/part-of': PART_OF,
+    'app.kubernetes.io/instance': instanceLabel(o),
+  };
   const configMap = name('nap-verify-responder');
-  const objects: Array<Record<string, unknown>> = [{
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: configMap, namespace: o.namespace, labels },
-    data: { 'responder.mjs': o.bundle },
-  }];
+  const objects: Array<Record<string, unknown>> = [
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: configMap, namespace: o.namespace, labels },
+      data: { 'responder.mjs': o.bundle },
+    },
+  ];
   for (const s of STAND_INS) {
     const podLabels = { ...labels, 'app.kubernetes.io/name': name(s.service) };
     objects.push({
@@ -71,24 +87,28 @@ export function responderObjects(o: ResponderKitOptions): Array<Record<string, u
       metadata: { name: name(s.service), namespace: o.namespace, labels: podLabels },
       spec: {
         replicas: 1,
-        selector: { matchLabels: { 'app.kubernetes.io/instance': instanceLabel(o), 'app.kubernetes.io/name': name(s.service) } },
+        selector: {
+          matchLabels: { 'app.kubernetes.io/instance': instanceLabel(o), 'app.kubernetes.io/name': name(s.service) },
+        },
         template: {
           metadata: { labels: podLabels },
           spec: {
             automountServiceAccountToken: false,
             securityContext: POD_SECURITY,
-            containers: [{
-              name: 'responder',
-              image: o.image,
-              command: ['node', '/app/responder.mjs'],
-              args: ['--domain', o.domain, '--service', s.service, '--port', String(s.port)],
-              ports: [{ name: 'http', containerPort: s.port }],
-              readinessProbe: { httpGet: { path: s.health, port: s.port }, periodSeconds: 5 },
-              livenessProbe: { httpGet: { path: s.health, port: s.port }, periodSeconds: 20 },
-              resources: RESOURCES,
-              securityContext: CONTAINER_SECURITY,
-              volumeMounts: [{ name: 'app', mountPath: '/app', readOnly: true }],
-            }],
+            containers: [
+              {
+                name: 'responder',
+                image: o.image,
+                command: ['node', '/app/responder.mjs'],
+                args: ['--domain', o.domain, '--service', s.service, '--port', String(s.port)],
+                ports: [{ name: 'http', containerPort: s.port }],
+                readinessProbe: { httpGet: { path: s.health, port: s.port }, periodSeconds: 5 },
+                livenessProbe: { httpGet: { path: s.health, port: s.port }, periodSeconds: 20 },
+                resources: RESOURCES,
+                securityContext: CONTAINER_SECURITY,
+                volumeMounts: [{ name: 'app', mountPath: '/app', readOnly: true }],
+              },
+            ],
             volumes: [{ name: 'app', configMap: { name: configMap } }],
           },
         },
@@ -102,12 +122,16 @@ export function responderObjects(o: ResponderKitOptions): Array<Record<string, u
         kind: 'NetworkPolicy',
         metadata: { name: name(s.service), namespace: o.namespace, labels },
         spec: {
-          podSelector: { matchLabels: { 'app.kubernetes.io/instance': instanceLabel(o), 'app.kubernetes.io/name': name(s.service) } },
+          podSelector: {
+            matchLabels: { 'app.kubernetes.io/instance': instanceLabel(o), 'app.kubernetes.io/name': name(s.service) },
+          },
           policyTypes: ['Ingress'],
-          ingress: [{
-            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': o.ingressNamespace } } }],
-            ports: [{ protocol: 'TCP', port: s.port }],
-          }],
+          ingress: [
+            {
+              from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': o.ingressNamespace } } }],
+              ports: [{ protocol: 'TCP', port: s.port }],
+            },
+          ],
         },
       });
     }
@@ -115,7 +139,11 @@ export function responderObjects(o: ResponderKitOptions): Array<Record<string, u
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: name(s.service), namespace: o.namespace, labels },
-      spec: { type: 'ClusterIP', selector: { 'app.kubernetes.io/instance': instanceLabel(o), 'app.kubernetes.io/name': name(s.service) }, ports: [{ name: 'http', port: s.port, targetPort: s.port }] },
+      spec: {
+        type: 'ClusterIP',
+        selector: { 'app.kubernetes.io/instance': instanceLabel(o), 'app.kubernetes.io/name': name(s.service) },
+        ports: [{ name: 'http', port: s.port, targetPort: s.port }],
+      },
     });
   }
   return objects;
@@ -123,5 +151,9 @@ export function responderObjects(o: ResponderKitOptions): Array<Record<string, u
 
 /** What `--delete` prints: the same objects by kind and name, for `kubectl delete -f -`. */
 export function deletionObjects(o: ResponderKitOptions): Array<Record<string, unknown>> {
-  return responderObjects(o).map((x) => ({ apiVersion: x.apiVersion, kind: x.kind, metadata: { name: (x.metadata as { name: string }).name, namespace: o.namespace } }));
+  return responderObjects(o).map((x) => ({
+    apiVersion: x.apiVersion,
+    kind: x.kind,
+    metadata: { name: (x.metadata as { name: string }).name, namespace: o.namespace },
+  }));
 }

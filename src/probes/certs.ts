@@ -124,8 +124,19 @@ export function analyzeChain(sent: X509Certificate[], anchors: Anchors): ChainAn
     const cur = path[path.length - 1]!;
     const anchor = anchors.roots.find((a) => a.fingerprint256 === cur.fingerprint256 || issued(cur, a));
     if (anchor) {
-      const base = { path: [...subjects(), ...(anchor.fingerprint256 === cur.fingerprint256 ? [] : [oneLine(anchor.subject)])], anchor: oneLine(anchor.subject), anchorSource: anchors.source };
-      return unsent ? { ...base, trust: 'incomplete', unsentIntermediate: oneLine(unsent.subject), missingIssuer: oneLine(unsent.subject) } : { ...base, trust: 'trusted' };
+      const base = {
+        path: [...subjects(), ...(anchor.fingerprint256 === cur.fingerprint256 ? [] : [oneLine(anchor.subject)])],
+        anchor: oneLine(anchor.subject),
+        anchorSource: anchors.source,
+      };
+      return unsent
+        ? {
+            ...base,
+            trust: 'incomplete',
+            unsentIntermediate: oneLine(unsent.subject),
+            missingIssuer: oneLine(unsent.subject),
+          }
+        : { ...base, trust: 'trusted' };
     }
     if (selfSigned(cur)) return { trust: path.length === 1 ? 'self-signed' : 'untrusted-root', path: subjects() };
     const parent = sent.find((c) => !inPath(c) && issued(cur, c));

@@ -36,7 +36,16 @@ export interface WireAnswer {
 }
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
-const TYPE_NAMES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 15: 'MX', 16: 'TXT', 28: 'AAAA', 41: 'OPT' };
+const TYPE_NAMES: Record<number, string> = {
+  1: 'A',
+  2: 'NS',
+  5: 'CNAME',
+  6: 'SOA',
+  15: 'MX',
+  16: 'TXT',
+  28: 'AAAA',
+  41: 'OPT',
+};
 
 type PacketModule = typeof import('dns2');
 let codec: Promise<PacketModule['Packet']> | undefined;
@@ -112,7 +121,11 @@ async function decode(buf: Buffer): Promise<Parsed | undefined> {
   }
 }
 
-function summarize(base: Omit<WireAnswer, 'outcome' | 'addresses' | 'cnames' | 'records'>, name: string, p: Parsed): WireAnswer {
+function summarize(
+  base: Omit<WireAnswer, 'outcome' | 'addresses' | 'cnames' | 'records'>,
+  name: string,
+  p: Parsed,
+): WireAnswer {
   const rcode = RCODES[p.rcode] ?? `RCODE${p.rcode}`;
   const records = p.records;
   const cnames: string[] = [];
@@ -134,36 +147,81 @@ function summarize(base: Omit<WireAnswer, 'outcome' | 'addresses' | 'cnames' | '
 }
 
 function matches(p: Parsed, id: number, name: string, qtype: QType): boolean {
-  return p.id === id && p.qr === 1 && (p.qname === undefined || p.qname.toLowerCase() === name.toLowerCase()) &&
-    (p.qtype === undefined || TYPE_NAMES[p.qtype] === qtype);
+  return (
+    p.id === id &&
+    p.qr === 1 &&
+    (p.qname === undefined || p.qname.toLowerCase() === name.toLowerCase()) &&
+    (p.qtype === undefined || TYPE_NAMES[p.qtype] === qtype)
+  );
 }
 
 /** One question to one server: UDP with bounded retransmits inside the deadline, TCP when the answer is truncated. */
-export async function queryServer(server: Resolver, name: string, qtype: QType, timeoutMs: number, signal?: AbortSignal): Promise<WireAnswer> {
+export async function queryServer(
+  server: Resolver,
+  name: string,
+  qtype: QType,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<WireAnswer> {
   const started = performance.now();
   const id = randomInt(0, 65536);
   const query = await encodeQuery(name, qtype, id);
   const base = { qtype, server: serverLabel(server), ignored: 0 };
-  const udp = await udpExchange(server, query, timeoutMs, signal, (buf) => decode(buf).then((p) => {
-    if (!p) return 'malformed';
-    if (!matches(p, id, name, qtype)) return 'mismatch';
-    return p;
-  }));
+  const udp = await udpExchange(server, query, timeoutMs, signal, (buf) =>
+    decode(buf).then((p) => {
+      if (!p) return 'malformed';
+      if (!matches(p, id, name, qtype)) return 'mismatch';
+      return p;
+    }),
+  );
   const ms = () => Math.round(performance.now() - started);
   if (udp.kind === 'answer') {
-    if (udp.packet.tc !== 1) return { ...summarize({ ...base, via: 'udp', ms: 0, ignored: udp.ignored }, name, udp.packet), ms: ms() };
+    if (udp.packet.tc !== 1)
+      return { ...summarize({ ...base, via: 'udp', ms: 0, ignored: udp.ignored }, name, udp.packet), ms: ms() };
     const left = Math.max(1, timeoutMs - (performance.now() - started));
     const tcp = await tcpExchange(server, query, left, signal);
     if (tcp.kind === 'answer') {
       const p = await decode(tcp.buf);
-      if (p && matches(p, id, name, qtype)) return { ...summarize({ ...base, via: 'tcp', ms: 0, ignored: udp.ignored }, name, p), ms: ms() };
-      return { ...base, via: 'tcp', outcome: 'malformed', addresses: [], cnames: [], records: [], error: 'truncated UDP answer and an unreadable TCP answer', ms: ms() };
+      if (p && matches(p, id, name, qtype))
+        return { ...summarize({ ...base, via: 'tcp', ms: 0, ignored: udp.ignored }, name, p), ms: ms() };
+      return {
+        ...base,
+        via: 'tcp',
+        outcome: 'malformed',
+        addresses: [],
+        cnames: [],
+        records: [],
+        error: 'truncated UDP answer and an unreadable TCP answer',
+        ms: ms(),
+      };
     }
-    return { ...base, via: 'tcp', outcome: tcp.kind, addresses: [], cnames: [], records: [], error: `truncated UDP answer; TCP: ${tcp.error}`, ms: ms() };
+    return {
+      ...base,
+      via: 'tcp',
+      outcome: tcp.kind,
+      addresses: [],
+      cnames: [],
+      records: [],
+      error: `truncated UDP answer; TCP: ${tcp.error}`,
+      ms: ms(),
+    };
   }
   const outcome: Outcome = udp.kind === 'timeout' && udp.malformed > 0 ? 'malformed' : udp.kind;
-  const error = outcome === 'malformed' ? `${udp.malformed} unreadable packet(s) and no valid answer within ${timeoutMs} ms` : udp.error;
-  return { ...base, via: 'udp', outcome, addresses: [], cnames: [], records: [], ignored: udp.ignored, error, ms: ms() };
+  const error =
+    outcome === 'malformed'
+      ? `${udp.malformed} unreadable packet(s) and no valid answer within ${timeoutMs} ms`
+      : udp.error;
+  return {
+    ...base,
+    via: 'udp',
+    outcome,
+    addresses: [],
+    cnames: [],
+    records: [],
+    ignored: udp.ignored,
+    error,
+    ms: ms(),
+  };
 }
 
 type UdpResult =
@@ -195,7 +253,15 @@ function udpExchange(
     signal?.addEventListener('abort', onAbort, { once: true });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       // ECONNREFUSED here is an ICMP port-unreachable: nothing listens on the server's port.
-      finish({ kind: 'error', error: e.code === 'ECONNREFUSED' ? 'connection refused (ICMP port unreachable)' : `${e.code ?? ''} ${e.message}`.trim(), ignored, malformed });
+      finish({
+        kind: 'error',
+        error:
+          e.code === 'ECONNREFUSED'
+            ? 'connection refused (ICMP port unreachable)'
+            : `${e.code ?? ''} ${e.message}`.trim(),
+        ignored,
+        malformed,
+      });
     });
     sock.on('message', (buf) => {
       void check(buf).then((r) => {
@@ -206,12 +272,18 @@ function udpExchange(
     });
     // connect() makes the kernel drop packets from other sources and report ICMP errors to us.
     sock.connect(server.port, server.address, () => {
-      const send = () => !done && sock.send(query, (e) => e && finish({ kind: 'error', error: e.message, ignored, malformed }));
+      const send = () =>
+        !done && sock.send(query, (e) => e && finish({ kind: 'error', error: e.message, ignored, malformed }));
       send();
       // Retransmit at 1/3 and 2/3 of the deadline (UDP loss is normal); three sends at most.
       timers.push(setTimeout(send, timeoutMs / 3), setTimeout(send, (2 * timeoutMs) / 3));
     });
-    timers.push(setTimeout(() => finish({ kind: 'timeout', error: `no answer within ${timeoutMs} ms`, ignored, malformed }), timeoutMs));
+    timers.push(
+      setTimeout(
+        () => finish({ kind: 'timeout', error: `no answer within ${timeoutMs} ms`, ignored, malformed }),
+        timeoutMs,
+      ),
+    );
   });
 }
 
@@ -235,7 +307,10 @@ function tcpExchange(server: Resolver, query: Buffer, timeoutMs: number, signal?
     };
     const onAbort = () => finish({ kind: 'timeout', error: 'aborted' });
     signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => finish({ kind: 'timeout', error: `no TCP answer within ${Math.round(timeoutMs)} ms` }), timeoutMs);
+    const timer = setTimeout(
+      () => finish({ kind: 'timeout', error: `no TCP answer within ${Math.round(timeoutMs)} ms` }),
+      timeoutMs,
+    );
     sock.on('connect', () => {
       const len = Buffer.alloc(2);
       len.writeUInt16BE(query.length);
@@ -246,9 +321,12 @@ function tcpExchange(server: Resolver, query: Buffer, timeoutMs: number, signal?
       have += d.length;
       if (have > MAX_TCP_ANSWER + 2) return finish({ kind: 'error', error: 'TCP answer larger than 64 KiB' });
       const all = Buffer.concat(chunks);
-      if (all.length >= 2 && all.length >= 2 + all.readUInt16BE(0)) finish({ kind: 'answer', buf: all.subarray(2, 2 + all.readUInt16BE(0)) });
+      if (all.length >= 2 && all.length >= 2 + all.readUInt16BE(0))
+        finish({ kind: 'answer', buf: all.subarray(2, 2 + all.readUInt16BE(0)) });
     });
     sock.on('end', () => finish({ kind: 'error', error: 'server closed the TCP connection before a full answer' }));
-    sock.on('error', (e: NodeJS.ErrnoException) => finish({ kind: 'error', error: `${e.code ?? ''} ${e.message}`.trim() }));
+    sock.on('error', (e: NodeJS.ErrnoException) =>
+      finish({ kind: 'error', error: `${e.code ?? ''} ${e.message}`.trim() }),
+    );
   });
 }

@@ -29,11 +29,19 @@ export interface NameEvidence {
   servers: ServerView[];
 }
 
-export async function resolveName(host: string, resolvers: Resolver[], timeoutMs: number, signal?: AbortSignal): Promise<NameEvidence> {
+export async function resolveName(
+  host: string,
+  resolvers: Resolver[],
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<NameEvidence> {
   const [os, ...servers] = await Promise.all([
     osLookup(host, timeoutMs, signal),
     ...resolvers.map(async (r): Promise<ServerView> => {
-      const answers = await Promise.all([queryServer(r, host, 'A', timeoutMs, signal), queryServer(r, host, 'AAAA', timeoutMs, signal)]);
+      const answers = await Promise.all([
+        queryServer(r, host, 'A', timeoutMs, signal),
+        queryServer(r, host, 'AAAA', timeoutMs, signal),
+      ]);
       return {
         server: serverLabel(r),
         source: r.source,
@@ -53,7 +61,8 @@ export async function resolveName(host: string, resolvers: Resolver[], timeoutMs
  */
 export function mergeOutcome(outcomes: Outcome[]): Outcome {
   if (outcomes.includes('answer')) return 'answer';
-  if (outcomes.every((o) => o === 'nxdomain' || o === 'nodata')) return outcomes.includes('nxdomain') ? 'nxdomain' : 'nodata';
+  if (outcomes.every((o) => o === 'nxdomain' || o === 'nodata'))
+    return outcomes.includes('nxdomain') ? 'nxdomain' : 'nodata';
   for (const o of ['servfail', 'timeout', 'refused', 'malformed', 'error'] as const) if (outcomes.includes(o)) return o;
   return 'error';
 }
@@ -65,14 +74,24 @@ async function osLookup(host: string, timeoutMs: number, signal?: AbortSignal): 
   let onAbort: (() => void) | undefined;
   // getaddrinfo cannot be cancelled; past the deadline we stop waiting and let the thread finish on its own.
   const deadline = new Promise<OsView>((resolve) => {
-    timer = setTimeout(() => resolve({ outcome: 'timeout', addresses: [], error: `getaddrinfo gave no answer within ${timeoutMs} ms`, ms: ms() }), timeoutMs);
+    timer = setTimeout(
+      () =>
+        resolve({
+          outcome: 'timeout',
+          addresses: [],
+          error: `getaddrinfo gave no answer within ${timeoutMs} ms`,
+          ms: ms(),
+        }),
+      timeoutMs,
+    );
     onAbort = () => resolve({ outcome: 'timeout', addresses: [], error: 'aborted', ms: ms() });
     signal?.addEventListener('abort', onAbort, { once: true });
   });
   const attempt = lookup(host, { all: true, verbatim: true }).then(
     (list): OsView => ({ outcome: 'answer', addresses: [...new Set(list.map((a) => a.address))], ms: ms() }),
     (e: NodeJS.ErrnoException): OsView => {
-      const outcome = e.code === 'ENOTFOUND' || e.code === 'ENODATA' ? 'notfound' : e.code === 'EAI_AGAIN' ? 'tempfail' : 'error';
+      const outcome =
+        e.code === 'ENOTFOUND' || e.code === 'ENODATA' ? 'notfound' : e.code === 'EAI_AGAIN' ? 'tempfail' : 'error';
       return { outcome, addresses: [], error: `getaddrinfo ${e.code ?? 'error'}`, ms: ms() };
     },
   );

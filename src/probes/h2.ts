@@ -47,7 +47,13 @@ interface Opened {
 async function open(o: H2ProbeOptions, deadline: AbortSignal): Promise<Opened> {
   const base = { host: o.host, address: o.address, port: o.port };
   const socket = await new Promise<tls.TLSSocket | string>((resolve) => {
-    const s = tls.connect({ host: o.address, port: o.port, servername: o.host, ALPNProtocols: ['h2', 'http/1.1'], ...UNVERIFIED_TLS });
+    const s = tls.connect({
+      host: o.address,
+      port: o.port,
+      servername: o.host,
+      ALPNProtocols: ['h2', 'http/1.1'],
+      ...UNVERIFIED_TLS,
+    });
     const done = (v: tls.TLSSocket | string) => {
       deadline.removeEventListener('abort', onAbort);
       s.removeAllListeners('error');
@@ -81,7 +87,11 @@ async function open(o: H2ProbeOptions, deadline: AbortSignal): Promise<Opened> {
     session.once('error', (e: Error) => done(e.message));
     session.once('close', () => done('connection closed before SETTINGS'));
   });
-  const conn: H2Connection = { ...base, alpn, ...(settled ? { error: settled } : { enableConnectProtocol: !!session.remoteSettings.enableConnectProtocol }) };
+  const conn: H2Connection = {
+    ...base,
+    alpn,
+    ...(settled ? { error: settled } : { enableConnectProtocol: !!session.remoteSettings.enableConnectProtocol }),
+  };
   if (settled) {
     session.destroy();
     return { conn };
@@ -97,7 +107,13 @@ function deadlineFor(o: H2ProbeOptions, steps: number): { signal: AbortSignal; c
   const timer = setTimeout(() => ctl.abort(), o.timeoutMs * steps);
   const onAbort = () => ctl.abort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
-  return { signal: ctl.signal, clear: () => { clearTimeout(timer); o.signal?.removeEventListener('abort', onAbort); } };
+  return {
+    signal: ctl.signal,
+    clear: () => {
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 function closeSession(session: http2.ClientHttp2Session | undefined): void {
@@ -108,13 +124,20 @@ function closeSession(session: http2.ClientHttp2Session | undefined): void {
 }
 
 const headerRecord = (h: http2.IncomingHttpHeaders): Record<string, string> =>
-  Object.fromEntries(Object.entries(h).filter(([k, v]) => !k.startsWith(':') && v !== undefined).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
+  Object.fromEntries(
+    Object.entries(h)
+      .filter(([k, v]) => !k.startsWith(':') && v !== undefined)
+      .map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]),
+  );
 
 /**
  * Several GETs over ONE connection opened for `o.host`, each with its own :authority, as a browser coalescing
  * hosts that share a certificate and an address does. No request is sent when the server does not speak h2.
  */
-export async function h2Requests(o: H2ProbeOptions, requests: Array<{ authority: string; path: string }>): Promise<{ connection: H2Connection; exchanges: H2Exchange[] }> {
+export async function h2Requests(
+  o: H2ProbeOptions,
+  requests: Array<{ authority: string; path: string }>,
+): Promise<{ connection: H2Connection; exchanges: H2Exchange[] }> {
   const deadline = deadlineFor(o, 3);
   const { conn, session } = await open(o, deadline.signal);
   try {
@@ -127,7 +150,11 @@ export async function h2Requests(o: H2ProbeOptions, requests: Array<{ authority:
   }
 }
 
-function oneRequest(session: http2.ClientHttp2Session, r: { authority: string; path: string }, deadline: AbortSignal): Promise<H2Exchange> {
+function oneRequest(
+  session: http2.ClientHttp2Session,
+  r: { authority: string; path: string },
+  deadline: AbortSignal,
+): Promise<H2Exchange> {
   return new Promise((resolve) => {
     let stream: http2.ClientHttp2Stream;
     const out: H2Exchange = { authority: r.authority, path: r.path };
@@ -142,7 +169,10 @@ function oneRequest(session: http2.ClientHttp2Session, r: { authority: string; p
     };
     const onAbort = () => done('no answer before the deadline');
     try {
-      stream = session.request({ ':method': 'GET', ':path': r.path, ':authority': r.authority, 'user-agent': 'nap-verify' }, { endStream: true });
+      stream = session.request(
+        { ':method': 'GET', ':path': r.path, ':authority': r.authority, 'user-agent': 'nap-verify' },
+        { endStream: true },
+      );
     } catch (e) {
       resolve({ ...out, error: (e as Error).message });
       return;
@@ -196,7 +226,12 @@ export async function h2WebSocket(o: H2ProbeOptions & { path?: string }): Promis
   }
 }
 
-function extendedConnect(session: http2.ClientHttp2Session, o: H2ProbeOptions & { path: string }, conn: H2Connection, deadline: AbortSignal): Promise<H2WebSocket> {
+function extendedConnect(
+  session: http2.ClientHttp2Session,
+  o: H2ProbeOptions & { path: string },
+  conn: H2Connection,
+  deadline: AbortSignal,
+): Promise<H2WebSocket> {
   const authority = o.port === 443 ? o.host : `${o.host}:${o.port}`;
   return new Promise((resolve) => {
     const out: H2WebSocket = { connection: conn, attempted: true, path: o.path };
@@ -208,15 +243,23 @@ function extendedConnect(session: http2.ClientHttp2Session, o: H2ProbeOptions & 
       settled = true;
       deadline.removeEventListener('abort', onAbort);
       if (error && out.firstMessage === undefined && out.closeCode === undefined) out.error = error;
-      if (out.status !== undefined && out.status !== 200 && buf.length) out.body = buf.subarray(0, MAX_BODY).toString('utf8');
+      if (out.status !== undefined && out.status !== 200 && buf.length)
+        out.body = buf.subarray(0, MAX_BODY).toString('utf8');
       if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
       resolve(out);
     };
-    const onAbort = () => done(out.status === 200 ? 'no WebSocket frame before the deadline' : 'no answer before the deadline');
+    const onAbort = () =>
+      done(out.status === 200 ? 'no WebSocket frame before the deadline' : 'no answer before the deadline');
     try {
       stream = session.request({
-        ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': o.path, ':authority': authority,
-        'sec-websocket-version': '13', origin: `https://${authority}`, 'user-agent': 'nap-verify',
+        ':method': 'CONNECT',
+        ':protocol': 'websocket',
+        ':scheme': 'https',
+        ':path': o.path,
+        ':authority': authority,
+        'sec-websocket-version': '13',
+        origin: `https://${authority}`,
+        'user-agent': 'nap-verify',
       });
     } catch (e) {
       resolve({ ...out, error: (e as Error).message });

@@ -23,7 +23,12 @@ export interface HoldPair {
 }
 
 /** Called by the silent stream when it ends: a survivor leaves the twin to finish its hold. */
-export function reportSilentEnd(pair: HoldPair | undefined, end: StreamEnd, openedAt: number | undefined, endedAt: number): void {
+export function reportSilentEnd(
+  pair: HoldPair | undefined,
+  end: StreamEnd,
+  openedAt: number | undefined,
+  endedAt: number,
+): void {
   if (pair && end.how !== 'survived') pair.silentCutAgeMs = openedAt === undefined ? 0 : endedAt - openedAt;
 }
 

@@ -34,7 +34,8 @@ export interface ExchangeMarks {
 /** The request option under which an exchange hands its marks to the timing interceptor. */
 export const PHASE_MARKS = Symbol('nap-verify phase marks');
 
-const ms = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? 0 : Math.max(0, Math.round(b - a)));
+const ms = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? 0 : Math.max(0, Math.round(b - a));
 
 export function phaseTimings(m: ExchangeMarks): PhaseTimings | undefined {
   if (m.sentAt === undefined || m.firstByteAt === undefined) return undefined;
@@ -42,7 +43,12 @@ export function phaseTimings(m: ExchangeMarks): PhaseTimings | undefined {
   const c = m.connection;
   if (!c) return { dnsMs: 0, connectMs: 0, tlsMs: 0, firstByteMs, reusedConnection: true };
   const lookupAt = c.lookupAt ?? c.startedAt;
-  return { dnsMs: ms(c.startedAt, lookupAt), connectMs: ms(lookupAt, c.connectAt), tlsMs: ms(c.connectAt, c.secureAt), firstByteMs };
+  return {
+    dnsMs: ms(c.startedAt, lookupAt),
+    connectMs: ms(lookupAt, c.connectAt),
+    tlsMs: ms(c.connectAt, c.secureAt),
+    firstByteMs,
+  };
 }
 
 const originKey = (protocol: string, hostname: string, port: string | number) =>
@@ -50,7 +56,9 @@ const originKey = (protocol: string, hostname: string, port: string | number) =>
 
 type Args<K extends keyof Dispatcher.DispatchHandler> = Parameters<NonNullable<Dispatcher.DispatchHandler[K]>>;
 // DecoratorHandler forwards every callback (and adapts undici's legacy handlers); its typings declare none.
-const Forwarding = DecoratorHandler as unknown as new (h: Dispatcher.DispatchHandler) => {
+const Forwarding = DecoratorHandler as unknown as new (
+  h: Dispatcher.DispatchHandler,
+) => {
   onRequestStart(...a: Args<'onRequestStart'>): void;
   onResponseStart(...a: Args<'onResponseStart'>): void;
 };

@@ -73,11 +73,20 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   const agent = agentFor(o.address, o.timeoutMs);
-  const signal = o.signal ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs * 2)]) : AbortSignal.timeout(o.timeoutMs * 2);
+  const signal = o.signal
+    ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs * 2)])
+    : AbortSignal.timeout(o.timeoutMs * 2);
   const max = o.maxBody ?? 8192;
   const marks: ExchangeMarks = { startedAt: performance.now() };
   try {
-    const res = await request(o.url, { method: 'GET', dispatcher: agent, headers: { 'user-agent': 'nap-verify', ...o.headers }, signal, maxRedirections: 0, [PHASE_MARKS]: marks } as Parameters<typeof request>[1]);
+    const res = await request(o.url, {
+      method: 'GET',
+      dispatcher: agent,
+      headers: { 'user-agent': 'nap-verify', ...o.headers },
+      signal,
+      maxRedirections: 0,
+      [PHASE_MARKS]: marks,
+    } as Parameters<typeof request>[1]);
     const timings = phaseTimings(marks);
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -93,8 +102,19 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
     }
     if (truncated) res.body.destroy();
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
-    return { url: o.url, address: o.address, status: res.statusCode, headers, body: Buffer.concat(chunks).toString('utf8'), bodyBytes: bytes, ...(truncated ? { truncated } : {}), ms: ms(), ...timings };
+    for (const [k, v] of Object.entries(res.headers))
+      if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+    return {
+      url: o.url,
+      address: o.address,
+      status: res.statusCode,
+      headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+      bodyBytes: bytes,
+      ...(truncated ? { truncated } : {}),
+      ms: ms(),
+      ...timings,
+    };
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
     const code = err.code ?? err.cause?.code ?? err.name ?? 'ERROR';

@@ -30,7 +30,12 @@ export function preferredOrder(addresses: string[], family: IpFamily = 'auto'): 
 /** After a less preferred address connected, how long more preferred ones may still win (RFC 8305's 250 ms). */
 const RESOLUTION_DELAY_MS = 250;
 
-export async function chooseAddress(addresses: string[], port: number, timeoutMs: number, signal?: AbortSignal): Promise<AddressChoice> {
+export async function chooseAddress(
+  addresses: string[],
+  port: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<AddressChoice> {
   if (addresses.length <= 1) return { chosen: addresses[0] ?? '', how: 'only', attempts: [] };
   const attempts: Array<ReachAttempt | undefined> = addresses.map(() => undefined);
   const sockets: net.Socket[] = [];
@@ -63,7 +68,13 @@ export async function chooseAddress(addresses: string[], port: number, timeoutMs
       sockets.push(s);
       const settle = (ok: boolean, error?: string) => {
         if (attempts[i]) return;
-        attempts[i] = { address, family: net.isIPv6(address) ? 6 : 4, ok, ms: Math.round(performance.now() - started), ...(error ? { error } : {}) };
+        attempts[i] = {
+          address,
+          family: net.isIPv6(address) ? 6 : 4,
+          ok,
+          ms: Math.round(performance.now() - started),
+          ...(error ? { error } : {}),
+        };
         s.destroy();
         if (attempts.every(Boolean)) return decide(true);
         decide(false);
@@ -74,6 +85,17 @@ export async function chooseAddress(addresses: string[], port: number, timeoutMs
     });
   });
   for (const s of sockets) s.destroy();
-  const done = addresses.map((address, i) => attempts[i] ?? { address, family: net.isIPv6(address) ? 6 as const : 4 as const, ok: false, ms: timeoutMs, error: 'no answer before the deadline' });
-  return chosen ? { chosen, how: 'race', attempts: done } : { chosen: addresses[0]!, how: 'none-answered', attempts: done };
+  const done = addresses.map(
+    (address, i) =>
+      attempts[i] ?? {
+        address,
+        family: net.isIPv6(address) ? (6 as const) : (4 as const),
+        ok: false,
+        ms: timeoutMs,
+        error: 'no answer before the deadline',
+      },
+  );
+  return chosen
+    ? { chosen, how: 'race', attempts: done }
+    : { chosen: addresses[0]!, how: 'none-answered', attempts: done };
 }

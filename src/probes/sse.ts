@@ -81,11 +81,20 @@ async function readSseStream(o: SseOptions): Promise<SseTimeline> {
   const deadline = AbortSignal.timeout(o.expectMs + 2 * o.timeoutMs);
   const signal = o.signal ? AbortSignal.any([o.signal, deadline]) : deadline;
   // bodyTimeout 0: silence is what we measure; the deadline above bounds it instead.
-  const agent = new Agent({ connect: { lookup: pinnedLookup(o.address), ...UNVERIFIED_TLS, timeout: o.timeoutMs }, headersTimeout: o.timeoutMs, bodyTimeout: 0 });
+  const agent = new Agent({
+    connect: { lookup: pinnedLookup(o.address), ...UNVERIFIED_TLS, timeout: o.timeoutMs },
+    headersTimeout: o.timeoutMs,
+    bodyTimeout: 0,
+  });
   const rec = sseRecorder(tl.events, now, o.stopAfter);
   try {
     // Accept compression as browsers do, so a proxy that compresses (and so buffers) the stream shows itself.
-    const res = await request(o.url, { method: 'GET', dispatcher: agent, signal, headers: { accept: 'text/event-stream', 'accept-encoding': 'gzip, deflate, br', 'user-agent': 'nap-verify' } });
+    const res = await request(o.url, {
+      method: 'GET',
+      dispatcher: agent,
+      signal,
+      headers: { accept: 'text/event-stream', 'accept-encoding': 'gzip, deflate, br', 'user-agent': 'nap-verify' },
+    });
     tl.headersAt = now();
     tl.lastByteAt = tl.headersAt;
     tl.status = res.statusCode;
@@ -121,15 +130,23 @@ async function readSseStream(o: SseOptions): Promise<SseTimeline> {
       }
     }
     tl.endedAt = now();
-    tl.end = rec.sawBye || tl.contentEncoding ? { how: 'survived' } : { how: 'eof', detail: 'the stream ended before its bye event' };
+    tl.end =
+      rec.sawBye || tl.contentEncoding
+        ? { how: 'survived' }
+        : { how: 'eof', detail: 'the stream ended before its bye event' };
   } catch (e) {
     tl.endedAt = now();
     const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
     const code = err.code ?? err.cause?.code ?? '';
-    if (signal.aborted) tl.end = { how: 'timeout', detail: o.signal?.aborted ? 'aborted' : `no end within ${o.expectMs + 2 * o.timeoutMs} ms` };
+    if (signal.aborted)
+      tl.end = {
+        how: 'timeout',
+        detail: o.signal?.aborted ? 'aborted' : `no end within ${o.expectMs + 2 * o.timeoutMs} ms`,
+      };
     else if (rec.sawBye) tl.end = { how: 'survived' };
     // undici's "other side closed" is a FIN before the response was complete; ECONNRESET is a reset.
-    else if (code === 'UND_ERR_SOCKET' && /other side closed/.test(err.message)) tl.end = { how: 'eof', detail: 'connection closed mid-stream (FIN)' };
+    else if (code === 'UND_ERR_SOCKET' && /other side closed/.test(err.message))
+      tl.end = { how: 'eof', detail: 'connection closed mid-stream (FIN)' };
     else if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') tl.end = { how: 'reset', detail: err.message };
     else tl.end = { how: 'error', detail: `${code ? `${code}: ` : ''}${err.message}` };
   } finally {

@@ -1,14 +1,25 @@
 // One TLS handshake to an address with SNI = the host, trusting nothing so that we see exactly what was sent.
 import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
-import { analyzeChain, anchorsFromPems, certInfo, loadSystemAnchors, type CertInfo, type ChainAnalysis } from './certs.js';
+import {
+  analyzeChain,
+  anchorsFromPems,
+  certInfo,
+  loadSystemAnchors,
+  type CertInfo,
+  type ChainAnalysis,
+} from './certs.js';
 
 export interface TlsEvidence {
   host: string;
   address: string;
   port: number;
   /** Where it failed, when it did: the TCP connect, or the TLS handshake itself. */
-  failure?: { stage: 'connect' | 'handshake'; kind: 'refused' | 'timeout' | 'reset' | 'alert' | 'protocol' | 'error'; error: string };
+  failure?: {
+    stage: 'connect' | 'handshake';
+    kind: 'refused' | 'timeout' | 'reset' | 'alert' | 'protocol' | 'error';
+    error: string;
+  };
   protocol?: string;
   cipher?: string;
   alpn?: string;
@@ -37,7 +48,8 @@ interface Handshake {
 }
 
 const LEGACY_CIPHERS = 'DEFAULT:@SECLEVEL=0';
-const PROTOCOL_ERRORS = /UNSUPPORTED_PROTOCOL|PROTOCOL_VERSION|WRONG_VERSION_NUMBER|NO_PROTOCOLS_AVAILABLE|VERSION_TOO_LOW/i;
+const PROTOCOL_ERRORS =
+  /UNSUPPORTED_PROTOCOL|PROTOCOL_VERSION|WRONG_VERSION_NUMBER|NO_PROTOCOLS_AVAILABLE|VERSION_TOO_LOW/i;
 
 export async function probeTls(o: TlsProbeOptions): Promise<TlsEvidence> {
   const started = performance.now();
@@ -103,7 +115,13 @@ function handshake(o: TlsProbeOptions, legacy: boolean): Promise<Handshake> {
     const onAbort = () => fail('timeout', 'aborted');
     o.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(
-      () => fail('timeout', connected ? `TCP connected but no TLS handshake within ${o.timeoutMs} ms` : `no TCP connection within ${o.timeoutMs} ms`),
+      () =>
+        fail(
+          'timeout',
+          connected
+            ? `TCP connected but no TLS handshake within ${o.timeoutMs} ms`
+            : `no TCP connection within ${o.timeoutMs} ms`,
+        ),
       o.timeoutMs,
     );
     sock.once('connect', () => (connected = true));
@@ -119,12 +137,15 @@ function handshake(o: TlsProbeOptions, legacy: boolean): Promise<Handshake> {
       const code = e.code ?? '';
       const msg = `${code ? `${code}: ` : ''}${e.message}`;
       if (code === 'ECONNREFUSED') fail('refused', 'connection refused');
-      else if (code === 'ECONNRESET') fail('reset', connected ? 'connection reset during the TLS handshake' : 'connection reset');
+      else if (code === 'ECONNRESET')
+        fail('reset', connected ? 'connection reset during the TLS handshake' : 'connection reset');
       else if (PROTOCOL_ERRORS.test(code) || PROTOCOL_ERRORS.test(e.message)) fail('protocol', msg);
       else if (/ALERT/i.test(code)) fail('alert', msg);
       else fail('error', msg);
     });
-    sock.once('close', () => fail('reset', connected ? 'server closed the connection during the TLS handshake' : 'connection closed'));
+    sock.once('close', () =>
+      fail('reset', connected ? 'server closed the connection during the TLS handshake' : 'connection closed'),
+    );
   });
 }
 

@@ -6,7 +6,15 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { getData, type TransportAddress } from './stun/codec.js';
 import { TurnSession, type Credentials } from './stun/session.js';
-import { isFailure, openTcp, openUdp, type Endpoint, type Failure, type StunTransport, type TransportStats } from './stun/transport.js';
+import {
+  isFailure,
+  openTcp,
+  openUdp,
+  type Endpoint,
+  type Failure,
+  type StunTransport,
+  type TransportStats,
+} from './stun/transport.js';
 
 export type TransportKind = 'udp' | 'tcp';
 
@@ -15,7 +23,13 @@ export const label = (e: Endpoint) => (e.address.includes(':') ? `[${e.address}]
 export async function resolveTurn(host: string, port: number, timeoutMs: number): Promise<Endpoint | Failure> {
   if (net.isIP(host)) return { address: host, port };
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<Failure>((r) => (timer = setTimeout(() => r({ kind: 'timeout', error: `${host} did not resolve within ${timeoutMs} ms` }), timeoutMs)));
+  const deadline = new Promise<Failure>(
+    (r) =>
+      (timer = setTimeout(
+        () => r({ kind: 'timeout', error: `${host} did not resolve within ${timeoutMs} ms` }),
+        timeoutMs,
+      )),
+  );
   const found = lookup(host, { all: true }).then(
     (list): Endpoint | Failure => {
       const a = list.find((x) => x.family === 4) ?? list[0];
@@ -30,7 +44,12 @@ export async function resolveTurn(host: string, port: number, timeoutMs: number)
   }
 }
 
-async function withTransport<T>(kind: TransportKind, server: Endpoint, timeoutMs: number, use: (t: StunTransport) => Promise<T>): Promise<T | Failure> {
+async function withTransport<T>(
+  kind: TransportKind,
+  server: Endpoint,
+  timeoutMs: number,
+  use: (t: StunTransport) => Promise<T>,
+): Promise<T | Failure> {
   const t = await (kind === 'udp' ? openUdp(server, timeoutMs) : openTcp(server, timeoutMs));
   if (isFailure(t)) return t;
   try {
@@ -53,11 +72,31 @@ export interface BindingEvidence {
 
 export async function probeBinding(kind: TransportKind, server: Endpoint, timeoutMs: number): Promise<BindingEvidence> {
   const base = { transport: kind, server: label(server) };
-  const r = await withTransport(kind, server, timeoutMs, async (t) => ({ b: await new TurnSession(t, timeoutMs).binding(), stats: { ...t.stats } }));
+  const r = await withTransport(kind, server, timeoutMs, async (t) => ({
+    b: await new TurnSession(t, timeoutMs).binding(),
+    stats: { ...t.stats },
+  }));
   if ('kind' in r) return { ...base, ok: false, failure: r };
   const b = r.b;
-  if (!b.ok) return { ...base, ok: false, failure: { kind: b.kind ?? 'error', error: b.error ?? `error ${b.code} ${b.reason ?? ''}`.trim(), ...(b.code ? { code: b.code } : {}) }, stats: r.stats };
-  return { ...base, ok: true, ...(b.mapped ? { mapped: b.mapped } : {}), ...(b.software ? { software: b.software } : {}), rttMs: b.rttMs, stats: r.stats };
+  if (!b.ok)
+    return {
+      ...base,
+      ok: false,
+      failure: {
+        kind: b.kind ?? 'error',
+        error: b.error ?? `error ${b.code} ${b.reason ?? ''}`.trim(),
+        ...(b.code ? { code: b.code } : {}),
+      },
+      stats: r.stats,
+    };
+  return {
+    ...base,
+    ok: true,
+    ...(b.mapped ? { mapped: b.mapped } : {}),
+    ...(b.software ? { software: b.software } : {}),
+    rttMs: b.rttMs,
+    stats: r.stats,
+  };
 }
 
 export interface AuthEvidence {
@@ -71,7 +110,13 @@ export interface AuthEvidence {
   failure?: Failure;
 }
 
-export async function probeAuth(kind: TransportKind, server: Endpoint, timeoutMs: number, creds: Credentials | undefined, source: AuthEvidence['credentials']): Promise<AuthEvidence> {
+export async function probeAuth(
+  kind: TransportKind,
+  server: Endpoint,
+  timeoutMs: number,
+  creds: Credentials | undefined,
+  source: AuthEvidence['credentials'],
+): Promise<AuthEvidence> {
   const base = { transport: kind, server: label(server), credentials: source };
   const r = await withTransport(kind, server, timeoutMs, async (t): Promise<AuthEvidence> => {
     const s = new TurnSession(t, timeoutMs, creds);
@@ -81,7 +126,12 @@ export async function probeAuth(kind: TransportKind, server: Endpoint, timeoutMs
     if (!creds || c.status !== 401) return { ...base, challenge };
     const a = await s.allocate();
     await s.release();
-    if (!a.ok) return { ...base, challenge, authenticated: { ok: false, ...(a.code ? { code: a.code } : {}), reason: a.reason ?? a.error ?? 'no answer' } };
+    if (!a.ok)
+      return {
+        ...base,
+        challenge,
+        authenticated: { ok: false, ...(a.code ? { code: a.code } : {}), reason: a.reason ?? a.error ?? 'no answer' },
+      };
     return { ...base, challenge, authenticated: { ok: true, ...(a.relayed ? { relayed: a.relayed } : {}) } };
   });
   return 'kind' in r && !('transport' in r) ? { ...base, failure: r } : (r as AuthEvidence);
@@ -100,26 +150,62 @@ export interface RelaySample {
 }
 
 /** One allocation: allocate, permit ourselves as a peer, send a datagram to the relay from a second socket, see it arrive. */
-export async function probeRelay(kind: TransportKind, server: Endpoint, timeoutMs: number, creds: Credentials): Promise<RelaySample> {
+export async function probeRelay(
+  kind: TransportKind,
+  server: Endpoint,
+  timeoutMs: number,
+  creds: Credentials,
+): Promise<RelaySample> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   const r = await withTransport(kind, server, timeoutMs, async (t): Promise<RelaySample> => {
     const s = new TurnSession(t, timeoutMs, creds);
     const a = await s.allocate();
-    if (!a.ok) return { transport: kind, dataBack: false, error: a.code ? `Allocate: ${a.code} ${a.reason ?? ''}`.trim() : `Allocate: ${a.error ?? a.reason}`, ms: ms() };
-    const base = { transport: kind, ...(a.relayed ? { relayed: a.relayed } : {}), ...(a.mapped ? { mapped: a.mapped } : {}) };
+    if (!a.ok)
+      return {
+        transport: kind,
+        dataBack: false,
+        error: a.code ? `Allocate: ${a.code} ${a.reason ?? ''}`.trim() : `Allocate: ${a.error ?? a.reason}`,
+        ms: ms(),
+      };
+    const base = {
+      transport: kind,
+      ...(a.relayed ? { relayed: a.relayed } : {}),
+      ...(a.mapped ? { mapped: a.mapped } : {}),
+    };
     try {
-      if (!a.relayed || !a.mapped) return { ...base, dataBack: false, error: 'Allocate success without XOR-RELAYED-ADDRESS / XOR-MAPPED-ADDRESS', ms: ms() };
+      if (!a.relayed || !a.mapped)
+        return {
+          ...base,
+          dataBack: false,
+          error: 'Allocate success without XOR-RELAYED-ADDRESS / XOR-MAPPED-ADDRESS',
+          ms: ms(),
+        };
       const peerIp = a.mapped.address;
       const p = await s.createPermission(peerIp);
-      if (!p.ok) return { ...base, permittedPeer: peerIp, dataBack: false, error: `CreatePermission for ${peerIp}: ${p.code ?? p.kind} ${p.reason ?? p.error ?? ''}`.trim(), ms: ms() };
+      if (!p.ok)
+        return {
+          ...base,
+          permittedPeer: peerIp,
+          dataBack: false,
+          error: `CreatePermission for ${peerIp}: ${p.code ?? p.kind} ${p.reason ?? p.error ?? ''}`.trim(),
+          ms: ms(),
+        };
       const dataBack = await sendThroughRelay(t, a.relayed, timeoutMs);
-      return { ...base, permittedPeer: peerIp, dataBack, ...(dataBack ? {} : { error: `no datagram came back through ${label(a.relayed)} within ${timeoutMs} ms` }), ms: ms() };
+      return {
+        ...base,
+        permittedPeer: peerIp,
+        dataBack,
+        ...(dataBack ? {} : { error: `no datagram came back through ${label(a.relayed)} within ${timeoutMs} ms` }),
+        ms: ms(),
+      };
     } finally {
       await s.release();
     }
   });
-  return 'kind' in r && !('transport' in r) ? { transport: kind, dataBack: false, error: (r as Failure).error, ms: ms() } : (r as RelaySample);
+  return 'kind' in r && !('transport' in r)
+    ? { transport: kind, dataBack: false, error: (r as Failure).error, ms: ms() }
+    : (r as RelaySample);
 }
 
 /** Send a tagged datagram to the relayed address from a fresh socket; resolve true when it arrives as Data. */
@@ -160,18 +246,34 @@ export interface PeerVerdict {
 export const INTERNAL_PEERS = ['127.0.0.1', '10.0.0.1', '172.16.0.1', '192.168.0.1', '169.254.169.254'];
 
 /** Ask (only ask) for permissions to internal addresses. No packet is ever sent to them. */
-export async function probePeers(kind: TransportKind, server: Endpoint, timeoutMs: number, creds: Credentials): Promise<{ verdicts: PeerVerdict[]; error?: string }> {
+export async function probePeers(
+  kind: TransportKind,
+  server: Endpoint,
+  timeoutMs: number,
+  creds: Credentials,
+): Promise<{ verdicts: PeerVerdict[]; error?: string }> {
   const r = await withTransport(kind, server, timeoutMs, async (t) => {
     const s = new TurnSession(t, timeoutMs, creds);
     const a = await s.allocate();
-    if (!a.ok) return { verdicts: [], error: a.code ? `Allocate: ${a.code} ${a.reason ?? ''}`.trim() : `Allocate: ${a.error ?? a.reason}` };
+    if (!a.ok)
+      return {
+        verdicts: [],
+        error: a.code ? `Allocate: ${a.code} ${a.reason ?? ''}`.trim() : `Allocate: ${a.error ?? a.reason}`,
+      };
     try {
-      const verdicts = await Promise.all(INTERNAL_PEERS.map(async (peer): Promise<PeerVerdict> => {
-        const p = await s.createPermission(peer);
-        if (p.ok) return { peer, result: 'accepted' };
-        if (p.code === 403) return { peer, result: 'refused', code: 403 };
-        return { peer, result: 'error', ...(p.code ? { code: p.code } : {}), detail: p.reason ?? p.error ?? 'no answer' };
-      }));
+      const verdicts = await Promise.all(
+        INTERNAL_PEERS.map(async (peer): Promise<PeerVerdict> => {
+          const p = await s.createPermission(peer);
+          if (p.ok) return { peer, result: 'accepted' };
+          if (p.code === 403) return { peer, result: 'refused', code: 403 };
+          return {
+            peer,
+            result: 'error',
+            ...(p.code ? { code: p.code } : {}),
+            detail: p.reason ?? p.error ?? 'no answer',
+          };
+        }),
+      );
       return { verdicts };
     } finally {
       await s.release();
@@ -179,4 +281,3 @@ export async function probePeers(kind: TransportKind, server: Endpoint, timeoutM
   });
   return 'verdicts' in r ? r : { verdicts: [], error: r.error };
 }
-

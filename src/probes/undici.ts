@@ -10,11 +10,19 @@ import DecoratorHandler from 'undici/lib/handler/decorator-handler.js';
 export { Agent, buildConnector, DecoratorHandler };
 export type { Dispatcher };
 
-type RequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'> & { method?: Dispatcher.HttpMethod; dispatcher: Dispatcher };
+type RequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'> & {
+  method?: Dispatcher.HttpMethod;
+  dispatcher: Dispatcher;
+};
 
 /** undici's request(url, opts) as its index builds it, always through the caller's own dispatcher. */
 export function request(url: string, opts: RequestOptions): Promise<Dispatcher.ResponseData> {
   const u = new URL(url);
   const { dispatcher, ...rest } = opts;
-  return dispatchRequest.call(dispatcher, { ...rest, origin: u.origin, path: `${u.pathname}${u.search}`, method: opts.method ?? 'GET' } as Dispatcher.RequestOptions);
+  return dispatchRequest.call(dispatcher, {
+    ...rest,
+    origin: u.origin,
+    path: `${u.pathname}${u.search}`,
+    method: opts.method ?? 'GET',
+  } as Dispatcher.RequestOptions);
 }

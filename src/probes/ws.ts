@@ -34,7 +34,11 @@ function open(url: string, address: string, timeoutMs: number): WebSocket {
 }
 
 const flatHeaders = (h: IncomingMessage['headers']) =>
-  Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
+  Object.fromEntries(
+    Object.entries(h)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]),
+  );
 
 /** Upgrade, then wait for the first message or a close (whichever comes) within the deadline. */
 export function wsUpgrade(url: string, address: string, timeoutMs: number, signal?: AbortSignal): Promise<WsUpgrade> {
@@ -61,7 +65,9 @@ export function wsUpgrade(url: string, address: string, timeoutMs: number, signa
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => {
-      ev.error ??= ev.upgraded ? `upgraded, but no message or close within ${timeoutMs} ms` : `no answer to the upgrade within ${timeoutMs} ms`;
+      ev.error ??= ev.upgraded
+        ? `upgraded, but no message or close within ${timeoutMs} ms`
+        : `no answer to the upgrade within ${timeoutMs} ms`;
       finish();
     }, timeoutMs);
     ws.on('upgrade', (res) => {
@@ -139,7 +145,12 @@ export interface HoldOptions {
 export function holdWebSocket(o: HoldOptions): Promise<HoldTimeline> {
   const t0 = performance.now();
   const now = () => Math.round(performance.now() - t0);
-  const tl: HoldTimeline = { url: o.url, mode: o.keepaliveMs ? 'keepalive' : 'silent', events: [], end: { how: 'timeout', detail: 'not finished' } };
+  const tl: HoldTimeline = {
+    url: o.url,
+    mode: o.keepaliveMs ? 'keepalive' : 'silent',
+    events: [],
+    end: { how: 'timeout', detail: 'not finished' },
+  };
   const mark = (dir: 'in' | 'out', what: string) => {
     tl.lastByteAt = now();
     if (tl.events.length < MAX_EVENTS) tl.events.push([tl.lastByteAt, dir, what]);
@@ -187,16 +198,20 @@ export function holdWebSocket(o: HoldOptions): Promise<HoldTimeline> {
         };
         timers.push(setTimeout(tick, o.keepaliveMs));
       }
-      timers.push(setTimeout(() => {
-        waitingEcho = true;
-        ws.send('after-hold');
-        mark('out', 'after-hold');
-        timers.push(setTimeout(() => {
-          tl.afterHold = 'no-echo';
-          tl.endedAt = now();
-          finish({ how: 'timeout', detail: `no echo within ${o.timeoutMs} ms after the hold` });
-        }, o.timeoutMs));
-      }, o.holdMs));
+      timers.push(
+        setTimeout(() => {
+          waitingEcho = true;
+          ws.send('after-hold');
+          mark('out', 'after-hold');
+          timers.push(
+            setTimeout(() => {
+              tl.afterHold = 'no-echo';
+              tl.endedAt = now();
+              finish({ how: 'timeout', detail: `no echo within ${o.timeoutMs} ms after the hold` });
+            }, o.timeoutMs),
+          );
+        }, o.holdMs),
+      );
     });
     ws.on('message', (data) => {
       const text = data.toString();
@@ -217,7 +232,8 @@ export function holdWebSocket(o: HoldOptions): Promise<HoldTimeline> {
       if (tl.endedAt === undefined) tl.endedAt = now();
       const code = e.code ?? '';
       if (code === 'ECONNRESET') finish({ how: 'reset', detail: e.message });
-      else if (tl.openedAt === undefined && !/Unexpected server response/.test(e.message)) finish({ how: 'error', detail: e.message });
+      else if (tl.openedAt === undefined && !/Unexpected server response/.test(e.message))
+        finish({ how: 'error', detail: e.message });
     });
   });
 }

@@ -50,7 +50,10 @@ function block(b: Block): string {
       return `<details${idAttr(b.id)} class="${b.status}"><summary>${badge(b.status, label!)} ${esc(rest.join(' '))}</summary>\n${b.blocks.map(block).join('\n')}\n</details>`;
     }
     case 'fix':
-      return `<div class="fix"><strong>Fix</strong><ul>${b.text.split('\n').map((l) => `<li>${esc(l)}</li>`).join('')}</ul></div>`;
+      return `<div class="fix"><strong>Fix</strong><ul>${b.text
+        .split('\n')
+        .map((l) => `<li>${esc(l)}</li>`)
+        .join('')}</ul></div>`;
     case 'pre':
       return `<pre>${esc(b.text)}</pre>`;
     case 'table': {
@@ -59,7 +62,13 @@ function block(b: Block): string {
       const rows = b.rows.map((row, i) => {
         const st = b.status?.[i];
         const text = (c: string) => (b.links ? withLinks(c) : esc(c));
-        const cells = row.map((c, j) => (j === 0 && st ? `<td>${badge(st, c)}</td>` : keyValue && j === 0 ? `<td class="k">${esc(c)}</td>` : `<td>${text(c)}</td>`));
+        const cells = row.map((c, j) =>
+          j === 0 && st
+            ? `<td>${badge(st, c)}</td>`
+            : keyValue && j === 0
+              ? `<td class="k">${esc(c)}</td>`
+              : `<td>${text(c)}</td>`,
+        );
         return `<tr>${cells.join('')}</tr>`;
       });
       return `<table${b.className ? ` class="${b.className}"` : ''}>${head}<tbody>${rows.join('')}</tbody></table>`;

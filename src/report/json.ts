@@ -39,7 +39,11 @@ export function toJson(run: RunRecord): string {
       ...(run.target.turn ? { turn: run.target.turn } : {}),
     },
     options: run.options,
-    environment: run.environment ?? { node: process.version, platform: `${process.platform} ${process.arch}`, resolvers: run.resolvers },
+    environment: run.environment ?? {
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      resolvers: run.resolvers,
+    },
     summary: run.summary,
     ...(run.interrupted ? { interrupted: true } : {}),
     checks: run.results.map((r) => ({

@@ -5,14 +5,23 @@ import type { RunRecord } from './json.js';
 // XML 1.0 cannot carry most control characters even escaped; a hostile server's text must not break the file.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters XML 1.0 forbids
 const clean = (s: string) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd');
-const attr = (s: string) => clean(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/\n/g, '&#10;');
+const attr = (s: string) =>
+  clean(s)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/\n/g, '&#10;');
 const text = (s: string) => clean(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const secs = (ms: number) => (ms / 1000).toFixed(3);
 
 function testcase(r: CheckResult, strict: boolean): string {
   const open = `    <testcase classname="nap-verify.${areaOf(r.id)}" name="${attr(r.id)}" time="${secs(r.durationMs)}">`;
-  const detail = [r.host ? `host: ${r.host}` : '', r.message, r.remediation ? `fix: ${r.remediation}` : ''].filter(Boolean).join('\n');
-  const failure = (type: string) => `\n      <failure type="${attr(type)}" message="${attr(`${r.code ? `${r.code}: ` : ''}${r.message}`)}">${text(detail)}</failure>\n    `;
+  const detail = [r.host ? `host: ${r.host}` : '', r.message, r.remediation ? `fix: ${r.remediation}` : '']
+    .filter(Boolean)
+    .join('\n');
+  const failure = (type: string) =>
+    `\n      <failure type="${attr(type)}" message="${attr(`${r.code ? `${r.code}: ` : ''}${r.message}`)}">${text(detail)}</failure>\n    `;
   switch (r.status) {
     case 'pass':
       return `${open}</testcase>`;
@@ -21,7 +30,9 @@ function testcase(r: CheckResult, strict: boolean): string {
     case 'skip':
       return `${open}\n      <skipped message="${attr(r.message)}"/>\n    </testcase>`;
     case 'warn':
-      return strict ? `${open}${failure(r.code ?? 'warn')}</testcase>` : `${open}\n      <system-out>${text(`WARN ${r.code ?? ''}: ${detail}`)}</system-out>\n    </testcase>`;
+      return strict
+        ? `${open}${failure(r.code ?? 'warn')}</testcase>`
+        : `${open}\n      <system-out>${text(`WARN ${r.code ?? ''}: ${detail}`)}</system-out>\n    </testcase>`;
   }
 }
 

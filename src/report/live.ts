@@ -35,7 +35,12 @@ export function fitColumns(line: string, cols: number): string {
   return out;
 }
 
-export function liveView(out: NodeJS.WritableStream & { columns?: number }, total: number, holdS: number, color: boolean): LiveView {
+export function liveView(
+  out: NodeJS.WritableStream & { columns?: number },
+  total: number,
+  holdS: number,
+  color: boolean,
+): LiveView {
   const c = pc.createColors(color);
   const running = new Set<string>();
   let done = 0;

@@ -3,7 +3,8 @@
 import type { CheckResult } from '../model.js';
 
 /** The live routes of every supported controller, linted offline: what shows stream timeouts without a responder. */
-export const LINT_LIVE_ROUTES = 'kubectl get ingress,httpproxy,ingressroute,virtualservice,httproute -A -o yaml | nap-verify kit lint -';
+export const LINT_LIVE_ROUTES =
+  'kubectl get ingress,httpproxy,ingressroute,virtualservice,httproute -A -o yaml | nap-verify kit lint -';
 
 /** Skip reasons for streams that could not be held (no responder), read by the reporters and written by checks. */
 export const NO_RESPONDER = 'no responder';
@@ -12,8 +13,12 @@ export const NO_HOLD_REASON = 'not held: --no-hold (fast smoke test); run withou
 
 /** Stream checks skipped for want of something to hold (not those skipped behind a failure, reported already). */
 export function untestedStreams(results: CheckResult[]): CheckResult[] {
-  return results.filter((r) => r.status === 'skip' && /^(hold\.|sse\.)/.test(r.id)
-    && /^(no responder behind |not held: --no-hold|skipped: \S+ was skipped)/.test(r.message));
+  return results.filter(
+    (r) =>
+      r.status === 'skip' &&
+      /^(hold\.|sse\.)/.test(r.id) &&
+      /^(no responder behind |not held: --no-hold|skipped: \S+ was skipped)/.test(r.message),
+  );
 }
 
 export interface NotTested {
@@ -35,7 +40,10 @@ export function notTested(results: CheckResult[], domain: string): NotTested {
   const noHold = holds.length > 0 && holds.every((r) => r.message.startsWith('not held: --no-hold'));
   const ids = skipped.map((r) => r.id).join(', ');
   if (noHold && skipped.length === holds.length) {
-    return { lines: [`stream timeouts NOT tested (--no-hold): ${ids}; run without --no-hold to hold idle streams.`], commands: [undefined] };
+    return {
+      lines: [`stream timeouts NOT tested (--no-hold): ${ids}; run without --no-hold to hold idle streams.`],
+      commands: [undefined],
+    };
   }
   return {
     lines: [

@@ -18,8 +18,10 @@ function date(v: unknown, field: string): Date {
 function check(v: unknown, i: number): CheckResult {
   if (!isObject(v)) throw new ResultFormatError(`checks[${i}] is not an object`);
   const { id, title, status, code, message, host, durationMs, evidence, remediation } = v;
-  if (typeof id !== 'string' || !/^[a-z]+(\.[a-z][a-z0-9]*)+$/.test(id)) throw new ResultFormatError(`checks[${i}].id is not a check id`);
-  if (!STATUSES.includes(status as Status)) throw new ResultFormatError(`checks[${i}] (${id}): status must be one of ${STATUSES.join(', ')}`);
+  if (typeof id !== 'string' || !/^[a-z]+(\.[a-z][a-z0-9]*)+$/.test(id))
+    throw new ResultFormatError(`checks[${i}].id is not a check id`);
+  if (!STATUSES.includes(status as Status))
+    throw new ResultFormatError(`checks[${i}] (${id}): status must be one of ${STATUSES.join(', ')}`);
   return {
     id,
     title: typeof title === 'string' ? title : id,
@@ -48,20 +50,35 @@ export function readResult(text: string): RunRecord {
   const target = isObject(doc.target) ? doc.target : {};
   if (typeof target.domain !== 'string') throw new ResultFormatError('target.domain is missing');
   const hosts = (isObject(target.hosts) ? target.hosts : {}) as Record<Role, string>;
-  const turn = isObject(target.turn) && typeof target.turn.host === 'string' && typeof target.turn.port === 'number'
-    ? { host: target.turn.host, port: target.turn.port } : { host: target.domain, port: 3478 };
+  const turn =
+    isObject(target.turn) && typeof target.turn.host === 'string' && typeof target.turn.port === 'number'
+      ? { host: target.turn.host, port: target.turn.port }
+      : { host: target.domain, port: 3478 };
   const results = doc.checks.map(check);
   const count = (s: Status) => results.filter((r) => r.status === s).length;
   const strictFail = isObject(doc.summary) && doc.summary.status === 'fail' && !count('fail');
-  const summary: Summary = { pass: count('pass'), warn: count('warn'), fail: count('fail'), skip: count('skip'), status: count('fail') || strictFail ? 'fail' : count('warn') ? 'warn' : 'pass' };
+  const summary: Summary = {
+    pass: count('pass'),
+    warn: count('warn'),
+    fail: count('fail'),
+    skip: count('skip'),
+    status: count('fail') || strictFail ? 'fail' : count('warn') ? 'warn' : 'pass',
+  };
   const environment = isObject(doc.environment) ? doc.environment : undefined;
-  const resolvers = Array.isArray(environment?.resolvers) ? environment.resolvers.filter((r): r is string => typeof r === 'string') : [];
+  const resolvers = Array.isArray(environment?.resolvers)
+    ? environment.resolvers.filter((r): r is string => typeof r === 'string')
+    : [];
   return {
     tool: 'nap-verify',
     version: typeof doc.version === 'string' ? doc.version : 'unknown',
     startedAt: date(doc.startedAt, 'startedAt'),
     finishedAt: date(doc.finishedAt, 'finishedAt'),
-    target: { domain: target.domain, hosts, ...(typeof target.ingressIp === 'string' ? { ingressIp: target.ingressIp } : {}), turn },
+    target: {
+      domain: target.domain,
+      hosts,
+      ...(typeof target.ingressIp === 'string' ? { ingressIp: target.ingressIp } : {}),
+      turn,
+    },
     options: isObject(doc.options) ? doc.options : {},
     resolvers,
     summary,

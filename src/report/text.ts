@@ -22,8 +22,17 @@ export const PIPE_WIDTH = 100;
 
 const SYMBOL: Record<Status, string> = { pass: '✔', fail: '✖', warn: '▲', skip: '○' };
 const AREA_TITLE: Record<string, string> = {
-  config: 'Configuration', env: 'Environment', dns: 'DNS', tls: 'TLS', http: 'HTTP routing', net: 'Addresses',
-  ws: 'WebSocket', sse: 'Server-sent events', hold: 'Long-lived streams', turn: 'TURN', lint: 'Ingress manifests',
+  config: 'Configuration',
+  env: 'Environment',
+  dns: 'DNS',
+  tls: 'TLS',
+  http: 'HTTP routing',
+  net: 'Addresses',
+  ws: 'WebSocket',
+  sse: 'Server-sent events',
+  hold: 'Long-lived streams',
+  turn: 'TURN',
+  lint: 'Ingress manifests',
 };
 
 /** `12 ms` below a second, `75.1 s` above: a duration a person reads at a glance. */
@@ -49,7 +58,10 @@ export function wrapWords(text: string, first: number, rest: number): string[] {
     if (line && line.length + 1 + w.length > room) flush();
     while (w.length > room) {
       const cut = room - line.length - (line ? 1 : 0);
-      if (cut < 8 && line) { flush(); continue; }
+      if (cut < 8 && line) {
+        flush();
+        continue;
+      }
       line += (line ? ' ' : '') + w.slice(0, cut);
       w = w.slice(cut);
       flush();
@@ -71,7 +83,11 @@ export class TextRenderer {
   /** Wide enough for a host column; narrower terminals put the host at the start of the message. */
   private readonly hostColumn: boolean;
 
-  constructor(private readonly o: TextOptions, ids: string[], hosts: string[]) {
+  constructor(
+    private readonly o: TextOptions,
+    ids: string[],
+    hosts: string[],
+  ) {
     this.c = pc.createColors(o.color);
     this.paint = { pass: this.c.green, fail: this.c.red, warn: this.c.yellow, skip: this.c.dim };
     this.width = Math.max(40, o.width ?? PIPE_WIDTH);
@@ -114,16 +130,19 @@ export class TextRenderer {
     const prefix = !this.hostColumn && host && !r.message.includes(host) ? `${host}: ` : '';
     const text = `${r.code ? `${r.code} ` : ''}${prefix}${r.message}`;
     const indent = headPlain.length <= this.width / 2 ? headPlain.length : 6;
-    const lines = indent === headPlain.length
-      ? wrapWords(text, this.width - headPlain.length, this.width - indent)
-      : ['', ...wrapWords(text, this.width - indent, this.width - indent)];
+    const lines =
+      indent === headPlain.length
+        ? wrapWords(text, this.width - headPlain.length, this.width - indent)
+        : ['', ...wrapWords(text, this.width - indent, this.width - indent)];
     const out = lines.map((l, i) => {
       let shown = l;
       if (i === 0 || (indent !== headPlain.length && i === 1)) {
         shown = r.code && l.startsWith(r.code) ? paint(r.code) + l.slice(r.code.length) : l;
       }
       if (r.status === 'skip') shown = c.dim(l);
-      return i === 0 ? head.trimEnd() + (l ? ' '.repeat(head.length - head.trimEnd().length) + shown : '') : ' '.repeat(indent) + shown;
+      return i === 0
+        ? head.trimEnd() + (l ? ' '.repeat(head.length - head.trimEnd().length) + shown : '')
+        : ' '.repeat(indent) + shown;
     });
     if (r.remediation && r.status !== 'skip') out.push(...this.fixLines(r));
     if (this.o.verbose) out.push(...evidenceTree(r.evidence).map((l) => c.dim(`      ${l}`)));
@@ -146,7 +165,9 @@ export class TextRenderer {
   }
 
   /** What was not tested (prominent, even with -q) and the closing summary line. */
-  footer(run: Pick<RunRecord, 'summary' | 'startedAt' | 'finishedAt' | 'interrupted' | 'results' | 'target'>): string[] {
+  footer(
+    run: Pick<RunRecord, 'summary' | 'startedAt' | 'finishedAt' | 'interrupted' | 'results' | 'target'>,
+  ): string[] {
     const { c } = this;
     const out: string[] = [];
     const nt = notTested(run.results, run.target.domain);
@@ -155,7 +176,8 @@ export class TextRenderer {
     if (!quietNoHold) {
       nt.lines.forEach((l, n) => {
         const paint = n === 0 ? (s: string) => c.yellow(c.bold(s)) : (s: string) => s;
-        for (const [i, w] of wrapWords(l, this.width, this.width - 4).entries()) out.push(i === 0 ? paint(w) : `    ${paint(w)}`);
+        for (const [i, w] of wrapWords(l, this.width, this.width - 4).entries())
+          out.push(i === 0 ? paint(w) : `    ${paint(w)}`);
         const cmd = nt.commands[n];
         if (cmd) out.push(...wrapCommand(cmd, this.width - 6).map((w) => `      ${c.cyan(w)}`));
       });
@@ -163,7 +185,9 @@ export class TextRenderer {
     if (out.length) out.push('');
     const s = run.summary;
     const secs = formatDuration(run.finishedAt.getTime() - run.startedAt.getTime());
-    const line = summaryLine(s).replace(/(\d+) failed/, (m, n) => (Number(n) ? c.red(m) : m)).replace(/(\d+) warnings?/, (m, n) => (Number(n) ? c.yellow(m) : m));
+    const line = summaryLine(s)
+      .replace(/(\d+) failed/, (m, n) => (Number(n) ? c.red(m) : m))
+      .replace(/(\d+) warnings?/, (m, n) => (Number(n) ? c.yellow(m) : m));
     out.push(`${line}  ${c.dim(`(${secs})`)}${run.interrupted ? c.yellow('  interrupted') : ''}`);
     return out;
   }
@@ -172,7 +196,11 @@ export class TextRenderer {
 /** The whole report at once, grouped by area (kit lint; `check` streams instead). */
 export function toText(run: RunRecord, o: TextOptions): string {
   const shownIds = run.results.map((r) => r.id);
-  const t = new TextRenderer(o, shownIds, run.results.map((r) => r.host ?? ''));
+  const t = new TextRenderer(
+    o,
+    shownIds,
+    run.results.map((r) => r.host ?? ''),
+  );
   const shown = run.results.filter((r) => t.shows(r));
   const out = t.header(run);
   for (const area of [...new Set(shown.map((r) => areaOf(r.id)))]) {
@@ -199,7 +227,13 @@ export function evidenceTree(ev: unknown, depth = 0): string[] {
     if (isScalar(v)) {
       const s = scalar(v);
       if (!s.includes('\n')) return [`${label} ${s}`];
-      return [`${label} |`, ...s.replace(/\n$/, '').split('\n').map((l) => `    ${l}`)];
+      return [
+        `${label} |`,
+        ...s
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((l) => `    ${l}`),
+      ];
     }
     if (Array.isArray(v) && v.every(isScalar)) return [`${label} ${v.length ? v.map(scalar).join(', ') : '[]'}`];
     if (!Array.isArray(v) && !Object.keys(v as object).length) return [`${label} {}`];
@@ -212,7 +246,10 @@ export function evidenceTree(ev: unknown, depth = 0): string[] {
       return inner.map((l, i) => (i === 0 ? `- ${l}` : `  ${l}`));
     });
   }
-  if (ev && typeof ev === 'object') return Object.entries(ev).filter(([k]) => k !== 'pem').flatMap(([k, v]) => entry(`${k}:`, v));
+  if (ev && typeof ev === 'object')
+    return Object.entries(ev)
+      .filter(([k]) => k !== 'pem')
+      .flatMap(([k, v]) => entry(`${k}:`, v));
   return [scalar(ev)];
 }
 
@@ -224,7 +261,9 @@ export function evidenceLines(ev: unknown, prefix = '', depth = 0): string[] {
     return ev.flatMap((x, i) => evidenceLines(x, `${prefix}[${i}]`, depth + 1));
   }
   if (ev && typeof ev === 'object') {
-    return Object.entries(ev).flatMap(([k, v]) => (k === 'pem' ? [] : evidenceLines(v, prefix ? `${prefix}.${k}` : k, depth + 1)));
+    return Object.entries(ev).flatMap(([k, v]) =>
+      k === 'pem' ? [] : evidenceLines(v, prefix ? `${prefix}.${k}` : k, depth + 1),
+    );
   }
   return [`${prefix}: ${String(ev)}`];
 }

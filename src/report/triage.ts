@@ -13,13 +13,31 @@ export type Block =
   | { kind: 'h'; level: 1 | 2 | 3 | 4; text: string; status?: Status; id?: string }
   | { kind: 'p'; text: string; links?: boolean }
   | { kind: 'fix'; text: string }
-  | { kind: 'table'; head: string[]; rows: string[][]; status?: Array<Status | undefined>; links?: boolean; className?: string }
+  | {
+      kind: 'table';
+      head: string[];
+      rows: string[][];
+      status?: Array<Status | undefined>;
+      links?: boolean;
+      className?: string;
+    }
   | { kind: 'pre'; text: string }
   /** A passing (or skipped) check, folded: its line as the summary, its details inside. */
   | { kind: 'details'; id: string; status: Status; summary: string; blocks: Block[] };
 
 export const STATUS_LABEL: Record<Status, string> = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', skip: 'SKIP' };
-const AREA: Record<string, string> = { config: 'Configuration', env: 'Environment', dns: 'DNS', tls: 'TLS', http: 'HTTP routing', net: 'Addresses', ws: 'WebSocket', sse: 'Server-sent events', hold: 'Long-lived streams', turn: 'TURN' };
+const AREA: Record<string, string> = {
+  config: 'Configuration',
+  env: 'Environment',
+  dns: 'DNS',
+  tls: 'TLS',
+  http: 'HTTP routing',
+  net: 'Addresses',
+  ws: 'WebSocket',
+  sse: 'Server-sent events',
+  hold: 'Long-lived streams',
+  turn: 'TURN',
+};
 
 /** The anchor of a check's details: `#check-tls.main`. */
 export const anchorOf = (id: string) => `check-${id}`;
@@ -43,34 +61,92 @@ function clientAddress(results: CheckResult[]): string {
 
 function dnsBlocks(ev: Record<string, any>): Block[] {
   const rows: string[][] = [];
-  if (ev.os) rows.push(['this machine (getaddrinfo)', s(ev.os.outcome), '—', (ev.os.addresses ?? []).join(', ') || '—', '—', s(ev.os.error)]);
+  if (ev.os)
+    rows.push([
+      'this machine (getaddrinfo)',
+      s(ev.os.outcome),
+      '—',
+      (ev.os.addresses ?? []).join(', ') || '—',
+      '—',
+      s(ev.os.error),
+    ]);
   for (const v of ev.servers ?? []) {
-    rows.push([`${v.server} (${v.source})`, s(v.outcome), (v.answers ?? []).map((a: any) => `${a.qtype} ${a.rcode ?? a.outcome}`).join(', '), (v.addresses ?? []).join(', ') || '—', (v.cnames ?? []).join(' → ') || '—', (v.answers ?? []).map((a: any) => a.error).filter(Boolean).join('; ') || '—']);
+    rows.push([
+      `${v.server} (${v.source})`,
+      s(v.outcome),
+      (v.answers ?? []).map((a: any) => `${a.qtype} ${a.rcode ?? a.outcome}`).join(', '),
+      (v.addresses ?? []).join(', ') || '—',
+      (v.cnames ?? []).join(' → ') || '—',
+      (v.answers ?? [])
+        .map((a: any) => a.error)
+        .filter(Boolean)
+        .join('; ') || '—',
+    ]);
   }
-  return rows.length ? [{ kind: 'table', head: ['asked', 'outcome', 'rcodes', 'addresses', 'CNAME chain', 'error'], rows }] : [];
+  return rows.length
+    ? [{ kind: 'table', head: ['asked', 'outcome', 'rcodes', 'addresses', 'CNAME chain', 'error'], rows }]
+    : [];
 }
 
 function tlsBlocks(ev: Record<string, any>): Block[] {
-  const out: Block[] = [{ kind: 'p', text: `Connected to ${s(ev.address)}:${s(ev.port)} with SNI ${s(ev.host)}: ${ev.failure ? `${ev.failure.stage} failed (${ev.failure.kind}): ${ev.failure.error}` : `${s(ev.protocol)}, ${s(ev.cipher)}`}. Trust: ${s(ev.analysis?.trust)}${ev.analysis?.anchor ? ` (anchor ${ev.analysis.anchor}, ${ev.analysis.anchorSource})` : ''}${ev.analysis?.missingIssuer ? `; missing issuer ${ev.analysis.missingIssuer}` : ''}.` }];
+  const out: Block[] = [
+    {
+      kind: 'p',
+      text: `Connected to ${s(ev.address)}:${s(ev.port)} with SNI ${s(ev.host)}: ${ev.failure ? `${ev.failure.stage} failed (${ev.failure.kind}): ${ev.failure.error}` : `${s(ev.protocol)}, ${s(ev.cipher)}`}. Trust: ${s(ev.analysis?.trust)}${ev.analysis?.anchor ? ` (anchor ${ev.analysis.anchor}, ${ev.analysis.anchorSource})` : ''}${ev.analysis?.missingIssuer ? `; missing issuer ${ev.analysis.missingIssuer}` : ''}.`,
+    },
+  ];
   const chain = (ev.chain ?? []) as Array<Record<string, any>>;
   if (chain.length) {
-    out.push({ kind: 'table', head: ['#', 'subject', 'SANs', 'issuer', 'not before', 'not after', 'SHA-256 fingerprint'], rows: chain.map((c, i) => [String(i), s(c.subject), (c.sans ?? []).join(', ') || '—', s(c.issuer), s(c.notBefore).slice(0, 10), s(c.notAfter).slice(0, 10), s(c.fingerprint256)]) });
+    out.push({
+      kind: 'table',
+      head: ['#', 'subject', 'SANs', 'issuer', 'not before', 'not after', 'SHA-256 fingerprint'],
+      rows: chain.map((c, i) => [
+        String(i),
+        s(c.subject),
+        (c.sans ?? []).join(', ') || '—',
+        s(c.issuer),
+        s(c.notBefore).slice(0, 10),
+        s(c.notAfter).slice(0, 10),
+        s(c.fingerprint256),
+      ]),
+    });
   }
   return out;
 }
 
 function holdBlocks(ev: Record<string, any>): Block[] {
   if (!ev.silent) return [];
-  const row = (name: string, t: Record<string, any>) => [name, secs(t.openedAt), secs(t.lastByteAt), secs(t.endedAt), t.end?.how === 'survived' ? 'still open after the hold' : `${s(t.end?.how)}${t.end?.code ? ` ${t.end.code}` : ''}${t.end?.status ? ` ${t.end.status}` : ''}${t.end?.detail ? `: ${t.end.detail}` : ''}`];
-  const out: Block[] = [{ kind: 'table', head: ['stream', 'opened', 'last byte', 'ended', 'how'], rows: [row('silent', ev.silent), ...(ev.keepalive ? [row('keep-alive twin', ev.keepalive)] : [])] }];
-  if (ev.cutAfterS !== undefined) out.push({ kind: 'p', text: `Cut ${ev.cutAfterS} s after the last byte, at age ${ev.ageS} s; limit: ${ev.limit}; likely ${ev.culprit}.` });
+  const row = (name: string, t: Record<string, any>) => [
+    name,
+    secs(t.openedAt),
+    secs(t.lastByteAt),
+    secs(t.endedAt),
+    t.end?.how === 'survived'
+      ? 'still open after the hold'
+      : `${s(t.end?.how)}${t.end?.code ? ` ${t.end.code}` : ''}${t.end?.status ? ` ${t.end.status}` : ''}${t.end?.detail ? `: ${t.end.detail}` : ''}`,
+  ];
+  const out: Block[] = [
+    {
+      kind: 'table',
+      head: ['stream', 'opened', 'last byte', 'ended', 'how'],
+      rows: [row('silent', ev.silent), ...(ev.keepalive ? [row('keep-alive twin', ev.keepalive)] : [])],
+    },
+  ];
+  if (ev.cutAfterS !== undefined)
+    out.push({
+      kind: 'p',
+      text: `Cut ${ev.cutAfterS} s after the last byte, at age ${ev.ageS} s; limit: ${ev.limit}; likely ${ev.culprit}.`,
+    });
   return out;
 }
 
 function genericBlocks(ev: Record<string, unknown>): Block[] {
   const all = evidenceTree(ev).map((l) => (l.length > EVIDENCE_LINE_CHARS ? `${l.slice(0, EVIDENCE_LINE_CHARS)}…` : l));
   if (!all.length) return [];
-  const lines = all.length > EVIDENCE_LINES ? [...all.slice(0, EVIDENCE_LINES), `… ${all.length - EVIDENCE_LINES} more lines in the JSON report (--json)`] : all;
+  const lines =
+    all.length > EVIDENCE_LINES
+      ? [...all.slice(0, EVIDENCE_LINES), `… ${all.length - EVIDENCE_LINES} more lines in the JSON report (--json)`]
+      : all;
   return [{ kind: 'pre', text: lines.join('\n') }];
 }
 
@@ -82,7 +158,9 @@ function detectedController(results: CheckResult[]): string {
     if (typeof c === 'string') seen.set(c, (seen.get(c) ?? 0) + 1);
   }
   const best = [...seen].sort((a, b) => b[1] - a[1])[0];
-  return best ? `${best[0]} (from its Server header, error pages or fallback certificate)` : 'not recognised (fixes are given for every controller)';
+  return best
+    ? `${best[0]} (from its Server header, error pages or fallback certificate)`
+    : 'not recognised (fixes are given for every controller)';
 }
 
 function evidenceBlocks(r: CheckResult): Block[] {
@@ -97,11 +175,23 @@ function evidenceBlocks(r: CheckResult): Block[] {
 /** Tool and machine: this process's for a fresh run; the recorded ones for a result read back (a browser's page). */
 function recordedOn(run: RunRecord): string[][] {
   const env = run.environment;
-  if (!env) return [['Tool', `nap-verify ${run.version}, Node ${process.version}`], ['Machine', `${os.type()} ${os.release()} ${os.arch()}`]];
+  if (!env)
+    return [
+      ['Tool', `nap-verify ${run.version}, Node ${process.version}`],
+      ['Machine', `${os.type()} ${os.release()} ${os.arch()}`],
+    ];
   const str = (k: string) => (typeof env[k] === 'string' ? (env[k] as string) : undefined);
   return [
-    ['Tool', `nap-verify ${run.version}${str('browser') ? `, in ${str('browser')}` : str('node') ? `, Node ${str('node')}` : ''}`],
-    ['Machine', [str('platform'), str('userAgent'), str('timeZone') && `time zone ${str('timeZone')}`].filter(Boolean).join(', ') || 'unknown'],
+    [
+      'Tool',
+      `nap-verify ${run.version}${str('browser') ? `, in ${str('browser')}` : str('node') ? `, Node ${str('node')}` : ''}`,
+    ],
+    [
+      'Machine',
+      [str('platform'), str('userAgent'), str('timeZone') && `time zone ${str('timeZone')}`]
+        .filter(Boolean)
+        .join(', ') || 'unknown',
+    ],
   ];
 }
 
@@ -112,31 +202,62 @@ export function triageDocument(run: RunRecord): Block[] {
   const fails = r.filter((x) => x.status === 'fail' || (strict && x.status === 'warn'));
   const warns = strict ? [] : r.filter((x) => x.status === 'warn');
   const problems = [...fails, ...warns];
-  const verdict = run.summary.status === 'interrupted'
-    ? 'INTERRUPTED: unfinished checks are marked skip'
-    : problems.length
-      ? `${run.summary.status.toUpperCase()}: ${fails.length ? `${fails.length} failed` : ''}${fails.length && warns.length ? ', ' : ''}${warns.length ? `${warns.length} warning${warns.length === 1 ? '' : 's'}` : ''} — see Problems below`
-      : 'PASS: every check that ran passed';
+  const verdict =
+    run.summary.status === 'interrupted'
+      ? 'INTERRUPTED: unfinished checks are marked skip'
+      : problems.length
+        ? `${run.summary.status.toUpperCase()}: ${fails.length ? `${fails.length} failed` : ''}${fails.length && warns.length ? ', ' : ''}${warns.length ? `${warns.length} warning${warns.length === 1 ? '' : 's'}` : ''} — see Problems below`
+        : 'PASS: every check that ran passed';
   const blocks: Block[] = [
     { kind: 'h', level: 1, text: `nap-verify triage report: ${run.target.domain}` },
     { kind: 'p', text: `Verdict: ${verdict}. ${summaryLine(run.summary)}.` },
     {
-      kind: 'table', head: ['', ''], rows: [
+      kind: 'table',
+      head: ['', ''],
+      rows: [
         ['Domain', run.target.domain],
         ['Ingress controller', detectedController(r)],
         // --vantage defaults to the host name: only a name given on purpose is called a vantage label.
-        ['Vantage', run.vantage === 'browser'
-          ? "browser (the end user's browser-check page: what their browser saw from their network)"
-          : `${run.vantage ?? os.hostname()} (${run.vantage && run.vantage !== os.hostname() ? '--vantage' : "this run's machine"}; a check that passes here may still fail elsewhere: \`nap-verify compare\` merges runs from several places)`],
-        ['Mode', o.mode === 'nodeport' ? 'NodePort (plain HTTP on the node ports)' : 'external ingress (TLS, five names)'],
-        ['Hosts', Object.entries(run.target.hosts).map(([role, h]) => `${role}: ${h}`).join(', ')],
-        ['Connected to', run.target.ingressIp ? `${run.target.ingressIp} (--ingress-ip)` : `the addresses DNS gave ${run.vantage === 'browser' ? 'the browser' : 'this machine'}`],
+        [
+          'Vantage',
+          run.vantage === 'browser'
+            ? "browser (the end user's browser-check page: what their browser saw from their network)"
+            : `${run.vantage ?? os.hostname()} (${run.vantage && run.vantage !== os.hostname() ? '--vantage' : "this run's machine"}; a check that passes here may still fail elsewhere: \`nap-verify compare\` merges runs from several places)`,
+        ],
+        [
+          'Mode',
+          o.mode === 'nodeport' ? 'NodePort (plain HTTP on the node ports)' : 'external ingress (TLS, five names)',
+        ],
+        [
+          'Hosts',
+          Object.entries(run.target.hosts)
+            .map(([role, h]) => `${role}: ${h}`)
+            .join(', '),
+        ],
+        [
+          'Connected to',
+          run.target.ingressIp
+            ? `${run.target.ingressIp} (--ingress-ip)`
+            : `the addresses DNS gave ${run.vantage === 'browser' ? 'the browser' : 'this machine'}`,
+        ],
         ['TURN server', run.target.turn ? `${run.target.turn.host}:${run.target.turn.port}` : '—'],
-        ['Run', `${run.startedAt.toISOString()} → ${run.finishedAt.toISOString()} (${((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1)} s)`],
+        [
+          'Run',
+          `${run.startedAt.toISOString()} → ${run.finishedAt.toISOString()} (${((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1)} s)`,
+        ],
         ...recordedOn(run),
         ['Resolvers', run.resolvers.join(', ') || 'none found'],
         ['Client public address', clientAddress(r)],
-        ['Options', Object.entries(o).filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && !v.length)).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')],
+        [
+          'Options',
+          Object.entries(o)
+            .filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && !v.length))
+            .map(
+              ([k, v]) =>
+                `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`,
+            )
+            .join(' '),
+        ],
       ],
     },
   ];
@@ -147,11 +268,22 @@ export function triageDocument(run: RunRecord): Block[] {
   const firstWithFix = new Map<string, CheckResult>();
   problems.forEach((x, i) => {
     const status: Status = fails.includes(x) ? 'fail' : 'warn';
-    blocks.push({ kind: 'h', level: 3, text: `${STATUS_LABEL[status]} ${i + 1}. ${x.id}${x.host ? ` — ${x.host}` : ''}`, status, id: `problem-${x.id}` });
-    blocks.push({ kind: 'p', text: `${x.code ? `${x.code}: ` : ''}${x.message} (${link('details', x.id)})`, links: true });
+    blocks.push({
+      kind: 'h',
+      level: 3,
+      text: `${STATUS_LABEL[status]} ${i + 1}. ${x.id}${x.host ? ` — ${x.host}` : ''}`,
+      status,
+      id: `problem-${x.id}`,
+    });
+    blocks.push({
+      kind: 'p',
+      text: `${x.code ? `${x.code}: ` : ''}${x.message} (${link('details', x.id)})`,
+      links: true,
+    });
     if (x.remediation) {
       const first = firstWithFix.get(x.remediation);
-      if (first) blocks.push({ kind: 'p', text: `Fix: the same as for ${link(first.id, first.id)} above.`, links: true });
+      if (first)
+        blocks.push({ kind: 'p', text: `Fix: the same as for ${link(first.id, first.id)} above.`, links: true });
       else {
         firstWithFix.set(x.remediation, x);
         blocks.push({ kind: 'fix', text: x.remediation });
@@ -166,26 +298,53 @@ export function triageDocument(run: RunRecord): Block[] {
   }
 
   blocks.push({ kind: 'h', level: 2, text: 'Summary', id: 'summary' });
-  blocks.push({ kind: 'table', head: ['status', 'check', 'code', 'host', 'message'], rows: r.map((x) => [STATUS_LABEL[x.status], link(x.id, x.id), x.code ?? '', x.host ?? '', x.message]), status: r.map((x) => x.status), links: true, className: 'summary' });
+  blocks.push({
+    kind: 'table',
+    head: ['status', 'check', 'code', 'host', 'message'],
+    rows: r.map((x) => [STATUS_LABEL[x.status], link(x.id, x.id), x.code ?? '', x.host ?? '', x.message]),
+    status: r.map((x) => x.status),
+    links: true,
+    className: 'summary',
+  });
 
   blocks.push({ kind: 'h', level: 2, text: 'Details', id: 'details' });
   for (const area of [...new Set(r.map((x) => areaOf(x.id)))]) {
     blocks.push({ kind: 'h', level: 3, text: AREA[area] ?? area });
     for (const x of r.filter((y) => areaOf(y.id) === area)) {
-      const inner: Block[] = [{ kind: 'p', text: `${x.code ? `${x.code}: ` : ''}${x.message}${x.host ? ` (host ${x.host}, ${x.durationMs} ms)` : ` (${x.durationMs} ms)`}` }];
+      const inner: Block[] = [
+        {
+          kind: 'p',
+          text: `${x.code ? `${x.code}: ` : ''}${x.message}${x.host ? ` (host ${x.host}, ${x.durationMs} ms)` : ` (${x.durationMs} ms)`}`,
+        },
+      ];
       if (x.remediation) {
         // Problems carry their fix at the top already; details point there instead of repeating it.
         const first = firstWithFix.get(x.remediation);
-        if (problems.includes(x)) inner.push({ kind: 'p', text: `Fix: under [Problems](#problem-${x.id}).`, links: true });
-        else inner.push(first ? { kind: 'p', text: `Fix: the same as for ${link(first.id, first.id)}.`, links: true } : { kind: 'fix', text: x.remediation });
+        if (problems.includes(x))
+          inner.push({ kind: 'p', text: `Fix: under [Problems](#problem-${x.id}).`, links: true });
+        else
+          inner.push(
+            first
+              ? { kind: 'p', text: `Fix: the same as for ${link(first.id, first.id)}.`, links: true }
+              : { kind: 'fix', text: x.remediation },
+          );
       }
       inner.push(...evidenceBlocks(x));
       if (problems.includes(x)) {
         const status: Status = fails.includes(x) ? 'fail' : 'warn';
-        blocks.push({ kind: 'h', level: 4, text: `${STATUS_LABEL[status]} ${x.id} — ${x.title}`, status, id: anchorOf(x.id) }, ...inner);
+        blocks.push(
+          { kind: 'h', level: 4, text: `${STATUS_LABEL[status]} ${x.id} — ${x.title}`, status, id: anchorOf(x.id) },
+          ...inner,
+        );
       } else {
         // Passing and skipped checks fold away: their one line says enough unless someone opens them.
-        blocks.push({ kind: 'details', id: anchorOf(x.id), status: x.status, summary: `${STATUS_LABEL[x.status]} ${x.id} — ${x.title}: ${x.message}`, blocks: inner.slice(1) });
+        blocks.push({
+          kind: 'details',
+          id: anchorOf(x.id),
+          status: x.status,
+          summary: `${STATUS_LABEL[x.status]} ${x.id} — ${x.title}: ${x.message}`,
+          blocks: inner.slice(1),
+        });
       }
     }
   }
@@ -201,7 +360,10 @@ function mdBlock(b: Block): string {
     case 'p':
       return /^Verdict: /.test(b.text) ? `**${b.text}**\n` : `${b.text}\n`;
     case 'fix':
-      return `**Fix:**\n\n${b.text.split('\n').map((l) => `- ${l}`).join('\n')}\n`;
+      return `**Fix:**\n\n${b.text
+        .split('\n')
+        .map((l) => `- ${l}`)
+        .join('\n')}\n`;
     case 'pre':
       return `\`\`\`\n${b.text.replace(/```/g, "'''")}\n\`\`\`\n`;
     case 'table':

@@ -15,13 +15,30 @@ async function main(): Promise<void> {
   const service = (arg('service') ?? process.env.NAP_VERIFY_SERVICE) as Service | undefined;
   const port = Number(arg('port') ?? process.env.PORT ?? '');
   if (!domain || !service || !SERVICES.includes(service) || !Number.isInteger(port) || port < 1 || port > 65535) {
-    process.stderr.write('usage: responder.mjs --domain <d> --service nap-cp|nap-browser|nap-sandbox --port <n> [--host <addr>]\n');
+    process.stderr.write(
+      'usage: responder.mjs --domain <d> --service nap-cp|nap-browser|nap-sandbox --port <n> [--host <addr>]\n',
+    );
     process.exit(2);
   }
   // The public URLs the platform would be installed with (values.env); default the https names of the domain.
-  const publicUrls = Object.fromEntries(([['web', 'web-public-url'], ['browser', 'browser-public-url'], ['sandbox', 'sandbox-public-url']] as const)
-    .flatMap(([k, flag]) => (arg(flag) ? [[k, arg(flag)!.replace(/\/+$/, '')]] : [])));
-  const r = await startResponder({ domain, host: arg('host') ?? '0.0.0.0', ports: { [service]: port }, services: [service], publicUrls, log: (l) => process.stdout.write(`${l}\n`), limits: limitsFromEnv(process.env) });
+  const publicUrls = Object.fromEntries(
+    (
+      [
+        ['web', 'web-public-url'],
+        ['browser', 'browser-public-url'],
+        ['sandbox', 'sandbox-public-url'],
+      ] as const
+    ).flatMap(([k, flag]) => (arg(flag) ? [[k, arg(flag)!.replace(/\/+$/, '')]] : [])),
+  );
+  const r = await startResponder({
+    domain,
+    host: arg('host') ?? '0.0.0.0',
+    ports: { [service]: port },
+    services: [service],
+    publicUrls,
+    log: (l) => process.stdout.write(`${l}\n`),
+    limits: limitsFromEnv(process.env),
+  });
   const stop = (sig: string) => {
     process.stdout.write(`${sig}, closing\n`);
     void r.close().then(() => process.exit(0));

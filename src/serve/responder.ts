@@ -101,7 +101,11 @@ const CLOSE_GRACE_MS = 1000;
 const CORS = { 'access-control-allow-origin': '*' };
 const json = (res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}) => {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 };
 const text = (res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8') => {
@@ -119,11 +123,14 @@ export function parseTarget(target: string | undefined): { path: string; query: 
   if (target === undefined || target.length > 8192 || !ORIGIN_FORM.test(target)) return undefined;
   const q = target.indexOf('?');
   // URLSearchParams never throws: a malformed %xx stays as written.
-  return q < 0 ? { path: target, query: new URLSearchParams() } : { path: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) };
+  return q < 0
+    ? { path: target, query: new URLSearchParams() }
+    : { path: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) };
 }
 
 /** The Host header without its port, lower-cased: what the platform routes on. */
-export const hostOf = (req: http.IncomingMessage) => (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
+export const hostOf = (req: http.IncomingMessage) =>
+  (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
 
 /** Preview labels are `{id}-{port}`: the platform parses the text after the last hyphen as the port. */
 function previewPort(label: string): number | undefined {
@@ -135,7 +142,12 @@ function previewPort(label: string): number | undefined {
 
 function identity(service: Service, req: http.IncomingMessage) {
   const proto = req.headers['x-forwarded-proto'];
-  return { service, host: req.headers.host ?? null, forwardedProto: (Array.isArray(proto) ? proto[0] : proto) ?? null, protocol: 1 };
+  return {
+    service,
+    host: req.headers.host ?? null,
+    forwardedProto: (Array.isArray(proto) ? proto[0] : proto) ?? null,
+    protocol: 1,
+  };
 }
 
 /** What one stand-in tracks to enforce its limits. */
@@ -167,7 +179,12 @@ function sse(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse, q
   st.sse++;
   st.streaming.add(socket);
   // Nothing may follow a stream on its connection: a pipelined request would wait behind it for `hold`.
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'close', ...CORS });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'close',
+    ...CORS,
+  });
   const started = Date.now();
   // Backpressure: while the client does not read, beats and ticks are skipped rather than queued in memory.
   let congested = false;
@@ -181,14 +198,21 @@ function sse(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse, q
   send(`event: hello\ndata: ${JSON.stringify({ ...identity(st.service, req), hold, beat, gap })}\n\n`);
   const timers: NodeJS.Timeout[] = [];
   for (const i of [0, 1, 2]) {
-    timers.push(setTimeout(() => send(`id: ${i}\nevent: tick\ndata: ${JSON.stringify({ i, t: Date.now() - started })}\n\n`), gap * (i + 1)));
+    timers.push(
+      setTimeout(
+        () => send(`id: ${i}\nevent: tick\ndata: ${JSON.stringify({ i, t: Date.now() - started })}\n\n`),
+        gap * (i + 1),
+      ),
+    );
   }
   if (beat > 0) timers.push(setInterval(() => send(': beat\n\n'), beat * 1000));
-  timers.push(setTimeout(() => {
-    congested = false;
-    send(`event: bye\ndata: ${JSON.stringify({ t: Date.now() - started })}\n\n`);
-    res.end();
-  }, hold * 1000));
+  timers.push(
+    setTimeout(() => {
+      congested = false;
+      send(`event: bye\ndata: ${JSON.stringify({ t: Date.now() - started })}\n\n`);
+      res.end();
+    }, hold * 1000),
+  );
   let stopped = false;
   const stop = () => {
     if (stopped) return;
@@ -210,7 +234,8 @@ function guarded(st: StandIn, req: http.IncomingMessage, res: http.ServerRespons
     if (!target) return json(res, 400, { error: 'Bad request target' }, { connection: 'close' });
     // RFC 9112 §6.3: a request whose last transfer coding is not chunked has no knowable length (a smuggling shape).
     const te = req.headers['transfer-encoding'];
-    if (te !== undefined && !/(^|,)\s*chunked\s*$/i.test(te)) return json(res, 400, { error: 'Bad transfer-encoding' }, { connection: 'close' });
+    if (te !== undefined && !/(^|,)\s*chunked\s*$/i.test(te))
+      return json(res, 400, { error: 'Bad transfer-encoding' }, { connection: 'close' });
     handle(st, req, res, target.path, target.query);
   } catch (e) {
     st.o.log?.(`${st.service}: request failed: ${(e as Error).message}`);
@@ -219,7 +244,13 @@ function guarded(st: StandIn, req: http.IncomingMessage, res: http.ServerRespons
   }
 }
 
-function handle(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse, path: string, query: URLSearchParams) {
+function handle(
+  st: StandIn,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  path: string,
+  query: URLSearchParams,
+) {
   const { service, o } = st;
   const host = hostOf(req);
   const d = o.domain;
@@ -227,48 +258,87 @@ function handle(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse
     if (path === WELL_KNOWN) return json(res, 200, identity(service, req), CORS);
     if (path === `${WELL_KNOWN}/sse`) return sse(st, req, res, query);
     // A plain GET here means the proxy dropped the Upgrade headers: say so, recognisably.
-    if (path === `${WELL_KNOWN}/ws`) return json(res, 426, { error: 'Upgrade required', service, upgrade: req.headers.upgrade ?? null, connection: req.headers.connection ?? null }, { upgrade: 'websocket' });
+    if (path === `${WELL_KNOWN}/ws`)
+      return json(
+        res,
+        426,
+        {
+          error: 'Upgrade required',
+          service,
+          upgrade: req.headers.upgrade ?? null,
+          connection: req.headers.connection ?? null,
+        },
+        { upgrade: 'websocket' },
+      );
   }
   if (service === 'nap-cp') {
     if (host === `files.${d}`) return text(res, 404, 'Not found');
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
-    if (path === '/api/version') return json(res, 200, { commit: 'nap-verify-responder', builtAt: '1970-01-01T00:00:00Z' });
-    if (path === '/metrics') return text(res, 200, '# HELP nap_verify_up The probe responder is up.\n# TYPE nap_verify_up gauge\nnap_verify_up 1\n', 'text/plain; version=0.0.4');
+    if (path === '/api/version')
+      return json(res, 200, { commit: 'nap-verify-responder', builtAt: '1970-01-01T00:00:00Z' });
+    if (path === '/metrics')
+      return text(
+        res,
+        200,
+        '# HELP nap_verify_up The probe responder is up.\n# TYPE nap_verify_up gauge\nnap_verify_up 1\n',
+        'text/plain; version=0.0.4',
+      );
     if (path === '/') {
       res.writeHead(302, { location: '/login', 'content-length': 0 });
       return res.end();
     }
-    if (path === '/login') return text(res, 200, '<!doctype html><title>NAP</title><p>nap-verify responder standing in for nap-cp</p>', 'text/html; charset=utf-8');
+    if (path === '/login')
+      return text(
+        res,
+        200,
+        '<!doctype html><title>NAP</title><p>nap-verify responder standing in for nap-cp</p>',
+        'text/html; charset=utf-8',
+      );
     return json(res, 404, { error: 'Not found' });
   }
   if (service === 'nap-sandbox' && host.endsWith(`.sandbox.${d}`)) {
     const label = host.slice(0, -`.sandbox.${d}`.length);
-    if (label.includes('.') || previewPort(label) === undefined) return json(res, 400, { error: 'Invalid preview subdomain' });
+    if (label.includes('.') || previewPort(label) === undefined)
+      return json(res, 400, { error: 'Invalid preview subdomain' });
     return json(res, 502, { error: 'Endpoint not available' });
   }
   if (path === '/health') return json(res, 200, { status: 'ok' });
   const urls = { ...defaultPublicUrls(d), ...o.publicUrls };
   // The shared OAuth client (internal/oauth-client): PKCE login redirect to the control plane, public.
-  if (path === '/api/auth/login') return loginRedirect(res, urls.web, service === 'nap-sandbox' ? urls.sandbox : urls.browser, service);
+  if (path === '/api/auth/login')
+    return loginRedirect(res, urls.web, service === 'nap-sandbox' ? urls.sandbox : urls.browser, service);
   // nap-sandbox registers /api/config before its auth middleware; nap-browser after it (401 without a session).
-  if (path === '/api/config' && service === 'nap-sandbox') return json(res, 200, { napUrl: urls.web, sandboxDomain: `sandbox.${d}` });
+  if (path === '/api/config' && service === 'nap-sandbox')
+    return json(res, 200, { napUrl: urls.web, sandboxDomain: `sandbox.${d}` });
   if (path === '/api' || path.startsWith('/api/')) return json(res, 401, { error: 'Unauthorized' });
   // Everything else is the service's web UI.
-  return text(res, 200, `<!doctype html><html><head><title>${service === 'nap-sandbox' ? 'Sandboxes' : 'Browsers'}</title></head><body><div id="root"></div></body></html>`, 'text/html; charset=utf-8');
+  return text(
+    res,
+    200,
+    `<!doctype html><html><head><title>${service === 'nap-sandbox' ? 'Sandboxes' : 'Browsers'}</title></head><body><div id="root"></div></body></html>`,
+    'text/html; charset=utf-8',
+  );
 }
 
 /** 302 to <web>/oauth/authorize with redirect_uri <service public URL>/api/auth/callback, as the platform answers. */
 function loginRedirect(res: http.ServerResponse, web: string, self: string, service: Service) {
   const params = new URLSearchParams({
-    client_id: service, redirect_uri: `${self}/api/auth/callback`, response_type: 'code',
-    code_challenge: 'nap-verify-responder', code_challenge_method: 'S256', state: 'nap-verify-responder', scope: 'profile',
+    client_id: service,
+    redirect_uri: `${self}/api/auth/callback`,
+    response_type: 'code',
+    code_challenge: 'nap-verify-responder',
+    code_challenge_method: 'S256',
+    state: 'nap-verify-responder',
+    scope: 'profile',
   });
   res.writeHead(302, { location: `${web}/oauth/authorize?${params.toString()}`, 'content-length': 0 });
   res.end();
 }
 
 const refuse = (socket: Duplex, status: string, body: string) => {
-  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+  );
 };
 
 function upgrade(st: StandIn, req: http.IncomingMessage, socket: Duplex, head: Buffer) {
@@ -278,7 +348,9 @@ function upgrade(st: StandIn, req: http.IncomingMessage, socket: Duplex, head: B
     if (!target) return refuse(socket, '400 Bad Request', 'Bad request target');
     const { service, o } = st;
     const path = target.path;
-    const known = (!o.fingerprintsOnly && path === `${WELL_KNOWN}/ws`) || (service === 'nap-cp' && path === '/env-gateway' && hostOf(req) === o.domain);
+    const known =
+      (!o.fingerprintsOnly && path === `${WELL_KNOWN}/ws`) ||
+      (service === 'nap-cp' && path === '/env-gateway' && hostOf(req) === o.domain);
     if (!known) return refuse(socket, '404 Not Found', 'Not found');
     if (st.ws >= st.limits.wsStreams) return refuse(socket, '503 Service Unavailable', 'Too many streams');
     st.ws++;
@@ -337,7 +409,10 @@ export async function startResponder(o: ResponderOptions): Promise<Responder> {
     for (const service of o.services ?? (['nap-cp', 'nap-browser', 'nap-sandbox'] as const)) {
       // No pings, no compression: the only bytes on a socket are the ones the protocol asks for.
       const wss = new WebSocketServer({
-        noServer: true, perMessageDeflate: false, maxPayload: limits.wsMessageBytes, autoPong: false,
+        noServer: true,
+        perMessageDeflate: false,
+        maxPayload: limits.wsMessageBytes,
+        autoPong: false,
       });
       const st: StandIn = { service, o, limits, wss, ws: 0, sse: 0, streaming: new WeakSet() };
       const server = http.createServer((req, res) => guarded(st, req, res));

@@ -32,9 +32,26 @@ export function measureOverflow(htmlFile: string, width: number): Overflow {
   try {
     const page = path.join(dir, 'page.html');
     writeFileSync(page, readFileSync(htmlFile, 'utf8').replace('</body>', `${MEASURE}</body>`));
-    const dom = execFileSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--hide-scrollbars', `--user-data-dir=${path.join(dir, 'profile')}`,
-      `--window-size=${width},1000`, '--dump-dom', `file://${page}`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const dom = execFileSync(
+      'chromium',
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+        '--hide-scrollbars',
+        `--user-data-dir=${path.join(dir, 'profile')}`,
+        `--window-size=${width},1000`,
+        '--dump-dom',
+        `file://${page}`,
+      ],
+      { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     const m = /<pre id="nv-measure">([^<]*)<\/pre>/.exec(dom);
     if (!m) throw new Error('no measurement in the dumped DOM');
     return JSON.parse(m[1]!.replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as Overflow;

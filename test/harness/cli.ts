@@ -45,11 +45,13 @@ export async function runCli(
       /* leave undefined: the test asserts on it */
     }
     // compare prints its own document (kind: compare, spec §9), not a run result.
-    if (result.json !== undefined && args[0] !== 'compare') assertResultSchema(result.json, `stdout of nap-verify ${args.join(' ')}`);
+    if (result.json !== undefined && args[0] !== 'compare')
+      assertResultSchema(result.json, `stdout of nap-verify ${args.join(' ')}`);
   }
   // A --json file is the same contract as stdout.
   const jsonFile = args[args.indexOf('--json') + 1];
-  if (args.includes('--json') && jsonFile && existsSync(jsonFile)) assertResultSchema(JSON.parse(readFileSync(jsonFile, 'utf8')), `--json ${jsonFile}`);
+  if (args.includes('--json') && jsonFile && existsSync(jsonFile))
+    assertResultSchema(JSON.parse(readFileSync(jsonFile, 'utf8')), `--json ${jsonFile}`);
   return result;
 }
 

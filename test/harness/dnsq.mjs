@@ -71,14 +71,27 @@ sock.on('message', (msg) => {
     const rd = off + 10;
     let data;
     if (type === 1) data = [...msg.subarray(rd, rd + 4)].join('.');
-    else if (type === 28) data = msg.subarray(rd, rd + 16).toString('hex').match(/.{4}/g).join(':');
+    else if (type === 28)
+      data = msg
+        .subarray(rd, rd + 16)
+        .toString('hex')
+        .match(/.{4}/g)
+        .join(':');
     else if (type === 5 || type === 2 || type === 12) data = readName(msg, rd).name;
     else if (type === 16) data = msg.toString('latin1', rd + 1, rd + 1 + msg[rd]);
     else data = msg.subarray(rd, rd + rdlen).toString('hex');
     answers.push({ name: rn.name, type: TYPE_NAMES[type] ?? type, ttl, data });
     off = rd + rdlen;
   }
-  console.log(JSON.stringify({ rcode, rcodeName: RCODES[rcode] ?? String(rcode), aa: (flags & 0x0400) !== 0, answers, ms: Date.now() - started }));
+  console.log(
+    JSON.stringify({
+      rcode,
+      rcodeName: RCODES[rcode] ?? String(rcode),
+      aa: (flags & 0x0400) !== 0,
+      answers,
+      ms: Date.now() - started,
+    }),
+  );
   sock.close();
 });
 sock.send(query, Number(portS), server);

@@ -5,7 +5,16 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { registerCleanup, registerExitHook, runCommand, runOk, spawnManaged, type ManagedProc, type RunOpts, type RunResult } from './proc.js';
+import {
+  registerCleanup,
+  registerExitHook,
+  runCommand,
+  runOk,
+  spawnManaged,
+  type ManagedProc,
+  type RunOpts,
+  type RunResult,
+} from './proc.js';
 
 export interface NetnsOpts {
   /** Extra lines appended to the namespace's /etc/hosts. */

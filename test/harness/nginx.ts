@@ -30,7 +30,9 @@ export async function startNginx(ns: Netns, httpBody: string): Promise<Nginx> {
     'events { worker_connections 256; }',
     'http {',
     '  access_log off;',
-    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${path.join(dir, `${t}_temp`)};`),
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+      (t) => `  ${t}_temp_path ${path.join(dir, `${t}_temp`)};`,
+    ),
     '  default_type text/plain;',
     // As ingress-nginx does (server-tokens: false): `Server: nginx` without a version. A site that stands for a
     // plain nginx turns it back on (server_tokens on;), which is how the two are told apart.

@@ -46,7 +46,8 @@ export async function createPki(dir: string): Promise<Pki> {
   await mkdir(dir, { recursive: true });
   let seq = 0;
   // Unique, filesystem-safe base names (also used as the Ca's name).
-  const slug = (cn: string): string => `${String(seq++).padStart(3, '0')}-${cn.replace(/[^A-Za-z0-9.-]+/g, '_').slice(0, 40)}`;
+  const slug = (cn: string): string =>
+    `${String(seq++).padStart(3, '0')}-${cn.replace(/[^A-Za-z0-9.-]+/g, '_').slice(0, 40)}`;
 
   const issue = async (p: {
     base: string;
@@ -78,19 +79,54 @@ export async function createPki(dir: string): Promise<Pki> {
   };
 
   const runIssue = async (
-    work: string, cnf: string, csr: string, keyPath: string, certPath: string,
+    work: string,
+    cnf: string,
+    csr: string,
+    keyPath: string,
+    certPath: string,
     p: { cn: string; org?: string | undefined; issuer: Ca | 'self'; notBefore: Date; notAfter: Date },
   ): Promise<void> => {
     const subj = `${p.org ? `/O=${esc(p.org)}` : ''}/CN=${esc(p.cn)}`;
     await runOk('openssl', [
-      'req', '-new', '-config', cnf, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
-      '-nodes', '-keyout', keyPath, '-subj', subj, '-out', csr,
+      'req',
+      '-new',
+      '-config',
+      cnf,
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-subj',
+      subj,
+      '-out',
+      csr,
     ]);
-    const signer = p.issuer === 'self' ? ['-selfsign', '-keyfile', keyPath] : ['-cert', p.issuer.certPath, '-keyfile', p.issuer.keyPath];
+    const signer =
+      p.issuer === 'self'
+        ? ['-selfsign', '-keyfile', keyPath]
+        : ['-cert', p.issuer.certPath, '-keyfile', p.issuer.keyPath];
     await runOk('openssl', [
-      'ca', '-batch', '-notext', '-config', cnf, '-in', csr, '-out', certPath, ...signer,
-      '-startdate', asn1Time(p.notBefore), '-enddate', asn1Time(p.notAfter),
-      '-extfile', path.join(work, 'ext.cnf'), '-extensions', 'ext',
+      'ca',
+      '-batch',
+      '-notext',
+      '-config',
+      cnf,
+      '-in',
+      csr,
+      '-out',
+      certPath,
+      ...signer,
+      '-startdate',
+      asn1Time(p.notBefore),
+      '-enddate',
+      asn1Time(p.notAfter),
+      '-extfile',
+      path.join(work, 'ext.cnf'),
+      '-extensions',
+      'ext',
     ]);
   };
 
@@ -99,7 +135,10 @@ export async function createPki(dir: string): Promise<Pki> {
   const makeCa = async (issuer: Ca | 'self', cn: string, ext: string): Promise<Ca> => {
     const base = slug(cn);
     const r = await issue({
-      base, cn, issuer, ext,
+      base,
+      cn,
+      issuer,
+      ext,
       notBefore: new Date(now() - DAY_MS),
       notAfter: new Date(now() + CA_DAYS * DAY_MS),
     });
@@ -109,18 +148,26 @@ export async function createPki(dir: string): Promise<Pki> {
   return {
     dir,
     rootCa: (cn) =>
-      makeCa('self', cn, `${[
-        'basicConstraints = critical, CA:TRUE',
-        'keyUsage = critical, keyCertSign, cRLSign',
-        'subjectKeyIdentifier = hash',
-      ].join('\n')}\n`),
+      makeCa(
+        'self',
+        cn,
+        `${[
+          'basicConstraints = critical, CA:TRUE',
+          'keyUsage = critical, keyCertSign, cRLSign',
+          'subjectKeyIdentifier = hash',
+        ].join('\n')}\n`,
+      ),
     intermediate: (parent, cn) =>
-      makeCa(parent, cn, `${[
-        'basicConstraints = critical, CA:TRUE, pathlen:0',
-        'keyUsage = critical, keyCertSign, cRLSign',
-        'subjectKeyIdentifier = hash',
-        'authorityKeyIdentifier = keyid:always',
-      ].join('\n')}\n`),
+      makeCa(
+        parent,
+        cn,
+        `${[
+          'basicConstraints = critical, CA:TRUE, pathlen:0',
+          'keyUsage = critical, keyCertSign, cRLSign',
+          'subjectKeyIdentifier = hash',
+          'authorityKeyIdentifier = keyid:always',
+        ].join('\n')}\n`,
+      ),
     leaf: async (issuer, o) => {
       const lines = [
         'basicConstraints = critical, CA:FALSE',
@@ -132,7 +179,10 @@ export async function createPki(dir: string): Promise<Pki> {
       if (issuer !== 'self') lines.push('authorityKeyIdentifier = keyid:always');
       if (o.sans.length > 0) lines.push(`subjectAltName = ${o.sans.map((s) => `DNS:${s}`).join(', ')}`);
       const r = await issue({
-        base: slug(o.cn), cn: o.cn, org: o.org, issuer,
+        base: slug(o.cn),
+        cn: o.cn,
+        org: o.org,
+        issuer,
         ext: `${lines.join('\n')}\n`,
         notBefore: o.notBefore ?? new Date(now() - DAY_MS),
         notAfter: o.notAfter ?? new Date(now() + LEAF_DAYS * DAY_MS),

@@ -275,11 +275,7 @@ export async function runOk(cmd: string, args: string[], opts: RunOpts = {}): Pr
 const POLL_MS = 20;
 
 /** Polls pred every 20 ms until it returns true; throws naming `what` after timeoutMs. */
-export async function waitFor(
-  pred: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 5000,
-): Promise<void> {
+export async function waitFor(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

@@ -14,5 +14,8 @@ const validate = ajv.compile(RESULT_SCHEMA);
 
 /** Throws with ajv's findings when `doc` is not a schema-1 result. */
 export function assertResultSchema(doc: unknown, where = 'JSON output'): void {
-  if (!validate(doc)) throw new Error(`${where} does not match schema/result-1.json: ${ajv.errorsText(validate.errors, { separator: '; ' })}`);
+  if (!validate(doc))
+    throw new Error(
+      `${where} does not match schema/result-1.json: ${ajv.errorsText(validate.errors, { separator: '; ' })}`,
+    );
 }

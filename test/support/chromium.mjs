@@ -16,9 +16,22 @@ const browser = cfg.browser ?? '/usr/bin/chromium';
 const profile = mkdtempSync(path.join(tmpdir(), 'nvt-chromium-'));
 
 const args = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--hide-scrollbars', '--mute-audio',
-  `--user-data-dir=${profile}`, '--remote-debugging-port=0', '--window-size=1280,900', ...(cfg.args ?? []), 'about:blank',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+  '--hide-scrollbars',
+  '--mute-audio',
+  `--user-data-dir=${profile}`,
+  '--remote-debugging-port=0',
+  '--window-size=1280,900',
+  ...(cfg.args ?? []),
+  'about:blank',
 ];
 // Its own process group: the browser's helper processes end with it (a kill of the group this driver started).
 const proc = spawn(browser, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
@@ -28,10 +41,18 @@ let finishing = false;
 const finish = async (code, out) => {
   if (finishing) return;
   finishing = true;
-  try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ }
+  try {
+    process.kill(-proc.pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
   // The profile is removed only once the browser is gone, or it may still be writing there.
   await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  try { rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }); } catch { /* a temp dir left behind */ }
+  try {
+    rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  } catch {
+    /* a temp dir left behind */
+  }
   process.stdout.write(JSON.stringify(out) + '\n', () => process.exit(code));
 };
 setTimeout(() => void finish(1, { error: 'driver deadline', stderr: stderr.slice(-4000) }), left()).unref();
@@ -46,7 +67,10 @@ const endpoint = await new Promise((resolve, reject) => {
 }).catch((e) => finish(1, { error: e.message }).then(() => new Promise(() => {})));
 
 const ws = new WebSocket(endpoint, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
-await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+await new Promise((r, j) => {
+  ws.once('open', r);
+  ws.once('error', j);
+});
 let nextId = 1;
 const pending = new Map();
 const events = [];
@@ -58,14 +82,18 @@ ws.on('message', (data) => {
     msg.error ? reject(new Error(`${msg.error.message} ${msg.error.data ?? ''}`)) : resolve(msg.result);
   } else if (msg.method) events.push(msg);
 });
-const send = (method, params = {}, sessionId) => new Promise((resolve, reject) => {
-  const id = nextId++;
-  pending.set(id, { resolve, reject });
-  ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
-  setTimeout(() => {
-    if (pending.delete(id)) reject(new Error(`${method}: no answer`));
-  }, Math.min(left(), 30_000)).unref();
-});
+const send = (method, params = {}, sessionId) =>
+  new Promise((resolve, reject) => {
+    const id = nextId++;
+    pending.set(id, { resolve, reject });
+    ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
+    setTimeout(
+      () => {
+        if (pending.delete(id)) reject(new Error(`${method}: no answer`));
+      },
+      Math.min(left(), 30_000),
+    ).unref();
+  });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 try {
@@ -78,42 +106,72 @@ try {
   await s('Network.enable');
   if (cfg.clockOffsetMs) {
     // The user's clock, moved: Date and Date.now see the shifted time, as on a machine whose date is later.
-    await s('Page.addScriptToEvaluateOnNewDocument', { source: `(() => { const off = ${Number(cfg.clockOffsetMs)}; const R = Date;
+    await s('Page.addScriptToEvaluateOnNewDocument', {
+      source: `(() => { const off = ${Number(cfg.clockOffsetMs)}; const R = Date;
       function D(...a) { if (!new.target) return new R(R.now() + off).toString(); return a.length ? new R(...a) : new R(R.now() + off); }
-      D.prototype = R.prototype; D.now = () => R.now() + off; D.parse = R.parse; D.UTC = R.UTC; window.Date = D; })();` });
+      D.prototype = R.prototype; D.now = () => R.now() + off; D.parse = R.parse; D.UTC = R.UTC; window.Date = D; })();`,
+    });
   }
   await s('Emulation.setDeviceMetricsOverride', { width: 1280, height: 900, deviceScaleFactor: 1, mobile: false });
   await s('Page.navigate', { url: cfg.url });
   let result = null;
   while (!result && Date.now() < deadline) {
     await sleep(250);
-    const r = await s('Runtime.evaluate', { expression: 'window.napVerifyResult ? JSON.stringify(window.napVerifyResult) : ""', returnByValue: true });
+    const r = await s('Runtime.evaluate', {
+      expression: 'window.napVerifyResult ? JSON.stringify(window.napVerifyResult) : ""',
+      returnByValue: true,
+    });
     if (r.result.value) result = JSON.parse(r.result.value);
   }
   const page2 = await s('Runtime.evaluate', {
-    expression: 'JSON.stringify({ text: document.body.innerText, copyEnabled: !document.getElementById("copy").disabled, expiredShown: !document.getElementById("expired").hidden, pre: document.getElementById("result").textContent })',
+    expression:
+      'JSON.stringify({ text: document.body.innerText, copyEnabled: !document.getElementById("copy").disabled, expiredShown: !document.getElementById("expired").hidden, pre: document.getElementById("result").textContent })',
     returnByValue: true,
   });
   const screenshots = [];
   for (const width of cfg.screenshotWidths ?? []) {
     await s('Emulation.setDeviceMetricsOverride', { width, height: 900, deviceScaleFactor: 1, mobile: width < 600 });
     await sleep(300);
-    const m = await s('Runtime.evaluate', { expression: 'JSON.stringify({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth, height: document.documentElement.scrollHeight })', returnByValue: true });
+    const m = await s('Runtime.evaluate', {
+      expression:
+        'JSON.stringify({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth, height: document.documentElement.scrollHeight })',
+      returnByValue: true,
+    });
     const metrics = JSON.parse(m.result.value);
-    await s('Emulation.setDeviceMetricsOverride', { width, height: Math.min(metrics.height, 8000), deviceScaleFactor: 1, mobile: width < 600 });
+    await s('Emulation.setDeviceMetricsOverride', {
+      width,
+      height: Math.min(metrics.height, 8000),
+      deviceScaleFactor: 1,
+      mobile: width < 600,
+    });
     await sleep(200);
     const shot = await s('Page.captureScreenshot', { format: 'png' });
     const file = path.join(cfg.screenshotDir, `browser-check-${width}.png`);
     writeFileSync(file, Buffer.from(shot.data, 'base64'));
     screenshots.push({ width, file, ...metrics });
   }
-  const requests = events.filter((e) => e.method === 'Network.requestWillBeSent' || e.method === 'Network.webSocketCreated')
+  const requests = events
+    .filter((e) => e.method === 'Network.requestWillBeSent' || e.method === 'Network.webSocketCreated')
     .map((e) => e.params.request?.url ?? e.params.url);
   // Chromium's own reason for each failed request (net::ERR_…): what a page only sees as "Failed to fetch".
-  const netErrors = events.filter((e) => e.method === 'Network.loadingFailed').map((e) => `${e.params.type} ${e.params.errorText}${e.params.blockedReason ? ` (${e.params.blockedReason})` : ''}`);
-  const console_ = events.filter((e) => e.method === 'Runtime.consoleAPICalled' || e.method === 'Runtime.exceptionThrown').map((e) => JSON.stringify(e.params).slice(0, 500));
+  const netErrors = events
+    .filter((e) => e.method === 'Network.loadingFailed')
+    .map(
+      (e) => `${e.params.type} ${e.params.errorText}${e.params.blockedReason ? ` (${e.params.blockedReason})` : ''}`,
+    );
+  const console_ = events
+    .filter((e) => e.method === 'Runtime.consoleAPICalled' || e.method === 'Runtime.exceptionThrown')
+    .map((e) => JSON.stringify(e.params).slice(0, 500));
   await send('Browser.close').catch(() => {});
-  finish(result ? 0 : 1, { result, page: JSON.parse(page2.result.value), requests, netErrors, console: console_, screenshots, ...(result ? {} : { stderr: stderr.slice(-4000) }) });
+  finish(result ? 0 : 1, {
+    result,
+    page: JSON.parse(page2.result.value),
+    requests,
+    netErrors,
+    console: console_,
+    screenshots,
+    ...(result ? {} : { stderr: stderr.slice(-4000) }),
+  });
 } catch (e) {
   finish(1, { error: String(e?.stack ?? e), stderr: stderr.slice(-4000) });
 }

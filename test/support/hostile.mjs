@@ -46,8 +46,10 @@ switch (mode) {
     break;
   case 'ws-garbage':
     identityServer((req, socket) => {
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-        `Sec-WebSocket-Accept: ${accept(req.headers['sec-websocket-key'])}\r\n\r\n`);
+      socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          `Sec-WebSocket-Accept: ${accept(req.headers['sec-websocket-key'])}\r\n\r\n`,
+      );
       socket.write(Buffer.from([0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x01]));
     });
     break;
@@ -61,10 +63,12 @@ switch (mode) {
     });
     break;
   case 'huge-header':
-    https.createServer(tlsOpts(), (_req, res) => {
-      res.writeHead(200, { 'x-huge': 'a'.repeat(1024 * 1024) });
-      res.end('ok');
-    }).listen(port, '127.0.0.1');
+    https
+      .createServer(tlsOpts(), (_req, res) => {
+        res.writeHead(200, { 'x-huge': 'a'.repeat(1024 * 1024) });
+        res.end('ok');
+      })
+      .listen(port, '127.0.0.1');
     break;
   case 'dns-garbage': {
     // Per query: garbage, a reply with the wrong id, then a truncated reply that sends us to TCP — where more garbage waits.
@@ -80,7 +84,9 @@ switch (mode) {
     });
     sock.on('error', () => {});
     sock.bind(port, '127.0.0.1');
-    net.createServer((s) => s.on('data', () => s.end(Buffer.from([0x00, 0x05, 1, 2, 3, 4, 5]))).on('error', () => {})).listen(port, '127.0.0.1');
+    net
+      .createServer((s) => s.on('data', () => s.end(Buffer.from([0x00, 0x05, 1, 2, 3, 4, 5]))).on('error', () => {}))
+      .listen(port, '127.0.0.1');
     break;
   }
   case 'stun-hostile': {
@@ -114,7 +120,9 @@ switch (mode) {
     sock.on('error', () => {});
     sock.bind(port, '127.0.0.1');
     // Clients hang up on this stream (as they should): a reset is no reason for the server to die.
-    net.createServer((s) => s.on('data', () => s.write(Buffer.alloc(70_000, 0x5a))).on('error', () => {})).listen(port, '127.0.0.1');
+    net
+      .createServer((s) => s.on('data', () => s.write(Buffer.alloc(70_000, 0x5a))).on('error', () => {}))
+      .listen(port, '127.0.0.1');
     break;
   }
   case 'stun-binding-only': {

@@ -66,26 +66,29 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>ice</title><script>
 </script>`;
 
 const sig = new Map();
-http.createServer((req, res) => {
-  const path = new URL(req.url ?? '/', 'http://x').pathname;
-  if (req.method === 'POST') {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      if (path.startsWith('/sig/')) sig.set(path, body);
-      else if (path === '/result/user' || path === '/result/pod') writeFileSync(`${dir}/result-${path.slice(8)}.json`, body);
-      res.end('ok');
-    });
-    return;
-  }
-  if (path.startsWith('/sig/')) {
-    if (!sig.has(path)) {
-      res.writeHead(404);
-      return res.end();
+http
+  .createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (req.method === 'POST') {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        if (path.startsWith('/sig/')) sig.set(path, body);
+        else if (path === '/result/user' || path === '/result/pod')
+          writeFileSync(`${dir}/result-${path.slice(8)}.json`, body);
+        res.end('ok');
+      });
+      return;
     }
-    res.writeHead(200, { 'content-type': 'application/json' });
-    return res.end(sig.get(path));
-  }
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-  res.end(PAGE);
-}).listen(Number(port), '0.0.0.0', () => process.stdout.write('listening\n'));
+    if (path.startsWith('/sig/')) {
+      if (!sig.has(path)) {
+        res.writeHead(404);
+        return res.end();
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(sig.get(path));
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(PAGE);
+  })
+  .listen(Number(port), '0.0.0.0', () => process.stdout.write('listening\n'));

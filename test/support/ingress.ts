@@ -22,7 +22,11 @@ export interface Ingress {
 }
 
 export async function waitPort(ns: Netns, port: number, what = `port ${port}`): Promise<void> {
-  await waitFor(async () => (await ns.exec('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { timeoutMs: 2000 })).code === 0, what, 10_000);
+  await waitFor(
+    async () => (await ns.exec('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { timeoutMs: 2000 })).code === 0,
+    what,
+    10_000,
+  );
 }
 
 /** `ip6`: an IPv6 address on the namespace's loopback, and an AAAA to it for all five names. */
@@ -33,7 +37,10 @@ export async function ingressBase(domain = 'nap.test', extraDnsLines: string[] =
   const pki = await createPki(mkdtempSync(path.join(tmpdir(), 'nvt-pki-')));
   const root = await pki.rootCa('Ingress Root CA');
   const inter = await pki.intermediate(root, 'Ingress Intermediate CA');
-  const leaf = await pki.leaf(inter, { cn: domain, sans: [domain, `files.${domain}`, `browsers.${domain}`, `sandbox.${domain}`, `*.sandbox.${domain}`] });
+  const leaf = await pki.leaf(inter, {
+    cn: domain,
+    sans: [domain, `files.${domain}`, `browsers.${domain}`, `sandbox.${domain}`, `*.sandbox.${domain}`],
+  });
   const certPath = pki.bundle('chain', leaf.certPem, inter.certPem);
   const { readFileSync } = await import('node:fs');
   const combinedPem = pki.bundle('combined', leaf.certPem, inter.certPem, readFileSync(leaf.keyPath, 'utf8'));
@@ -55,12 +62,38 @@ export interface ResponderPorts {
 /** The serve flags for the public URLs an install reached at https://<d>:<port> would have in values.env. */
 export function publicUrlArgs(domain: string, httpsPort: number): string[] {
   const p = httpsPort === 443 ? '' : `:${httpsPort}`;
-  return ['--web-public-url', `https://${domain}${p}`, '--browser-public-url', `https://browsers.${domain}${p}`, '--sandbox-public-url', `https://sandbox.${domain}${p}`];
+  return [
+    '--web-public-url',
+    `https://${domain}${p}`,
+    '--browser-public-url',
+    `https://browsers.${domain}${p}`,
+    '--sandbox-public-url',
+    `https://sandbox.${domain}${p}`,
+  ];
 }
 
 /** `nap-verify serve` itself, inside the namespace. */
-export async function startResponder(ns: Netns, domain: string, ports: ResponderPorts, extra: string[] = []): Promise<ManagedProc> {
-  const proc = ns.spawn('node', [CLI_PATH, 'serve', '--domain', domain, '--host', '127.0.0.1', '--cp-port', String(ports.cp), '--browser-port', String(ports.browser), '--sandbox-port', String(ports.sandbox), ...extra]);
+export async function startResponder(
+  ns: Netns,
+  domain: string,
+  ports: ResponderPorts,
+  extra: string[] = [],
+): Promise<ManagedProc> {
+  const proc = ns.spawn('node', [
+    CLI_PATH,
+    'serve',
+    '--domain',
+    domain,
+    '--host',
+    '127.0.0.1',
+    '--cp-port',
+    String(ports.cp),
+    '--browser-port',
+    String(ports.browser),
+    '--sandbox-port',
+    String(ports.sandbox),
+    ...extra,
+  ]);
   for (const p of [ports.cp, ports.browser, ports.sandbox]) await waitPort(ns, p, `responder port ${p}`);
   return proc;
 }
@@ -94,28 +127,55 @@ export function nginxSite(ing: Ingress, ports: ResponderPorts, o: SiteOptions): 
   const d = ing.domain;
   const backend = { cp: ports.cp, browser: ports.browser, sandbox: ports.sandbox, ...o.backends };
   const routes: Array<[string, number]> = [
-    [d, backend.cp], [`files.${d}`, backend.cp], [`browsers.${d}`, backend.browser], [`sandbox.${d}`, backend.sandbox], [`*.sandbox.${d}`, backend.sandbox],
+    [d, backend.cp],
+    [`files.${d}`, backend.cp],
+    [`browsers.${d}`, backend.browser],
+    [`sandbox.${d}`, backend.sandbox],
+    [`*.sandbox.${d}`, backend.sandbox],
   ];
   const location = (port: number) => [
     ...(o.blockMetrics ? ['  location = /metrics { return 404; }'] : []),
     '  location / {',
     `    proxy_pass http://127.0.0.1:${port};`,
-    ...(o.upgrade === false ? [] : ['    proxy_http_version 1.1;', '    proxy_set_header Upgrade $http_upgrade;', '    proxy_set_header Connection $connection_upgrade;']),
+    ...(o.upgrade === false
+      ? []
+      : [
+          '    proxy_http_version 1.1;',
+          '    proxy_set_header Upgrade $http_upgrade;',
+          '    proxy_set_header Connection $connection_upgrade;',
+        ]),
     `    proxy_set_header Host ${o.hostHeader ?? '$host'};`,
     '    proxy_set_header X-Forwarded-Proto https;',
-    ...(o.readTimeout === null ? [] : [`    proxy_read_timeout ${o.readTimeout ?? '3600s'};`, `    proxy_send_timeout ${o.readTimeout ?? '3600s'};`]),
+    ...(o.readTimeout === null
+      ? []
+      : [`    proxy_read_timeout ${o.readTimeout ?? '3600s'};`, `    proxy_send_timeout ${o.readTimeout ?? '3600s'};`]),
     `    proxy_buffering ${o.buffering ? 'on' : 'off'};`,
     '  }',
   ];
-  const listen = (dflt: string) => (o.listen ?? ['127.0.0.1'])
-    .map((a) => `  listen ${a.includes(':') ? `[${a}]` : a}:${o.port} ssl${o.http2 === false ? '' : ' http2'}${dflt};`).join('\n');
+  const listen = (dflt: string) =>
+    (o.listen ?? ['127.0.0.1'])
+      .map(
+        (a) => `  listen ${a.includes(':') ? `[${a}]` : a}:${o.port} ssl${o.http2 === false ? '' : ' http2'}${dflt};`,
+      )
+      .join('\n');
   const blocks = [
     // What an ingress does with a host it has no rule for: its own 404.
     `server {\n${listen(' default_server')}\n  server_name _;\n  ssl_certificate ${ing.certPath};\n  ssl_certificate_key ${ing.keyPath};\n  return 404;\n}`,
   ];
   for (const [host, port] of routes) {
     if (o.unrouted?.includes(host)) continue;
-    blocks.push([`server {`, listen(''), `  server_name ${host};`, `  ssl_certificate ${ing.certPath};`, `  ssl_certificate_key ${ing.keyPath};`, ...(o.extra ? [`  ${o.extra}`] : []), ...location(o.hostBackends?.[host] ?? port), '}'].join('\n'));
+    blocks.push(
+      [
+        `server {`,
+        listen(''),
+        `  server_name ${host};`,
+        `  ssl_certificate ${ing.certPath};`,
+        `  ssl_certificate_key ${ing.keyPath};`,
+        ...(o.extra ? [`  ${o.extra}`] : []),
+        ...location(o.hostBackends?.[host] ?? port),
+        '}',
+      ].join('\n'),
+    );
   }
   return blocks.join('\n');
 }
@@ -134,7 +194,13 @@ export interface HaproxyOptions {
 }
 
 /** A real haproxy terminating TLS in front of the responder; one timeout for idle client, server and tunnel. */
-export async function startHaproxy(ing: Ingress, ports: ResponderPorts, port: number, timeout: string, opts: HaproxyOptions = {}): Promise<ManagedProc> {
+export async function startHaproxy(
+  ing: Ingress,
+  ports: ResponderPorts,
+  port: number,
+  timeout: string,
+  opts: HaproxyOptions = {},
+): Promise<ManagedProc> {
   const d = ing.domain;
   const dir = await makeTempDir('nvt-haproxy-');
   const by = opts.routeBySni ? 'ssl_fc_sni' : 'req.hdr(host),field(1,:)';
@@ -158,7 +224,10 @@ export async function startHaproxy(ing: Ingress, ports: ResponderPorts, port: nu
     '  use_backend cp if cp',
     '  use_backend browser if browser',
     '  use_backend sandbox if sandbox || preview',
-    ...(['cp', 'browser', 'sandbox'] as const).flatMap((b) => [`backend ${b}`, ...(opts.noServers ? [] : [`  server s1 127.0.0.1:${ports[b]}`])]),
+    ...(['cp', 'browser', 'sandbox'] as const).flatMap((b) => [
+      `backend ${b}`,
+      ...(opts.noServers ? [] : [`  server s1 127.0.0.1:${ports[b]}`]),
+    ]),
   ].join('\n')}\n`;
   const file = path.join(dir, 'haproxy.cfg');
   writeFileSync(file, cfg);
@@ -185,18 +254,29 @@ export interface StackOptions {
 }
 
 /** A healthy install end to end: names, certificates, nginx with long stream timeouts, the responder behind it. */
-export async function fullStack(domain = 'nap.test', extraDnsLines: string[] = [], opts: StackOptions = {}): Promise<FullStack> {
+export async function fullStack(
+  domain = 'nap.test',
+  extraDnsLines: string[] = [],
+  opts: StackOptions = {},
+): Promise<FullStack> {
   const ing = await ingressBase(domain, extraDnsLines, opts.ipv6?.address);
   const ports = { cp: 3000, browser: 3005, sandbox: 3006 };
   const httpsPort = 8443;
   await startResponder(ing.ns, domain, ports, publicUrlArgs(domain, httpsPort));
   const httpPort = 8080;
   const { startNginx } = await import('../harness/nginx.js');
-  await startNginx(ing.ns, [
-    UPGRADE_MAP,
-    nginxSite(ing, ports, { port: httpsPort, blockMetrics: true, listen: ['127.0.0.1', ...(opts.ipv6?.serve ? [opts.ipv6.address] : [])] }),
-    `server { listen 127.0.0.1:${httpPort} default_server; ${opts.ipv6?.serve ? `listen [${opts.ipv6.address}]:${httpPort} default_server; ` : ''}return 301 https://$host:${httpsPort}$request_uri; }`,
-  ].join('\n'));
+  await startNginx(
+    ing.ns,
+    [
+      UPGRADE_MAP,
+      nginxSite(ing, ports, {
+        port: httpsPort,
+        blockMetrics: true,
+        listen: ['127.0.0.1', ...(opts.ipv6?.serve ? [opts.ipv6.address] : [])],
+      }),
+      `server { listen 127.0.0.1:${httpPort} default_server; ${opts.ipv6?.serve ? `listen [${opts.ipv6.address}]:${httpPort} default_server; ` : ''}return 301 https://$host:${httpsPort}$request_uri; }`,
+    ].join('\n'),
+  );
   // coturn on a "public" address of the namespace, as TURN_HOST is an IP outside the HTTP ingress.
   const { addAddress, startCoturn } = await import('./turn.js');
   await addAddress(ing.ns, STACK_TURN_IP);
@@ -204,8 +284,25 @@ export async function fullStack(domain = 'nap.test', extraDnsLines: string[] = [
   const secretFile = path.join(await makeTempDir('nvt-secret-'), 'turn-secret');
   writeFileSync(secretFile, STACK_TURN_SECRET, { mode: 0o600 });
   return {
-    ...ing, httpsPort, httpPort,
+    ...ing,
+    httpsPort,
+    httpPort,
     // fixtures/values.env describes this very install (nap.test, TURN on STACK_TURN_IP with its secret).
-    args: ['--values', path.join(REPO_ROOT, 'fixtures', 'values.env'), '--domain', domain, '--https-port', String(httpsPort), '--http-port', String(httpPort), '--ca-file', ing.rootPem, '--turn', STACK_TURN_IP, '--turn-secret-file', secretFile],
+    args: [
+      '--values',
+      path.join(REPO_ROOT, 'fixtures', 'values.env'),
+      '--domain',
+      domain,
+      '--https-port',
+      String(httpsPort),
+      '--http-port',
+      String(httpPort),
+      '--ca-file',
+      ing.rootPem,
+      '--turn',
+      STACK_TURN_IP,
+      '--turn-secret-file',
+      secretFile,
+    ],
   };
 }

@@ -29,21 +29,30 @@ const SANDBOX_DOMAIN = arg('sandbox-domain', `sandbox.${domain}`);
 const hostOf = (req) => (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
 function json(res, status, body) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 function text(res, status, body, type = 'text/plain; charset=UTF-8') {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
-const spa = (title) => `<!doctype html>\n<html lang="en">\n  <head>\n    <meta charset="UTF-8" />\n    <title>${title}</title>\n    <script type="module" crossorigin src="/assets/index.js"></script>\n  </head>\n  <body>\n    <div id="root"></div>\n  </body>\n</html>\n`;
+const spa = (title) =>
+  `<!doctype html>\n<html lang="en">\n  <head>\n    <meta charset="UTF-8" />\n    <title>${title}</title>\n    <script type="module" crossorigin src="/assets/index.js"></script>\n  </head>\n  <body>\n    <div id="root"></div>\n  </body>\n</html>\n`;
 
 /** internal/oauth-client: GET /api/auth/login → 302 <tosUrl>/oauth/authorize?… with PKCE and a fresh state. */
 function login(res, clientId, serviceUrl) {
   const b64 = (n) => randomBytes(n).toString('base64url');
   const params = new URLSearchParams({
-    client_id: clientId, redirect_uri: `${serviceUrl}/api/auth/callback`, response_type: 'code',
-    code_challenge: b64(32), code_challenge_method: 'S256', state: b64(16), scope: 'profile',
+    client_id: clientId,
+    redirect_uri: `${serviceUrl}/api/auth/callback`,
+    response_type: 'code',
+    code_challenge: b64(32),
+    code_challenge_method: 'S256',
+    state: b64(16),
+    scope: 'profile',
   });
   res.writeHead(302, { location: `${WEB_PUBLIC_URL}/oauth/authorize?${params}`, 'content-length': 0 });
   res.end();
@@ -54,10 +63,17 @@ const isApi = (path) => path === '/api' || path.startsWith('/api/');
 const services = {
   // nap-cp (control-plane): files.<d> is the anonymous export app, by Host; the rest is the UI and API.
   'nap-cp': (req, res, path) => {
-    if (hostOf(req) === FILES_HOST) return path === '/' ? text(res, 404, 'Not found') : text(res, 404, 'Not found or expired');
+    if (hostOf(req) === FILES_HOST)
+      return path === '/' ? text(res, 404, 'Not found') : text(res, 404, 'Not found or expired');
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/api/version') return json(res, 200, { commit: 'e5ea8d0', builtAt: '2026-11-01T00:00:00Z' });
-    if (path === '/metrics') return text(res, 200, '# HELP process_cpu_seconds_total CPU time.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n', 'text/plain; version=0.0.4; charset=utf-8');
+    if (path === '/metrics')
+      return text(
+        res,
+        200,
+        '# HELP process_cpu_seconds_total CPU time.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n',
+        'text/plain; version=0.0.4; charset=utf-8',
+      );
     if (path === '/') {
       res.writeHead(302, { location: '/login', 'content-length': 0 });
       return res.end();
@@ -94,12 +110,15 @@ const services = {
 const ports = { 'nap-cp': arg('cp-port'), 'nap-browser': arg('browser-port'), 'nap-sandbox': arg('sandbox-port') };
 for (const [name, port] of Object.entries(ports)) {
   if (!port) continue;
-  const server = http.createServer((req, res) => services[name](req, res, new URL(req.url ?? '/', 'http://x').pathname));
+  const server = http.createServer((req, res) =>
+    services[name](req, res, new URL(req.url ?? '/', 'http://x').pathname),
+  );
   if (name === 'nap-cp') {
     // /env-gateway: the upgrade is accepted, then closed 1008 for want of a token.
     const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
     server.on('upgrade', (req, socket, head) => {
-      if (new URL(req.url ?? '/', 'http://x').pathname !== '/env-gateway') return socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      if (new URL(req.url ?? '/', 'http://x').pathname !== '/env-gateway')
+        return socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
       wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('error', () => {});
         ws.close(1008, 'Missing token');

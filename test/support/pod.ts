@@ -98,7 +98,11 @@ export async function podCommand(objects: Obj[], inputs: PodInputs = {}): Promis
     'mount -o remount,ro "$R"',
     `exec /usr/sbin/chroot --userspec=${user} "$R" "$@"`,
   ].join('\n');
-  return { cmd: 'unshare', args: ['-m', '--propagation', 'private', 'sh', '-c', script, 'pod', ...(c.command ?? []), ...(c.args ?? [])], env };
+  return {
+    cmd: 'unshare',
+    args: ['-m', '--propagation', 'private', 'sh', '-c', script, 'pod', ...(c.command ?? []), ...(c.args ?? [])],
+    env,
+  };
 }
 
 export async function runPod(ns: Netns, objects: Obj[], inputs: PodInputs = {}, timeoutMs = 90_000) {

@@ -35,15 +35,26 @@ function raw(text, deadlineMs = 3000) {
   });
 }
 const get = (target, extra = '') => raw(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`);
-const upgradeHead = (target) => `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n`
-  + `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${KEY}\r\n\r\n`;
+const upgradeHead = (target) =>
+  `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+  `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${KEY}\r\n\r\n`;
 
 /** A masked client text frame. */
 function frame(payload) {
   const len = payload.length;
-  const head = len < 126 ? Buffer.from([0x81, 0x80 | len])
-    : len < 65536 ? Buffer.from([0x81, 0x80 | 126, len >> 8, len & 255])
-      : Buffer.concat([Buffer.from([0x81, 0x80 | 127, 0, 0, 0, 0]), (() => { const b = Buffer.alloc(4); b.writeUInt32BE(len); return b; })()]);
+  const head =
+    len < 126
+      ? Buffer.from([0x81, 0x80 | len])
+      : len < 65536
+        ? Buffer.from([0x81, 0x80 | 126, len >> 8, len & 255])
+        : Buffer.concat([
+            Buffer.from([0x81, 0x80 | 127, 0, 0, 0, 0]),
+            (() => {
+              const b = Buffer.alloc(4);
+              b.writeUInt32BE(len);
+              return b;
+            })(),
+          ]);
   const mask = randomBytes(4);
   const body = Buffer.from(payload);
   for (let i = 0; i < body.length; i++) body[i] ^= mask[i & 3];
@@ -149,7 +160,12 @@ const modes = {
   // One message of `size` bytes of `fill`: what comes back.
   async wsMessage() {
     const [sizeText, fill = 'a', want = 'Infinity'] = args;
-    return wsSession('/.well-known/nap-verify/ws', [Buffer.alloc(Number(sizeText), fill).toString()], 5000, Number(want));
+    return wsSession(
+      '/.well-known/nap-verify/ws',
+      [Buffer.alloc(Number(sizeText), fill).toString()],
+      5000,
+      Number(want),
+    );
   },
 
   // `n` SSE requests pipelined on one connection; reads for up to 3 s.
@@ -166,31 +182,37 @@ const modes = {
     const n = Number(nText);
     const socks = [];
     const statuses = {};
-    for (const kind of kinds.split(',')) for (let i = 0; i < n; i++) {
-      const s = net.connect(port, '127.0.0.1');
-      socks.push(s);
-      s.on('error', () => {});
-      const status = await new Promise((resolve) => {
-        let got = '';
-        const timer = setTimeout(() => resolve('deadline'), 3000);
-        s.on('connect', () => s.write(kind === 'ws' ? upgradeHead('/.well-known/nap-verify/ws')
-          : `GET /.well-known/nap-verify/sse?${query} HTTP/1.1\r\nHost: ${host}\r\n\r\n`));
-        const onData = (d) => {
-          got += d.toString('latin1');
-          const m = /^HTTP\/1\.1 (\d{3})/.exec(got);
-          if (m) {
-            clearTimeout(timer);
-            s.off('data', onData);
-            // Keep the stream flowing (beats, hello) so nothing backs up: only the count matters here.
-            s.on('data', () => {});
-            resolve(Number(m[1]));
-          }
-        };
-        s.on('data', onData);
-        s.on('close', () => resolve('closed'));
-      });
-      statuses[`${kind} ${status}`] = (statuses[`${kind} ${status}`] ?? 0) + 1;
-    }
+    for (const kind of kinds.split(','))
+      for (let i = 0; i < n; i++) {
+        const s = net.connect(port, '127.0.0.1');
+        socks.push(s);
+        s.on('error', () => {});
+        const status = await new Promise((resolve) => {
+          let got = '';
+          const timer = setTimeout(() => resolve('deadline'), 3000);
+          s.on('connect', () =>
+            s.write(
+              kind === 'ws'
+                ? upgradeHead('/.well-known/nap-verify/ws')
+                : `GET /.well-known/nap-verify/sse?${query} HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+            ),
+          );
+          const onData = (d) => {
+            got += d.toString('latin1');
+            const m = /^HTTP\/1\.1 (\d{3})/.exec(got);
+            if (m) {
+              clearTimeout(timer);
+              s.off('data', onData);
+              // Keep the stream flowing (beats, hello) so nothing backs up: only the count matters here.
+              s.on('data', () => {});
+              resolve(Number(m[1]));
+            }
+          };
+          s.on('data', onData);
+          s.on('close', () => resolve('closed'));
+        });
+        statuses[`${kind} ${status}`] = (statuses[`${kind} ${status}`] ?? 0) + 1;
+      }
     const health = (await get('/health')).status;
     const healthz = (await get('/healthz')).status;
     for (const s of socks) s.destroy();
@@ -209,14 +231,19 @@ const modes = {
     }
     // A dropped connection is closed by the server at once; give it a bounded moment to do so.
     const open = async () => {
-      const probes = await Promise.all(socks.map((s) => new Promise((resolve) => {
-        if (s.destroyed) return resolve(false);
-        const timer = setTimeout(() => resolve(true), 1000);
-        s.once('close', () => {
-          clearTimeout(timer);
-          resolve(false);
-        });
-      })));
+      const probes = await Promise.all(
+        socks.map(
+          (s) =>
+            new Promise((resolve) => {
+              if (s.destroyed) return resolve(false);
+              const timer = setTimeout(() => resolve(true), 1000);
+              s.once('close', () => {
+                clearTimeout(timer);
+                resolve(false);
+              });
+            }),
+        ),
+      );
       return probes.filter(Boolean).length;
     };
     const kept = await open();
@@ -238,27 +265,46 @@ const modes = {
   // SSE streams that ask for a beat every nanosecond, read for `seconds`: beats per stream.
   async sseBeat() {
     const [nText, secondsText] = args;
-    const counts = await Promise.all(Array.from({ length: Number(nText) }, () => new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => s.write(`GET /.well-known/nap-verify/sse?hold=60&beat=1e-9 HTTP/1.1\r\nHost: ${host}\r\n\r\n`));
-      let got = '';
-      s.on('data', (d) => (got += d.toString('latin1')));
-      s.on('error', () => {});
-      setTimeout(() => {
-        s.destroy();
-        resolve({ beats: got.split(': beat\n').length - 1, hello: /"beat":0\.5,/.test(got) });
-      }, Number(secondsText) * 1000);
-    })));
+    const counts = await Promise.all(
+      Array.from(
+        { length: Number(nText) },
+        () =>
+          new Promise((resolve) => {
+            const s = net.connect(port, '127.0.0.1', () =>
+              s.write(`GET /.well-known/nap-verify/sse?hold=60&beat=1e-9 HTTP/1.1\r\nHost: ${host}\r\n\r\n`),
+            );
+            let got = '';
+            s.on('data', (d) => (got += d.toString('latin1')));
+            s.on('error', () => {});
+            setTimeout(() => {
+              s.destroy();
+              resolve({ beats: got.split(': beat\n').length - 1, hello: /"beat":0\.5,/.test(got) });
+            }, Number(secondsText) * 1000);
+          }),
+      ),
+    );
     return { counts };
   },
 
   // What Node's parser already refuses: a header block over 16 KiB, and request-smuggling shapes.
   async parser() {
     const huge = await raw(`GET /health HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`);
-    const clte = await raw(`POST /health HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`);
-    const twoCl = await raw(`POST /health HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde`);
+    const clte = await raw(
+      `POST /health HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+    );
+    const twoCl = await raw(
+      `POST /health HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde`,
+    );
     const teObf = await raw(`POST /health HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n`);
     const ok = await get('/health');
-    return { huge: huge.status, clte: clte.status, twoCl: twoCl.status, teObf: teObf.status, health: ok.status, healthHead: ok.head };
+    return {
+      huge: huge.status,
+      clte: clte.status,
+      twoCl: twoCl.status,
+      teObf: teObf.status,
+      health: ok.status,
+      healthHead: ok.head,
+    };
   },
 };
 

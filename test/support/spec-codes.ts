@@ -10,23 +10,62 @@ export const CONTRACT: Record<string, string[]> = {
   'config.values': ['CONFIG_MISMATCH'],
   'env.proxy': ['ENV_PROXY'],
   'env.clock': ['CLOCK_SKEW'],
-  ...roles(ROLES.map((r) => `dns.${r}`), ['DNS_NXDOMAIN', 'DNS_SERVFAIL', 'DNS_TIMEOUT', 'DNS_UNREACHABLE', 'DNS_NO_ADDRESS', 'DNS_LOCAL_OVERRIDE']),
+  ...roles(
+    ROLES.map((r) => `dns.${r}`),
+    ['DNS_NXDOMAIN', 'DNS_SERVFAIL', 'DNS_TIMEOUT', 'DNS_UNREACHABLE', 'DNS_NO_ADDRESS', 'DNS_LOCAL_OVERRIDE'],
+  ),
   'dns.consistent': ['DNS_DIVERGENT', 'DNS_UNEXPECTED_IP'],
-  ...roles(ROLES.map((r) => `tls.${r}`), ['TLS_HANDSHAKE', 'TLS_UNTRUSTED', 'TLS_SELF_SIGNED', 'TLS_INCOMPLETE_CHAIN', 'TLS_NAME_MISMATCH',
-    'TLS_DEFAULT_CERT', 'TLS_EXPIRED', 'TLS_NOT_YET_VALID', 'TLS_EXPIRES_SOON', 'TLS_OLD_PROTOCOL']),
-  ...roles(ROLES.map((r) => `http.${r}`), ['HTTP_DEFAULT_BACKEND', 'HTTP_BAD_GATEWAY', 'HTTP_NO_ENDPOINTS', 'HTTP_GATEWAY_TIMEOUT',
-    'HTTP_WRONG_SERVICE', 'HTTP_HOST_REWRITTEN', 'HTTP_CONFIG_MISMATCH', 'HTTP_UNEXPECTED']),
+  ...roles(
+    ROLES.map((r) => `tls.${r}`),
+    [
+      'TLS_HANDSHAKE',
+      'TLS_UNTRUSTED',
+      'TLS_SELF_SIGNED',
+      'TLS_INCOMPLETE_CHAIN',
+      'TLS_NAME_MISMATCH',
+      'TLS_DEFAULT_CERT',
+      'TLS_EXPIRED',
+      'TLS_NOT_YET_VALID',
+      'TLS_EXPIRES_SOON',
+      'TLS_OLD_PROTOCOL',
+    ],
+  ),
+  ...roles(
+    ROLES.map((r) => `http.${r}`),
+    [
+      'HTTP_DEFAULT_BACKEND',
+      'HTTP_BAD_GATEWAY',
+      'HTTP_NO_ENDPOINTS',
+      'HTTP_GATEWAY_TIMEOUT',
+      'HTTP_WRONG_SERVICE',
+      'HTTP_HOST_REWRITTEN',
+      'HTTP_CONFIG_MISMATCH',
+      'HTTP_UNEXPECTED',
+    ],
+  ),
   'http.redirect': ['HTTP_NO_REDIRECT'],
   'http.exposure': ['HTTP_METRICS_PUBLIC'],
   'http.oauth': ['HTTP_OAUTH_MISMATCH'],
-  ...roles(STREAM_ROLES.map((r) => `ws.${r}`), ['WS_REJECTED', 'WS_UPGRADE_STRIPPED', 'WS_NO_ENDPOINT']),
-  ...roles(STREAM_ROLES.map((r) => `hold.ws.${r}`), ['HOLD_CUT', 'HOLD_SHORT']),
+  ...roles(
+    STREAM_ROLES.map((r) => `ws.${r}`),
+    ['WS_REJECTED', 'WS_UPGRADE_STRIPPED', 'WS_NO_ENDPOINT'],
+  ),
+  ...roles(
+    STREAM_ROLES.map((r) => `hold.ws.${r}`),
+    ['HOLD_CUT', 'HOLD_SHORT'],
+  ),
   'hold.sse.main': ['HOLD_CUT', 'HOLD_SHORT', 'HOLD_IDLE_HEARTBEAT'],
   'sse.main': ['SSE_BUFFERED', 'SSE_BAD_TYPE'],
   'turn.udp': ['TURN_UNREACHABLE', 'TURN_TIMEOUT', 'TURN_UDP_UNUSED'],
   'turn.tcp': ['TURN_UNREACHABLE', 'TURN_TIMEOUT'],
   // TURN_NO_CHALLENGE and TURN_TIMEOUT are ours beyond the spec's list (README: codes beyond the spec).
-  'turn.auth': ['TURN_AUTH_REJECTED', 'TURN_NO_CREDENTIALS', 'TURN_REALM_MISMATCH', 'TURN_NO_CHALLENGE', 'TURN_TIMEOUT'],
+  'turn.auth': [
+    'TURN_AUTH_REJECTED',
+    'TURN_NO_CREDENTIALS',
+    'TURN_REALM_MISMATCH',
+    'TURN_NO_CHALLENGE',
+    'TURN_TIMEOUT',
+  ],
   'turn.relay': ['TURN_RELAY_PRIVATE', 'TURN_RELAY_OUT_OF_RANGE', 'TURN_RELAY_BLOCKED'],
   'turn.peers': ['TURN_OPEN_TO_INTERNAL'],
   'http.coalesce': ['H2_MISROUTED', 'H2_MISDIRECTED'],
@@ -50,6 +89,15 @@ export async function runShape() {
     if (last?.[0] === area(id)) last[1] = String(Number(last[1]) + 1);
     else suites.push([area(id), '1']);
   }
-  const perRole = (prefix: string) => ids.filter((id) => new RegExp(`^${prefix}\\.(${ROLES.join('|')})$`).test(id)).length;
-  return { all: ids.length, holdIds: holds, holds: holds.length, allButHold: allButHold.length, suites, dnsRoles: perRole('dns'), tlsRoles: perRole('tls') };
+  const perRole = (prefix: string) =>
+    ids.filter((id) => new RegExp(`^${prefix}\\.(${ROLES.join('|')})$`).test(id)).length;
+  return {
+    all: ids.length,
+    holdIds: holds,
+    holds: holds.length,
+    allButHold: allButHold.length,
+    suites,
+    dnsRoles: perRole('dns'),
+    tlsRoles: perRole('tls'),
+  };
 }

@@ -1,8 +1,20 @@
 // Everything a caller might do with untrusted STUN bytes: the fuzz and codec tests both feed it hostile input.
 import { expect } from 'vitest';
 import {
-  ATTR, decode, decodeChannelData, frameLength, getAddress, getAddresses, getChannelNumber, getData, getErrorCode,
-  getRequestedTransport, getString, getUint32, verifyFingerprint, verifyIntegrity,
+  ATTR,
+  decode,
+  decodeChannelData,
+  frameLength,
+  getAddress,
+  getAddresses,
+  getChannelNumber,
+  getData,
+  getErrorCode,
+  getRequestedTransport,
+  getString,
+  getUint32,
+  verifyFingerprint,
+  verifyIntegrity,
 } from '../../src/probes/stun/codec.js';
 
 export const READ_TYPES = [...new Set(Object.values(ATTR))];

@@ -51,7 +51,11 @@ export async function startCoturn(net: { ns: Netns }, o: CoturnOptions): Promise
     `relay-ip=${o.relayIp ?? o.listenIp}`,
     `min-port=${o.minPort ?? 49152}`,
     `max-port=${o.maxPort ?? 49252}`,
-    ...(o.noAuth ? ['no-auth'] : o.staticUser ? ['lt-cred-mech', `user=${o.staticUser.name}:${o.staticUser.password}`] : ['use-auth-secret', `static-auth-secret=${o.secret}`]),
+    ...(o.noAuth
+      ? ['no-auth']
+      : o.staticUser
+        ? ['lt-cred-mech', `user=${o.staticUser.name}:${o.staticUser.password}`]
+        : ['use-auth-secret', `static-auth-secret=${o.secret}`]),
     `realm=${o.realm}`,
     'fingerprint',
     'no-tls',
@@ -59,7 +63,15 @@ export async function startCoturn(net: { ns: Netns }, o: CoturnOptions): Promise
     'no-cli',
     'no-multicast-peers',
     'no-rfc5780',
-    ...(o.denyInternal ? ['10.0.0.0-10.255.255.255', '172.16.0.0-172.31.255.255', '192.168.0.0-192.168.255.255', '169.254.0.0-169.254.255.255', '127.0.0.0-127.255.255.255'].map((r) => `denied-peer-ip=${r}`) : []),
+    ...(o.denyInternal
+      ? [
+          '10.0.0.0-10.255.255.255',
+          '172.16.0.0-172.31.255.255',
+          '192.168.0.0-192.168.255.255',
+          '169.254.0.0-169.254.255.255',
+          '127.0.0.0-127.255.255.255',
+        ].map((r) => `denied-peer-ip=${r}`)
+      : []),
     `pidfile=${path.join(dir, 'turnserver.pid')}`,
     `userdb=${path.join(dir, 'turndb')}`,
     'log-file=stdout',
@@ -70,7 +82,8 @@ export async function startCoturn(net: { ns: Netns }, o: CoturnOptions): Promise
   const proc = net.ns.spawn('turnserver', ['-c', file]);
   let exited = false;
   void proc.exited.then(() => (exited = true));
-  const up = async () => (await net.ns.exec('bash', ['-c', `exec 3<>/dev/tcp/${o.listenIp}/3478`], { timeoutMs: 2000 })).code === 0;
+  const up = async () =>
+    (await net.ns.exec('bash', ['-c', `exec 3<>/dev/tcp/${o.listenIp}/3478`], { timeoutMs: 2000 })).code === 0;
   await waitFor(async () => exited || (await up()), `coturn on ${o.listenIp}`, 10_000);
   if (exited) throw new Error(`coturn exited at start:\n${proc.output()}`);
   return proc;

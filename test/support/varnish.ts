@@ -40,17 +40,41 @@ sub vcl_backend_response {
 }
 
 /** varnishd in the namespace on `port`, capping delivered responses at sendTimeoutS seconds. */
-export async function startVarnish(ing: Ingress, ports: ResponderPorts, port: number, sendTimeoutS: number): Promise<ManagedProc> {
+export async function startVarnish(
+  ing: Ingress,
+  ports: ResponderPorts,
+  port: number,
+  sendTimeoutS: number,
+): Promise<ManagedProc> {
   const dir = await makeTempDir('nvt-varnish-');
   const vcl = path.join(dir, 'nap.vcl');
   writeFileSync(vcl, varnishVcl(ing.domain, ports));
   // -j none: no privilege separation (tests run as root in a throwaway namespace); -n: a private working dir.
   const proc = ing.ns.spawn('varnishd', [
-    '-F', '-j', 'none', '-n', path.join(dir, 'work'), '-a', `127.0.0.1:${port}`, '-f', vcl, '-s', 'malloc,32m',
-    '-p', `send_timeout=${sendTimeoutS}`,
+    '-F',
+    '-j',
+    'none',
+    '-n',
+    path.join(dir, 'work'),
+    '-a',
+    `127.0.0.1:${port}`,
+    '-f',
+    vcl,
+    '-s',
+    'malloc,32m',
+    '-p',
+    `send_timeout=${sendTimeoutS}`,
     // Raised so send_timeout is the only limit on the path.
-    '-p', 'between_bytes_timeout=3600', '-p', 'pipe_timeout=3600', '-p', 'first_byte_timeout=3600',
-    '-p', 'idle_send_timeout=3600', '-p', 'timeout_idle=3600',
+    '-p',
+    'between_bytes_timeout=3600',
+    '-p',
+    'pipe_timeout=3600',
+    '-p',
+    'first_byte_timeout=3600',
+    '-p',
+    'idle_send_timeout=3600',
+    '-p',
+    'timeout_idle=3600',
   ]);
   await waitPort(ing.ns, port, `varnish ${port}`);
   return proc;

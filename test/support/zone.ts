@@ -28,6 +28,10 @@ export function zone(domain: string, spec: ZoneSpec = {}, ip = '127.0.0.1', ip6?
   // dnsmasq serves a wildcard CNAME only from an auth zone (where address=/…/ data is not served).
   if (w === 'cname') lines.push(...wildcardCnameLines(domain, `sandbox.${domain}`, `sandbox.${domain}`));
   // address=/x/ answers x and every name below it; the exact host-record above still wins for x itself.
-  else if (w) lines.push(`address=/sandbox.${domain}/${w}`, ...(ip6 && spec.wildcard === undefined ? [`address=/sandbox.${domain}/${ip6}`] : []));
+  else if (w)
+    lines.push(
+      `address=/sandbox.${domain}/${w}`,
+      ...(ip6 && spec.wildcard === undefined ? [`address=/sandbox.${domain}/${ip6}`] : []),
+    );
   return lines;
 }

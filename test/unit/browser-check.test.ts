@@ -11,14 +11,29 @@ const NOW = new Date('2026-11-25T12:00:00Z');
 const configOf = (html: string) => JSON.parse(/id="nv-config">(.*?)<\/script>/s.exec(html)![1]!);
 
 describe('kit browser-check page', () => {
-  const base = { domain: 'acme.com', httpsPort: 443, turn: { host: '203.0.113.7', port: 3478 }, validS: 3600, responder: false, holdS: 75, timeoutS: 10, version: '9.9.9', now: NOW };
+  const base = {
+    domain: 'acme.com',
+    httpsPort: 443,
+    turn: { host: '203.0.113.7', port: 3478 },
+    validS: 3600,
+    responder: false,
+    holdS: 75,
+    timeoutS: 10,
+    version: '9.9.9',
+    now: NOW,
+  };
 
   it('carries REST credentials for <expiry>:nap-verify, never the secret', () => {
     const html = browserCheckPage({ ...base, turnSecret: SECRET });
     expect(html).not.toContain(SECRET);
     const cfg = configOf(html);
     const expiry = NOW.getTime() / 1000 + 3600;
-    expect(cfg.turn).toEqual({ host: '203.0.113.7', port: 3478, username: `${expiry}:nap-verify`, credential: createHmac('sha1', SECRET).update(`${expiry}:nap-verify`).digest('base64') });
+    expect(cfg.turn).toEqual({
+      host: '203.0.113.7',
+      port: 3478,
+      username: `${expiry}:nap-verify`,
+      credential: createHmac('sha1', SECRET).update(`${expiry}:nap-verify`).digest('base64'),
+    });
     expect(cfg.expiresAt).toBe(expiry * 1000);
   });
 
@@ -30,24 +45,53 @@ describe('kit browser-check page', () => {
 
   it('allows connections only to the platform names on the ingress port', () => {
     const html = browserCheckPage({ ...base, httpsPort: 8443 });
-    expect(html).toContain("connect-src https://acme.com:8443 https://*.acme.com:8443 wss://acme.com:8443 wss://*.acme.com:8443;");
+    expect(html).toContain(
+      'connect-src https://acme.com:8443 https://*.acme.com:8443 wss://acme.com:8443 wss://*.acme.com:8443;',
+    );
     expect(html).not.toMatch(/src="http|href="http/);
   });
 
   it('parses --valid durations', () => {
-    expect([parseDuration('90m'), parseDuration('24h'), parseDuration('7d'), parseDuration('3600'), parseDuration('1.5h'), parseDuration('x')]).toEqual([5400, 86400, 604800, 3600, 5400, undefined]);
+    expect([
+      parseDuration('90m'),
+      parseDuration('24h'),
+      parseDuration('7d'),
+      parseDuration('3600'),
+      parseDuration('1.5h'),
+      parseDuration('x'),
+    ]).toEqual([5400, 86400, 604800, 3600, 5400, undefined]);
   });
 });
 
 describe('reading a schema-1 result back', () => {
   const doc = {
-    tool: 'nap-verify', version: '0.1.0', schema: 1, vantage: 'browser', startedAt: '2026-11-25T12:00:00.000Z', finishedAt: '2026-11-25T12:01:00.000Z', durationMs: 60000,
-    target: { domain: 'acme.com', hosts: { main: 'acme.com' }, ingressIp: null, turn: { host: '203.0.113.7', port: 3478 } },
-    options: { hold: 75 }, environment: { browser: 'Firefox 140.0', resolvers: [] },
+    tool: 'nap-verify',
+    version: '0.1.0',
+    schema: 1,
+    vantage: 'browser',
+    startedAt: '2026-11-25T12:00:00.000Z',
+    finishedAt: '2026-11-25T12:01:00.000Z',
+    durationMs: 60000,
+    target: {
+      domain: 'acme.com',
+      hosts: { main: 'acme.com' },
+      ingressIp: null,
+      turn: { host: '203.0.113.7', port: 3478 },
+    },
+    options: { hold: 75 },
+    environment: { browser: 'Firefox 140.0', resolvers: [] },
     summary: { pass: 1, warn: 0, fail: 0, skip: 0, status: 'pass' },
     checks: [
       { id: 'tls.main', title: 't', status: 'pass', message: 'ok', host: 'acme.com', durationMs: 5, evidence: {} },
-      { id: 'turn.tcp', title: 'u', status: 'fail', code: 'TURN_TIMEOUT', message: 'no relay', durationMs: 15000, evidence: { relay: null } },
+      {
+        id: 'turn.tcp',
+        title: 'u',
+        status: 'fail',
+        code: 'TURN_TIMEOUT',
+        message: 'no relay',
+        durationMs: 15000,
+        evidence: { relay: null },
+      },
     ],
   };
 

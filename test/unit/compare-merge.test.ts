@@ -23,7 +23,9 @@ describe('verdictFor', () => {
 
 describe('compareRuns', () => {
   const doc = (vantage: string | undefined, checks: Array<[string, Cell['status']]>) => ({
-    schema: 1, ...(vantage ? { vantage } : {}), target: { domain: 'acme.com' },
+    schema: 1,
+    ...(vantage ? { vantage } : {}),
+    target: { domain: 'acme.com' },
     checks: checks.map(([id, status]) => ({ id, status, message: '' })),
   });
   it('names a vantage point from its file when the result carries none, and tells two of one name apart', () => {
@@ -37,7 +39,17 @@ describe('compareRuns', () => {
     expect(r.conclusions.at(-1)).toMatch(/^no vantage point inside the cluster/);
   });
   it('rejects what is not a schema-1 result, naming the file', () => {
-    expect(() => compareRuns([{ doc: { schema: 2, checks: [] }, source: 'x.json' }, { doc: doc('a', []), source: 'y.json' }])).toThrow('x.json: not a nap-verify schema-1 result (schema: 2)');
-    expect(() => compareRuns([{ doc: { schema: 1, checks: [{ id: 'a', status: 'ok' }] }, source: 'x.json' }, { doc: doc('a', []), source: 'y.json' }])).toThrow('x.json: checks[0] has no id or no status pass|warn|fail|skip');
+    expect(() =>
+      compareRuns([
+        { doc: { schema: 2, checks: [] }, source: 'x.json' },
+        { doc: doc('a', []), source: 'y.json' },
+      ]),
+    ).toThrow('x.json: not a nap-verify schema-1 result (schema: 2)');
+    expect(() =>
+      compareRuns([
+        { doc: { schema: 1, checks: [{ id: 'a', status: 'ok' }] }, source: 'x.json' },
+        { doc: doc('a', []), source: 'y.json' },
+      ]),
+    ).toThrow('x.json: checks[0] has no id or no status pass|warn|fail|skip');
   });
 });

@@ -11,12 +11,22 @@ afterEach(() => {
   for (const c of closers.splice(0)) c();
 });
 
-function answer(q: ReturnType<typeof Packet.parse>, opts: { id?: number; tc?: boolean; rcode?: number; address?: string } = {}): Buffer {
+function answer(
+  q: ReturnType<typeof Packet.parse>,
+  opts: { id?: number; tc?: boolean; rcode?: number; address?: string } = {},
+): Buffer {
   const r = Packet.createResponseFromRequest(q);
   r.header.id = opts.id ?? q.header.id;
   r.header.tc = opts.tc ? 1 : 0;
   r.header.rcode = opts.rcode ?? 0;
-  if (opts.address) r.answers.push({ name: q.questions[0]!.name, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl: 60, address: opts.address } as never);
+  if (opts.address)
+    r.answers.push({
+      name: q.questions[0]!.name,
+      type: Packet.TYPE.A,
+      class: Packet.CLASS.IN,
+      ttl: 60,
+      address: opts.address,
+    } as never);
   return Buffer.from(r.toBuffer());
 }
 
@@ -30,7 +40,10 @@ async function udpServer(reply: Reply): Promise<number> {
   return s.address().port;
 }
 
-async function tcpServer(port: number, onQuery: (sock: net.Socket, q: ReturnType<typeof Packet.parse>) => void): Promise<void> {
+async function tcpServer(
+  port: number,
+  onQuery: (sock: net.Socket, q: ReturnType<typeof Packet.parse>) => void,
+): Promise<void> {
   const srv = net.createServer((sock) => {
     sock.on('error', () => {});
     sock.once('data', (d) => onQuery(sock, Packet.parse(d.subarray(2))));
@@ -43,13 +56,20 @@ const server = (port: number) => ({ address: '127.0.0.1', port, source: 'flag' a
 
 describe('DNS transport against hostile servers', () => {
   it('skips garbage and a mismatched id, then takes the real answer', async () => {
-    const port = await udpServer((_raw, q) => [Buffer.from('garbage!'), answer(q, { id: (q.header.id + 1) % 65536, address: '6.6.6.6' }), answer(q, { address: '127.0.0.7' })]);
+    const port = await udpServer((_raw, q) => [
+      Buffer.from('garbage!'),
+      answer(q, { id: (q.header.id + 1) % 65536, address: '6.6.6.6' }),
+      answer(q, { address: '127.0.0.7' }),
+    ]);
     const a = await queryServer(server(port), 'x.test', 'A', 2000);
     expect(a).toMatchObject({ outcome: 'answer', addresses: ['127.0.0.7'], ignored: 1, via: 'udp' });
   });
 
   it('reports only-garbage answers as malformed, within the deadline', async () => {
-    const port = await udpServer(() => [Buffer.alloc(3), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc0])]);
+    const port = await udpServer(() => [
+      Buffer.alloc(3),
+      Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc0]),
+    ]);
     const started = Date.now();
     const a = await queryServer(server(port), 'x.test', 'A', 600);
     expect(a.outcome).toBe('malformed');
@@ -69,7 +89,12 @@ describe('DNS transport against hostile servers', () => {
   });
 
   it('maps rcodes to outcomes', async () => {
-    for (const [rcode, outcome] of [[2, 'servfail'], [3, 'nxdomain'], [5, 'refused'], [0, 'nodata']] as const) {
+    for (const [rcode, outcome] of [
+      [2, 'servfail'],
+      [3, 'nxdomain'],
+      [5, 'refused'],
+      [0, 'nodata'],
+    ] as const) {
       const port = await udpServer((_r, q) => [answer(q, { rcode })]);
       expect((await queryServer(server(port), 'x.test', 'A', 1000)).outcome).toBe(outcome);
     }
@@ -83,7 +108,11 @@ describe('DNS transport against hostile servers', () => {
       len.writeUInt16BE(b.length);
       sock.end(Buffer.concat([len, b]));
     });
-    expect(await queryServer(server(port), 'x.test', 'A', 2000)).toMatchObject({ outcome: 'answer', via: 'tcp', addresses: ['127.0.0.9'] });
+    expect(await queryServer(server(port), 'x.test', 'A', 2000)).toMatchObject({
+      outcome: 'answer',
+      via: 'tcp',
+      addresses: ['127.0.0.9'],
+    });
 
     const port2 = await udpServer((_r, q) => [answer(q, { tc: true })]);
     await tcpServer(port2, () => {});

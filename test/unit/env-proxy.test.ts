@@ -4,8 +4,19 @@ import { buildTarget } from '../../src/target.js';
 import type { RunContext } from '../../src/model.js';
 
 const ctx = (env: Record<string, string>): RunContext => ({
-  target: buildTarget('acme.com'), mode: 'external', httpsPort: 443, httpPort: 80, expectIps: [], resolvers: [], extraCa: [],
-  certWarnDays: 14, timeoutMs: 1000, holdS: 75, turn: { relayRange: [49152, 49252], relaySamples: 3 }, env, now: () => new Date(),
+  target: buildTarget('acme.com'),
+  mode: 'external',
+  httpsPort: 443,
+  httpPort: 80,
+  expectIps: [],
+  resolvers: [],
+  extraCa: [],
+  certWarnDays: 14,
+  timeoutMs: 1000,
+  holdS: 75,
+  turn: { relayRange: [49152, 49252], relaySamples: 3 },
+  env,
+  now: () => new Date(),
 });
 
 async function judge(env: Record<string, string>) {

@@ -10,8 +10,19 @@ import { chooseAddress, preferredOrder } from '../../src/probes/reach.js';
 import { buildTarget } from '../../src/target.js';
 
 const ctx: RunContext = {
-  target: buildTarget('acme.com'), mode: 'external', httpsPort: 443, httpPort: 80, expectIps: [], resolvers: [], extraCa: [],
-  certWarnDays: 14, timeoutMs: 1000, holdS: 75, turn: { relayRange: [49152, 49252], relaySamples: 3 }, env: {}, now: () => new Date(),
+  target: buildTarget('acme.com'),
+  mode: 'external',
+  httpsPort: 443,
+  httpPort: 80,
+  expectIps: [],
+  resolvers: [],
+  extraCa: [],
+  certWarnDays: 14,
+  timeoutMs: 1000,
+  holdS: 75,
+  turn: { relayRange: [49152, 49252], relaySamples: 3 },
+  env: {},
+  now: () => new Date(),
 };
 
 describe('readFrame', () => {
@@ -43,7 +54,10 @@ describe('chooseAddress', () => {
     // 127.0.0.2 is loopback too, with nothing listening on the port: refused.
     const c = await chooseAddress(['127.0.0.2', '127.0.0.1'], port, 2000);
     expect(c).toMatchObject({ chosen: '127.0.0.1', how: 'race' });
-    expect(c.attempts.map((a) => [a.address, a.ok])).toEqual([['127.0.0.2', false], ['127.0.0.1', true]]);
+    expect(c.attempts.map((a) => [a.address, a.ok])).toEqual([
+      ['127.0.0.2', false],
+      ['127.0.0.1', true],
+    ]);
     const none = await chooseAddress(['127.0.0.2', '127.0.0.3'], port, 2000);
     expect(none).toMatchObject({ chosen: '127.0.0.2', how: 'none-answered' });
     expect(preferredOrder(['fd00::1', '192.0.2.1'], 'auto')).toEqual(['192.0.2.1', 'fd00::1']);
@@ -56,30 +70,97 @@ const conn = { host: 'browsers.acme.com', address: '192.0.2.1', port: 443, alpn:
 
 describe('ws.h2 judgement', () => {
   const ev = (attempt: Record<string, unknown>, endpoint: 'responder' | 'env-gateway' = 'responder'): WsH2Evidence => ({
-    hosts: [{ role: 'browsers', host: 'browsers.acme.com', endpoint, attempt: { connection: conn, attempted: true, path: '/p', ...attempt } }],
+    hosts: [
+      {
+        role: 'browsers',
+        host: 'browsers.acme.com',
+        endpoint,
+        attempt: { connection: conn, attempted: true, path: '/p', ...attempt },
+      },
+    ],
   });
 
   it('200 and the hello passes; 200 then a close instead of the hello, or a reset stream, is WS_H2_REJECTED', () => {
-    expect(wsH2.judge(ev({ status: 200, firstMessage: '{"type":"hello","service":"nap-browser"}' }), ctx).status).toBe('pass');
-    expect(wsH2.judge(ev({ status: 200, closeCode: 1011 }), ctx)).toMatchObject({ status: 'fail', code: 'WS_H2_REJECTED', message: 'browsers.acme.com (192.0.2.1:443) offers WebSockets over HTTP/2, but CONNECT :protocol websocket on /p got 200, then no hello from the service: closed 1011' });
-    expect(wsH2.judge(ev({ error: 'stream reset (code 1)' }), ctx)).toMatchObject({ code: 'WS_H2_REJECTED', message: expect.stringContaining('failed: stream reset (code 1)') });
+    expect(wsH2.judge(ev({ status: 200, firstMessage: '{"type":"hello","service":"nap-browser"}' }), ctx).status).toBe(
+      'pass',
+    );
+    expect(wsH2.judge(ev({ status: 200, closeCode: 1011 }), ctx)).toMatchObject({
+      status: 'fail',
+      code: 'WS_H2_REJECTED',
+      message:
+        'browsers.acme.com (192.0.2.1:443) offers WebSockets over HTTP/2, but CONNECT :protocol websocket on /p got 200, then no hello from the service: closed 1011',
+    });
+    expect(wsH2.judge(ev({ error: 'stream reset (code 1)' }), ctx)).toMatchObject({
+      code: 'WS_H2_REJECTED',
+      message: expect.stringContaining('failed: stream reset (code 1)'),
+    });
   });
 
-  it('without the responder the platform\'s close is enough; no frame at all is not', () => {
+  it("without the responder the platform's close is enough; no frame at all is not", () => {
     expect(wsH2.judge(ev({ status: 200, closeCode: 1008 }, 'env-gateway'), ctx).status).toBe('pass');
-    expect(wsH2.judge(ev({ status: 200, error: 'stream ended before any WebSocket frame' }, 'env-gateway'), ctx).code).toBe('WS_H2_REJECTED');
+    expect(
+      wsH2.judge(ev({ status: 200, error: 'stream ended before any WebSocket frame' }, 'env-gateway'), ctx).code,
+    ).toBe('WS_H2_REJECTED');
   });
 });
 
 describe('http.coalesce judgement', () => {
-  const base: CoalesceEvidence = { host: 'acme.com', address: '192.0.2.1', port: 443, connection: { ...conn, host: 'acme.com' }, hosts: [] };
-  it('Envoy\'s 404 for a host not on the connection (istio/istio#13589) differs from the host\'s own answer: H2_MISROUTED', () => {
-    const j = coalesce.judge({ ...base, hosts: [{ role: 'files', host: 'files.acme.com', exchanges: { '/': { authority: 'files.acme.com', path: '/', status: 404, body: '' } }, direct: { rootStatus: 200 } }] }, ctx);
-    expect(j).toMatchObject({ status: 'fail', code: 'H2_MISROUTED', message: 'over the HTTP/2 connection opened for acme.com (192.0.2.1:443), :authority files.acme.com answered GET / with 404, where its own connection answers 200' });
+  const base: CoalesceEvidence = {
+    host: 'acme.com',
+    address: '192.0.2.1',
+    port: 443,
+    connection: { ...conn, host: 'acme.com' },
+    hosts: [],
+  };
+  it("Envoy's 404 for a host not on the connection (istio/istio#13589) differs from the host's own answer: H2_MISROUTED", () => {
+    const j = coalesce.judge(
+      {
+        ...base,
+        hosts: [
+          {
+            role: 'files',
+            host: 'files.acme.com',
+            exchanges: { '/': { authority: 'files.acme.com', path: '/', status: 404, body: '' } },
+            direct: { rootStatus: 200 },
+          },
+        ],
+      },
+      ctx,
+    );
+    expect(j).toMatchObject({
+      status: 'fail',
+      code: 'H2_MISROUTED',
+      message:
+        'over the HTTP/2 connection opened for acme.com (192.0.2.1:443), :authority files.acme.com answered GET / with 404, where its own connection answers 200',
+    });
   });
 
   it('a reset coalesced stream is H2_MISROUTED too; no other host under the certificate is a pass', () => {
-    expect(coalesce.judge({ ...base, hosts: [{ role: 'sandbox', host: 'sandbox.acme.com', exchanges: { '/': { authority: 'sandbox.acme.com', path: '/', error: 'stream reset (code 7)' } } }] }, ctx).code).toBe('H2_MISROUTED');
-    expect(coalesce.judge({ ...base, hosts: [{ role: 'files', host: 'files.acme.com', notCoalesced: 'the certificate of acme.com does not cover it' }] }, ctx).status).toBe('pass');
+    expect(
+      coalesce.judge(
+        {
+          ...base,
+          hosts: [
+            {
+              role: 'sandbox',
+              host: 'sandbox.acme.com',
+              exchanges: { '/': { authority: 'sandbox.acme.com', path: '/', error: 'stream reset (code 7)' } },
+            },
+          ],
+        },
+        ctx,
+      ).code,
+    ).toBe('H2_MISROUTED');
+    expect(
+      coalesce.judge(
+        {
+          ...base,
+          hosts: [
+            { role: 'files', host: 'files.acme.com', notCoalesced: 'the certificate of acme.com does not cover it' },
+          ],
+        },
+        ctx,
+      ).status,
+    ).toBe('pass');
   });
 });

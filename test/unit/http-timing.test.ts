@@ -22,13 +22,16 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
 }, 30_000);
-afterAll(() => new Promise<void>((r) => {
-  server.closeAllConnections();
-  server.close(() => r());
-}));
+afterAll(
+  () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+);
 
 describe('httpGet phase timings', () => {
-  it('a fresh connection records lookup, connect and TLS; a kept-alive one says it skipped them; first byte after the server\'s wait', async () => {
+  it("a fresh connection records lookup, connect and TLS; a kept-alive one says it skipped them; first byte after the server's wait", async () => {
     const url = `https://timing.test:${port}/`;
     const first = await httpGet({ url, address: '127.0.0.1', timeoutMs: 5000 });
     expect(first.status).toBe(200);

@@ -32,9 +32,23 @@ type EvidenceOf<C> = C extends CheckDef<infer E> ? E : never;
 const D = 'acme.test';
 const PREVIEW = `nvf0123456789.sandbox.${D}`;
 const ctx: RunContext = {
-  target: { domain: D, hosts: { main: D, files: `files.${D}`, browsers: `browsers.${D}`, sandbox: `sandbox.${D}`, preview: PREVIEW }, turn: { host: D, port: 3478 } },
-  mode: 'external', httpsPort: 443, httpPort: 80, expectIps: [], resolvers: [], extraCa: [], certWarnDays: 14, timeoutMs: 5000,
-  holdS: 75, turn: { relayRange: [49152, 65535], relaySamples: 3 }, env: {}, now: () => new Date('2026-06-01T00:00:00Z'),
+  target: {
+    domain: D,
+    hosts: { main: D, files: `files.${D}`, browsers: `browsers.${D}`, sandbox: `sandbox.${D}`, preview: PREVIEW },
+    turn: { host: D, port: 3478 },
+  },
+  mode: 'external',
+  httpsPort: 443,
+  httpPort: 80,
+  expectIps: [],
+  resolvers: [],
+  extraCa: [],
+  certWarnDays: 14,
+  timeoutMs: 5000,
+  holdS: 75,
+  turn: { relayRange: [49152, 65535], relaySamples: 3 },
+  env: {},
+  now: () => new Date('2026-06-01T00:00:00Z'),
 };
 
 /** Every row: a name, the check, its evidence and what the verdict must contain. */
@@ -53,28 +67,103 @@ function judgeRows<E>(rows: Array<Row<E>>) {
 
 describe('dns.*', () => {
   type Ev = EvidenceOf<typeof dnsMain>;
-  const os = (outcome: Ev['os']['outcome'], addresses: string[] = [], error?: string): Ev['os'] => ({ outcome, addresses, ms: 1, ...(error ? { error } : {}) });
-  const noServer = (o: Ev['os'], host = D): Ev => ({
-    host, role: 'main', os: o, servers: [], dnsAddresses: o.addresses, connectAddresses: o.addresses, ...(o.addresses[0] ? { connectAddress: o.addresses[0] } : {}),
+  const os = (outcome: Ev['os']['outcome'], addresses: string[] = [], error?: string): Ev['os'] => ({
+    outcome,
+    addresses,
+    ms: 1,
+    ...(error ? { error } : {}),
   });
-  const server = (outcome: Ev['servers'][number]['outcome'], addresses: string[] = [], rcode?: string): Ev['servers'][number] => ({
-    server: '192.0.2.53:53', source: 'system', outcome, addresses, cnames: [],
-    answers: [{ qtype: 'A', server: '192.0.2.53:53', via: 'udp', outcome, addresses, cnames: [], records: [], ignored: 0, ms: 1, ...(rcode ? { rcode } : {}) }],
+  const noServer = (o: Ev['os'], host = D): Ev => ({
+    host,
+    role: 'main',
+    os: o,
+    servers: [],
+    dnsAddresses: o.addresses,
+    connectAddresses: o.addresses,
+    ...(o.addresses[0] ? { connectAddress: o.addresses[0] } : {}),
+  });
+  const server = (
+    outcome: Ev['servers'][number]['outcome'],
+    addresses: string[] = [],
+    rcode?: string,
+  ): Ev['servers'][number] => ({
+    server: '192.0.2.53:53',
+    source: 'system',
+    outcome,
+    addresses,
+    cnames: [],
+    answers: [
+      {
+        qtype: 'A',
+        server: '192.0.2.53:53',
+        via: 'udp',
+        outcome,
+        addresses,
+        cnames: [],
+        records: [],
+        ignored: 0,
+        ms: 1,
+        ...(rcode ? { rcode } : {}),
+      },
+    ],
   });
   judgeRows<Ev>([
-    ['no DNS server to ask, this machine resolves it: pass, and says so', dnsMain, noServer(os('answer', ['192.0.2.10'])),
-      { status: 'pass', message: /^192\.0\.2\.10 \(this machine's resolver; no DNS server to ask directly\)$/ }],
-    ['no DNS server to ask, not found: DNS_NXDOMAIN', dnsMain, noServer(os('notfound', [], 'ENOTFOUND')), { status: 'fail', code: 'DNS_NXDOMAIN', message: `${D} does not resolve on this machine (ENOTFOUND)` }],
-    ['no DNS server to ask, temporary failure: DNS_SERVFAIL', dnsMain, noServer(os('tempfail', [], 'EAI_AGAIN')), { status: 'fail', code: 'DNS_SERVFAIL' }],
-    ['no DNS server to ask, no answer in time: DNS_TIMEOUT', dnsMain, noServer(os('timeout', [], 'no answer within 5000 ms')), { status: 'fail', code: 'DNS_TIMEOUT' }],
-    ['NXDOMAIN for a preview name: no wildcard', dnsPreview, { ...noServer(os('notfound'), PREVIEW), role: 'preview', servers: [server('nxdomain', [], 'NXDOMAIN')] },
-      { status: 'fail', code: 'DNS_NXDOMAIN', message: new RegExp(`no wildcard record for \\*\\.sandbox\\.${D.replace('.', '\\.')}$`) }],
-    ['a name with no A/AAAA', dnsMain, { ...noServer(os('answer', ['192.0.2.10'])), servers: [server('nodata', [], 'NOERROR')] },
-      { status: 'fail', code: 'DNS_NO_ADDRESS', message: /still resolves it to 192\.0\.2\.10, from \/etc\/hosts/ }],
-    ['REFUSED: DNS_SERVFAIL naming the rcode', dnsMain, { ...noServer(os('answer', ['192.0.2.10'])), servers: [server('refused', [], 'REFUSED')] },
-      { status: 'fail', code: 'DNS_SERVFAIL', message: /failed to resolve acme\.test: REFUSED/ }],
-    ['this machine disagrees with DNS: DNS_LOCAL_OVERRIDE', dnsMain, { ...noServer(os('answer', ['10.0.0.1'])), dnsAddresses: ['192.0.2.10'], servers: [server('answer', ['192.0.2.10'])] },
-      { status: 'warn', code: 'DNS_LOCAL_OVERRIDE', message: /resolves acme\.test to 10\.0\.0\.1 but DNS/ }],
+    [
+      'no DNS server to ask, this machine resolves it: pass, and says so',
+      dnsMain,
+      noServer(os('answer', ['192.0.2.10'])),
+      { status: 'pass', message: /^192\.0\.2\.10 \(this machine's resolver; no DNS server to ask directly\)$/ },
+    ],
+    [
+      'no DNS server to ask, not found: DNS_NXDOMAIN',
+      dnsMain,
+      noServer(os('notfound', [], 'ENOTFOUND')),
+      { status: 'fail', code: 'DNS_NXDOMAIN', message: `${D} does not resolve on this machine (ENOTFOUND)` },
+    ],
+    [
+      'no DNS server to ask, temporary failure: DNS_SERVFAIL',
+      dnsMain,
+      noServer(os('tempfail', [], 'EAI_AGAIN')),
+      { status: 'fail', code: 'DNS_SERVFAIL' },
+    ],
+    [
+      'no DNS server to ask, no answer in time: DNS_TIMEOUT',
+      dnsMain,
+      noServer(os('timeout', [], 'no answer within 5000 ms')),
+      { status: 'fail', code: 'DNS_TIMEOUT' },
+    ],
+    [
+      'NXDOMAIN for a preview name: no wildcard',
+      dnsPreview,
+      { ...noServer(os('notfound'), PREVIEW), role: 'preview', servers: [server('nxdomain', [], 'NXDOMAIN')] },
+      {
+        status: 'fail',
+        code: 'DNS_NXDOMAIN',
+        message: new RegExp(`no wildcard record for \\*\\.sandbox\\.${D.replace('.', '\\.')}$`),
+      },
+    ],
+    [
+      'a name with no A/AAAA',
+      dnsMain,
+      { ...noServer(os('answer', ['192.0.2.10'])), servers: [server('nodata', [], 'NOERROR')] },
+      { status: 'fail', code: 'DNS_NO_ADDRESS', message: /still resolves it to 192\.0\.2\.10, from \/etc\/hosts/ },
+    ],
+    [
+      'REFUSED: DNS_SERVFAIL naming the rcode',
+      dnsMain,
+      { ...noServer(os('answer', ['192.0.2.10'])), servers: [server('refused', [], 'REFUSED')] },
+      { status: 'fail', code: 'DNS_SERVFAIL', message: /failed to resolve acme\.test: REFUSED/ },
+    ],
+    [
+      'this machine disagrees with DNS: DNS_LOCAL_OVERRIDE',
+      dnsMain,
+      {
+        ...noServer(os('answer', ['10.0.0.1'])),
+        dnsAddresses: ['192.0.2.10'],
+        servers: [server('answer', ['192.0.2.10'])],
+      },
+      { status: 'warn', code: 'DNS_LOCAL_OVERRIDE', message: /resolves acme\.test to 10\.0\.0\.1 but DNS/ },
+    ],
   ]);
 });
 
@@ -91,51 +180,119 @@ describe('tls.*', () => {
   const evidenceFor = (sent: string[], anchors: string[]): Ev => {
     const certs = sent.map((p) => new X509Certificate(p));
     return {
-      host: D, address: '192.0.2.10', port: 443, protocol: 'TLSv1.3', chain: certs.map(certInfo),
-      analysis: analyzeChain(certs, anchorsFromPems(anchors, 'ca-file')), ms: 3,
+      host: D,
+      address: '192.0.2.10',
+      port: 443,
+      protocol: 'TLSv1.3',
+      chain: certs.map(certInfo),
+      analysis: analyzeChain(certs, anchorsFromPems(anchors, 'ca-file')),
+      ms: 3,
     };
   };
 
   it('a certificate whose sent intermediate did not sign it (same name, other key): TLS_UNTRUSTED, chain broken', async () => {
     const root = await pki.rootCa('Judge Root CA');
-    const [real, impostor] = await Promise.all([pki.intermediate(root, 'Judge Issuing CA'), pki.intermediate(root, 'Judge Issuing CA')]);
+    const [real, impostor] = await Promise.all([
+      pki.intermediate(root, 'Judge Issuing CA'),
+      pki.intermediate(root, 'Judge Issuing CA'),
+    ]);
     const leaf = await pki.leaf(real, { cn: D, sans: [D] });
     const today = { ...ctx, now: () => new Date() }; // certificates made now, valid for 90 days
     const ev = evidenceFor([leaf.certPem, impostor.certPem], [root.certPem]);
     expect(ev.analysis?.trust).toBe('bad-signature');
     const j = tlsMain.judge(ev, today);
-    expect(j).toMatchObject({ status: 'fail', code: 'TLS_UNTRUSTED', message: `chain for ${D} is broken: "Judge Issuing CA" was sent but did not sign the certificate below it` });
+    expect(j).toMatchObject({
+      status: 'fail',
+      code: 'TLS_UNTRUSTED',
+      message: `chain for ${D} is broken: "Judge Issuing CA" was sent but did not sign the certificate below it`,
+    });
     // The same leaf with its real intermediate is trusted: the verdict came from the signature, not the names.
-    expect(tlsMain.judge(evidenceFor([leaf.certPem, real.certPem], [root.certPem]), today)).toMatchObject({ status: 'pass' });
+    expect(tlsMain.judge(evidenceFor([leaf.certPem, real.certPem], [root.certPem]), today)).toMatchObject({
+      status: 'pass',
+    });
   }, 60_000);
 
   it('no session: TLS_HANDSHAKE names where it failed', () => {
-    const ev: Ev = { host: D, address: '192.0.2.10', port: 443, chain: [], ms: 5000, failure: { stage: 'connect', kind: 'timeout', error: 'no TCP connection within 5000 ms' } };
-    expect(tlsMain.judge(ev, ctx)).toMatchObject({ status: 'fail', code: 'TLS_HANDSHAKE', message: `no TLS session with 192.0.2.10:443 for ${D}: no TCP connection within 5000 ms` });
+    const ev: Ev = {
+      host: D,
+      address: '192.0.2.10',
+      port: 443,
+      chain: [],
+      ms: 5000,
+      failure: { stage: 'connect', kind: 'timeout', error: 'no TCP connection within 5000 ms' },
+    };
+    expect(tlsMain.judge(ev, ctx)).toMatchObject({
+      status: 'fail',
+      code: 'TLS_HANDSHAKE',
+      message: `no TLS session with 192.0.2.10:443 for ${D}: no TCP connection within 5000 ms`,
+    });
   });
 });
 
 describe('http.*', () => {
   type Ev = EvidenceOf<typeof httpFiles>;
-  const ex = (status: number, body: string, headers: Record<string, string> = {}): HttpExchange => ({ url: 'u', address: '192.0.2.10', status, body, headers, ms: 2 });
+  const ex = (status: number, body: string, headers: Record<string, string> = {}): HttpExchange => ({
+    url: 'u',
+    address: '192.0.2.10',
+    status,
+    body,
+    headers,
+    ms: 2,
+  });
   /** Evidence as gather builds it: the fingerprint comes from the platform's own answers. */
   const fromAnswers = (host: string, exchanges: Record<string, HttpExchange>): Ev => {
     const fp = fingerprint(exchanges);
     return { host, address: '192.0.2.10', exchanges, ...(fp ? { fingerprint: fp } : {}) };
   };
   const cpLogin = { '/': ex(302, '', { location: '/login' }), '/healthz': ex(200, 'ok') };
-  const sandboxApi = { '/': ex(404, '{}'), '/api/config': ex(200, JSON.stringify({ napUrl: `https://${D}`, sandboxDomain: `sandbox.${D}` })) };
+  const sandboxApi = {
+    '/': ex(404, '{}'),
+    '/api/config': ex(200, JSON.stringify({ napUrl: `https://${D}`, sandboxDomain: `sandbox.${D}` })),
+  };
   judgeRows<Ev>([
-    ['files.<d> answered by nap-cp\'s web UI (its login redirect): HTTP_HOST_REWRITTEN', httpFiles, fromAnswers(`files.${D}`, cpLogin),
-      { status: 'fail', code: 'HTTP_HOST_REWRITTEN', message: `files.${D} landed on nap-cp's web UI (302 to /login) instead of the export app: nap-cp did not see Host files.${D}` }],
-    ['a preview host answered as nap-sandbox\'s own API: HTTP_HOST_REWRITTEN', httpPreview, fromAnswers(PREVIEW, sandboxApi),
-      { status: 'fail', code: 'HTTP_HOST_REWRITTEN', message: /did not see it as a preview host/ }],
-    ['the export app answering: pass', httpFiles, fromAnswers(`files.${D}`, { '/': ex(404, 'Not found', { 'content-type': 'text/plain' }) }), { status: 'pass' }],
-    ['sandbox.<d> installed for another domain: HTTP_CONFIG_MISMATCH', httpSandbox,
-      fromAnswers(`sandbox.${D}`, { ...sandboxApi, '/api/config': ex(200, JSON.stringify({ napUrl: `https://${D}`, sandboxDomain: 'sandbox.other.test' })) }),
-      { status: 'fail', code: 'HTTP_CONFIG_MISMATCH', fix: `In values.env set SANDBOX_DOMAIN=sandbox.${D}, then re-run install.sh.` }],
-    ['a 503 from the proxy: HTTP_NO_ENDPOINTS', httpSandbox, fromAnswers(`sandbox.${D}`, { '/': ex(503, '<html>503 Service Temporarily Unavailable</html>', { server: 'nginx' }) }),
-      { status: 'fail', code: 'HTTP_NO_ENDPOINTS' }],
+    [
+      "files.<d> answered by nap-cp's web UI (its login redirect): HTTP_HOST_REWRITTEN",
+      httpFiles,
+      fromAnswers(`files.${D}`, cpLogin),
+      {
+        status: 'fail',
+        code: 'HTTP_HOST_REWRITTEN',
+        message: `files.${D} landed on nap-cp's web UI (302 to /login) instead of the export app: nap-cp did not see Host files.${D}`,
+      },
+    ],
+    [
+      "a preview host answered as nap-sandbox's own API: HTTP_HOST_REWRITTEN",
+      httpPreview,
+      fromAnswers(PREVIEW, sandboxApi),
+      { status: 'fail', code: 'HTTP_HOST_REWRITTEN', message: /did not see it as a preview host/ },
+    ],
+    [
+      'the export app answering: pass',
+      httpFiles,
+      fromAnswers(`files.${D}`, { '/': ex(404, 'Not found', { 'content-type': 'text/plain' }) }),
+      { status: 'pass' },
+    ],
+    [
+      'sandbox.<d> installed for another domain: HTTP_CONFIG_MISMATCH',
+      httpSandbox,
+      fromAnswers(`sandbox.${D}`, {
+        ...sandboxApi,
+        '/api/config': ex(200, JSON.stringify({ napUrl: `https://${D}`, sandboxDomain: 'sandbox.other.test' })),
+      }),
+      {
+        status: 'fail',
+        code: 'HTTP_CONFIG_MISMATCH',
+        fix: `In values.env set SANDBOX_DOMAIN=sandbox.${D}, then re-run install.sh.`,
+      },
+    ],
+    [
+      'a 503 from the proxy: HTTP_NO_ENDPOINTS',
+      httpSandbox,
+      fromAnswers(`sandbox.${D}`, {
+        '/': ex(503, '<html>503 Service Temporarily Unavailable</html>', { server: 'nginx' }),
+      }),
+      { status: 'fail', code: 'HTTP_NO_ENDPOINTS' },
+    ],
   ]);
 });
 
@@ -143,13 +300,63 @@ describe('ws.*', () => {
   type Ev = EvidenceOf<typeof wsBrowsers>;
   const host = `browsers.${D}`;
   judgeRows<Ev>([
-    ['101 and the responder\'s hello: pass', wsBrowsers, { host, endpoint: 'responder', attempt: { url: `wss://${host}/.well-known/nap-verify/ws`, address: '192.0.2.10', upgraded: true, status: 101, firstMessage: '{"type":"hello","service":"nap-browser"}', ms: 4 } },
-      { status: 'pass', message: '101, hello from nap-browser' }],
-    ['426 from the service: the Upgrade headers were dropped', wsBrowsers, { host, endpoint: 'responder', attempt: { url: `wss://${host}/.well-known/nap-verify/ws`, address: '192.0.2.10', upgraded: false, status: 426, body: '{"error":"Upgrade required","upgrade":null}', ms: 4 } },
-      { status: 'fail', code: 'WS_UPGRADE_STRIPPED' }],
-    ['101 then a broken stream: WS_REJECTED', wsBrowsers, { host, endpoint: 'responder', attempt: { url: `wss://${host}/.well-known/nap-verify/ws`, address: '192.0.2.10', upgraded: true, status: 101, error: 'socket hang up', ms: 4 } },
-      { status: 'fail', code: 'WS_REJECTED', message: /answered 101, then the stream broke: socket hang up/ }],
-    ['nothing to upgrade to: WS_NO_ENDPOINT (skip)', wsBrowsers, { host, endpoint: 'none' }, { status: 'skip', code: 'WS_NO_ENDPOINT' }],
+    [
+      "101 and the responder's hello: pass",
+      wsBrowsers,
+      {
+        host,
+        endpoint: 'responder',
+        attempt: {
+          url: `wss://${host}/.well-known/nap-verify/ws`,
+          address: '192.0.2.10',
+          upgraded: true,
+          status: 101,
+          firstMessage: '{"type":"hello","service":"nap-browser"}',
+          ms: 4,
+        },
+      },
+      { status: 'pass', message: '101, hello from nap-browser' },
+    ],
+    [
+      '426 from the service: the Upgrade headers were dropped',
+      wsBrowsers,
+      {
+        host,
+        endpoint: 'responder',
+        attempt: {
+          url: `wss://${host}/.well-known/nap-verify/ws`,
+          address: '192.0.2.10',
+          upgraded: false,
+          status: 426,
+          body: '{"error":"Upgrade required","upgrade":null}',
+          ms: 4,
+        },
+      },
+      { status: 'fail', code: 'WS_UPGRADE_STRIPPED' },
+    ],
+    [
+      '101 then a broken stream: WS_REJECTED',
+      wsBrowsers,
+      {
+        host,
+        endpoint: 'responder',
+        attempt: {
+          url: `wss://${host}/.well-known/nap-verify/ws`,
+          address: '192.0.2.10',
+          upgraded: true,
+          status: 101,
+          error: 'socket hang up',
+          ms: 4,
+        },
+      },
+      { status: 'fail', code: 'WS_REJECTED', message: /answered 101, then the stream broke: socket hang up/ },
+    ],
+    [
+      'nothing to upgrade to: WS_NO_ENDPOINT (skip)',
+      wsBrowsers,
+      { host, endpoint: 'none' },
+      { status: 'skip', code: 'WS_NO_ENDPOINT' },
+    ],
   ]);
 });
 
@@ -157,28 +364,77 @@ describe('turn.*', () => {
   type Ev = EvidenceOf<typeof turnTcp>;
   const server = `${D}:3478`;
   judgeRows<Ev>([
-    ['TCP connects time out: TURN_TIMEOUT on turn.tcp', turnTcp, { transport: 'tcp', server, ok: false, failure: { kind: 'timeout', error: 'no TCP connection within 5000 ms' } },
-      { status: 'fail', code: 'TURN_TIMEOUT', message: `no STUN answer from ${server} over TCP: no TCP connection within 5000 ms (packets dropped on the way)` }],
-    ['TCP refused: TURN_UNREACHABLE', turnTcp, { transport: 'tcp', server, ok: false, failure: { kind: 'refused', error: 'connection refused' } },
-      { status: 'fail', code: 'TURN_UNREACHABLE' }],
-    ['a garbage flood is a server that answers, not a firewall drop', turnTcp, { transport: 'tcp', server, ok: false, failure: { kind: 'flood', error: 'more than 2000 packets' } },
-      { status: 'fail', code: 'TURN_UNREACHABLE', message: /answers, but not as a STUN server/ }],
-    ['the name does not resolve: skip, the dns.* checks say why', turnTcp, { transport: 'tcp', server, unresolved: 'ENOTFOUND' },
-      { status: 'skip', message: `TURN server ${server}: ENOTFOUND; nothing to test until DNS answers (see the dns.* checks), or give --turn <ip>` }],
-    ['UDP dropped while TCP answers: TURN_UDP_UNUSED (warn)', turnUdp, { transport: 'udp', server, ok: false, failure: { kind: 'timeout', error: 'no answer' }, tcpAnswered: true },
-      { status: 'warn', code: 'TURN_UDP_UNUSED' }],
+    [
+      'TCP connects time out: TURN_TIMEOUT on turn.tcp',
+      turnTcp,
+      { transport: 'tcp', server, ok: false, failure: { kind: 'timeout', error: 'no TCP connection within 5000 ms' } },
+      {
+        status: 'fail',
+        code: 'TURN_TIMEOUT',
+        message: `no STUN answer from ${server} over TCP: no TCP connection within 5000 ms (packets dropped on the way)`,
+      },
+    ],
+    [
+      'TCP refused: TURN_UNREACHABLE',
+      turnTcp,
+      { transport: 'tcp', server, ok: false, failure: { kind: 'refused', error: 'connection refused' } },
+      { status: 'fail', code: 'TURN_UNREACHABLE' },
+    ],
+    [
+      'a garbage flood is a server that answers, not a firewall drop',
+      turnTcp,
+      { transport: 'tcp', server, ok: false, failure: { kind: 'flood', error: 'more than 2000 packets' } },
+      { status: 'fail', code: 'TURN_UNREACHABLE', message: /answers, but not as a STUN server/ },
+    ],
+    [
+      'the name does not resolve: skip, the dns.* checks say why',
+      turnTcp,
+      { transport: 'tcp', server, unresolved: 'ENOTFOUND' },
+      {
+        status: 'skip',
+        message: `TURN server ${server}: ENOTFOUND; nothing to test until DNS answers (see the dns.* checks), or give --turn <ip>`,
+      },
+    ],
+    [
+      'UDP dropped while TCP answers: TURN_UDP_UNUSED (warn)',
+      turnUdp,
+      { transport: 'udp', server, ok: false, failure: { kind: 'timeout', error: 'no answer' }, tcpAnswered: true },
+      { status: 'warn', code: 'TURN_UDP_UNUSED' },
+    ],
   ]);
 });
 
 describe('config.values', () => {
   type Ev = EvidenceOf<typeof configValues>;
-  const findings = valuesFindings({ NAP_HOST: D, INGRESS_MODE: 'external', SANDBOX_DOMAIN: 'sandbox.other.test', WEB_PUBLIC_URL: `https://${D}`,
-    BROWSER_PUBLIC_URL: `https://browsers.${D}`, SANDBOX_PUBLIC_URL: `https://sandbox.${D}` }, { mode: 'external', domain: D, httpsPort: 443 });
+  const findings = valuesFindings(
+    {
+      NAP_HOST: D,
+      INGRESS_MODE: 'external',
+      SANDBOX_DOMAIN: 'sandbox.other.test',
+      WEB_PUBLIC_URL: `https://${D}`,
+      BROWSER_PUBLIC_URL: `https://browsers.${D}`,
+      SANDBOX_PUBLIC_URL: `https://sandbox.${D}`,
+    },
+    { mode: 'external', domain: D, httpsPort: 443 },
+  );
   judgeRows<Ev>([
-    ['SANDBOX_DOMAIN for another domain: CONFIG_MISMATCH', configValues, { file: '/tmp/values.env', findings },
-      { status: 'fail', code: 'CONFIG_MISMATCH', message: `SANDBOX_DOMAIN=sandbox.other.test should be sandbox.${D} (sandbox preview links point at names the wildcard record and certificate do not cover)`,
-        fix: `In /tmp/values.env: set SANDBOX_DOMAIN to sandbox.${D}.` }],
-    ['every key agrees: pass', configValues, { file: '/tmp/values.env', values: { NAP_HOST: D }, findings: [] }, { status: 'pass', message: '1 keys agree with the domain' }],
+    [
+      'SANDBOX_DOMAIN for another domain: CONFIG_MISMATCH',
+      configValues,
+      { file: '/tmp/values.env', findings },
+      {
+        status: 'fail',
+        code: 'CONFIG_MISMATCH',
+        message: `SANDBOX_DOMAIN=sandbox.other.test should be sandbox.${D} (sandbox preview links point at names the wildcard record and certificate do not cover)`,
+        fix: `In /tmp/values.env: set SANDBOX_DOMAIN to sandbox.${D}.`,
+      },
+    ],
+    [
+      'every key agrees: pass',
+      configValues,
+      { file: '/tmp/values.env', values: { NAP_HOST: D }, findings: [] },
+      { status: 'pass', message: '1 keys agree with the domain' },
+    ],
   ]);
 });
 
@@ -186,13 +442,31 @@ describe('hold.*', () => {
   type Ev = EvidenceOf<typeof holdWsMain>;
   const FIN: StreamEnd = { how: 'close', code: 1006, reason: '', fin: true };
   const line = (openedAt: number, lastByteAt: number, endedAt: number) => ({ openedAt, lastByteAt, endedAt, end: FIN });
-  const held = (silent: NonNullable<Ev['silent']>, keepalive: Ev['keepalive']): Ev => ({ host: D, holdS: 75, silent, keepalive, ...analyzeHold(silent, keepalive) });
+  const held = (silent: NonNullable<Ev['silent']>, keepalive: Ev['keepalive']): Ev => ({
+    host: D,
+    holdS: 75,
+    silent,
+    keepalive,
+    ...analyzeHold(silent, keepalive),
+  });
   judgeRows<Ev>([
-    ['both streams cut at the same age: a lifetime cap (HOLD_CUT)', holdWsMain, held(line(0, 1500, 30_050), line(0, 29_600, 30_080)),
-      { status: 'fail', code: 'HOLD_CUT', message: /GCP load balancer backend timeout/ }],
-    ['the twin could not be held: unknown limit, no guessed culprit (HOLD_CUT)', holdWsMain,
+    [
+      'both streams cut at the same age: a lifetime cap (HOLD_CUT)',
+      holdWsMain,
+      held(line(0, 1500, 30_050), line(0, 29_600, 30_080)),
+      { status: 'fail', code: 'HOLD_CUT', message: /GCP load balancer backend timeout/ },
+    ],
+    [
+      'the twin could not be held: unknown limit, no guessed culprit (HOLD_CUT)',
+      holdWsMain,
       held(line(0, 1500, 21_500), { endedAt: 300, end: { how: 'http', status: 503 } }),
-      { status: 'fail', code: 'HOLD_CUT', message: /the keep-alive twin could not be held \(HTTP 503\), so an idle timeout cannot be told from a lifetime cap$/ }],
+      {
+        status: 'fail',
+        code: 'HOLD_CUT',
+        message:
+          /the keep-alive twin could not be held \(HTTP 503\), so an idle timeout cannot be told from a lifetime cap$/,
+      },
+    ],
   ]);
   it('the evidence of those rows carries the limit kind', () => {
     expect(held(line(0, 1500, 30_050), line(0, 29_600, 30_080)).limit).toBe('lifetime');

@@ -26,8 +26,21 @@ describe('option parsing', () => {
 
   it('validates into defaults the spec names', () => {
     const o = validate({ domain: 'acme.com' });
-    expect(o).toMatchObject({ httpsPort: 443, httpPort: 80, certWarnDays: 14, timeoutMs: 10_000, format: 'text', strict: false, expectIps: [], resolvers: [] });
-    expect(validate({ domain: 'acme.com', expectIp: ['1.2.3.4', '5.6.7.8,9.9.9.9'] }).expectIps).toEqual(['1.2.3.4', '5.6.7.8', '9.9.9.9']);
+    expect(o).toMatchObject({
+      httpsPort: 443,
+      httpPort: 80,
+      certWarnDays: 14,
+      timeoutMs: 10_000,
+      format: 'text',
+      strict: false,
+      expectIps: [],
+      resolvers: [],
+    });
+    expect(validate({ domain: 'acme.com', expectIp: ['1.2.3.4', '5.6.7.8,9.9.9.9'] }).expectIps).toEqual([
+      '1.2.3.4',
+      '5.6.7.8',
+      '9.9.9.9',
+    ]);
   });
 
   it('--ip-family: auto by default, 4 or 6 (ipv6 spelt out too), nothing else; --ingress-ip must be of that family', () => {
@@ -35,6 +48,8 @@ describe('option parsing', () => {
     expect(validate({ domain: 'acme.com', ipFamily: '6' }).ipFamily).toBe('6');
     expect(validate({ domain: 'acme.com', ipFamily: 'ipv4' }).ipFamily).toBe('4');
     expect(() => validate({ domain: 'acme.com', ipFamily: '5' })).toThrow(/--ip-family 5: expected auto, 4 or 6/);
-    expect(() => validate({ domain: 'acme.com', ipFamily: '6', ingressIp: '192.0.2.1' })).toThrow(/--ingress-ip 192\.0\.2\.1 is not an IPv6 address/);
+    expect(() => validate({ domain: 'acme.com', ipFamily: '6', ingressIp: '192.0.2.1' })).toThrow(
+      /--ingress-ip 192\.0\.2\.1 is not an IPv6 address/,
+    );
   });
 });

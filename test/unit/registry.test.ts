@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { loadChecks, selectIds } from '../../src/registry.js';
 import { CONTRACT } from '../support/spec-codes.js';
 
-
 describe('check registry', () => {
   it('finds every check file by its id, and each declares the spec codes with a fix', async () => {
     const defs = await loadChecks();
     const ids = defs.map((d) => d.meta.id);
-    const files = readdirSync(new URL('../../checks/', import.meta.url)).filter((f) => /^[a-z]+\..*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, ''));
+    const files = readdirSync(new URL('../../checks/', import.meta.url))
+      .filter((f) => /^[a-z]+\..*\.ts$/.test(f))
+      .map((f) => f.replace(/\.ts$/, ''));
     expect(ids.sort()).toEqual(files.sort());
     // Every check is in the contract, and every contract id is a check: none left out of the table.
     expect(Object.keys(CONTRACT).sort()).toEqual(ids);

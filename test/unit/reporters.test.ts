@@ -9,16 +9,57 @@ import { buildTarget } from '../../src/target.js';
 import { assertResultSchema, RESULT_SCHEMA } from '../harness/schema.js';
 
 const results: CheckResult[] = [
-  { id: 'dns.main', title: 'DNS', status: 'pass', message: '127.0.0.1', host: 'acme.test', durationMs: 3, evidence: { a: 1 } },
-  { id: 'dns.preview', title: 'DNS', status: 'fail', code: 'DNS_NXDOMAIN', message: 'no <wildcard> & "quotes"\u0001', host: 'nvf1.sandbox.acme.test', durationMs: 2, evidence: {}, remediation: 'Add *.sandbox.acme.test' },
-  { id: 'tls.main', title: 'TLS', status: 'warn', code: 'TLS_EXPIRES_SOON', message: 'expires in 3 days', host: 'acme.test', durationMs: 9, evidence: {}, remediation: 'Renew' },
-  { id: 'tls.preview', title: 'TLS', status: 'skip', message: 'skipped: dns.preview failed', durationMs: 0, evidence: {} },
+  {
+    id: 'dns.main',
+    title: 'DNS',
+    status: 'pass',
+    message: '127.0.0.1',
+    host: 'acme.test',
+    durationMs: 3,
+    evidence: { a: 1 },
+  },
+  {
+    id: 'dns.preview',
+    title: 'DNS',
+    status: 'fail',
+    code: 'DNS_NXDOMAIN',
+    message: 'no <wildcard> & "quotes"\u0001',
+    host: 'nvf1.sandbox.acme.test',
+    durationMs: 2,
+    evidence: {},
+    remediation: 'Add *.sandbox.acme.test',
+  },
+  {
+    id: 'tls.main',
+    title: 'TLS',
+    status: 'warn',
+    code: 'TLS_EXPIRES_SOON',
+    message: 'expires in 3 days',
+    host: 'acme.test',
+    durationMs: 9,
+    evidence: {},
+    remediation: 'Renew',
+  },
+  {
+    id: 'tls.preview',
+    title: 'TLS',
+    status: 'skip',
+    message: 'skipped: dns.preview failed',
+    durationMs: 0,
+    evidence: {},
+  },
 ];
 
 const run = (strict = false): RunRecord => ({
-  tool: 'nap-verify', version: '0.1.0', startedAt: new Date('2026-11-24T10:00:00Z'), finishedAt: new Date('2026-11-24T10:00:01.5Z'),
-  target: buildTarget('acme.test'), options: { domain: 'acme.test' }, resolvers: ['127.0.0.1:53 (system)'],
-  summary: summarize(results, strict), results,
+  tool: 'nap-verify',
+  version: '0.1.0',
+  startedAt: new Date('2026-11-24T10:00:00Z'),
+  finishedAt: new Date('2026-11-24T10:00:01.5Z'),
+  target: buildTarget('acme.test'),
+  options: { domain: 'acme.test' },
+  resolvers: ['127.0.0.1:53 (system)'],
+  summary: summarize(results, strict),
+  results,
 });
 
 describe('reporters', () => {
@@ -35,17 +76,45 @@ describe('reporters', () => {
       { ...doc, surprise: true },
       (({ target: _t, ...rest }) => rest)(doc),
     ].map((d) => JSON.parse(JSON.stringify(d)));
-    for (const [i, d] of broken.entries()) expect(() => assertResultSchema(d), String(i)).toThrow(/does not match schema\/result-1\.json/);
+    for (const [i, d] of broken.entries())
+      expect(() => assertResultSchema(d), String(i)).toThrow(/does not match schema\/result-1\.json/);
   });
 
   it('JSON carries exactly the spec §4 fields', () => {
     const doc = JSON.parse(toJson(run()));
-    expect(Object.keys(doc)).toEqual(['tool', 'version', 'schema', 'startedAt', 'finishedAt', 'durationMs', 'target', 'options', 'environment', 'summary', 'checks']);
-    expect(doc).toMatchObject({ tool: 'nap-verify', schema: 1, durationMs: 1500, summary: { pass: 1, warn: 1, fail: 1, skip: 1, status: 'fail' } });
+    expect(Object.keys(doc)).toEqual([
+      'tool',
+      'version',
+      'schema',
+      'startedAt',
+      'finishedAt',
+      'durationMs',
+      'target',
+      'options',
+      'environment',
+      'summary',
+      'checks',
+    ]);
+    expect(doc).toMatchObject({
+      tool: 'nap-verify',
+      schema: 1,
+      durationMs: 1500,
+      summary: { pass: 1, warn: 1, fail: 1, skip: 1, status: 'fail' },
+    });
     expect(Object.keys(doc.target)).toEqual(['domain', 'hosts', 'ingressIp', 'turn']);
     expect(Object.keys(doc.target.hosts)).toEqual(['main', 'files', 'browsers', 'sandbox', 'preview']);
     expect(Object.keys(doc.environment)).toEqual(['node', 'platform', 'resolvers']);
-    expect(Object.keys(doc.checks[1])).toEqual(['id', 'title', 'status', 'code', 'message', 'host', 'durationMs', 'evidence', 'remediation']);
+    expect(Object.keys(doc.checks[1])).toEqual([
+      'id',
+      'title',
+      'status',
+      'code',
+      'message',
+      'host',
+      'durationMs',
+      'evidence',
+      'remediation',
+    ]);
     expect(Object.keys(doc.checks[3])).toEqual(['id', 'title', 'status', 'message', 'durationMs', 'evidence']);
   });
 

@@ -2,15 +2,30 @@
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, limitsFromEnv, parseTarget, startResponder, type Responder } from '../../src/serve/responder.js';
+import {
+  DEFAULT_LIMITS,
+  limitsFromEnv,
+  parseTarget,
+  startResponder,
+  type Responder,
+} from '../../src/serve/responder.js';
 
 let r: Responder;
 let bare: Responder;
 const D = 'acme.test';
 
 beforeAll(async () => {
-  r = await startResponder({ domain: D, host: '127.0.0.1', ports: { 'nap-cp': 0, 'nap-browser': 0, 'nap-sandbox': 0 } });
-  bare = await startResponder({ domain: D, host: '127.0.0.1', ports: { 'nap-cp': 0, 'nap-browser': 0, 'nap-sandbox': 0 }, fingerprintsOnly: true });
+  r = await startResponder({
+    domain: D,
+    host: '127.0.0.1',
+    ports: { 'nap-cp': 0, 'nap-browser': 0, 'nap-sandbox': 0 },
+  });
+  bare = await startResponder({
+    domain: D,
+    host: '127.0.0.1',
+    ports: { 'nap-cp': 0, 'nap-browser': 0, 'nap-sandbox': 0 },
+    fingerprintsOnly: true,
+  });
 });
 afterAll(async () => {
   await r.close();
@@ -28,12 +43,26 @@ function ws(port: number, path: string, host: string) {
 
 describe('responder: /.well-known/nap-verify', () => {
   it('names the service, the Host as received and X-Forwarded-Proto', async () => {
-    const a = await get(r.ports['nap-cp']!, '/.well-known/nap-verify', 'files.acme.test', { 'x-forwarded-proto': 'https' });
+    const a = await get(r.ports['nap-cp']!, '/.well-known/nap-verify', 'files.acme.test', {
+      'x-forwarded-proto': 'https',
+    });
     expect(a.status).toBe(200);
-    expect(JSON.parse(a.body)).toEqual({ service: 'nap-cp', host: 'files.acme.test', forwardedProto: 'https', protocol: 1 });
+    expect(JSON.parse(a.body)).toEqual({
+      service: 'nap-cp',
+      host: 'files.acme.test',
+      forwardedProto: 'https',
+      protocol: 1,
+    });
     const b = await get(r.ports['nap-browser']!, '/.well-known/nap-verify', 'browsers.acme.test:8443');
-    expect(JSON.parse(b.body)).toEqual({ service: 'nap-browser', host: 'browsers.acme.test:8443', forwardedProto: null, protocol: 1 });
-    expect(JSON.parse((await get(r.ports['nap-sandbox']!, '/.well-known/nap-verify', 'x-1.sandbox.acme.test')).body).service).toBe('nap-sandbox');
+    expect(JSON.parse(b.body)).toEqual({
+      service: 'nap-browser',
+      host: 'browsers.acme.test:8443',
+      forwardedProto: null,
+      protocol: 1,
+    });
+    expect(
+      JSON.parse((await get(r.ports['nap-sandbox']!, '/.well-known/nap-verify', 'x-1.sandbox.acme.test')).body).service,
+    ).toBe('nap-sandbox');
   });
 
   it('WebSocket: hello on open, echoes text, and sends nothing unasked (no pings)', async () => {
@@ -47,7 +76,10 @@ describe('responder: /.well-known/nap-verify', () => {
     sock.send('hi there');
     await new Promise((res) => setTimeout(res, 1200));
     sock.close();
-    expect(got.map((m) => JSON.parse(m))).toEqual([{ type: 'hello', service: 'nap-browser', host: 'browsers.acme.test' }, { type: 'echo', data: 'hi there' }]);
+    expect(got.map((m) => JSON.parse(m))).toEqual([
+      { type: 'hello', service: 'nap-browser', host: 'browsers.acme.test' },
+      { type: 'echo', data: 'hi there' },
+    ]);
     expect(pings).toBe(0);
   });
 
@@ -59,14 +91,19 @@ describe('responder: /.well-known/nap-verify', () => {
 
   it('SSE: hello at once, ticks 0,1,2 at 0.5 s steps, beats when asked, bye at hold and the end', async () => {
     const t0 = Date.now();
-    const res = await request(`http://127.0.0.1:${r.ports['nap-cp']!}/.well-known/nap-verify/sse?hold=2&beat=0.7`, { headers: { host: D } });
+    const res = await request(`http://127.0.0.1:${r.ports['nap-cp']!}/.well-known/nap-verify/sse?hold=2&beat=0.7`, {
+      headers: { host: D },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/event-stream');
     const seen: Array<[number, string]> = [];
     for await (const chunk of res.body) seen.push([Date.now() - t0, chunk.toString()]);
     const text = seen.map(([, c]) => c).join('');
-    expect(text).toMatch(/^event: hello\ndata: \{"service":"nap-cp","host":"acme\.test","forwardedProto":null,"protocol":1,"hold":2,"beat":0\.7,"gap":500\}\n\n/);
-    for (const i of [0, 1, 2]) expect(text).toMatch(new RegExp(`id: ${i}\\nevent: tick\\ndata: \\{"i":${i},"t":\\d+\\}\\n\\n`));
+    expect(text).toMatch(
+      /^event: hello\ndata: \{"service":"nap-cp","host":"acme\.test","forwardedProto":null,"protocol":1,"hold":2,"beat":0\.7,"gap":500\}\n\n/,
+    );
+    for (const i of [0, 1, 2])
+      expect(text).toMatch(new RegExp(`id: ${i}\\nevent: tick\\ndata: \\{"i":${i},"t":\\d+\\}\\n\\n`));
     expect(text.match(/^: beat$/gm)).toHaveLength(2);
     expect(text).toMatch(/event: bye\ndata: \{"t":\d+\}\n\n$/);
     const ticks = [...text.matchAll(/"i":\d,"t":(\d+)/g)].map((m) => Number(m[1]));
@@ -75,14 +112,19 @@ describe('responder: /.well-known/nap-verify', () => {
   });
 
   it('SSE: &gap= spaces the ticks (bounded to 50–2000 ms); a beat finer than 0.5 s is raised to 0.5 s', async () => {
-    const res = await request(`http://127.0.0.1:${r.ports['nap-cp']!}/.well-known/nap-verify/sse?hold=1.2&gap=100&beat=0.01`, { headers: { host: D } });
+    const res = await request(
+      `http://127.0.0.1:${r.ports['nap-cp']!}/.well-known/nap-verify/sse?hold=1.2&gap=100&beat=0.01`,
+      { headers: { host: D } },
+    );
     const text = await res.body.text();
     expect(text).toMatch(/"hold":1\.2,"beat":0\.5,"gap":100\}/);
     const ticks = [...text.matchAll(/"i":\d,"t":(\d+)/g)].map((m) => Number(m[1]));
     for (const [i, t] of ticks.entries()) expect(t).toBeGreaterThanOrEqual(100 * (i + 1));
     expect(ticks[0]).toBeLessThan(450); // not the default 500 ms spacing
     expect(text.match(/^: beat$/gm)).toHaveLength(2);
-    const bounded = await request(`http://127.0.0.1:${r.ports['nap-cp']!}/.well-known/nap-verify/sse?hold=0&gap=1`, { headers: { host: D } });
+    const bounded = await request(`http://127.0.0.1:${r.ports['nap-cp']!}/.well-known/nap-verify/sse?hold=0&gap=1`, {
+      headers: { host: D },
+    });
     expect(await bounded.body.text()).toMatch(/"gap":50\}/);
   });
 });
@@ -104,7 +146,10 @@ describe('responder: the platform fingerprints (spec §1)', () => {
   it('browsers: /health public, /api/* 401 (its /api/config sits behind auth), the web UI elsewhere', async () => {
     const b = r.ports['nap-browser']!;
     expect(await get(b, '/health', `browsers.${D}`)).toMatchObject({ status: 200, body: '{"status":"ok"}' });
-    expect(await get(b, '/api/config', `browsers.${D}`)).toMatchObject({ status: 401, body: '{"error":"Unauthorized"}' });
+    expect(await get(b, '/api/config', `browsers.${D}`)).toMatchObject({
+      status: 401,
+      body: '{"error":"Unauthorized"}',
+    });
     expect(await get(b, '/api/browsers', `browsers.${D}`)).toMatchObject({ status: 401 });
     const ui = await get(b, '/', `browsers.${D}`);
     expect(ui.status).toBe(200);
@@ -114,13 +159,19 @@ describe('responder: the platform fingerprints (spec §1)', () => {
 
   it('sandbox: /health and a public /api/config from the domain, 401 on other /api/*, the web UI elsewhere', async () => {
     const s = r.ports['nap-sandbox']!;
-    expect(JSON.parse((await get(s, '/api/config', `sandbox.${D}`)).body)).toEqual({ napUrl: 'https://acme.test', sandboxDomain: 'sandbox.acme.test' });
+    expect(JSON.parse((await get(s, '/api/config', `sandbox.${D}`)).body)).toEqual({
+      napUrl: 'https://acme.test',
+      sandboxDomain: 'sandbox.acme.test',
+    });
     expect((await get(s, '/api/sandboxes', `sandbox.${D}`)).status).toBe(401);
     expect((await get(s, '/', `sandbox.${D}`)).body).toContain('<title>Sandboxes</title>');
   });
 
-  it('/api/auth/login on browsers and sandbox: 302 to <d>/oauth/authorize with the service\'s own callback', async () => {
-    for (const [svc, role] of [['nap-browser', 'browsers'], ['nap-sandbox', 'sandbox']] as const) {
+  it("/api/auth/login on browsers and sandbox: 302 to <d>/oauth/authorize with the service's own callback", async () => {
+    for (const [svc, role] of [
+      ['nap-browser', 'browsers'],
+      ['nap-sandbox', 'sandbox'],
+    ] as const) {
       const a = await get(r.ports[svc]!, '/api/auth/login', `${role}.${D}`);
       expect(a.status).toBe(302);
       const loc = new URL(String(a.headers.location));
@@ -128,7 +179,13 @@ describe('responder: the platform fingerprints (spec §1)', () => {
       expect(loc.searchParams.get('redirect_uri')).toBe(`https://${role}.acme.test/api/auth/callback`);
     }
     // Built from the public URLs it is given, as the platform builds them from values.env.
-    const np = await startResponder({ domain: D, host: '127.0.0.1', ports: { 'nap-browser': 0 }, services: ['nap-browser'], publicUrls: { web: 'http://acme.test:30080', browser: 'http://acme.test:30085' } });
+    const np = await startResponder({
+      domain: D,
+      host: '127.0.0.1',
+      ports: { 'nap-browser': 0 },
+      services: ['nap-browser'],
+      publicUrls: { web: 'http://acme.test:30080', browser: 'http://acme.test:30085' },
+    });
     try {
       const loc = String((await get(np.ports['nap-browser']!, '/api/auth/login', `browsers.${D}`)).headers.location);
       expect(loc).toMatch(/^http:\/\/acme\.test:30080\/oauth\/authorize\?/);
@@ -139,8 +196,14 @@ describe('responder: the platform fingerprints (spec §1)', () => {
   });
 
   it('preview: a label without a numeric -port is 400, an unknown id-port is 502', async () => {
-    expect(await get(r.ports['nap-sandbox']!, '/', `nvf0123456789.sandbox.${D}`)).toMatchObject({ status: 400, body: '{"error":"Invalid preview subdomain"}' });
-    expect(await get(r.ports['nap-sandbox']!, '/', `abc-8080.sandbox.${D}`)).toMatchObject({ status: 502, body: '{"error":"Endpoint not available"}' });
+    expect(await get(r.ports['nap-sandbox']!, '/', `nvf0123456789.sandbox.${D}`)).toMatchObject({
+      status: 400,
+      body: '{"error":"Invalid preview subdomain"}',
+    });
+    expect(await get(r.ports['nap-sandbox']!, '/', `abc-8080.sandbox.${D}`)).toMatchObject({
+      status: 502,
+      body: '{"error":"Endpoint not available"}',
+    });
   });
 
   it('/env-gateway upgrades, then closes 1008 without a token', async () => {
@@ -151,11 +214,15 @@ describe('responder: the platform fingerprints (spec §1)', () => {
 
   it('--fingerprints-only hides /.well-known/nap-verify, as the real platform would', async () => {
     expect((await get(bare.ports['nap-cp']!, '/.well-known/nap-verify', D)).status).toBe(404);
-    expect((await get(bare.ports['nap-browser']!, '/.well-known/nap-verify', `browsers.${D}`)).body).toContain('<title>Browsers</title>');
+    expect((await get(bare.ports['nap-browser']!, '/.well-known/nap-verify', `browsers.${D}`)).body).toContain(
+      '<title>Browsers</title>',
+    );
     expect((await get(bare.ports['nap-cp']!, '/healthz', D)).status).toBe(200);
     const sock = ws(bare.ports['nap-browser']!, '/.well-known/nap-verify/ws', `browsers.${D}`);
     sock.on('error', () => {});
-    const status = await new Promise<number>((res) => sock.on('unexpected-response', (_q, rs) => res(rs.statusCode ?? 0)));
+    const status = await new Promise<number>((res) =>
+      sock.on('unexpected-response', (_q, rs) => res(rs.statusCode ?? 0)),
+    );
     sock.terminate();
     expect(status).toBe(404);
   });
@@ -163,18 +230,34 @@ describe('responder: the platform fingerprints (spec §1)', () => {
 
 describe('responder: request targets and limits, parsed without throwing', () => {
   it('parseTarget splits origin-form targets by hand and refuses the rest', () => {
-    expect(parseTarget('/.well-known/nap-verify/sse?hold=75&beat=0.5')).toMatchObject({ path: '/.well-known/nap-verify/sse' });
+    expect(parseTarget('/.well-known/nap-verify/sse?hold=75&beat=0.5')).toMatchObject({
+      path: '/.well-known/nap-verify/sse',
+    });
     expect(parseTarget('/.well-known/nap-verify/sse?hold=75&beat=0.5')!.query.get('beat')).toBe('0.5');
     for (const t of ['//', '///', '//a:99999', '/x?y=%zz', '/a%2Fb']) expect(parseTarget(t), t).toBeDefined();
     expect(parseTarget('/x?y=%zz')!.query.get('y')).toBe('%zz');
-    for (const t of [undefined, '', '*', '/\\', '//[', 'http://[/', 'http://a/', '/a b', '/<script>', `/${'a'.repeat(9000)}`]) {
+    for (const t of [
+      undefined,
+      '',
+      '*',
+      '/\\',
+      '//[',
+      'http://[/',
+      'http://a/',
+      '/a b',
+      '/<script>',
+      `/${'a'.repeat(9000)}`,
+    ]) {
       expect(parseTarget(t), String(t)).toBeUndefined();
     }
   });
 
   it('limitsFromEnv takes known positive numbers only; the defaults keep every stream under the connection cap', () => {
-    expect(limitsFromEnv({ NAP_VERIFY_RESPONDER_LIMITS: 'wsLifetimeS=2,sseStreams=3,bogus=1,wsStreams=-1,maxConnections=x' }))
-      .toEqual({ wsLifetimeS: 2, sseStreams: 3 });
+    expect(
+      limitsFromEnv({
+        NAP_VERIFY_RESPONDER_LIMITS: 'wsLifetimeS=2,sseStreams=3,bogus=1,wsStreams=-1,maxConnections=x',
+      }),
+    ).toEqual({ wsLifetimeS: 2, sseStreams: 3 });
     expect(limitsFromEnv({})).toEqual({});
     expect(DEFAULT_LIMITS.wsStreams + DEFAULT_LIMITS.sseStreams).toBeLessThan(DEFAULT_LIMITS.maxConnections);
     expect(DEFAULT_LIMITS.wsLifetimeS).toBeGreaterThan(3600);

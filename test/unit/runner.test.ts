@@ -5,15 +5,30 @@ import { runChecks, runDeadlineMs } from '../../src/runner.js';
 import { buildTarget } from '../../src/target.js';
 
 const ctx = (timeoutMs = 100): RunContext => ({
-  target: buildTarget('acme.test'), mode: 'external', httpsPort: 443, httpPort: 80, expectIps: [], resolvers: [], extraCa: [], certWarnDays: 14,
-  timeoutMs, holdS: 5, turn: { relayRange: [49152, 49252], relaySamples: 3 }, env: {}, now: () => new Date(),
+  target: buildTarget('acme.test'),
+  mode: 'external',
+  httpsPort: 443,
+  httpPort: 80,
+  expectIps: [],
+  resolvers: [],
+  extraCa: [],
+  certWarnDays: 14,
+  timeoutMs,
+  holdS: 5,
+  turn: { relayRange: [49152, 49252], relaySamples: 3 },
+  env: {},
+  now: () => new Date(),
 });
 
-function check(id: string, o: Partial<CheckDef<unknown>> & { wait?: number; status?: 'pass' | 'fail' } = {}): CheckDef<unknown> {
+function check(
+  id: string,
+  o: Partial<CheckDef<unknown>> & { wait?: number; status?: 'pass' | 'fail' } = {},
+): CheckDef<unknown> {
   return {
     meta: { id, area: 'dns', title: id, proves: '', codes: { X_FAIL: { status: 'fail', why: '', fix: 'fix it' } } },
     gather: async () => new Promise((r) => setTimeout(() => r({}), o.wait ?? 0)),
-    judge: () => (o.status === 'fail' ? { status: 'fail', code: 'X_FAIL', message: 'broke' } : { status: 'pass', message: 'ok' }),
+    judge: () =>
+      o.status === 'fail' ? { status: 'fail', code: 'X_FAIL', message: 'broke' } : { status: 'pass', message: 'ok' },
     ...o,
   };
 }
@@ -31,7 +46,12 @@ describe('runner', () => {
       return {};
     };
     const defs = ['a.one', 'a.two', 'a.three'].map((id) => check(id, { gather, deadlineMs: () => 5000 }));
-    const r = await runChecks(defs, defs.map((d) => d.meta.id), ctx(), new AbortController().signal);
+    const r = await runChecks(
+      defs,
+      defs.map((d) => d.meta.id),
+      ctx(),
+      new AbortController().signal,
+    );
     expect(r.map((x) => x.status)).toEqual(['pass', 'pass', 'pass']);
     expect(started).toBe(3);
   });
@@ -50,7 +70,10 @@ describe('runner', () => {
   });
 
   it('a dependency cycle cannot hang the run: the run deadline ends it', async () => {
-    const defs = [check('a.x', { needs: () => ['a.y'], deadlineMs: () => 100 }), check('a.y', { needs: () => ['a.x'], deadlineMs: () => 100 })];
+    const defs = [
+      check('a.x', { needs: () => ['a.y'], deadlineMs: () => 100 }),
+      check('a.y', { needs: () => ['a.x'], deadlineMs: () => 100 }),
+    ];
     const t = Date.now();
     const r = await runChecks(defs, ['a.x', 'a.y'], ctx(), new AbortController().signal);
     expect(r.map((x) => x.code)).toEqual(['CHECK_ERROR', 'CHECK_ERROR']);
@@ -60,8 +83,19 @@ describe('runner', () => {
 
   it('the run deadline is the longest chain of check limits: hold + timeout × steps', () => {
     const c = ctx(1000);
-    const defs = [check('a.dns'), check('a.tls', { needs: () => ['a.dns'] }), check('a.hold', { needs: () => ['a.tls'], deadlineMs: (k) => k.holdS * 1000 + 4 * k.timeoutMs }), check('a.side')];
+    const defs = [
+      check('a.dns'),
+      check('a.tls', { needs: () => ['a.dns'] }),
+      check('a.hold', { needs: () => ['a.tls'], deadlineMs: (k) => k.holdS * 1000 + 4 * k.timeoutMs }),
+      check('a.side'),
+    ];
     // dns 5 s + tls 5 s + hold (5 s + 4 s) = 19 s; a.side runs beside the chain.
-    expect(runDeadlineMs(defs, defs.map((d) => d.meta.id), c)).toBe(5000 + 5000 + 9000);
+    expect(
+      runDeadlineMs(
+        defs,
+        defs.map((d) => d.meta.id),
+        c,
+      ),
+    ).toBe(5000 + 5000 + 9000);
   });
 });

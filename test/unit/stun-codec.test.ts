@@ -156,11 +156,18 @@ const VECTORS: Vector[] = [
     transactionId: TID_1,
     attributes: [
       { type: 'SOFTWARE', value: 'test vector' },
-      { type: 'XOR-MAPPED-ADDRESS', value: { family: 6, address: '2001:db8:1234:5678:11:2233:4455:6677', port: 32853 } },
+      {
+        type: 'XOR-MAPPED-ADDRESS',
+        value: { family: 6, address: '2001:db8:1234:5678:11:2233:4455:6677', port: 32853 },
+      },
     ],
     check(m) {
       expect(getString(m, ATTR.SOFTWARE)).toBe('test vector');
-      expect(getAddress(m, ATTR.XOR_MAPPED_ADDRESS)).toEqual({ family: 6, address: '2001:db8:1234:5678:11:2233:4455:6677', port: 32853 });
+      expect(getAddress(m, ATTR.XOR_MAPPED_ADDRESS)).toEqual({
+        family: 6,
+        address: '2001:db8:1234:5678:11:2233:4455:6677',
+        port: 32853,
+      });
     },
   },
   {
@@ -217,7 +224,10 @@ describe('RFC 5769 test vectors', () => {
       });
 
       it('with zero padding, encodes the same values and still verifies', () => {
-        const out = encode({ method: 'binding', cls: v.cls, transactionId: v.transactionId, attributes: v.attributes }, { integrityKey: v.key, fingerprint: true });
+        const out = encode(
+          { method: 'binding', cls: v.cls, transactionId: v.transactionId, attributes: v.attributes },
+          { integrityKey: v.key, fingerprint: true },
+        );
         expect(out.length).toBe(v.bytes.length + (v.fingerprint ? 0 : 8));
         expect(verifyIntegrity(out, v.key)).toBe(true);
         expect(verifyFingerprint(out)).toBe(true);
@@ -241,7 +251,9 @@ describe('RFC 5769 test vectors', () => {
     expect(saslprep(PASSWORD_4)).toBe('TheMatrIX');
     expect(saslprep('plain ASCII pass/word+=')).toBe('plain ASCII pass/word+=');
     expect(saslprep('a\u00A0b\u200Bc')).toBe('a bc');
-    const want = createHash('md5').update(Buffer.from(`${USERNAME_4}:${REALM_4}:TheMatrIX`, 'utf8')).digest();
+    const want = createHash('md5')
+      .update(Buffer.from(`${USERNAME_4}:${REALM_4}:TheMatrIX`, 'utf8'))
+      .digest();
     expect(longTermKey(USERNAME_4, REALM_4, PASSWORD_4).equals(want)).toBe(true);
   });
 
@@ -288,7 +300,10 @@ describe('decode errors say why', () => {
     const lying = Buffer.from(SAMPLE_REQUEST);
     lying.writeUInt16BE(300, 2);
     expect(decode(lying)).toEqual({ ok: false, error: 'length 300 exceeds packet size 108' });
-    expect(decode(Buffer.concat([Buffer.from([0xc0]), SAMPLE_REQUEST.subarray(1)]))).toEqual({ ok: false, error: 'not a STUN message (first two bits set)' });
+    expect(decode(Buffer.concat([Buffer.from([0xc0]), SAMPLE_REQUEST.subarray(1)]))).toEqual({
+      ok: false,
+      error: 'not a STUN message (first two bits set)',
+    });
     const cookie = Buffer.from(SAMPLE_REQUEST);
     cookie[4] = 0;
     expect(decode(cookie)).toEqual({ ok: false, error: 'bad magic cookie' });
@@ -298,7 +313,10 @@ describe('decode errors say why', () => {
     expect(d.ok).toBe(false);
     expect(!d.ok && d.error).toMatch(/^attribute 0x0020 runs past the end/);
     expect(decode(Buffer.alloc(0))).toMatchObject({ ok: false });
-    expect(decode(Buffer.concat([SAMPLE_REQUEST, Buffer.alloc(4)]))).toMatchObject({ ok: false, error: '4 bytes after the message (length 88)' });
+    expect(decode(Buffer.concat([SAMPLE_REQUEST, Buffer.alloc(4)]))).toMatchObject({
+      ok: false,
+      error: '4 bytes after the message (length 88)',
+    });
   });
 });
 
@@ -372,12 +390,22 @@ function randomAttribute(r: Rng): Expectation {
       const type = r.pick(['XOR-MAPPED-ADDRESS', 'XOR-RELAYED-ADDRESS', 'XOR-PEER-ADDRESS', 'MAPPED-ADDRESS'] as const);
       const port = r.int(0, 0xffff);
       if (r.next() < 0.5) {
-        const value = { family: 4 as const, address: [r.int(0, 255), r.int(0, 255), r.int(0, 255), r.int(0, 255)].join('.'), port };
-        return { input: { type, value }, check: (m) => expect(getAddress(m, attrTypeOf({ type, value }))).toEqual(value) };
+        const value = {
+          family: 4 as const,
+          address: [r.int(0, 255), r.int(0, 255), r.int(0, 255), r.int(0, 255)].join('.'),
+          port,
+        };
+        return {
+          input: { type, value },
+          check: (m) => expect(getAddress(m, attrTypeOf({ type, value }))).toEqual(value),
+        };
       }
       const { text, canonical } = randomIPv6(r);
       const value = { family: 6 as const, address: text, port };
-      return { input: { type, value }, check: (m) => expect(getAddress(m, attrTypeOf({ type, value }))).toEqual({ ...value, address: canonical }) };
+      return {
+        input: { type, value },
+        check: (m) => expect(getAddress(m, attrTypeOf({ type, value }))).toEqual({ ...value, address: canonical }),
+      };
     }
     case 1: {
       const type = r.pick(['USERNAME', 'REALM', 'NONCE', 'SOFTWARE'] as const);
@@ -390,7 +418,10 @@ function randomAttribute(r: Rng): Expectation {
     }
     case 3: {
       const value = r.pick([17, 6, r.int(0, 255)]);
-      return { input: { type: 'REQUESTED-TRANSPORT', value }, check: (m) => expect(getRequestedTransport(m)).toBe(value) };
+      return {
+        input: { type: 'REQUESTED-TRANSPORT', value },
+        check: (m) => expect(getRequestedTransport(m)).toBe(value),
+      };
     }
     case 4: {
       const value = r.bytes(r.int(0, 300));
@@ -401,15 +432,26 @@ function randomAttribute(r: Rng): Expectation {
       return { input: { type: 'CHANNEL-NUMBER', value }, check: (m) => expect(getChannelNumber(m)).toBe(value) };
     }
     case 6: {
-      const value = { code: r.int(300, 699), reason: Array.from({ length: r.int(0, 20) }, () => r.pick(ALPHABET)).join('') };
+      const value = {
+        code: r.int(300, 699),
+        reason: Array.from({ length: r.int(0, 20) }, () => r.pick(ALPHABET)).join(''),
+      };
       return { input: { type: 'ERROR-CODE', value }, check: (m) => expect(getErrorCode(m)).toEqual(value) };
     }
     default: {
       // Raw attributes of any type but the ones encode appends itself.
       let attrType = r.int(0, 0xffff);
-      if (attrType === ATTR.MESSAGE_INTEGRITY || attrType === ATTR.MESSAGE_INTEGRITY_SHA256 || attrType === ATTR.FINGERPRINT) attrType = ATTR.PRIORITY;
+      if (
+        attrType === ATTR.MESSAGE_INTEGRITY ||
+        attrType === ATTR.MESSAGE_INTEGRITY_SHA256 ||
+        attrType === ATTR.FINGERPRINT
+      )
+        attrType = ATTR.PRIORITY;
       const value = r.bytes(r.int(0, 41));
-      return { input: { type: 'raw', attrType, value }, check: (m) => expect(m.attributes[0]!.value.equals(value) && m.attributes[0]!.type === attrType).toBe(true) };
+      return {
+        input: { type: 'raw', attrType, value },
+        check: (m) => expect(m.attributes[0]!.value.equals(value) && m.attributes[0]!.type === attrType).toBe(true),
+      };
     }
   }
 }
@@ -430,7 +472,13 @@ describe('round trip on seeded random messages', () => {
       const fingerprint = r.next() < 0.5;
       const padByte = r.next() < 0.8 ? 0 : r.int(0, 255);
       const buf = encode(
-        { method: r.next() < 0.3 && n % 5 !== 4 ? (Object.keys(METHOD)[n % METHODS.length] as keyof typeof METHOD) : method, cls, transactionId, attributes: attrs.map((a) => a.input) },
+        {
+          method:
+            r.next() < 0.3 && n % 5 !== 4 ? (Object.keys(METHOD)[n % METHODS.length] as keyof typeof METHOD) : method,
+          cls,
+          transactionId,
+          attributes: attrs.map((a) => a.input),
+        },
         { ...(key ? { integrityKey: key } : {}), fingerprint, padByte },
       );
       expect(buf.length % 4).toBe(0);
@@ -460,7 +508,12 @@ describe('round trip on seeded random messages', () => {
       { family: 6 as const, address: '2001:db8::1', port: 3478 },
       { family: 4 as const, address: '203.0.113.9', port: 65535 },
     ];
-    const buf = encode({ method: 'createPermission', cls: 'request', transactionId: newTransactionId(), attributes: peers.map((value) => ({ type: 'XOR-PEER-ADDRESS' as const, value })) });
+    const buf = encode({
+      method: 'createPermission',
+      cls: 'request',
+      transactionId: newTransactionId(),
+      attributes: peers.map((value) => ({ type: 'XOR-PEER-ADDRESS' as const, value })),
+    });
     const m = decoded(buf);
     expect(m.methodName).toBe('createPermission');
     expect(getAddresses(m, ATTR.XOR_PEER_ADDRESS)).toEqual(peers);
@@ -472,7 +525,13 @@ describe('round trip on seeded random messages', () => {
   it('IPv6 text forms are accepted and decoded canonically; bad input to encode is refused', () => {
     const tid = newTransactionId();
     expect(tid.length).toBe(12);
-    const enc = (address: string, family: 4 | 6 = 6) => encode({ method: 'binding', cls: 'success', transactionId: tid, attributes: [{ type: 'MAPPED-ADDRESS', value: { family, address, port: 1 } }] });
+    const enc = (address: string, family: 4 | 6 = 6) =>
+      encode({
+        method: 'binding',
+        cls: 'success',
+        transactionId: tid,
+        attributes: [{ type: 'MAPPED-ADDRESS', value: { family, address, port: 1 } }],
+      });
     expect(getAddress(decoded(enc('::')), ATTR.MAPPED_ADDRESS)?.address).toBe('::');
     expect(getAddress(decoded(enc('::ffff:192.0.2.1')), ATTR.MAPPED_ADDRESS)?.address).toBe('::ffff:c000:201');
     expect(getAddress(decoded(enc('1:0:0:2:0:0:0:3')), ATTR.MAPPED_ADDRESS)?.address).toBe('1:0:0:2::3');
@@ -480,10 +539,26 @@ describe('round trip on seeded random messages', () => {
     expect(() => enc('1:2:3:4:5:6:7:8:9')).toThrow(TypeError);
     expect(() => enc('10.0.0.256', 4)).toThrow(TypeError);
     expect(() => enc('2001:db8::1', 4)).toThrow(TypeError);
-    expect(() => encode({ method: 'binding', cls: 'request', transactionId: Buffer.alloc(11), attributes: [] })).toThrow(TypeError);
+    expect(() =>
+      encode({ method: 'binding', cls: 'request', transactionId: Buffer.alloc(11), attributes: [] }),
+    ).toThrow(TypeError);
     expect(() => encode({ method: 0x1000, cls: 'request', transactionId: tid, attributes: [] })).toThrow(RangeError);
-    expect(() => encode({ method: 'binding', cls: 'request', transactionId: tid, attributes: [{ type: 'CHANNEL-NUMBER', value: 0x5000 }] })).toThrow(RangeError);
-    expect(() => encode({ method: 'binding', cls: 'error', transactionId: tid, attributes: [{ type: 'ERROR-CODE', value: { code: 200, reason: '' } }] })).toThrow(RangeError);
+    expect(() =>
+      encode({
+        method: 'binding',
+        cls: 'request',
+        transactionId: tid,
+        attributes: [{ type: 'CHANNEL-NUMBER', value: 0x5000 }],
+      }),
+    ).toThrow(RangeError);
+    expect(() =>
+      encode({
+        method: 'binding',
+        cls: 'error',
+        transactionId: tid,
+        attributes: [{ type: 'ERROR-CODE', value: { code: 200, reason: '' } }],
+      }),
+    ).toThrow(RangeError);
   });
 });
 
@@ -587,13 +662,19 @@ describe('ChannelData and stream framing', () => {
   });
 
   it('channel numbers outside 0x4000-0x4FFF are rejected', () => {
-    for (const ch of [0x3fff, 0x5000, 0x7fff, 0x0000, 0xffff]) expect(() => encodeChannelData(ch, Buffer.alloc(1), false)).toThrow(RangeError);
+    for (const ch of [0x3fff, 0x5000, 0x7fff, 0x0000, 0xffff])
+      expect(() => encodeChannelData(ch, Buffer.alloc(1), false)).toThrow(RangeError);
     for (const ch of [0x3fff, 0x5000, 0x7fff, 0x8000, 0x0001]) {
       const b = Buffer.from([ch >> 8, ch & 0xff, 0, 1, 9]);
       expect(decodeChannelData(b)).toMatchObject({ ok: false });
     }
-    expect(decodeChannelData(Buffer.from([0x40, 0x00, 0x00, 0x09, 1, 2]))).toMatchObject({ ok: false, error: 'ChannelData length 9 exceeds packet size 6' });
-    expect(decodeChannelData(Buffer.concat([encodeChannelData(0x4000, Buffer.alloc(4), true), Buffer.alloc(4)]))).toMatchObject({ ok: false });
+    expect(decodeChannelData(Buffer.from([0x40, 0x00, 0x00, 0x09, 1, 2]))).toMatchObject({
+      ok: false,
+      error: 'ChannelData length 9 exceeds packet size 6',
+    });
+    expect(
+      decodeChannelData(Buffer.concat([encodeChannelData(0x4000, Buffer.alloc(4), true), Buffer.alloc(4)])),
+    ).toMatchObject({ ok: false });
   });
 
   it('frameLength: STUN, ChannelData, need more, garbage', () => {
@@ -603,7 +684,12 @@ describe('ChannelData and stream framing', () => {
     expect(frameLength(SAMPLE_REQUEST.subarray(0, 7))).toBe(0);
     expect(frameLength(Buffer.from([0x40, 0x00, 0x00]))).toBe(0);
     expect(frameLength(Buffer.from([0x40, 0x00, 0x00, 0x05]))).toBe(12);
-    for (const g of [Buffer.from('\x80abcdefgh', 'latin1'), Buffer.from([0xff, 0, 0, 0]), Buffer.from([0x50, 0, 0, 0]), Buffer.from('\x16\x03\x01\x02\x00\x01\x00\x01', 'latin1')]) {
+    for (const g of [
+      Buffer.from('\x80abcdefgh', 'latin1'),
+      Buffer.from([0xff, 0, 0, 0]),
+      Buffer.from([0x50, 0, 0, 0]),
+      Buffer.from('\x16\x03\x01\x02\x00\x01\x00\x01', 'latin1'),
+    ]) {
       expect(frameLength(g)).toMatchObject({ error: expect.any(String) });
     }
     const oddLength = Buffer.from(SAMPLE_REQUEST);

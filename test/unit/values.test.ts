@@ -12,15 +12,23 @@ describe('values.env parser', () => {
     const { values, problems } = parseValues(readFileSync(FIXTURE, 'utf8'));
     expect(problems).toEqual([]);
     expect(values).toMatchObject({
-      NAP_HOST: 'nap.test', INGRESS_MODE: 'external', TOS_NODE_PORT: '30080', SANDBOX_DOMAIN: 'sandbox.nap.test',
-      NAP_PUBLIC_URL: 'https://nap.test', FILES_PUBLIC_URL: 'https://files.nap.test', BROWSER_PUBLIC_URL: 'https://browsers.nap.test:8443',
-      WEB_PUBLIC_URL: 'https://nap.test:8443', SANDBOX_PUBLIC_URL: 'https://sandbox.nap.test:8443',
-      TURN_HOST: '203.0.113.20', TURN_AUTH_SECRET: 'nvt-stack-turn-secret-5e2a',
+      NAP_HOST: 'nap.test',
+      INGRESS_MODE: 'external',
+      TOS_NODE_PORT: '30080',
+      SANDBOX_DOMAIN: 'sandbox.nap.test',
+      NAP_PUBLIC_URL: 'https://nap.test',
+      FILES_PUBLIC_URL: 'https://files.nap.test',
+      BROWSER_PUBLIC_URL: 'https://browsers.nap.test:8443',
+      WEB_PUBLIC_URL: 'https://nap.test:8443',
+      SANDBOX_PUBLIC_URL: 'https://sandbox.nap.test:8443',
+      TURN_HOST: '203.0.113.20',
+      TURN_AUTH_SECRET: 'nvt-stack-turn-secret-5e2a',
     });
   });
 
   it('CRLF, single quotes literal, escaped dollars, defaults, and problems named by line', () => {
-    const text = "A=one\r\nB='${A} stays'\r\nC=\"${A}-\\$A-${MISSING:-dflt}\"\r\nD=${UNDEFINED}\r\nnot a line\r\nE=\"open\r\n";
+    const text =
+      'A=one\r\nB=\'${A} stays\'\r\nC="${A}-\\$A-${MISSING:-dflt}"\r\nD=${UNDEFINED}\r\nnot a line\r\nE="open\r\n';
     const { values, problems } = parseValues(text);
     expect(values).toMatchObject({ A: 'one', B: '${A} stays', C: 'one-$A-dflt', D: '' });
     expect(problems.map((p) => p.line)).toEqual([4, 5, 6]);
@@ -36,7 +44,8 @@ describe('values.env parser', () => {
 
 describe('config.values findings', () => {
   const ok = parseValues(readFileSync(FIXTURE, 'utf8')).values;
-  const find = (patch: Record<string, string>, mode: 'external' | 'nodeport' = 'external') => valuesFindings({ ...ok, ...patch }, { mode, domain: 'nap.test', httpsPort: 8443 });
+  const find = (patch: Record<string, string>, mode: 'external' | 'nodeport' = 'external') =>
+    valuesFindings({ ...ok, ...patch }, { mode, domain: 'nap.test', httpsPort: 8443 });
 
   it('the example file is consistent', () => {
     expect(find({})).toEqual([]);
@@ -60,22 +69,42 @@ describe('config.values findings', () => {
 
   it('the OAuth public URLs: whole origins, and each one set in external mode (install.sh falls back to node ports)', () => {
     const nodePortForm = find({ WEB_PUBLIC_URL: 'http://nap.test:30080' });
-    expect(nodePortForm).toEqual([expect.objectContaining({ key: 'WEB_PUBLIC_URL', value: 'http://nap.test:30080', expected: 'https://nap.test:8443' })]);
+    expect(nodePortForm).toEqual([
+      expect.objectContaining({
+        key: 'WEB_PUBLIC_URL',
+        value: 'http://nap.test:30080',
+        expected: 'https://nap.test:8443',
+      }),
+    ]);
     expect(nodePortForm[0]!.breaks).toMatch(/invalid_redirect_uri/);
     const { SANDBOX_PUBLIC_URL: _s, ...unset } = ok;
     const missing = valuesFindings(unset, { mode: 'external', domain: 'nap.test', httpsPort: 8443 });
-    expect(missing).toEqual([expect.objectContaining({ key: 'SANDBOX_PUBLIC_URL', expected: 'https://sandbox.nap.test:8443' })]);
+    expect(missing).toEqual([
+      expect.objectContaining({ key: 'SANDBOX_PUBLIC_URL', expected: 'https://sandbox.nap.test:8443' }),
+    ]);
     expect(missing[0]!.value).toBeUndefined();
     expect(missing[0]!.breaks).toMatch(/falls back to http:\/\/<NAP_HOST>:<node port>/);
     // NodePort mode: the node-port origins are right, and unset keys are what install.sh fills in.
-    const np = { NAP_HOST: 'nap.test', INGRESS_MODE: 'nodeport', WEB_PUBLIC_URL: 'http://nap.test:30080', BROWSER_PUBLIC_URL: 'http://nap.test:30085' };
+    const np = {
+      NAP_HOST: 'nap.test',
+      INGRESS_MODE: 'nodeport',
+      WEB_PUBLIC_URL: 'http://nap.test:30080',
+      BROWSER_PUBLIC_URL: 'http://nap.test:30085',
+    };
     const nodePorts = { main: 30080, browsers: 30085, sandbox: 30086 };
     expect(valuesFindings(np, { mode: 'nodeport', domain: 'nap.test', nodePorts })).toEqual([]);
-    expect(valuesFindings({ ...np, BROWSER_PUBLIC_URL: 'http://nap.test:30086' }, { mode: 'nodeport', domain: 'nap.test', nodePorts }).map((f) => f.expected)).toEqual(['http://nap.test:30085']);
+    expect(
+      valuesFindings(
+        { ...np, BROWSER_PUBLIC_URL: 'http://nap.test:30086' },
+        { mode: 'nodeport', domain: 'nap.test', nodePorts },
+      ).map((f) => f.expected),
+    ).toEqual(['http://nap.test:30085']);
   });
 
   it('external mode needs a name, not an IP', () => {
-    expect(valuesFindings({ ...ok, NAP_HOST: '10.0.0.5' }, { mode: 'external', domain: '10.0.0.5' }).map((f) => f.expected)).toContain('a DNS name (external mode routes by host name)');
+    expect(
+      valuesFindings({ ...ok, NAP_HOST: '10.0.0.5' }, { mode: 'external', domain: '10.0.0.5' }).map((f) => f.expected),
+    ).toContain('a DNS name (external mode routes by host name)');
   });
 });
 
@@ -83,10 +112,19 @@ describe('--values feeds the options; flags win', () => {
   const file = new URL('../../fixtures/values.env', import.meta.url).pathname;
   it('domain, mode, TURN and its secret come from the file', () => {
     const o = validate({ values: file });
-    expect(o).toMatchObject({ domain: 'nap.test', mode: 'external', turn: { host: '203.0.113.20', port: 3478 }, turnSecret: 'nvt-stack-turn-secret-5e2a' });
+    expect(o).toMatchObject({
+      domain: 'nap.test',
+      mode: 'external',
+      turn: { host: '203.0.113.20', port: 3478 },
+      turnSecret: 'nvt-stack-turn-secret-5e2a',
+    });
   });
   it('flags override, and NodePort mode takes the node ports (TOS_NODE_PORT as NAP_NODE_PORT)', () => {
     const o = validate({ values: file, domain: 'other.test', mode: 'nodeport', sandboxNodePort: '31000' });
-    expect(o).toMatchObject({ domain: 'other.test', mode: 'nodeport', nodePorts: { main: 30080, browsers: 30085, sandbox: 31000 } });
+    expect(o).toMatchObject({
+      domain: 'other.test',
+      mode: 'nodeport',
+      nodePorts: { main: 30080, browsers: 30085, sandbox: 31000 },
+    });
   });
 });

@@ -14,7 +14,7 @@ import { loadChecks } from '../../src/registry.js';
 type EvidenceOf<C> = C extends CheckDef<infer E> ? E : never;
 
 describe('typed wiring between checks', () => {
-  it('each family\'s evidence type is the one its check gathers', () => {
+  it("each family's evidence type is the one its check gathers", () => {
     expectTypeOf<EvidenceById['dns.main']>().toEqualTypeOf<EvidenceOf<typeof dnsMain>>();
     expectTypeOf<EvidenceById['dns.preview']>().toEqualTypeOf<EvidenceOf<typeof dnsPreview>>();
     expectTypeOf<EvidenceById['tls.sandbox']>().toEqualTypeOf<EvidenceOf<typeof tlsSandbox>>();
@@ -28,12 +28,25 @@ describe('typed wiring between checks', () => {
   it('every id in the map is a check the registry loads', async () => {
     const ids = new Set((await loadChecks()).map((d) => d.meta.id));
     const roles = ['main', 'files', 'browsers', 'sandbox', 'preview'] as const;
-    const wired: WiredId[] = [...roles.flatMap((r) => [`dns.${r}`, `tls.${r}`, `http.${r}`] as const), 'ws.main', 'ws.browsers', 'ws.sandbox', 'ws.preview'];
+    const wired: WiredId[] = [
+      ...roles.flatMap((r) => [`dns.${r}`, `tls.${r}`, `http.${r}`] as const),
+      'ws.main',
+      'ws.browsers',
+      'ws.sandbox',
+      'ws.preview',
+    ];
     for (const id of wired) expect(ids.has(id), id).toBe(true);
   });
 
   it('evidenceOf reads the evidence a result carries, and nothing for a check that did not run', () => {
-    const result: CheckResult = { id: 'tls.main', title: 't', status: 'pass', message: 'm', durationMs: 1, evidence: { alpn: 'h2', chain: [] } };
+    const result: CheckResult = {
+      id: 'tls.main',
+      title: 't',
+      status: 'pass',
+      message: 'm',
+      durationMs: 1,
+      evidence: { alpn: 'h2', chain: [] },
+    };
     const up = new Map([['tls.main', result]]);
     expect(evidenceOf(up, 'tls.main')?.alpn).toBe('h2');
     expect(evidenceOf(up, 'tls.files')).toBeUndefined();

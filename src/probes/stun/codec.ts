@@ -55,7 +55,11 @@ export const ATTR = {
 } as const;
 
 /** Address attributes whose value is XORed with the magic cookie (and, for IPv6, the transaction id). */
-const XOR_ADDRESS_TYPES: ReadonlySet<number> = new Set([ATTR.XOR_MAPPED_ADDRESS, ATTR.XOR_PEER_ADDRESS, ATTR.XOR_RELAYED_ADDRESS]);
+const XOR_ADDRESS_TYPES: ReadonlySet<number> = new Set([
+  ATTR.XOR_MAPPED_ADDRESS,
+  ATTR.XOR_PEER_ADDRESS,
+  ATTR.XOR_RELAYED_ADDRESS,
+]);
 
 export interface TransportAddress {
   family: 4 | 6;
@@ -117,7 +121,8 @@ function walk(buf: Buffer): Walked | string {
     if (off + 4 > end) return `truncated attribute header at offset ${off}`;
     const t = buf.readUInt16BE(off);
     const l = buf.readUInt16BE(off + 2);
-    if (off + 4 + pad4(l) > end) return `attribute ${hex4(t)} runs past the end (length ${l} at offset ${off}, message ends at ${end})`;
+    if (off + 4 + pad4(l) > end)
+      return `attribute ${hex4(t)} runs past the end (length ${l} at offset ${off}, message ends at ${end})`;
     attributes.push({ type: t, offset: off, length: l });
     off += 4 + pad4(l);
   }
@@ -138,7 +143,11 @@ export function decode(buf: Buffer): DecodeResult {
       ...(methodName ? { methodName } : {}),
       cls,
       transactionId: Buffer.from(w.transactionId),
-      attributes: w.attributes.map((a) => ({ type: a.type, offset: a.offset, value: Buffer.from(buf.subarray(a.offset + 4, a.offset + 4 + a.length)) })),
+      attributes: w.attributes.map((a) => ({
+        type: a.type,
+        offset: a.offset,
+        value: Buffer.from(buf.subarray(a.offset + 4, a.offset + 4 + a.length)),
+      })),
     };
     return { ok: true, message };
   } catch (e) {
@@ -247,7 +256,10 @@ export function getRequestedTransport(m: StunMessage): number | undefined {
 // Encoding
 
 export type AttributeInput =
-  | { type: 'XOR-MAPPED-ADDRESS' | 'XOR-RELAYED-ADDRESS' | 'XOR-PEER-ADDRESS' | 'MAPPED-ADDRESS'; value: TransportAddress }
+  | {
+      type: 'XOR-MAPPED-ADDRESS' | 'XOR-RELAYED-ADDRESS' | 'XOR-PEER-ADDRESS' | 'MAPPED-ADDRESS';
+      value: TransportAddress;
+    }
   | { type: 'USERNAME' | 'REALM' | 'NONCE' | 'SOFTWARE'; value: string }
   | { type: 'LIFETIME'; value: number }
   /** Protocol number; 3 RFFU bytes zero. */
@@ -274,11 +286,17 @@ const ADDRESS_TYPES = {
   'XOR-PEER-ADDRESS': ATTR.XOR_PEER_ADDRESS,
   'MAPPED-ADDRESS': ATTR.MAPPED_ADDRESS,
 } as const;
-const STRING_TYPES = { USERNAME: ATTR.USERNAME, REALM: ATTR.REALM, NONCE: ATTR.NONCE, SOFTWARE: ATTR.SOFTWARE } as const;
+const STRING_TYPES = {
+  USERNAME: ATTR.USERNAME,
+  REALM: ATTR.REALM,
+  NONCE: ATTR.NONCE,
+  SOFTWARE: ATTR.SOFTWARE,
+} as const;
 
 function uint(n: number, bits: 16 | 32, what: string): number {
   const max = bits === 16 ? 0xffff : 0xffffffff;
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new RangeError(`${what} ${n} is not a ${bits}-bit unsigned integer`);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new RangeError(`${what} ${n} is not a ${bits}-bit unsigned integer`);
   return n;
 }
 
@@ -331,20 +349,23 @@ function encodeValue(a: AttributeInput, transactionId: Buffer): { type: number; 
       return { type: ATTR.LIFETIME, value: v };
     }
     case 'REQUESTED-TRANSPORT': {
-      if (!Number.isInteger(a.value) || a.value < 0 || a.value > 255) throw new RangeError(`REQUESTED-TRANSPORT ${a.value} is not a protocol number`);
+      if (!Number.isInteger(a.value) || a.value < 0 || a.value > 255)
+        throw new RangeError(`REQUESTED-TRANSPORT ${a.value} is not a protocol number`);
       return { type: ATTR.REQUESTED_TRANSPORT, value: Buffer.from([a.value, 0, 0, 0]) };
     }
     case 'DATA':
       return { type: ATTR.DATA, value: a.value };
     case 'CHANNEL-NUMBER': {
-      if (!Number.isInteger(a.value) || a.value < 0x4000 || a.value > 0x4fff) throw new RangeError(`channel number ${a.value} is outside 0x4000-0x4FFF`);
+      if (!Number.isInteger(a.value) || a.value < 0x4000 || a.value > 0x4fff)
+        throw new RangeError(`channel number ${a.value} is outside 0x4000-0x4FFF`);
       const v = Buffer.alloc(4);
       v.writeUInt16BE(a.value, 0);
       return { type: ATTR.CHANNEL_NUMBER, value: v };
     }
     case 'ERROR-CODE': {
       const { code, reason } = a.value;
-      if (!Number.isInteger(code) || code < 300 || code > 699) throw new RangeError(`error code ${code} is outside 300-699`);
+      if (!Number.isInteger(code) || code < 300 || code > 699)
+        throw new RangeError(`error code ${code} is outside 300-699`);
       const r = Buffer.from(reason, 'utf8');
       const v = Buffer.alloc(4 + r.length);
       v[2] = Math.floor(code / 100);
@@ -364,17 +385,21 @@ export function encode(
   opts: EncodeOptions = {},
 ): Buffer {
   const method = typeof msg.method === 'string' ? METHOD[msg.method] : msg.method;
-  if (method === undefined || !Number.isInteger(method) || method < 0 || method > 0xfff) throw new RangeError(`method ${String(msg.method)} is not a 12-bit method`);
+  if (method === undefined || !Number.isInteger(method) || method < 0 || method > 0xfff)
+    throw new RangeError(`method ${String(msg.method)} is not a 12-bit method`);
   const c = CLASSES.indexOf(msg.cls);
   if (c < 0) throw new TypeError(`unknown message class ${String(msg.cls)}`);
-  if (!Buffer.isBuffer(msg.transactionId) || msg.transactionId.length !== 12) throw new TypeError('transaction id must be 12 bytes');
+  if (!Buffer.isBuffer(msg.transactionId) || msg.transactionId.length !== 12)
+    throw new TypeError('transaction id must be 12 bytes');
   const padByte = opts.padByte ?? 0;
-  if (!Number.isInteger(padByte) || padByte < 0 || padByte > 255) throw new RangeError(`padByte ${padByte} is not a byte`);
+  if (!Number.isInteger(padByte) || padByte < 0 || padByte > 255)
+    throw new RangeError(`padByte ${padByte} is not a byte`);
 
   const parts: Buffer[] = [];
   for (const a of msg.attributes) {
     const { type, value } = encodeValue(a, msg.transactionId);
-    if (value.length > 0xffff) throw new RangeError(`attribute ${hex4(type)} value of ${value.length} bytes is too long`);
+    if (value.length > 0xffff)
+      throw new RangeError(`attribute ${hex4(type)} value of ${value.length} bytes is too long`);
     const p = Buffer.alloc(4 + pad4(value.length), padByte);
     p.writeUInt16BE(type, 0);
     p.writeUInt16BE(value.length, 2);
@@ -382,7 +407,8 @@ export function encode(
     parts.push(p);
   }
   const header = Buffer.alloc(HEADER);
-  const type = (method & 0x000f) | ((method & 0x0070) << 1) | ((method & 0x0f80) << 2) | ((c & 0x2) << 7) | ((c & 0x1) << 4);
+  const type =
+    (method & 0x000f) | ((method & 0x0070) << 1) | ((method & 0x0f80) << 2) | ((c & 0x2) << 7) | ((c & 0x1) << 4);
   header.writeUInt16BE(type, 0);
   header.writeUInt32BE(MAGIC_COOKIE, 4);
   msg.transactionId.copy(header, 8);
@@ -443,7 +469,7 @@ export function verifyFingerprint(buf: Buffer): boolean {
     if (typeof w === 'string') return false;
     const fp = w.attributes[w.attributes.length - 1];
     if (!fp || fp.type !== ATTR.FINGERPRINT || fp.length !== 4) return false;
-    return ((crc32(buf.subarray(0, fp.offset)) ^ FINGERPRINT_XOR) >>> 0) === buf.readUInt32BE(fp.offset + 4);
+    return (crc32(buf.subarray(0, fp.offset)) ^ FINGERPRINT_XOR) >>> 0 === buf.readUInt32BE(fp.offset + 4);
   } catch {
     return false;
   }
@@ -487,14 +513,18 @@ export function encodeChannelData(channel: number, data: Buffer, padded: boolean
 }
 
 /** Decode one ChannelData message; up to 3 bytes of padding after the data are accepted (UDP may or may not pad). */
-export function decodeChannelData(buf: Buffer): { ok: true; channel: number; data: Buffer } | { ok: false; error: string } {
+export function decodeChannelData(
+  buf: Buffer,
+): { ok: true; channel: number; data: Buffer } | { ok: false; error: string } {
   if (!Buffer.isBuffer(buf)) return { ok: false, error: 'not a Buffer' };
   if (buf.length < 4) return { ok: false, error: `${buf.length} bytes is shorter than a ChannelData header (4)` };
   const channel = buf.readUInt16BE(0);
   if (!isChannel(channel)) return { ok: false, error: `channel number ${hex4(channel)} is outside 0x4000-0x4FFF` };
   const length = buf.readUInt16BE(2);
-  if (4 + length > buf.length) return { ok: false, error: `ChannelData length ${length} exceeds packet size ${buf.length}` };
-  if (buf.length > 4 + pad4(length)) return { ok: false, error: `${buf.length - 4 - length} bytes after ChannelData of length ${length}` };
+  if (4 + length > buf.length)
+    return { ok: false, error: `ChannelData length ${length} exceeds packet size ${buf.length}` };
+  if (buf.length > 4 + pad4(length))
+    return { ok: false, error: `${buf.length - 4 - length} bytes after ChannelData of length ${length}` };
   return { ok: true, channel, data: Buffer.from(buf.subarray(4, 4 + length)) };
 }
 

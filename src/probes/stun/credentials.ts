@@ -5,7 +5,12 @@ import { createHash, createHmac } from 'node:crypto';
  * coturn's REST API credentials (use-auth-secret / static-auth-secret): username `<unix expiry>:<name>` (just
  * `<unix expiry>` when name is empty), password base64(HMAC-SHA1(secret, username)).
  */
-export function restCredentials(secret: string, name: string, ttlSeconds: number, nowMs = Date.now()): { username: string; password: string } {
+export function restCredentials(
+  secret: string,
+  name: string,
+  ttlSeconds: number,
+  nowMs = Date.now(),
+): { username: string; password: string } {
   const expiry = Math.floor(nowMs / 1000) + Math.floor(ttlSeconds);
   const username = name === '' ? String(expiry) : `${expiry}:${name}`;
   const password = createHmac('sha1', secret).update(username).digest('base64');
@@ -34,5 +39,7 @@ export function saslprep(s: string): string {
  * used as given (as coturn does); only the password is SASLprep'ed (see saslprep for the subset implemented).
  */
 export function longTermKey(username: string, realm: string, password: string): Buffer {
-  return createHash('md5').update(`${username}:${realm}:${saslprep(password)}`, 'utf8').digest();
+  return createHash('md5')
+    .update(`${username}:${realm}:${saslprep(password)}`, 'utf8')
+    .digest();
 }

@@ -1,6 +1,19 @@
 // A TURN client session on one transport (one 5-tuple, so at most one allocation, as coturn insists): Binding,
 // Allocate with the long-term-credential challenge, CreatePermission, Refresh. Returns facts, not verdicts.
-import { ATTR, encode, getAddress, getErrorCode, getString, getUint32, METHOD, newTransactionId, type AttributeInput, type MethodName, type StunMessage, type TransportAddress } from './codec.js';
+import {
+  ATTR,
+  encode,
+  getAddress,
+  getErrorCode,
+  getString,
+  getUint32,
+  METHOD,
+  newTransactionId,
+  type AttributeInput,
+  type MethodName,
+  type StunMessage,
+  type TransportAddress,
+} from './codec.js';
 import { longTermKey } from './credentials.js';
 import type { Failure, StunTransport, TransactionResult } from './transport.js';
 
@@ -13,21 +26,35 @@ export const SOFTWARE = 'nap-verify';
 /** REQUESTED-TRANSPORT: TURN relays UDP (protocol 17) whatever the client-server transport. */
 const UDP = 17;
 
-export type Outcome<T> = ({ ok: true; rttMs: number } & T) | ({ ok: false; code?: number; reason?: string } & Partial<Failure>);
+export type Outcome<T> =
+  | ({ ok: true; rttMs: number } & T)
+  | ({ ok: false; code?: number; reason?: string } & Partial<Failure>);
 
 export class TurnSession {
   private realm?: string;
   private nonce?: string;
   private key?: Buffer;
 
-  constructor(readonly transport: StunTransport, private readonly timeoutMs: number, private readonly creds?: Credentials) {}
+  constructor(
+    readonly transport: StunTransport,
+    private readonly timeoutMs: number,
+    private readonly creds?: Credentials,
+  ) {}
 
   private async transact(method: MethodName, attrs: AttributeInput[], signed: boolean): Promise<TransactionResult> {
     const id = newTransactionId();
-    const auth: AttributeInput[] = signed && this.creds && this.realm && this.nonce
-      ? [{ type: 'USERNAME', value: this.creds.username }, { type: 'REALM', value: this.realm }, { type: 'NONCE', value: this.nonce }]
-      : [];
-    const raw = encode({ method, cls: 'request', transactionId: id, attributes: [...attrs, ...auth] }, { ...(signed && this.key ? { integrityKey: this.key } : {}), fingerprint: true });
+    const auth: AttributeInput[] =
+      signed && this.creds && this.realm && this.nonce
+        ? [
+            { type: 'USERNAME', value: this.creds.username },
+            { type: 'REALM', value: this.realm },
+            { type: 'NONCE', value: this.nonce },
+          ]
+        : [];
+    const raw = encode(
+      { method, cls: 'request', transactionId: id, attributes: [...attrs, ...auth] },
+      { ...(signed && this.key ? { integrityKey: this.key } : {}), fingerprint: true },
+    );
     return this.transport.request(raw, id, this.timeoutMs);
   }
 
@@ -45,7 +72,8 @@ export class TurnSession {
     const r = await this.transact('binding', [], false);
     if (!r.ok) return { ok: false, kind: r.kind, error: r.error };
     const m = r.message;
-    if (m.method !== METHOD.binding) return { ok: false, kind: 'malformed', error: `answer to Binding has method ${m.method}` };
+    if (m.method !== METHOD.binding)
+      return { ok: false, kind: 'malformed', error: `answer to Binding has method ${m.method}` };
     if (m.cls === 'error') return { ok: false, ...errorOf(m) };
     const mapped = getAddress(m, ATTR.XOR_MAPPED_ADDRESS) ?? getAddress(m, ATTR.MAPPED_ADDRESS);
     const software = getString(m, ATTR.SOFTWARE);
@@ -64,7 +92,13 @@ export class TurnSession {
     if (realm !== undefined) this.realm = realm;
     if (nonce !== undefined) this.nonce = nonce;
     if (this.creds && this.realm) this.key = longTermKey(this.creds.username, this.realm, this.creds.password);
-    return { ok: true, rttMs: r.rttMs, status: e?.code ?? 0, ...(realm !== undefined ? { realm } : {}), hasNonce: nonce !== undefined };
+    return {
+      ok: true,
+      rttMs: r.rttMs,
+      status: e?.code ?? 0,
+      ...(realm !== undefined ? { realm } : {}),
+      hasNonce: nonce !== undefined,
+    };
   }
 
   async allocate(): Promise<Outcome<{ relayed?: TransportAddress; mapped?: TransportAddress; lifetime?: number }>> {
@@ -73,19 +107,30 @@ export class TurnSession {
       if (!c.ok) return c;
       if (c.status === 'success') return { ok: false, reason: 'the server allocated without asking for credentials' };
     }
-    const r = await this.signed('allocate', [{ type: 'REQUESTED-TRANSPORT', value: UDP }, { type: 'LIFETIME', value: 600 }]);
+    const r = await this.signed('allocate', [
+      { type: 'REQUESTED-TRANSPORT', value: UDP },
+      { type: 'LIFETIME', value: 600 },
+    ]);
     if (!r.ok) return { ok: false, kind: r.kind, error: r.error };
     if (r.message.cls === 'error') return { ok: false, ...errorOf(r.message) };
     const relayed = getAddress(r.message, ATTR.XOR_RELAYED_ADDRESS);
     const mapped = getAddress(r.message, ATTR.XOR_MAPPED_ADDRESS);
     const lifetime = getUint32(r.message, ATTR.LIFETIME);
-    return { ok: true, rttMs: r.rttMs, ...(relayed ? { relayed } : {}), ...(mapped ? { mapped } : {}), ...(lifetime !== undefined ? { lifetime } : {}) };
+    return {
+      ok: true,
+      rttMs: r.rttMs,
+      ...(relayed ? { relayed } : {}),
+      ...(mapped ? { mapped } : {}),
+      ...(lifetime !== undefined ? { lifetime } : {}),
+    };
   }
 
   /** One peer per request, so a refusal names the peer. Port is ignored by TURN permissions. */
   async createPermission(peer: string): Promise<Outcome<object>> {
     const family = peer.includes(':') ? 6 : 4;
-    const r = await this.signed('createPermission', [{ type: 'XOR-PEER-ADDRESS', value: { family, address: peer, port: 0 } }]);
+    const r = await this.signed('createPermission', [
+      { type: 'XOR-PEER-ADDRESS', value: { family, address: peer, port: 0 } },
+    ]);
     if (!r.ok) return { ok: false, kind: r.kind, error: r.error };
     if (r.message.cls === 'error') return { ok: false, ...errorOf(r.message) };
     return { ok: true, rttMs: r.rttMs };

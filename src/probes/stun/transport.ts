@@ -10,8 +10,13 @@ export interface Endpoint {
   port: number;
 }
 
-export type Failure = { kind: 'timeout' | 'refused' | 'reset' | 'closed' | 'malformed' | 'flood' | 'error'; error: string };
-export type TransactionResult = ({ ok: true; message: StunMessage; raw: Buffer; rttMs: number } | ({ ok: false } & Failure));
+export type Failure = {
+  kind: 'timeout' | 'refused' | 'reset' | 'closed' | 'malformed' | 'flood' | 'error';
+  error: string;
+};
+export type TransactionResult =
+  | { ok: true; message: StunMessage; raw: Buffer; rttMs: number }
+  | ({ ok: false } & Failure);
 
 export interface TransportStats {
   received: number;
@@ -72,7 +77,8 @@ function base(kind: 'udp' | 'tcp', local: Endpoint, send: (b: Buffer) => void, c
   };
   const receive = (buf: Buffer) => {
     if (t.failure) return;
-    if (++stats.received > FLOOD_LIMIT) return fail({ kind: 'flood', error: `more than ${FLOOD_LIMIT} packets on one transport` });
+    if (++stats.received > FLOOD_LIMIT)
+      return fail({ kind: 'flood', error: `more than ${FLOOD_LIMIT} packets on one transport` });
     const d = decode(buf);
     if (!d.ok) {
       stats.malformed++;
@@ -126,7 +132,10 @@ export function openUdp(server: Endpoint, timeoutMs: number): Promise<StunTransp
     sock.on('message', (m) => b0.receive(m));
     sock.on('error', (e: NodeJS.ErrnoException) => {
       // On a connected UDP socket an ICMP port-unreachable surfaces as ECONNREFUSED: nothing listens there.
-      const f: Failure = e.code === 'ECONNREFUSED' ? { kind: 'refused', error: `ICMP port unreachable from ${server.address}:${server.port}` } : { kind: 'error', error: `${e.code ?? ''} ${e.message}`.trim() };
+      const f: Failure =
+        e.code === 'ECONNREFUSED'
+          ? { kind: 'refused', error: `ICMP port unreachable from ${server.address}:${server.port}` }
+          : { kind: 'error', error: `${e.code ?? ''} ${e.message}`.trim() };
       if (!connected) {
         close();
         resolve(f);
@@ -189,11 +198,13 @@ export function openTcp(server: Endpoint, timeoutMs: number): Promise<StunTransp
     });
     sock.on('data', (chunk) => {
       buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
-      if (buffered.length > MAX_TCP_BUFFER) return b0.fail({ kind: 'malformed', error: `more than ${MAX_TCP_BUFFER} bytes without a complete STUN frame` });
+      if (buffered.length > MAX_TCP_BUFFER)
+        return b0.fail({ kind: 'malformed', error: `more than ${MAX_TCP_BUFFER} bytes without a complete STUN frame` });
       // Each pass consumes at least one whole frame, so the loop ends.
       for (;;) {
         const len = frameLength(buffered);
-        if (typeof len === 'object') return b0.fail({ kind: 'malformed', error: `TCP stream is not STUN: ${len.error}` });
+        if (typeof len === 'object')
+          return b0.fail({ kind: 'malformed', error: `TCP stream is not STUN: ${len.error}` });
         if (len === 0 || len > buffered.length) break;
         const frame = buffered.subarray(0, len);
         buffered = buffered.subarray(len);
@@ -208,7 +219,8 @@ export function openTcp(server: Endpoint, timeoutMs: number): Promise<StunTransp
       } else b0.fail(f);
     };
     sock.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ECONNREFUSED') onGone({ kind: 'refused', error: `TCP connection refused by ${server.address}:${server.port}` });
+      if (e.code === 'ECONNREFUSED')
+        onGone({ kind: 'refused', error: `TCP connection refused by ${server.address}:${server.port}` });
       else if (e.code === 'ECONNRESET') onGone({ kind: 'reset', error: 'connection reset by the server' });
       else onGone({ kind: 'error', error: `${e.code ?? ''} ${e.message}`.trim() });
     });
