@@ -53,8 +53,9 @@ async function hostile(args: string[], deadlineS: number) {
   );
   expect(r.stderr).toBe('');
   expect(r.code, r.stdout).toBe(1);
-  // The deadline each probe promises, plus process start: nothing waits on a hostile peer beyond it.
-  expect(r.ms).toBeLessThan(deadlineS * 1000 + 1500);
+  // The deadline each probe promises, plus process start: nothing waits on a hostile peer beyond it. The margin is
+  // generous (a loaded two-core CI machine starts node slowly): this proves "no hang", the figures are the bench's.
+  expect(r.ms).toBeLessThan(deadlineS * 1000 + 5000);
   return Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c])) as Record<string, JsonCheck>;
 }
 
