@@ -21,7 +21,8 @@ export interface TextOptions {
 export const PIPE_WIDTH = 100;
 
 const SYMBOL: Record<Status, string> = { pass: '✔', fail: '✖', warn: '▲', skip: '○' };
-const AREA_TITLE: Record<string, string> = {
+/** Each area's heading, shared by the terminal text and the triage report. */
+export const AREA_TITLE: Record<string, string> = {
   config: 'Configuration',
   env: 'Environment',
   dns: 'DNS',

@@ -7,7 +7,7 @@ import { areaOf, type CheckResult, type Status } from '../model.js';
 import type { RunRecord } from './json.js';
 import { summaryLine } from './summary.js';
 import { notTestedLines } from './not-tested.js';
-import { evidenceTree } from './text.js';
+import { AREA_TITLE, evidenceTree } from './text.js';
 
 export type Block =
   | { kind: 'h'; level: 1 | 2 | 3 | 4; text: string; status?: Status; id?: string }
@@ -26,18 +26,6 @@ export type Block =
   | { kind: 'details'; id: string; status: Status; summary: string; blocks: Block[] };
 
 export const STATUS_LABEL: Record<Status, string> = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', skip: 'SKIP' };
-const AREA: Record<string, string> = {
-  config: 'Configuration',
-  env: 'Environment',
-  dns: 'DNS',
-  tls: 'TLS',
-  http: 'HTTP routing',
-  net: 'Addresses',
-  ws: 'WebSocket',
-  sse: 'Server-sent events',
-  hold: 'Long-lived streams',
-  turn: 'TURN',
-};
 
 /** The anchor of a check's details: `#check-tls.main`. */
 export const anchorOf = (id: string) => `check-${id}`;
@@ -309,7 +297,7 @@ export function triageDocument(run: RunRecord): Block[] {
 
   blocks.push({ kind: 'h', level: 2, text: 'Details', id: 'details' });
   for (const area of [...new Set(r.map((x) => areaOf(x.id)))]) {
-    blocks.push({ kind: 'h', level: 3, text: AREA[area] ?? area });
+    blocks.push({ kind: 'h', level: 3, text: AREA_TITLE[area] ?? area });
     for (const x of r.filter((y) => areaOf(y.id) === area)) {
       const inner: Block[] = [
         {
