@@ -57,6 +57,12 @@ export const BROWSER_PAGE_CODES: Record<string, CodeMeta & { rows: string }> = {
     why: "The user's browser got no relay over that transport: the TURN port is blocked on their network or on the way (the browser reported an error).",
     fix: 'UDP only: the platform hands clients ?transport=tcp, so this alone is not fatal. TCP: ask their IT to allow TCP to TURN_HOST:3478 (and the server must be reachable from the internet on it).',
   },
+  TURN_UDP_UNUSED: {
+    rows: 'turn.udp',
+    status: 'warn',
+    why: "The user's browser got no relay over UDP but did over TCP. The platform hands browsers only turn:<TURN_HOST>:3478?transport=tcp (browser-service/src/lib/turn.ts), so remote browsers work from this network.",
+    fix: 'Nothing to do for the platform as it is; open 3478/udp on their network only if UDP relaying is wanted later.',
+  },
   TURN_TIMEOUT: {
     rows: 'turn.udp, turn.tcp',
     status: 'fail',

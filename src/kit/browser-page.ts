@@ -303,6 +303,12 @@ export const PAGE_SCRIPT = String.raw`
     if (errors.some(function (x) { return x.errorCode === 401; })) return done(id, { status: 'fail', code: 'TURN_AUTH_REJECTED', evidence: ev,
       message: 'the TURN server ' + T.host + ':' + T.port + ' answered over ' + transport.toUpperCase() + ' but refused this page\'s credentials: its secret is not the one the page was written with' });
     var said = errors.length ? ' (the browser says: ' + errors.map(function (x) { return x.errorCode + ' ' + x.errorText; }).join('; ') + ')' : '';
+    // The platform hands browsers only ?transport=tcp (browser-service lib/turn.ts): with TCP relaying, a blocked UDP
+    // path breaks nothing here, as the CLI's turn.udp says (TURN_UDP_UNUSED). TCP is tried first for that reason.
+    var tcp = results['turn.tcp'];
+    if (transport === 'udp' && tcp && tcp.status === 'pass') return done(id, { status: 'warn', code: 'TURN_UDP_UNUSED', evidence: ev,
+      message: 'no TURN relay over UDP from this browser to ' + T.host + ':' + T.port + (complete ? '' : ' within ' + secs(C.turnTimeoutMs)) + said +
+        ', but TCP relays: the platform hands browsers only turn:' + hostPart + ':' + T.port + '?transport=tcp, so remote browsers work from here' });
     return done(id, { status: 'fail', code: complete ? 'TURN_UNREACHABLE' : 'TURN_TIMEOUT', evidence: ev,
       message: 'no TURN relay over ' + transport.toUpperCase() + ' from this browser to ' + T.host + ':' + T.port + (complete ? '' : ' within ' + secs(C.turnTimeoutMs)) + said +
         (transport === 'udp' ? ': UDP to port ' + T.port + ' is blocked on this network or on the way' : ': TCP to port ' + T.port + ' is blocked on this network or on the way; the platform uses TCP, so remote browsers will not show video here') });
@@ -337,8 +343,8 @@ export const PAGE_SCRIPT = String.raw`
       tasks.push(Promise.resolve(skip('sse.main', 'needs the probe responder (the page was written without --responder)')));
       WS_ROLES.forEach(function (r) { tasks.push(Promise.resolve(skip('hold.ws.' + r, 'needs the probe responder (the page was written without --responder)'))); });
     }
-    // One relay attempt at a time: each transport's verdict is its own.
-    tasks.push(turnRelay('udp').then(function () { return turnRelay('tcp'); }));
+    // One relay attempt at a time; TCP first, the platform's own path, so that UDP is judged knowing whether it matters.
+    tasks.push(turnRelay('tcp').then(function () { return turnRelay('udp'); }));
     try { await Promise.all(tasks); } catch (e) {
       order.forEach(function (id) { if (!results[id]) done(id, { status: 'fail', code: 'CHECK_ERROR', message: 'the page itself failed: ' + String(e && e.message || e) }); });
     }
