@@ -132,7 +132,8 @@ async function scrape(port: number, query: string): Promise<{ ms: number; body: 
     'bash',
     [
       '-c',
-      `curl -s -H 'X-Prometheus-Scrape-Timeout-Seconds: 10' -o /tmp/nvb-bb-body -w '%{time_total}' 'http://127.0.0.1:${port}/probe?${query}'; echo; cat /tmp/nvb-bb-body`,
+      `curl -s -H 'X-Prometheus-Scrape-Timeout-Seconds: 10' -o /tmp/nvb-bb-body -w '%{time_total}' ` +
+        `'http://127.0.0.1:${port}/probe?${query}'; echo; cat /tmp/nvb-bb-body`,
     ],
     { timeoutMs: 60_000 },
   );
@@ -187,7 +188,8 @@ it('time per scrape and findings on the same faults', async () => {
   note('|---|---|---|');
   note(`| blackbox_exporter 0.23 (http_2xx with TLS + dns, per host) | 10 | ${median(bbTimes).toFixed(0)} ms |`);
   note(
-    `| nap-verify exporter \`module=quick\` (dns, tls, http, ws, sse for all five; TURN left out here) | 1 | ${median(ourTimes).toFixed(0)} ms |`,
+    `| nap-verify exporter \`module=quick\` (dns, tls, http, ws, sse for all five; TURN left out here) | 1 | ` +
+      `${median(ourTimes).toFixed(0)} ms |`,
   );
   note('');
   // The full module's first runs (holds of 10 s) finish in the background; wait for every one to have a result.

@@ -55,7 +55,8 @@ it('size, start-up and a --no-hold run: bundle vs installed CLI', async () => {
   const runBundle = await timed(`node ${bundle} ${args} --no-hold --format json`, 5);
   const runCli = await timed(`node ${CLI_PATH} ${args} --no-hold --format json`, 5);
   note(
-    `\`dist/nap-verify.mjs\` (\`npm run bundle\`, esbuild, minified, every check and the responder inside): **${(bytes / 1024).toFixed(0)} KiB** (${(gz / 1024).toFixed(0)} KiB gzipped).\n`,
+    `\`dist/nap-verify.mjs\` (\`npm run bundle\`, esbuild, minified, every check and the responder inside): ` +
+      `**${(bytes / 1024).toFixed(0)} KiB** (${(gz / 1024).toFixed(0)} KiB gzipped).\n`,
   );
   note('| median | bundle (`node nap-verify.mjs`) | installed CLI (`dist/src/cli.js` + node_modules) |');
   note('|---|---|---|');

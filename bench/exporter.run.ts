@@ -29,7 +29,8 @@ beforeAll(async () => {
       'defaults:',
       `  caFile: ${stack.rootPem}`,
       'targets:',
-      `  nap.test: { httpsPort: ${stack.httpsPort}, httpPort: ${stack.httpPort}, turn: ${STACK_TURN_IP}, turnSecretFile: ${secretFile} }`,
+      `  nap.test: { httpsPort: ${stack.httpsPort}, httpPort: ${stack.httpPort}, turn: ${STACK_TURN_IP}, ` +
+        `turnSecretFile: ${secretFile} }`,
       '',
     ].join('\n'),
   );
@@ -56,7 +57,8 @@ it('a quick probe through the exporter vs the CLI --no-hold run', async () => {
   const cli: number[] = [];
   for (let i = 0; i < 7; i++) {
     const r = await sh(
-      `/usr/bin/time -f '%e' node ${CLI_PATH} ${q(stack.args)} --no-hold >/dev/null 2>/tmp/nvb-exp-time; tail -1 /tmp/nvb-exp-time`,
+      `/usr/bin/time -f '%e' node ${CLI_PATH} ${q(stack.args)} --no-hold >/dev/null 2>/tmp/nvb-exp-time; tail -1 ` +
+        `/tmp/nvb-exp-time`,
     );
     cli.push(Number(r.stdout.trim()) * 1000);
   }
@@ -64,7 +66,9 @@ it('a quick probe through the exporter vs the CLI --no-hold run', async () => {
   const inRun: number[] = [];
   for (let i = 0; i < 15; i++) {
     const r = await sh(
-      `curl -s -o /tmp/nvb-exp-body -w '%{time_total}' 'http://127.0.0.1:${PORT}/probe?target=nap.test&module=quick'; echo; grep '^nap_verify_probe_duration_seconds\\|^nap_verify_probe_success' /tmp/nvb-exp-body`,
+      `curl -s -o /tmp/nvb-exp-body -w '%{time_total}' ` +
+        `'http://127.0.0.1:${PORT}/probe?target=nap.test&module=quick'; echo; grep ` +
+        `'^nap_verify_probe_duration_seconds\\|^nap_verify_probe_success' /tmp/nvb-exp-body`,
     );
     const [total, ...lines] = r.stdout.trim().split('\n');
     if (i < 3) continue; // the first probes compile the checks' code paths
@@ -77,7 +81,8 @@ it('a quick probe through the exporter vs the CLI --no-hold run', async () => {
   note('|---|---|');
   note(`| CLI \`--no-hold\` run, process start included (7 runs) | ${median(cli).toFixed(0)} ms |`);
   note(
-    `| \`/probe?module=quick\` through the exporter, HTTP round trip (12 warm probes) | ${median(probe).toFixed(0)} ms |`,
+    `| \`/probe?module=quick\` through the exporter, HTTP round trip (12 warm probes) | ` +
+      `${median(probe).toFixed(0)} ms |`,
   );
   note(`| the run inside that probe (\`nap_verify_probe_duration_seconds\`) | ${median(inRun).toFixed(0)} ms |`);
   note(`| exporter / CLI | ${ratio.toFixed(2)}× (target ≤ 1.3×) |`);
@@ -90,7 +95,8 @@ it('1,000 consecutive quick probes: RSS and file descriptors of the exporter', a
   const began = Date.now();
   // One curl process for all of them (a new TCP connection each, as Prometheus reconnects rarely; sequential).
   const r = await sh(
-    `ok=0; for i in $(seq 1 1000); do curl -s 'http://127.0.0.1:${PORT}/probe?target=nap.test' | grep -q '^nap_verify_probe_success 1' && ok=$((ok+1)); done; echo $ok`,
+    `ok=0; for i in $(seq 1 1000); do curl -s 'http://127.0.0.1:${PORT}/probe?target=nap.test' | grep -q ` +
+      `'^nap_verify_probe_success 1' && ok=$((ok+1)); done; echo $ok`,
     1_800_000,
   );
   const secs = (Date.now() - began) / 1000;
@@ -101,13 +107,16 @@ it('1,000 consecutive quick probes: RSS and file descriptors of the exporter', a
   note('| 1,000 probes | before | after | change |');
   note('|---|---|---|---|');
   note(
-    `| RSS | ${(before.rssKb / 1024).toFixed(1)} MB | ${(after.rssKb / 1024).toFixed(1)} MB | ${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(1)} MB (target < 10 MB) |`,
+    `| RSS | ${(before.rssKb / 1024).toFixed(1)} MB | ${(after.rssKb / 1024).toFixed(1)} MB | ` +
+      `${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(1)} MB (target < 10 MB) |`,
   );
   note(
-    `| open file descriptors | ${before.fds} | ${after.fds} | ${after.fds - before.fds >= 0 ? '+' : ''}${after.fds - before.fds} (target: no growth) |`,
+    `| open file descriptors | ${before.fds} | ${after.fds} | ` +
+      `${after.fds - before.fds >= 0 ? '+' : ''}${after.fds - before.fds} (target: no growth) |`,
   );
   note(
-    `| probes that succeeded | | ${r.stdout.trim()} / 1000 | ${((secs * 1000) / 1000).toFixed(0)} ms per probe on average (${secs.toFixed(0)} s in all) |`,
+    `| probes that succeeded | | ${r.stdout.trim()} / 1000 | ${((secs * 1000) / 1000).toFixed(0)} ms per probe ` +
+      `on average (${secs.toFixed(0)} s in all) |`,
   );
   note('');
 }, 1_900_000);

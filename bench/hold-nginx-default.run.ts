@@ -51,14 +51,16 @@ it(`nginx default (60 s) vs 3600 s, --hold ${HOLD}`, async () => {
     ).filter((c) => c.id.startsWith('hold.'));
   const rows = holds(cut).map(
     (c) =>
-      `| ${c.id} | ${c.code} | ${c.evidence.cutAfterS.toFixed(1)} s | ${c.evidence.ageS.toFixed(1)} s | ${c.evidence.limit} | ${c.evidence.culprit} |`,
+      `| ${c.id} | ${c.code} | ${c.evidence.cutAfterS.toFixed(1)} s | ${c.evidence.ageS.toFixed(1)} s | ` +
+      `${c.evidence.limit} | ${c.evidence.culprit} |`,
   );
   const okRows = holds(ok).map((c) => `| ${c.id} | ${c.status} | ${c.message} |`);
   const body = [
     `nginx 1.22 in front of the responder, TLS, five names; \`--hold ${HOLD}\`; both runs side by side.`,
     '',
     // Every stream is cut here, so the run ends once the keep-alive twins have outlived the cuts, before --hold.
-    `**Default proxy_read_timeout (60 s)** — exit ${cut.code}, wall time ${(cut.ms / 1000).toFixed(2)} s (every stream cut: the hold ends before ${HOLD} s):`,
+    `**Default proxy_read_timeout (60 s)** — exit ${cut.code}, wall time ${(cut.ms / 1000).toFixed(2)} s (every ` +
+      `stream cut: the hold ends before ${HOLD} s):`,
     '',
     '| check | code | cutAfterS | ageS | limit | culprit |',
     '|---|---|---|---|---|---|',
@@ -66,7 +68,8 @@ it(`nginx default (60 s) vs 3600 s, --hold ${HOLD}`, async () => {
     '',
     `Fix printed: ${JSON.stringify(holds(cut)[0]?.remediation?.split('\n')[0])}`,
     '',
-    `**proxy_read_timeout 3600s** — exit ${ok.code}, wall time ${(ok.ms / 1000).toFixed(2)} s (hold + ${(ok.ms / 1000 - HOLD).toFixed(2)} s):`,
+    `**proxy_read_timeout 3600s** — exit ${ok.code}, wall time ${(ok.ms / 1000).toFixed(2)} s (hold + ` +
+      `${(ok.ms / 1000 - HOLD).toFixed(2)} s):`,
     '',
     '| check | status | message |',
     '|---|---|---|',

@@ -97,8 +97,10 @@ it('cut-off precision at the default --hold 75', async () => {
     ),
   );
   const lines = [
-    'Default options (`--hold 75`), five holds per run (4 WebSocket + 1 SSE), three runs of every proxy side by side (18 at once on 2 cores). ' +
-      'Figure: `cutAfterS` (quiet time before the cut) for an idle limit, `capS` (age of the stream carrying data) for a lifetime cap.\n',
+    'Default options (`--hold 75`), five holds per run (4 WebSocket + 1 SSE), three runs of every proxy side by ' +
+      'side (18 at once on 2 cores). ' +
+      'Figure: `cutAfterS` (quiet time before the cut) for an idle limit, `capS` (age of the stream carrying ' +
+      'data) for a lifetime cap.\n',
     '| proxy | setting | limit told | figures (all runs) | worst error | codes | wall time per run |',
     '|---|---|---|---|---|---|---|',
   ];
@@ -117,7 +119,8 @@ it('cut-off precision at the default --hold 75', async () => {
     ].join('; ');
     const walls = mine.map((r) => (r.ms / 1000).toFixed(1)).join(', ');
     lines.push(
-      `| ${c.proxy} | ${c.setting} | ${limits || 'none'} (expected ${c.limit}) | ${figures.join(', ')} | ${worst.toFixed(2)} s | ${codes} | ${walls} s |`,
+      `| ${c.proxy} | ${c.setting} | ${limits || 'none'} (expected ${c.limit}) | ${figures.join(', ')} | ` +
+        `${worst.toFixed(2)} s | ${codes} | ${walls} s |`,
     );
   }
   const skips = [
@@ -129,7 +132,10 @@ it('cut-off precision at the default --hold 75', async () => {
   ];
   if (skips.length) lines.push(`\nSkipped: ${skips.join('; ')}`);
   lines.push(
-    `\nWorst error overall: **${worstAll.toFixed(2)} s** (target ≤ 0.5 s). Varnish pipes WebSocket upgrades, which send_timeout does not cap: those holds last the full 75 s and pass, so the Varnish runs take the whole hold; every other run's streams end 2 s after the last cut (the wall times include 18 CLIs starting at once on 2 cores).\n`,
+    `\nWorst error overall: **${worstAll.toFixed(2)} s** (target ≤ 0.5 s). Varnish pipes WebSocket upgrades, ` +
+      `which send_timeout does not cap: those holds last the full 75 s and pass, so the Varnish runs take the ` +
+      `whole hold; every other run's streams end 2 s after the last cut (the wall times include 18 CLIs starting ` +
+      `at once on 2 cores).\n`,
   );
   console.log(lines.join('\n'));
   writeSection('Cut-off precision at the default hold', lines.join('\n'));

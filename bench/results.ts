@@ -5,7 +5,10 @@ import os from 'node:os';
 const FILE = new URL('./RESULTS.md', import.meta.url);
 
 export function machine(): string {
-  return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
+  return (
+    `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+    `${os.platform()} ${os.release()}, Node ${process.version}`
+  );
 }
 
 export function writeSection(title: string, body: string): void {
@@ -14,7 +17,8 @@ export function writeSection(title: string, body: string): void {
     text = readFileSync(FILE, 'utf8');
   } catch {
     text =
-      '# nap-verify benchmark results\n\nWritten by `npm run bench`; each section is replaced when its benchmark runs again.\n';
+      '# nap-verify benchmark results\n\nWritten by `npm run bench`; each section is replaced when its benchmark ' +
+      'runs again.\n';
   }
   const head = `## ${title}`;
   const section = `${head}\n\n_${new Date().toISOString()} on ${machine()}_\n\n${body.trim()}\n`;

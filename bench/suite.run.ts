@@ -84,16 +84,19 @@ it('--no-hold full run vs the same probes with the standard tools in sequence', 
     ...hosts.map((h) => `dig +short +time=2 @127.0.0.1 ${h} A`),
     ...hosts.map(
       (h) =>
-        `openssl s_client -connect 127.0.0.1:${stack.httpsPort} -servername ${h} -CAfile ${stack.rootPem} -verify_return_error </dev/null`,
+        `openssl s_client -connect 127.0.0.1:${stack.httpsPort} -servername ${h} -CAfile ${stack.rootPem} ` +
+        `-verify_return_error </dev/null`,
     ),
     ...hosts.flatMap((h) =>
       paths.map(
         (p) =>
-          `curl -s -o /dev/null --cacert ${stack.rootPem} --resolve ${h}:${stack.httpsPort}:127.0.0.1 https://${h}:${stack.httpsPort}${p}`,
+          `curl -s -o /dev/null --cacert ${stack.rootPem} --resolve ${h}:${stack.httpsPort}:127.0.0.1 ` +
+          `https://${h}:${stack.httpsPort}${p}`,
       ),
     ),
     `curl -s -o /dev/null --resolve ${d}:${stack.httpPort}:127.0.0.1 http://${d}:${stack.httpPort}/`,
-    `curl -s -o /dev/null --cacert ${stack.rootPem} --resolve ${d}:${stack.httpsPort}:127.0.0.1 https://${d}:${stack.httpsPort}/metrics`,
+    `curl -s -o /dev/null --cacert ${stack.rootPem} --resolve ${d}:${stack.httpsPort}:127.0.0.1 ` +
+      `https://${d}:${stack.httpsPort}/metrics`,
     `turnutils_stunclient ${STACK_TURN_IP}`,
     `turnutils_uclient -y -n 1 -m 1 -l 50 -W ${STACK_TURN_SECRET} -u bench -r ${d} ${STACK_TURN_IP}`,
   ];
@@ -117,20 +120,26 @@ it('--no-hold full run vs the same probes with the standard tools in sequence', 
   note(`| | median wall time | runs |`);
   note(`|---|---|---|`);
   note(
-    `| nap-verify --no-hold (DNS, TLS, HTTP, WebSocket, SSE, TURN incl. 6 relayed allocations) | ${m} ms, peak RSS ${rss} KiB | ${ours.map((o) => o.ms).join(', ')} |`,
+    `| nap-verify --no-hold (DNS, TLS, HTTP, WebSocket, SSE, TURN incl. 6 relayed allocations) | ${m} ms, peak ` +
+      `RSS ${rss} KiB | ${ours.map((o) => o.ms).join(', ')} |`,
   );
   note(
-    `| ${tools.length} commands in sequence: dig ×5, openssl s_client ×5, curl ×27, turnutils_stunclient, turnutils_uclient | ${median(theirs)} ms | ${theirs.join(', ')} |`,
+    `| ${tools.length} commands in sequence: dig ×5, openssl s_client ×5, curl ×27, turnutils_stunclient, ` +
+      `turnutils_uclient | ${median(theirs)} ms | ${theirs.join(', ')} |`,
   );
   note(
-    `| the same without turnutils_uclient (its relay test alone takes seconds) | ${median(withoutUclient)} ms | ${withoutUclient.join(', ')} |`,
+    `| the same without turnutils_uclient (its relay test alone takes seconds) | ${median(withoutUclient)} ms | ` +
+      `${withoutUclient.join(', ')} |`,
   );
   note(
-    `\nRatio nap-verify / tools: **${(m / median(theirs)).toFixed(3)}** (target ≤ 0.5); without uclient **${(m / median(withoutUclient)).toFixed(2)}** (target ≤ 0.6). The tools do less (no WebSocket, SSE, chain analysis or peer checks).`,
+    `\nRatio nap-verify / tools: **${(m / median(theirs)).toFixed(3)}** (target ≤ 0.5); without uclient ` +
+      `**${(m / median(withoutUclient)).toFixed(2)}** (target ≤ 0.6). The tools do less (no WebSocket, SSE, ` +
+      `chain analysis or peer checks).`,
   );
   note(`Fast run: median **${m} ms** (target ≤ 350 ms); peak RSS **${(rss / 1024).toFixed(0)} MiB** (target ≤ 70 MB).`);
   note(
-    `dns.<role> inside a run (median ms): ${dnsIds.map((id) => `${id} ${median(per[id]!)}`).join(', ')}; sse.main ${median(per['sse.main'] ?? [0])} ms.\n`,
+    `dns.<role> inside a run (median ms): ${dnsIds.map((id) => `${id} ${median(per[id]!)}`).join(', ')}; ` +
+      `sse.main ${median(per['sse.main'] ?? [0])} ms.\n`,
   );
   writeSection('Fast run vs tools', rows.join('\n'));
 });
@@ -139,7 +148,9 @@ it('full run with --hold 10 against the 3600 s proxy: wall time minus hold', asy
   const runs: number[] = [];
   for (let i = 0; i < 3; i++) runs.push((await measure(`node ${CLI_PATH} ${q(stack.args)} --hold 10`)).ms);
   note(
-    `### Full run, --hold 10, 3600 s proxy\n\nwall − hold: median **${((median(runs) - 10_000) / 1000).toFixed(2)} s** (target ≤ 2 s); runs ${runs.map((r) => (r / 1000).toFixed(2)).join(', ')} s\n`,
+    `### Full run, --hold 10, 3600 s proxy\n\nwall − hold: median ` +
+      `**${((median(runs) - 10_000) / 1000).toFixed(2)} s** (target ≤ 2 s); runs ` +
+      `${runs.map((r) => (r / 1000).toFixed(2)).join(', ')} s\n`,
   );
 });
 
@@ -184,7 +195,8 @@ it('--version start-up time', async () => {
       Number((await sh(`s=$(date +%s%N); node -e 0; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`)).stdout.trim()),
     );
   note(
-    `### Start-up\n\n\`nap-verify --version\`: median **${median(runs)} ms** (target < 100 ms); bare \`node -e 0\` on this machine: ${median(bare)} ms.\n`,
+    `### Start-up\n\n\`nap-verify --version\`: median **${median(runs)} ms** (target < 100 ms); bare \`node -e ` +
+      `0\` on this machine: ${median(bare)} ms.\n`,
   );
 });
 
@@ -217,6 +229,7 @@ it('scaling: --relay-samples 1, 10, 50', async () => {
     note(`| ${n} | ${c.evidence.samples.length} (${c.status}) | ${c.durationMs} ms | ${r.ms} ms |`);
   }
   note(
-    '\nPreview labels: one fresh random label per run is what the product does (spec §3); more labels per run are not a feature, so there is no label-scaling figure.\n',
+    '\nPreview labels: one fresh random label per run is what the product does (spec §3); more labels per run ' +
+      'are not a feature, so there is no label-scaling figure.\n',
   );
 });

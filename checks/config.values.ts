@@ -119,7 +119,9 @@ export function valuesFindings(v: Record<string, string>, ctx: ValuesCtx): Findi
         key,
         value,
         expected: origin,
-        breaks: `the login redirect is built from it: OAuth answers invalid_redirect_uri or sends users to ${originOf(value)}`,
+        breaks:
+          `the login redirect is built from it: OAuth answers invalid_redirect_uri or sends users to ` +
+          `${originOf(value)}`,
       });
     }
   }
@@ -131,7 +133,8 @@ export function valuesFindings(v: Record<string, string>, ctx: ValuesCtx): Findi
         key,
         expected: expectedOrigin(role, ctx)!,
         breaks:
-          'install.sh falls back to http://<NAP_HOST>:<node port>: OAuth answers invalid_redirect_uri and links point at node ports',
+          'install.sh falls back to http://<NAP_HOST>:<node port>: OAuth answers invalid_redirect_uri and links ' +
+          'point at node ports',
       });
     }
   }
@@ -158,11 +161,16 @@ const check: CheckDef<ValuesEvidence> = {
     area: 'config',
     title: 'values.env is consistent',
     proves:
-      "The platform's values.env names the domain being verified: SANDBOX_DOMAIN = sandbox.<d>, each *_PUBLIC_URL on its role's host (FILES_PUBLIC_URL on files.<d>), WEB_/BROWSER_/SANDBOX_PUBLIC_URL set to the whole origin users reach (https://<role>.<d> behind an ingress, the node-port origin in NodePort mode), TURN_HOST an IP, TURN_PORT 3478, and a name (not an IP) in external mode.",
+      "The platform's values.env names the domain being verified: SANDBOX_DOMAIN = sandbox.<d>, each " +
+      "*_PUBLIC_URL on its role's host (FILES_PUBLIC_URL on files.<d>), WEB_/BROWSER_/SANDBOX_PUBLIC_URL set to " +
+      'the whole origin users reach (https://<role>.<d> behind an ingress, the node-port origin in NodePort ' +
+      'mode), TURN_HOST an IP, TURN_PORT 3478, and a name (not an IP) in external mode.',
     codes: {
       CONFIG_MISMATCH: {
         status: 'fail',
-        why: 'A value in values.env contradicts the names or ports the platform is reached by: the install succeeds and one feature breaks quietly.',
+        why:
+          'A value in values.env contradicts the names or ports the platform is reached by: the install ' +
+          'succeeds and one feature breaks quietly.',
         fix: 'Correct the key in values.env as the message says, then re-run install.sh so the platform picks it up.',
       },
     },
@@ -193,14 +201,16 @@ const check: CheckDef<ValuesEvidence> = {
         message: ev.findings
           .map(
             (f) =>
-              `${f.value === undefined ? `${f.key} is unset,` : `${f.key}=${f.value}`} should be ${f.expected} (${f.breaks})`,
+              `${f.value === undefined ? `${f.key} is unset,` : `${f.key}=${f.value}`} should be ${f.expected} ` +
+              `(${f.breaks})`,
           )
           .join('; '),
         fix: ev.findings.map((f) => `In ${ev.file}: set ${f.key} to ${f.expected}.`).join('\n'),
       };
     }
     const notes = ev.problems?.length
-      ? `; ${ev.problems.length} line(s) not understood: ${ev.problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`
+      ? `; ${ev.problems.length} line(s) not understood: ` +
+        `${ev.problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`
       : '';
     return { status: 'pass', message: `${Object.keys(ev.values ?? {}).length} keys agree with the domain${notes}` };
   },

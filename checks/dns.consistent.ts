@@ -22,8 +22,12 @@ const check: CheckDef<ConsistencyEvidence> = {
     codes: {
       DNS_DIVERGENT: {
         status: 'fail',
-        why: 'Some names point at a different address than the others: an old record, a typo, or a record pointing at a node instead of the ingress VIP.',
-        fix: "Point every name at the same ingress address; `kubectl get svc -A | grep -i ingress` shows the controller's EXTERNAL-IP.",
+        why:
+          'Some names point at a different address than the others: an old record, a typo, or a record ' +
+          'pointing at a node instead of the ingress VIP.',
+        fix:
+          'Point every name at the same ingress address; `kubectl get svc -A | grep -i ingress` shows the ' +
+          "controller's EXTERNAL-IP.",
       },
       DNS_UNEXPECTED_IP: {
         status: 'fail',

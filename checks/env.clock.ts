@@ -20,8 +20,12 @@ const check: CheckDef<ClockEvidence> = {
     codes: {
       CLOCK_SKEW: {
         status: 'warn',
-        why: "This machine's clock differs from the servers' by more than a minute: certificate dates and time-limited TURN credentials are judged wrongly here (and on users' machines with the same drift).",
-        fix: 'Synchronise the clock (chrony/systemd-timesyncd with NTP) on this machine, or on the servers if they are the ones off.',
+        why:
+          "This machine's clock differs from the servers' by more than a minute: certificate dates and " +
+          "time-limited TURN credentials are judged wrongly here (and on users' machines with the same drift).",
+        fix:
+          'Synchronise the clock (chrony/systemd-timesyncd with NTP) on this machine, or on the servers if ' +
+          'they are the ones off.',
       },
     },
   },
@@ -52,7 +56,9 @@ const check: CheckDef<ClockEvidence> = {
       return {
         status: 'warn',
         code: 'CLOCK_SKEW',
-        message: `this machine's clock is ${off} s ${ev.skewS > 0 ? 'ahead of' : 'behind'} the servers' (${ev.serverDate})`,
+        message:
+          `this machine's clock is ${off} s ${ev.skewS > 0 ? 'ahead of' : 'behind'} the servers' ` +
+          `(${ev.serverDate})`,
       };
     return { status: 'pass', message: `within ${Math.max(1, off)} s of the servers' Date` };
   },

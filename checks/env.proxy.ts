@@ -36,7 +36,10 @@ const check: CheckDef<ProxyEvidence> = {
     codes: {
       ENV_PROXY: {
         status: 'warn',
-        why: 'A proxy variable is set and NO_PROXY does not cover the NAP hosts: browsers and tools on this machine go through the proxy, which may cut WebSockets or block the hosts, while this tool connects directly.',
+        why:
+          'A proxy variable is set and NO_PROXY does not cover the NAP hosts: browsers and tools on this ' +
+          'machine go through the proxy, which may cut WebSockets or block the hosts, while this tool connects ' +
+          'directly.',
         fix: 'Add the domain to NO_PROXY (e.g. NO_PROXY=.<d>,<d>) or unset the proxy variables for this shell.',
       },
     },
@@ -63,7 +66,9 @@ const check: CheckDef<ProxyEvidence> = {
     return {
       status: 'warn',
       code: 'ENV_PROXY',
-      message: `${shown} and NO_PROXY does not cover ${ev.uncovered.length === 5 ? 'any NAP host' : ev.uncovered.join(', ')}`,
+      message:
+        `${shown} and NO_PROXY does not cover ` +
+        `${ev.uncovered.length === 5 ? 'any NAP host' : ev.uncovered.join(', ')}`,
       fix: `export NO_PROXY="$NO_PROXY,.${ctx.target.domain},${ctx.target.domain}"`,
     };
   },

@@ -59,16 +59,22 @@ const asHttp = (e: H2Exchange | undefined): HttpExchange | undefined =>
 
 const H2_FIX = {
   general:
-    'Route every request by its Host / :authority, not by the TLS SNI: over HTTP/2 a browser sends requests for several hosts on one connection. Or give each host its own certificate (then browsers do not coalesce).',
+    'Route every request by its Host / :authority, not by the TLS SNI: over HTTP/2 a browser sends requests for ' +
+    'several hosts on one connection. Or give each host its own certificate (then browsers do not coalesce).',
   'ingress-nginx':
-    'ingress-nginx routes by Host; look for snippets or a TCP/SSL-passthrough in front that picks the backend by SNI (ssl-passthrough routes by SNI only).',
+    'ingress-nginx routes by Host; look for snippets or a TCP/SSL-passthrough in front that picks the backend by ' +
+    'SNI (ssl-passthrough routes by SNI only).',
   contour:
-    'Contour answers 421 for a request whose :authority differs from the SNI; Chrome and Firefox retry on a new connection, Safari does not (projectcontour/contour#5240). Give each host its own certificate/secret to stop coalescing, or serve the hosts from one HTTPProxy with one TLS secret per fqdn.',
+    'Contour answers 421 for a request whose :authority differs from the SNI; Chrome and Firefox retry on a new ' +
+    'connection, Safari does not (projectcontour/contour#5240). Give each host its own certificate/secret to ' +
+    'stop coalescing, or serve the hosts from one HTTPProxy with one TLS secret per fqdn.',
   istio:
-    "Envoy/Istio answer 404 for a host not on the connection's filter chain (istio/istio#13589): put all hosts of the certificate in one Gateway server (one hosts list, one credentialName).",
+    "Envoy/Istio answer 404 for a host not on the connection's filter chain (istio/istio#13589): put all hosts " +
+    'of the certificate in one Gateway server (one hosts list, one credentialName).',
   traefik: 'Traefik routes by Host; check for TCP routers with HostSNI rules in front of the HTTP routers.',
   haproxy:
-    'Choose the backend by the Host header (`use_backend … if { req.hdr(host),field(1,:) -i <host> }`), not `ssl_fc_sni`; or `bind … alpn http/1.1` to stop offering HTTP/2.',
+    'Choose the backend by the Host header (`use_backend … if { req.hdr(host),field(1,:) -i <host> }`), not ' +
+    '`ssl_fc_sni`; or `bind … alpn http/1.1` to stop offering HTTP/2.',
 };
 
 const check: CheckDef<CoalesceEvidence> = {
@@ -77,16 +83,23 @@ const check: CheckDef<CoalesceEvidence> = {
     area: 'http',
     title: 'HTTP/2 connection reuse across hosts',
     proves:
-      "Over ONE HTTP/2 connection opened to <d> (SNI <d>), a request with :authority = each other host that the same certificate covers and that resolves to the same address reaches that host's own service, as browsers send them.",
+      'Over ONE HTTP/2 connection opened to <d> (SNI <d>), a request with :authority = each other host that the ' +
+      "same certificate covers and that resolves to the same address reaches that host's own service, as " +
+      'browsers send them.',
     codes: {
       H2_MISROUTED: {
         status: 'fail',
-        why: 'A request for one host, sent on the HTTP/2 connection a browser opened for <d>, was answered by another service: the ingress routes by the TLS SNI (or connection) instead of the :authority/Host of each request. curl and other clients that never coalesce see nothing wrong.',
+        why:
+          'A request for one host, sent on the HTTP/2 connection a browser opened for <d>, was answered by ' +
+          'another service: the ingress routes by the TLS SNI (or connection) instead of the :authority/Host of ' +
+          'each request. curl and other clients that never coalesce see nothing wrong.',
         fix: H2_FIX,
       },
       H2_MISDIRECTED: {
         status: 'warn',
-        why: 'The ingress answered 421 Misdirected Request to a coalesced request. Chrome and Firefox retry on a new connection; Safari does not and shows an error (projectcontour/contour#5240).',
+        why:
+          'The ingress answered 421 Misdirected Request to a coalesced request. Chrome and Firefox retry on a ' +
+          'new connection; Safari does not and shows an error (projectcontour/contour#5240).',
         fix: H2_FIX,
       },
     },
@@ -115,7 +128,9 @@ const check: CheckDef<CoalesceEvidence> = {
       if ((http?.status === 'fail' && http.code !== 'HTTP_CONFIG_MISMATCH') || http?.status === 'skip')
         return {
           ...out,
-          notCoalesced: `http.${role} ${http.status === 'fail' ? `failed (${http.code})` : 'skipped'}: its own route is judged there`,
+          notCoalesced:
+            `http.${role} ${http.status === 'fail' ? `failed (${http.code})` : 'skipped'}: its own ` +
+            `route is judged there`,
         };
       const ev = evidenceOf(up, `http.${role}`);
       if (ev)
@@ -175,7 +190,9 @@ const check: CheckDef<CoalesceEvidence> = {
       return {
         ...base,
         status: 'pass',
-        message: `${ev.host} at ${where} offers no HTTP/2 (ALPN ${c.alpn ?? 'none'}): browsers open one connection per host, nothing is coalesced`,
+        message:
+          `${ev.host} at ${where} offers no HTTP/2 (ALPN ${c.alpn ?? 'none'}): browsers open one ` +
+          `connection per host, nothing is coalesced`,
       };
     const names = asked.map((h) => h.host);
     for (const h of asked) {
@@ -187,7 +204,9 @@ const check: CheckDef<CoalesceEvidence> = {
           status: 'warn',
           code: 'H2_MISDIRECTED',
           host: h.host,
-          message: `${h.host} on the HTTP/2 connection opened for ${ev.host} (${where}) answered 421 Misdirected Request: Safari does not retry it`,
+          message:
+            `${h.host} on the HTTP/2 connection opened for ${ev.host} (${where}) answered 421 Misdirected ` +
+            `Request: Safari does not retry it`,
         };
       }
     }
@@ -225,7 +244,9 @@ const check: CheckDef<CoalesceEvidence> = {
           status: 'fail',
           code: 'H2_MISROUTED',
           host: h.host,
-          message: `${lead} reached ${describe(h.fingerprint)}, not ${describe(EXPECTED[h.role])}: the ingress routes by SNI, not by :authority`,
+          message:
+            `${lead} reached ${describe(h.fingerprint)}, not ${describe(EXPECTED[h.role])}: the ingress ` +
+            `routes by SNI, not by :authority`,
         };
       }
       if (!h.service && !h.fingerprint && h.direct?.rootStatus !== undefined && root.status !== h.direct.rootStatus) {
@@ -242,7 +263,9 @@ const check: CheckDef<CoalesceEvidence> = {
     return {
       ...base,
       status: 'pass',
-      message: `one HTTP/2 connection to ${ev.host} (${where}) reached each host's own service: ${names.join(', ')}${untried.length ? ` (not coalesced: ${untried.join(', ')})` : ''}`,
+      message:
+        `one HTTP/2 connection to ${ev.host} (${where}) reached each host's own service: ` +
+        `${names.join(', ')}${untried.length ? ` (not coalesced: ${untried.join(', ')})` : ''}`,
     };
   },
 };

@@ -12,12 +12,15 @@ const check: CheckDef<HttpExchange> = {
     codes: {
       HTTP_METRICS_PUBLIC: {
         status: 'warn',
-        why: "nap-cp's /metrics is reachable from outside without credentials: it leaks internal names, counts and versions.",
+        why:
+          "nap-cp's /metrics is reachable from outside without credentials: it leaks internal names, counts " +
+          'and versions.',
         fix: {
           general: 'Deny /metrics at the ingress (scrape it inside the cluster instead).',
           nginx: "In the server block: location = /metrics { return 404; } (or allow only the scraper's address).",
           'ingress-nginx':
-            'Add a server-snippet `location = /metrics { return 404; }` or a separate Ingress for /metrics with an IP allow-list (nginx.ingress.kubernetes.io/whitelist-source-range).',
+            'Add a server-snippet `location = /metrics { return 404; }` or a separate Ingress for /metrics with ' +
+            'an IP allow-list (nginx.ingress.kubernetes.io/whitelist-source-range).',
           contour: 'Add a route for prefix /metrics with a directResponsePolicy {statusCode: 404}.',
           traefik: 'Route PathPrefix(`/metrics`) to a middleware that denies it (ipAllowList).',
           istio: 'An AuthorizationPolicy denying paths ["/metrics"] on the ingress gateway.',

@@ -55,12 +55,20 @@ const check: CheckDef<OAuthEvidence> = {
     area: 'http',
     title: 'OAuth login redirects',
     proves:
-      'GET /api/auth/login on browsers.<d> and sandbox.<d> redirects to https://<d>/oauth/authorize with redirect_uri = https://<role>.<d>/api/auth/callback (NodePort mode: the node-port origins): the install was given the public URLs users reach it by, so login works.',
+      'GET /api/auth/login on browsers.<d> and sandbox.<d> redirects to https://<d>/oauth/authorize with ' +
+      'redirect_uri = https://<role>.<d>/api/auth/callback (NodePort mode: the node-port origins): the install ' +
+      'was given the public URLs users reach it by, so login works.',
     codes: {
       HTTP_OAUTH_MISMATCH: {
         status: 'fail',
-        why: 'The login redirect names another origin (scheme, host, port) than the one users reach: the platform was installed with WEB_PUBLIC_URL, BROWSER_PUBLIC_URL or SANDBOX_PUBLIC_URL unset (install.sh then falls back to http://<NAP_HOST>:<node port>) or wrong, so nap-cp answers invalid_redirect_uri or sends users to a node port.',
-        fix: 'Set the named key in values.env (external mode: WEB_PUBLIC_URL=https://<d>, BROWSER_PUBLIC_URL=https://browsers.<d>, SANDBOX_PUBLIC_URL=https://sandbox.<d>), then re-run install.sh.',
+        why:
+          'The login redirect names another origin (scheme, host, port) than the one users reach: the ' +
+          'platform was installed with WEB_PUBLIC_URL, BROWSER_PUBLIC_URL or SANDBOX_PUBLIC_URL unset ' +
+          '(install.sh then falls back to http://<NAP_HOST>:<node port>) or wrong, so nap-cp answers ' +
+          'invalid_redirect_uri or sends users to a node port.',
+        fix:
+          'Set the named key in values.env (external mode: WEB_PUBLIC_URL=https://<d>, ' +
+          'BROWSER_PUBLIC_URL=https://browsers.<d>, SANDBOX_PUBLIC_URL=https://sandbox.<d>), then re-run install.sh.',
       },
     },
   },
@@ -111,7 +119,13 @@ const check: CheckDef<OAuthEvidence> = {
         code: 'HTTP_OAUTH_MISMATCH',
         ...(host ? { host } : {}),
         message: describeFindings(findings) + skipped,
-        fix: `In values.env set ${keys.map(([k, v]) => `${k}=${v}`).join(', ')}, then re-run install.sh${ctx.mode === 'external' ? ' (external mode needs the https names; install.sh otherwise falls back to the NodePort form)' : ''}.`,
+        fix:
+          `In values.env set ${keys.map(([k, v]) => `${k}=${v}`).join(', ')}, then re-run ` +
+          `install.sh${
+            ctx.mode === 'external'
+              ? ' (external mode needs the https names; install.sh otherwise ' + 'falls back to the NodePort form)'
+              : ''
+          }.`,
         // The line above names every key and its value; the code's general fix would repeat it with placeholders.
         replacesFix: true,
       };
@@ -119,7 +133,9 @@ const check: CheckDef<OAuthEvidence> = {
     return {
       status: 'pass',
       ...(host ? { host } : {}),
-      message: `${asked.map((l) => l.host).join(' and ')} send logins to ${web}/oauth/authorize with their own callback${skipped}`,
+      message:
+        `${asked.map((l) => l.host).join(' and ')} send logins to ${web}/oauth/authorize with their own ` +
+        `callback${skipped}`,
     };
   },
 };

@@ -16,9 +16,11 @@ const check: CheckDef<HttpExchange> = {
         fix: {
           general: 'Redirect port 80 to HTTPS on the ingress.',
           'ingress-nginx':
-            'ingress-nginx redirects when the Ingress has a tls section (ssl-redirect defaults to true); check nginx.ingress.kubernetes.io/ssl-redirect is not "false".',
+            'ingress-nginx redirects when the Ingress has a tls section (ssl-redirect defaults to true); check ' +
+            'nginx.ingress.kubernetes.io/ssl-redirect is not "false".',
           contour:
-            'Contour redirects to HTTPS for an HTTPProxy with virtualhost.tls unless permitInsecure: true is set on the route.',
+            'Contour redirects to HTTPS for an HTTPProxy with virtualhost.tls unless permitInsecure: true is set ' +
+            'on the route.',
           traefik: 'Add a redirectScheme middleware (or entryPoints.web.http.redirections) to https.',
           istio: 'Set tls.httpsRedirect: true on the Gateway port 80 server.',
           haproxy: 'Set the ssl-redirect annotation (haproxy.org/ssl-redirect: "true").',

@@ -73,7 +73,9 @@ function compare(
   if (fp !== ref.fingerprint)
     return {
       verdict: 'different',
-      detail: `another certificate ("${tls.chain[0]!.subject}", SHA-256 ${fp.slice(0, 23)}…) than ${ref.address} (${ref.fingerprint.slice(0, 23)}…)`,
+      detail:
+        `another certificate ("${tls.chain[0]!.subject}", SHA-256 ${fp.slice(0, 23)}…) than ${ref.address} ` +
+        `(${ref.fingerprint.slice(0, 23)}…)`,
     };
   if (!health || health.error)
     return {
@@ -83,7 +85,9 @@ function compare(
   if (ref.service && health.service !== ref.service)
     return {
       verdict: 'different',
-      detail: `${ref.path} answered by ${health.service ?? `something else (${health.status})`}, not ${ref.service} as on ${ref.address}`,
+      detail:
+        `${ref.path} answered by ${health.service ?? `something else (${health.status})`}, not ` +
+        `${ref.service} as on ${ref.address}`,
     };
   if (health.status !== ref.status)
     return {
@@ -99,30 +103,44 @@ const check: CheckDef<NetEvidence> = {
     area: 'net',
     title: 'Every address of every name',
     proves:
-      "Each address every name resolves to (each A and each AAAA) accepts TCP on the HTTPS port, completes TLS with the same certificate as the name's tls.* check saw, and answers the health path like the others.",
+      'Each address every name resolves to (each A and each AAAA) accepts TCP on the HTTPS port, completes TLS ' +
+      "with the same certificate as the name's tls.* check saw, and answers the health path like the others.",
     codes: {
       NET_ADDRESS_UNREACHABLE: {
         status: 'fail',
-        why: 'A name has an address (often an AAAA nobody serves) that refuses or drops connections. Browsers fall back to another address after a delay (Happy Eyeballs, ~250 ms); many other clients (CLIs, SDKs, other services) try it first and stall or fail.',
+        why:
+          'A name has an address (often an AAAA nobody serves) that refuses or drops connections. Browsers ' +
+          'fall back to another address after a delay (Happy Eyeballs, ~250 ms); many other clients (CLIs, SDKs, ' +
+          'other services) try it first and stall or fail.',
         fix: {
           general:
-            'Remove the record for the address nothing serves (`dig AAAA <host>` / `dig A <host>`), or make the ingress answer there: a dual-stack load balancer, the firewall open on that address and port.',
+            'Remove the record for the address nothing serves (`dig AAAA <host>` / `dig A <host>`), or make the ' +
+            'ingress answer there: a dual-stack load balancer, the firewall open on that address and port.',
           'ingress-nginx':
-            'For IPv6, give the controller Service `ipFamilyPolicy: PreferDualStack` (or RequireDualStack) with `ipFamilies: [IPv4, IPv6]`, and publish only the addresses `kubectl get svc -n ingress-nginx` shows.',
+            'For IPv6, give the controller Service `ipFamilyPolicy: PreferDualStack` (or RequireDualStack) with ' +
+            '`ipFamilies: [IPv4, IPv6]`, and publish only the addresses `kubectl get svc -n ingress-nginx` shows.',
           contour:
-            'For IPv6, make the Envoy Service dual-stack (`ipFamilyPolicy: PreferDualStack`) and publish only its addresses.',
+            'For IPv6, make the Envoy Service dual-stack (`ipFamilyPolicy: PreferDualStack`) and publish only ' +
+            'its addresses.',
           traefik:
-            'For IPv6, make the Traefik Service dual-stack (`ipFamilyPolicy: PreferDualStack`) and publish only its addresses.',
+            'For IPv6, make the Traefik Service dual-stack (`ipFamilyPolicy: PreferDualStack`) and publish only ' +
+            'its addresses.',
           istio:
-            'For IPv6, make the istio-ingressgateway Service dual-stack (`ipFamilyPolicy: PreferDualStack`) and publish only its addresses.',
+            'For IPv6, make the istio-ingressgateway Service dual-stack (`ipFamilyPolicy: PreferDualStack`) and ' +
+            'publish only its addresses.',
           haproxy:
             'Bind the frontend on the IPv6 address too (`bind :::443 v4v6 ssl crt …`), or remove the AAAA record.',
         },
       },
       NET_ADDRESS_DIFFERENT: {
         status: 'warn',
-        why: "Another certificate or another service answers on one of the name's addresses: an old ingress, another load balancer or a stale record. Users reaching that address get something else than this run tested.",
-        fix: 'Point every record of the name at the same ingress (or remove the stale one); `dig A <host>` and `dig AAAA <host>` list them.',
+        why:
+          "Another certificate or another service answers on one of the name's addresses: an old ingress, " +
+          'another load balancer or a stale record. Users reaching that address get something else than this run ' +
+          'tested.',
+        fix:
+          'Point every record of the name at the same ingress (or remove the stale one); `dig A <host>` and ' +
+          '`dig AAAA <host>` list them.',
       },
     },
   },
@@ -239,7 +257,9 @@ const check: CheckDef<NetEvidence> = {
         code: 'NET_ADDRESS_UNREACHABLE',
         host: e.hosts[0]!,
         message: `${label(address)} of ${hostsText(e.hosts)}, port ${ev.port}: ${e.detail}${fallback}${more}`,
-        fix: `Remove the ${familyOf(address) === 6 ? 'AAAA' : 'A'} record ${address} of ${e.hosts.join(', ')}, or make the ingress answer on it.`,
+        fix:
+          `Remove the ${familyOf(address) === 6 ? 'AAAA' : 'A'} record ${address} of ${e.hosts.join(', ')}, ` +
+          `or make the ingress answer on it.`,
       };
     }
     const odd = worst('different');
@@ -263,7 +283,9 @@ const check: CheckDef<NetEvidence> = {
     const skipped = ev.names.filter((n) => n.notTried).map((n) => n.host);
     return {
       status: 'pass',
-      message: `${tried.length} name${tried.length === 1 ? '' : 's'} on ${all.map(label).join(', ')}: same certificate and service at every address${skipped.length ? ` (not tried: ${skipped.join(', ')})` : ''}`,
+      message:
+        `${tried.length} name${tried.length === 1 ? '' : 's'} on ${all.map(label).join(', ')}: same ` +
+        `certificate and service at every address${skipped.length ? ` (not tried: ${skipped.join(', ')})` : ''}`,
     };
   },
 };

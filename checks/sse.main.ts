@@ -30,20 +30,28 @@ const check: CheckDef<SseEvidence> = {
     id: 'sse.main',
     area: 'sse',
     title: 'SSE delivered as sent',
-    proves: `A server-sent-event stream through the ingress is text/event-stream, uncompressed, and its events arrive as they are sent (the first tick, sent ${TICK_GAP_MS / 1000} s after hello, arrives ${TICK_GAP_MS / 1000} s after it).`,
+    proves:
+      `A server-sent-event stream through the ingress is text/event-stream, uncompressed, and its events ` +
+      `arrive as they are sent (the first tick, sent ${TICK_GAP_MS / 1000} s after hello, arrives ` +
+      `${TICK_GAP_MS / 1000} s after it).`,
     codes: {
       SSE_BUFFERED: {
         status: 'fail',
-        why: 'The proxy holds events back (response buffering or compression) and releases them in bursts: live progress and chat streams in NAP stall.',
+        why:
+          'The proxy holds events back (response buffering or compression) and releases them in bursts: live ' +
+          'progress and chat streams in NAP stall.',
         fix: {
           general: 'Turn response buffering and compression off for text/event-stream.',
           'ingress-nginx':
-            'nginx.ingress.kubernetes.io/proxy-buffering: "off" on the Ingress (plain nginx: proxy_buffering off; or the backend header X-Accel-Buffering: no), and leave text/event-stream out of gzip_types.',
+            'nginx.ingress.kubernetes.io/proxy-buffering: "off" on the Ingress (plain nginx: proxy_buffering ' +
+            'off; or the backend header X-Accel-Buffering: no), and leave text/event-stream out of gzip_types.',
           nginx:
-            'In the location that proxies NAP: proxy_buffering off; (or the backend header X-Accel-Buffering: no), and leave text/event-stream out of gzip_types.',
+            'In the location that proxies NAP: proxy_buffering off; (or the backend header X-Accel-Buffering: ' +
+            'no), and leave text/event-stream out of gzip_types.',
           contour: 'Envoy streams by default: remove compression filters for text/event-stream.',
           traefik:
-            'Remove the compress middleware from the route (or exclude text/event-stream); responseForwarding.flushInterval.',
+            'Remove the compress middleware from the route (or exclude text/event-stream); ' +
+            'responseForwarding.flushInterval.',
           istio: 'Remove EnvoyFilters that add buffering or compression on this route.',
           haproxy:
             'Disable compression for text/event-stream (compression type without it); option http-buffer-request off.',
@@ -51,7 +59,9 @@ const check: CheckDef<SseEvidence> = {
       },
       SSE_BAD_TYPE: {
         status: 'fail',
-        why: 'The stream does not arrive as text/event-stream with status 200: something in front rewrote or replaced the response.',
+        why:
+          'The stream does not arrive as text/event-stream with status 200: something in front rewrote or ' +
+          'replaced the response.',
         fix: 'Check for an error page or a content-type rewrite in front of nap-cp.',
       },
     },
@@ -63,7 +73,9 @@ const check: CheckDef<SseEvidence> = {
     if (!http?.responder)
       return {
         ...base,
-        unavailable: `no responder behind ${ctx.target.domain} (the platform has no SSE stream open without credentials): buffering not tested; run the responder in a maintenance window`,
+        unavailable:
+          `no responder behind ${ctx.target.domain} (the platform has no SSE stream open without ` +
+          `credentials): buffering not tested; run the responder in a maintenance window`,
       };
     // hold=1: a buffering proxy releases everything when the stream ends after 1 s; a healthy one shows the first
     // tick TICK_GAP_MS after hello, and we stop there.
@@ -108,7 +120,9 @@ const check: CheckDef<SseEvidence> = {
         ...base,
         status: 'fail',
         code: 'SSE_BAD_TYPE',
-        message: `the SSE stream answered ${s.status ?? s.end.how}${s.body ? `: ${JSON.stringify(s.body.slice(0, 80))}` : ''}`,
+        message:
+          `the SSE stream answered ` +
+          `${s.status ?? s.end.how}${s.body ? `: ${JSON.stringify(s.body.slice(0, 80))}` : ''}`,
       };
     if (!/^text\/event-stream/i.test(s.contentType ?? ''))
       return {
@@ -129,7 +143,9 @@ const check: CheckDef<SseEvidence> = {
         ...base,
         status: 'fail',
         code: 'SSE_BUFFERED',
-        message: `${ev.helloAt === undefined ? 'no hello event' : 'no tick'} arrived before the stream ended (${s.end.how}): events are held back`,
+        message:
+          `${ev.helloAt === undefined ? 'no hello event' : 'no tick'} arrived before the stream ended ` +
+          `(${s.end.how}): events are held back`,
       };
     const gap = ev.tickAt - ev.helloAt;
     if (gap < BUFFERED_BELOW_MS)
@@ -137,7 +153,11 @@ const check: CheckDef<SseEvidence> = {
         ...base,
         status: 'fail',
         code: 'SSE_BUFFERED',
-        message: `hello and the first tick, sent ${TICK_GAP_MS / 1000} s apart, arrived within ${gap} ms of each other, ${(ev.tickAt / 1000).toFixed(1)} s after the headers${ev.firstGapMs !== undefined ? ` (twice: ${ev.firstGapMs} ms the first time)` : ''}: the proxy buffers the stream`,
+        message:
+          `hello and the first tick, sent ${TICK_GAP_MS / 1000} s apart, arrived within ${gap} ms of each ` +
+          `other, ${(ev.tickAt / 1000).toFixed(1)} s after the ` +
+          `headers${ev.firstGapMs !== undefined ? ` (twice: ${ev.firstGapMs} ms the first time)` : ''}: the ` +
+          `proxy buffers the stream`,
       };
     return {
       ...base,

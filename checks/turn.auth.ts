@@ -11,22 +11,31 @@ const check: CheckDef<TurnAuthEvidence> = {
     area: 'turn',
     title: 'TURN credentials',
     proves:
-      'An Allocate without credentials is challenged (401 with a realm and nonce), and with the REST secret (or static user) it is accepted; the realm is the platform domain.',
+      'An Allocate without credentials is challenged (401 with a realm and nonce), and with the REST secret (or ' +
+      'static user) it is accepted; the realm is the platform domain.',
     codes: {
       TURN_AUTH_REJECTED: {
         status: 'fail',
-        why: "The server refused our credentials (or answered the challenge wrongly): the secret is not coturn's static-auth-secret, or clocks differ (REST usernames carry an expiry time).",
-        fix: "Use the platform's TURN_AUTH_SECRET from values.env (coturn: use-auth-secret + static-auth-secret=<same>); check clocks (env.clock).",
+        why:
+          "The server refused our credentials (or answered the challenge wrongly): the secret is not coturn's " +
+          'static-auth-secret, or clocks differ (REST usernames carry an expiry time).',
+        fix:
+          "Use the platform's TURN_AUTH_SECRET from values.env (coturn: use-auth-secret + " +
+          'static-auth-secret=<same>); check clocks (env.clock).',
       },
       TURN_NO_CHALLENGE: {
         status: 'fail',
         why: 'The server allocated a relay without asking for credentials: anyone on the internet can relay through it.',
-        fix: 'Enable authentication in coturn: use-auth-secret with static-auth-secret (as the platform installs it), and remove no-auth.',
+        fix:
+          'Enable authentication in coturn: use-auth-secret with static-auth-secret (as the platform installs ' +
+          'it), and remove no-auth.',
       },
       TURN_NO_CREDENTIALS: {
         status: 'warn',
         why: 'No TURN credentials were given, so relaying could not be tested.',
-        fix: 'Pass the REST secret with --turn-secret-file <file> or NAP_VERIFY_TURN_SECRET (or --turn-user with NAP_VERIFY_TURN_PASSWORD).',
+        fix:
+          'Pass the REST secret with --turn-secret-file <file> or NAP_VERIFY_TURN_SECRET (or --turn-user with ' +
+          'NAP_VERIFY_TURN_PASSWORD).',
       },
       TURN_REALM_MISMATCH: {
         status: 'warn',
@@ -78,7 +87,10 @@ const check: CheckDef<TurnAuthEvidence> = {
         status: 'fail',
         code: 'TURN_AUTH_REJECTED',
         host,
-        message: `anonymous Allocate answered ${c.status}${c.realm === undefined ? ' without a REALM' : ''}${c.hasNonce ? '' : ' without a NONCE'} instead of 401 with realm and nonce`,
+        message:
+          `anonymous Allocate answered ` +
+          `${c.status}${c.realm === undefined ? ' without a REALM' : ''}${c.hasNonce ? '' : ' without a NONCE'} ` +
+          `instead of 401 with realm and nonce`,
       };
     }
     const realmNote = c.realm !== ctx.target.domain ? `; realm "${c.realm}" is not ${ctx.target.domain}` : '';

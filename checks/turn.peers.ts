@@ -15,12 +15,22 @@ const check: CheckDef<PeersEvidence> = {
     id: 'turn.peers',
     area: 'turn',
     title: 'TURN refuses internal peers',
-    proves: `The server refuses (403) permissions to loopback, RFC 1918 and link-local/metadata peers (${INTERNAL_PEERS.join(', ')}); the check only asks, it never sends them anything.`,
+    proves:
+      `The server refuses (403) permissions to loopback, RFC 1918 and link-local/metadata peers ` +
+      `(${INTERNAL_PEERS.join(', ')}); the check only asks, it never sends them anything.`,
     codes: {
       TURN_OPEN_TO_INTERNAL: {
         status: 'warn',
-        why: 'The server would relay to internal addresses: anyone with TURN credentials (every user gets them) can reach services inside the cluster network, or the cloud metadata endpoint, through it.',
-        fix: "Add to turnserver.conf: denied-peer-ip=10.0.0.0-10.255.255.255, denied-peer-ip=172.16.0.0-172.31.255.255, denied-peer-ip=192.168.0.0-192.168.255.255, denied-peer-ip=169.254.0.0-169.254.255.255, denied-peer-ip=127.0.0.0-127.255.255.255 (and no allow-loopback-peers); then allowed-peer-ip=<pod CIDR range> (allowed wins over denied): the platform's own TURN peers are the neko pods, ICE-lite with pod-network host candidates only (browser-service/src/services/sandbox.ts), so denying the pod range breaks remote browsers.",
+        why:
+          'The server would relay to internal addresses: anyone with TURN credentials (every user gets them) ' +
+          'can reach services inside the cluster network, or the cloud metadata endpoint, through it.',
+        fix:
+          'Add to turnserver.conf: denied-peer-ip=10.0.0.0-10.255.255.255, ' +
+          'denied-peer-ip=172.16.0.0-172.31.255.255, denied-peer-ip=192.168.0.0-192.168.255.255, ' +
+          'denied-peer-ip=169.254.0.0-169.254.255.255, denied-peer-ip=127.0.0.0-127.255.255.255 (and no ' +
+          'allow-loopback-peers); then allowed-peer-ip=<pod CIDR range> (allowed wins over denied): the ' +
+          "platform's own TURN peers are the neko pods, ICE-lite with pod-network host candidates only " +
+          '(browser-service/src/services/sandbox.ts), so denying the pod range breaks remote browsers.',
       },
     },
   },

@@ -20,7 +20,8 @@ interface RelayEvidence {
  * pod, inside the cluster. A datagram from this machine to a relay port proves more than that path needs.
  */
 const PLATFORM_PATH =
-  "the platform's media flows between coturn's relay ports and the neko pod inside the cluster (neko is ICE-lite with host candidates only; browsers relay over TCP)";
+  "the platform's media flows between coturn's relay ports and the neko pod inside the cluster (neko is ICE-lite " +
+  'with host candidates only; browsers relay over TCP)';
 const IN_CLUSTER = 'run nap-verify from inside the cluster (`nap-verify kit job`) to test that path';
 
 const addr = (s: RelaySample) => (s.relayed ? `${s.relayed.address}:${s.relayed.port}` : '?');
@@ -31,22 +32,36 @@ const check: CheckDef<RelayEvidence> = {
     area: 'turn',
     title: 'TURN relays data',
     proves:
-      'For --relay-samples allocations over each reachable transport, the relayed address is one clients can reach, its port lies in --relay-range, and a datagram sent to it from this machine arrives back through the allocation. From outside the cluster that is stricter than the platform needs: its media flows between the relay ports and the neko pod inside the cluster.',
+      'For --relay-samples allocations over each reachable transport, the relayed address is one clients can ' +
+      'reach, its port lies in --relay-range, and a datagram sent to it from this machine arrives back through ' +
+      'the allocation. From outside the cluster that is stricter than the platform needs: its media flows ' +
+      'between the relay ports and the neko pod inside the cluster.',
     codes: {
       TURN_RELAY_PRIVATE: {
         status: 'fail',
-        why: 'coturn hands out a private relay address while clients reach it on a public one: it sits behind NAT without announcing its public address, so media never arrives.',
+        why:
+          'coturn hands out a private relay address while clients reach it on a public one: it sits behind ' +
+          'NAT without announcing its public address, so media never arrives.',
         fix: 'Set external-ip=<public IP>/<private IP> in turnserver.conf (coturn --external-ip).',
       },
       TURN_RELAY_OUT_OF_RANGE: {
         status: 'fail',
-        why: 'A relay port lies outside the range the firewall opens (the platform opens 49152–49252/udp; coturn defaults to 49152–65535).',
+        why:
+          'A relay port lies outside the range the firewall opens (the platform opens 49152–49252/udp; coturn ' +
+          'defaults to 49152–65535).',
         fix: 'Set min-port=49152 and max-port=49252 in turnserver.conf (or open the range coturn uses).',
       },
       TURN_RELAY_BLOCKED: {
         status: 'fail',
-        why: "Datagrams from this machine to the relay port never arrive: a firewall drops the relay range on the way from here. The platform's own media reaches the relay ports from the neko pod inside the cluster, so from outside this is stricter than the platform needs; from inside the cluster it is the path the platform uses.",
-        fix: 'Open 49152-49252/udp inbound to TURN_HOST in the node firewall and cloud security group as the install guide says (e.g. iptables -A INPUT -p udp --dport 49152:49252 -j ACCEPT); at the least from the pod network. Run `nap-verify kit job` to test from inside the cluster.',
+        why:
+          'Datagrams from this machine to the relay port never arrive: a firewall drops the relay range on ' +
+          "the way from here. The platform's own media reaches the relay ports from the neko pod inside the " +
+          'cluster, so from outside this is stricter than the platform needs; from inside the cluster it is the ' +
+          'path the platform uses.',
+        fix:
+          'Open 49152-49252/udp inbound to TURN_HOST in the node firewall and cloud security group as the ' +
+          'install guide says (e.g. iptables -A INPUT -p udp --dport 49152:49252 -j ACCEPT); at the least from ' +
+          'the pod network. Run `nap-verify kit job` to test from inside the cluster.',
       },
     },
   },
@@ -98,7 +113,9 @@ const check: CheckDef<RelayEvidence> = {
         status: 'fail',
         code: 'TURN_RELAY_OUT_OF_RANGE',
         host,
-        message: `relay port${out.length > 1 ? 's' : ''} ${out.map((s) => s.relayed!.port).join(', ')} outside ${lo}-${hi}`,
+        message:
+          `relay port${out.length > 1 ? 's' : ''} ${out.map((s) => s.relayed!.port).join(', ')} outside ` +
+          `${lo}-${hi}`,
         fix: `Set min-port=${lo} and max-port=${hi} in turnserver.conf.`,
       };
     const worked = ev.samples.filter((s) => s.dataBack);
@@ -109,15 +126,23 @@ const check: CheckDef<RelayEvidence> = {
         status: 'fail',
         code: 'TURN_RELAY_BLOCKED',
         host,
-        message: `${failed.length} of ${ev.samples.length} allocations relayed nothing back to this machine (${list(failed)}: ${failed[0]?.error ?? ''})${worked.length ? `; these worked: ${list(worked)}` : ''}; proven from here (outside the cluster), which is stricter than the platform needs: ${PLATFORM_PATH}; ${IN_CLUSTER}`,
-        fix: `Open ${lo}-${hi}/udp inbound to the TURN host as the install guide says (iptables -A INPUT -p udp --dport ${lo}:${hi} -j ACCEPT, or the security-group rule); the platform itself needs it open at least from the pod network.`,
+        message:
+          `${failed.length} of ${ev.samples.length} allocations relayed nothing back to this machine ` +
+          `(${list(failed)}: ${failed[0]?.error ?? ''})${worked.length ? `; these worked: ${list(worked)}` : ''}; proven from here (outside the cluster), which is stricter than the platform needs: ${PLATFORM_PATH}; ${IN_CLUSTER}`,
+        fix:
+          `Open ${lo}-${hi}/udp inbound to the TURN host as the install guide says (iptables -A INPUT -p udp ` +
+          `--dport ${lo}:${hi} -j ACCEPT, or the security-group rule); the platform itself needs it open at ` +
+          `least from the pod network.`,
       };
     }
     const kinds = [...new Set(ev.samples.map((s) => s.transport.toUpperCase()))].join(' and ');
     return {
       status: 'pass',
       host,
-      message: `from here (outside the cluster), ${ev.samples.length} allocations over ${kinds} relayed data back; ports ${allocated.map((s) => s.relayed!.port).join(', ')} in ${lo}-${hi} (more than the platform needs: its media reaches the relay from the neko pod inside the cluster)`,
+      message:
+        `from here (outside the cluster), ${ev.samples.length} allocations over ${kinds} relayed data ` +
+        `back; ports ${allocated.map((s) => s.relayed!.port).join(', ')} in ${lo}-${hi} (more than the platform ` +
+        `needs: its media reaches the relay from the neko pod inside the cluster)`,
     };
   },
 };

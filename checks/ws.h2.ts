@@ -31,20 +31,30 @@ const check: CheckDef<WsH2Evidence> = {
     area: 'ws',
     title: 'WebSockets over HTTP/2 (RFC 8441)',
     proves:
-      "On each WebSocket host whose HTTP/2 SETTINGS offer Extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL), a WebSocket opened as browsers open it (:method CONNECT, :protocol websocket) gets 200 and the service's first frame; a host that does not offer it is fine (browsers then use HTTP/1.1 upgrades, checked by ws.*).",
+      'On each WebSocket host whose HTTP/2 SETTINGS offer Extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL), a ' +
+      "WebSocket opened as browsers open it (:method CONNECT, :protocol websocket) gets 200 and the service's " +
+      'first frame; a host that does not offer it is fine (browsers then use HTTP/1.1 upgrades, checked by ws.*).',
     codes: {
       WS_H2_REJECTED: {
         status: 'fail',
-        why: 'The server advertises WebSockets over HTTP/2 (SETTINGS_ENABLE_CONNECT_PROTOCOL), so Firefox and Chrome open them with Extended CONNECT, and then it refuses or breaks that request. Their WebSockets fail while curl, wscat and Node clients (HTTP/1.1 upgrades) work (envoyproxy/envoy#8547).',
+        why:
+          'The server advertises WebSockets over HTTP/2 (SETTINGS_ENABLE_CONNECT_PROTOCOL), so Firefox and ' +
+          'Chrome open them with Extended CONNECT, and then it refuses or breaks that request. Their WebSockets ' +
+          'fail while curl, wscat and Node clients (HTTP/1.1 upgrades) work (envoyproxy/envoy#8547).',
         fix: {
           general:
-            'Either accept Extended CONNECT end to end (route it like the HTTP/1.1 upgrade), or stop advertising it so browsers fall back to HTTP/1.1 upgrades.',
+            'Either accept Extended CONNECT end to end (route it like the HTTP/1.1 upgrade), or stop advertising ' +
+            'it so browsers fall back to HTTP/1.1 upgrades.',
           haproxy:
-            'Remove the rule that denies the request over HTTP/2 (haproxy turns Extended CONNECT into an Upgrade: websocket request for the backend); or add `h2-workaround-bogus-websocket-clients` to the bind line to stop advertising it.',
+            'Remove the rule that denies the request over HTTP/2 (haproxy turns Extended CONNECT into an ' +
+            'Upgrade: websocket request for the backend); or add `h2-workaround-bogus-websocket-clients` to the ' +
+            'bind line to stop advertising it.',
           contour:
-            'Envoy advertises it with `allow_connect: true`; the route needs `upgrade_configs: websocket` (Contour: `enableWebsockets: true` on the route) for CONNECT requests too.',
+            'Envoy advertises it with `allow_connect: true`; the route needs `upgrade_configs: websocket` ' +
+            '(Contour: `enableWebsockets: true` on the route) for CONNECT requests too.',
           istio:
-            'Envoy advertises it with `http2_protocol_options.allow_connect`; remove that EnvoyFilter, or add the websocket upgrade config on the route.',
+            'Envoy advertises it with `http2_protocol_options.allow_connect`; remove that EnvoyFilter, or add ' +
+            'the websocket upgrade config on the route.',
           'ingress-nginx':
             'nginx advertises it only from 1.25 (`http2 on`); check snippets that refuse CONNECT or :protocol.',
           traefik: 'Check middlewares that refuse CONNECT requests on the WebSocket route.',
@@ -152,7 +162,9 @@ const check: CheckDef<WsH2Evidence> = {
           status: 'fail',
           code: 'WS_H2_REJECTED',
           host: h.host,
-          message: `${lead} got 200, then no WebSocket frame from the platform (expected close 1008 without a token): ${a.error ?? 'nothing'}`,
+          message:
+            `${lead} got 200, then no WebSocket frame from the platform (expected close 1008 without a ` +
+            `token): ${a.error ?? 'nothing'}`,
         };
       }
     }
@@ -171,7 +183,9 @@ const check: CheckDef<WsH2Evidence> = {
       return {
         ...base,
         status: 'pass',
-        message: `no host offers WebSockets over HTTP/2 (no SETTINGS_ENABLE_CONNECT_PROTOCOL): browsers use HTTP/1.1 upgrades (ws.*) on ${list(asked)}${aside}`,
+        message:
+          `no host offers WebSockets over HTTP/2 (no SETTINGS_ENABLE_CONNECT_PROTOCOL): browsers use ` +
+          `HTTP/1.1 upgrades (ws.*) on ${list(asked)}${aside}`,
       };
     const tried = offered.filter((h) => h.attempt!.attempted);
     const untried = offered.filter((h) => !h.attempt!.attempted);
@@ -189,7 +203,9 @@ const check: CheckDef<WsH2Evidence> = {
       return {
         ...base,
         status: 'pass',
-        message: `Extended CONNECT offered by ${list(offered)}, not tried: no public WebSocket endpoint (deploy \`nap-verify serve\`)${h1}${aside}`,
+        message:
+          `Extended CONNECT offered by ${list(offered)}, not tried: no public WebSocket endpoint (deploy ` +
+          `\`nap-verify serve\`)${h1}${aside}`,
       };
     return {
       ...base,

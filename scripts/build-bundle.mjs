@@ -26,7 +26,8 @@ const bundledChecks = {
       resolveDir: path.join(root, 'src'),
       contents: [
         ...checkFiles.map((f, i) => `import c${i} from '../checks/${f}';`),
-        `export const BUNDLED_CHECKS = [${checkFiles.map((f, i) => `{ file: ${JSON.stringify(f.replace(/\.ts$/, '.js'))}, def: c${i} }`).join(', ')}];`,
+        `export const BUNDLED_CHECKS = ` +
+          `[${checkFiles.map((f, i) => `{ file: ${JSON.stringify(f.replace(/\.ts$/, '.js'))}, def: c${i} }`).join(', ')}];`,
       ].join('\n'),
     }));
   },

@@ -124,7 +124,9 @@ async function main(argv: string[]): Promise<number> {
     .addHelpText(
       'after',
       () =>
-        `\nThe default command is check: \`nap-verify --domain acme.com [options]\`. Its options:\n${checkOptionsHelp()}\n\nWhat a check or code means: \`nap-verify explain [id|CODE]\` (no argument: every area and code).`,
+        `\nThe default command is check: \`nap-verify --domain acme.com [options]\`. Its ` +
+        `options:\n${checkOptionsHelp()}\n\nWhat a check or code means: \`nap-verify explain [id|CODE]\` (no ` +
+        `argument: every area and code).`,
     );
   let exitCode = 0;
   addCheckOptions(
@@ -158,7 +160,8 @@ async function main(argv: string[]): Promise<number> {
   const kit = program
     .command('kit')
     .description(
-      'pre-flight kit: responder manifests, routes per controller, lint your ingress manifests, a check page for end-user browsers',
+      'pre-flight kit: responder manifests, routes per controller, lint your ingress manifests, a check page for ' +
+        'end-user browsers',
     )
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
@@ -412,7 +415,8 @@ main(process.argv.slice(2)).then(
     }
     // A bug: still one line, and exit 2 is wrong here, so use 70 (EX_SOFTWARE) with the stack only on request.
     process.stderr.write(
-      `nap-verify: internal error: ${(e as Error)?.message ?? String(e)}${process.env.NAP_VERIFY_DEBUG ? `\n${(e as Error)?.stack}` : ''}\n`,
+      `nap-verify: internal error: ` +
+        `${(e as Error)?.message ?? String(e)}${process.env.NAP_VERIFY_DEBUG ? `\n${(e as Error)?.stack}` : ''}\n`,
     );
     exit(70);
   },

@@ -128,7 +128,9 @@ export async function runChecks(
         id,
         title,
         status: 'skip',
-        message: `skipped: ${blocked.id} ${blocked.status === 'fail' ? `failed${blocked.code ? ` (${blocked.code})` : ''}` : 'was skipped'}`,
+        message:
+          `skipped: ${blocked.id} ` +
+          `${blocked.status === 'fail' ? `failed${blocked.code ? ` (${blocked.code})` : ''}` : 'was skipped'}`,
         durationMs: 0,
         evidence: { blockedBy: blocked.id },
       };
@@ -159,7 +161,9 @@ export async function runChecks(
         title: def.meta.title.replaceAll('<d>', ctx.target.domain),
         status: 'fail',
         code: CHECK_ERROR,
-        message: `${id} had no result when the run passed its deadline (${(limitMs / 1000).toFixed(1)} s: the longest chain of checks at their limits)`,
+        message:
+          `${id} had no result when the run passed its deadline (${(limitMs / 1000).toFixed(1)} s: the ` +
+          `longest chain of checks at their limits)`,
         durationMs: limitMs,
         evidence: {},
       };

@@ -80,7 +80,8 @@ describe('dual-stack installs', () => {
     const r = await run(deadV6);
     expect(r.failed.map((c) => [c.id, c.code])).toEqual([['net.addresses', 'NET_ADDRESS_UNREACHABLE']]);
     expect(r.byId['net.addresses']!.message).toBe(
-      `${V6} (IPv6) of all 5 names, port 8443: connection refused; browsers fall back to 127.0.0.1 after a delay, other clients stall or fail`,
+      `${V6} (IPv6) of all 5 names, port 8443: connection refused; browsers fall back to 127.0.0.1 after a ` +
+        `delay, other clients stall or fail`,
     );
     expect(r.byId['net.addresses']!.evidence.names[0].addresses).toMatchObject([
       { address: '127.0.0.1', family: 4, verdict: 'same' },
@@ -104,20 +105,25 @@ describe('dual-stack installs', () => {
     expect(r.byId['http.main']).toMatchObject({ status: 'pass' });
     expect(r.byId['net.addresses']).toMatchObject({ status: 'warn', code: 'NET_ADDRESS_DIFFERENT' });
     expect(r.byId['net.addresses']!.message).toBe(
-      `${V6} (IPv6) of nap.test, files.nap.test: /.well-known/nap-verify answered by nap-sandbox, not nap-cp as on 127.0.0.1`,
+      `${V6} (IPv6) of nap.test, files.nap.test: /.well-known/nap-verify answered by nap-sandbox, not nap-cp as ` +
+        `on 127.0.0.1`,
     );
   });
 
-  it('--ip-family pins the family for every check: 6 on the dead AAAA fails the TLS checks there; 4 (from NAP_VERIFY_IP_FAMILY) passes', async () => {
-    const six = await run(deadV6, ['--ip-family', '6', '--only', 'tls.main,net']);
-    expect(six.byId['tls.main']).toMatchObject({ status: 'fail', code: 'TLS_HANDSHAKE' });
-    expect(six.byId['tls.main']!.message).toBe(`no TLS session with ${V6}:8443 for nap.test: connection refused`);
-    expect(six.byId['net.addresses']!.status).toBe('skip');
-    const four = await run(deadV6, ['--only', 'net,tls,http'], { NAP_VERIFY_IP_FAMILY: '4' });
-    expect(four.failed).toEqual([]);
-    expect(four.byId['net.addresses']!.message).toBe(
-      '5 names on 127.0.0.1 (IPv4): same certificate and service at every address',
-    );
-    expect(four.json.options.ipFamily).toBe('4');
-  });
+  it(
+    '--ip-family pins the family for every check: 6 on the dead AAAA fails the TLS checks there; 4 (from ' +
+      'NAP_VERIFY_IP_FAMILY) passes',
+    async () => {
+      const six = await run(deadV6, ['--ip-family', '6', '--only', 'tls.main,net']);
+      expect(six.byId['tls.main']).toMatchObject({ status: 'fail', code: 'TLS_HANDSHAKE' });
+      expect(six.byId['tls.main']!.message).toBe(`no TLS session with ${V6}:8443 for nap.test: connection refused`);
+      expect(six.byId['net.addresses']!.status).toBe('skip');
+      const four = await run(deadV6, ['--only', 'net,tls,http'], { NAP_VERIFY_IP_FAMILY: '4' });
+      expect(four.failed).toEqual([]);
+      expect(four.byId['net.addresses']!.message).toBe(
+        '5 names on 127.0.0.1 (IPv4): same certificate and service at every address',
+      );
+      expect(four.json.options.ipFamily).toBe('4');
+    },
+  );
 });

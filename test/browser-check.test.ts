@@ -178,7 +178,8 @@ function expectNoSecret(file: string): void {
 }
 
 describe('kit browser-check in headless Chromium', () => {
-  it('healthy stack, responder, default 75 s hold: every check passes, a relay over UDP and over TCP; phone and desktop widths fit', async () => {
+  it('healthy stack, responder, default 75 s hold: every check passes, a relay over UDP and over TCP; phone and ' +
+    'desktop widths fit', async () => {
     const before = Math.floor(Date.now() / 1000);
     const file = await writePage('healthy.html', [
       '--responder',
@@ -257,7 +258,8 @@ describe('kit browser-check in headless Chromium', () => {
       '**Verdict: PASS: every check that ran passed. 16 passed, 0 failed, 0 warnings, 0 skipped.**',
     );
     expect(text).toContain(
-      '<summary>PASS turn.udp — Video relay (TURN) over UDP: this browser got a TURN relay over UDP from 203.0.113.20:3478',
+      '<summary>PASS turn.udp — Video relay (TURN) over UDP: this browser got a TURN relay over UDP from ' +
+        '203.0.113.20:3478',
     );
     expect((await runCli(stack.ns, ['report', json, '--report', html])).code).toBe(0);
     expect(readFileSync(html, 'utf8')).toMatch(/<span class="badge pass">PASS<\/span> (<a [^>]*>)?hold\.ws\.preview/);
@@ -265,7 +267,8 @@ describe('kit browser-check in headless Chromium', () => {
     expect(JSON.parse(again.stdout)).toEqual(run.result);
   }, 240_000);
 
-  it('UDP 3478 dropped by the firewall: TURN over UDP warns TURN_UDP_UNUSED (the platform relays over TCP), over TCP passes; the WebSocket path passes (env-gateway closes 1008)', async () => {
+  it('UDP 3478 dropped by the firewall: TURN over UDP warns TURN_UDP_UNUSED (the platform relays over TCP), over ' +
+    'TCP passes; the WebSocket path passes (env-gateway closes 1008)', async () => {
     const file = await writePage('udp-dropped.html', ['--turn', STACK_TURN_IP, '--turn-secret-file', secretFile]);
     expectNoSecret(file);
     const rule = ['INPUT', '-p', 'udp', '-d', STACK_TURN_IP, '--dport', '3478', '-j', 'DROP'];
@@ -333,7 +336,8 @@ describe('kit browser-check in headless Chromium', () => {
     );
   }, 150_000);
 
-  it('Upgrade headers stripped by the proxy: every WebSocket row fails; a wrong TURN secret is TURN_AUTH_REJECTED; an SSE error status is SSE_BLOCKED', async () => {
+  it('Upgrade headers stripped by the proxy: every WebSocket row fails; a wrong TURN secret is ' +
+    'TURN_AUTH_REJECTED; an SSE error status is SSE_BLOCKED', async () => {
     const port = 8444;
     const site = nginxSite(stack, { cp: 3000, browser: 3005, sandbox: 3006 }, { port, upgrade: false }).replace(
       'server_name nap.test;',
@@ -372,7 +376,8 @@ describe('kit browser-check in headless Chromium', () => {
     expectOnlyCheckRequests(run, port);
   }, 150_000);
 
-  it('3 s proxy timeout, buffering and gzip on the stream, wrong routes, default 75 s hold: HOLD_CUT as soon as cut, SSE_BUFFERED, HTTP_WRONG_SERVICE, WS_NO_ECHO', async () => {
+  it('3 s proxy timeout, buffering and gzip on the stream, wrong routes, default 75 s hold: HOLD_CUT as soon as ' +
+    'cut, SSE_BUFFERED, HTTP_WRONG_SERVICE, WS_NO_ECHO', async () => {
     const port = 8445;
     const site = nginxSite(
       stack,
@@ -394,7 +399,9 @@ describe('kit browser-check in headless Chromium', () => {
       // The main host's probe path lands on the platform's env-gateway: a WebSocket that opens but is not ours.
       .replace(
         'server_name nap.test;',
-        'server_name nap.test;\n  location = /.well-known/nap-verify/ws { proxy_pass http://127.0.0.1:3000/env-gateway; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade; proxy_set_header Host $host; }',
+        'server_name nap.test;\n  location = /.well-known/nap-verify/ws { proxy_pass ' +
+          'http://127.0.0.1:3000/env-gateway; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; ' +
+          'proxy_set_header Connection $connection_upgrade; proxy_set_header Host $host; }',
       );
     await startNginx(stack.ns, [UPGRADE_MAP, site].join('\n'));
     const r = await runCli(stack.ns, [
@@ -432,7 +439,8 @@ describe('kit browser-check in headless Chromium', () => {
     expectSchema1(run);
   }, 150_000);
 
-  it('a hold shortened in the page (#hold=2) is HOLD_SHORT; an expired page says so and skips TURN; a dead port is BROWSER_UNREACHABLE', async () => {
+  it('a hold shortened in the page (#hold=2) is HOLD_SHORT; an expired page says so and skips TURN; a dead port ' +
+    'is BROWSER_UNREACHABLE', async () => {
     const short = await writePage('short-hold.html', ['--responder']);
     const s = byId(await openPage(short, { hash: 'hold=2' }));
     expect(s['hold.ws.main']).toMatchObject({
@@ -471,7 +479,8 @@ describe('kit browser-check in headless Chromium', () => {
       expect(c[`tls.${r}`]).toMatchObject({ status: 'fail', code: 'BROWSER_UNREACHABLE' });
       expect(c[`tls.${r}`].message).toMatch(
         new RegExp(
-          `^this browser cannot reach https://${r === 'main' ? '' : r === 'preview' ? 'nvf[0-9a-f]{10}\\.sandbox\\.' : `${r}\\.`}nap\\.test:8446/ \\(the browser says "Failed to fetch"\\)`,
+          `^this browser cannot reach ` +
+            `https://${r === 'main' ? '' : r === 'preview' ? 'nvf[0-9a-f]{10}\\.sandbox\\.' : `${r}\\.`}nap\\.test:8446/ \\(the browser says "Failed to fetch"\\)`,
         ),
       );
     }
@@ -562,7 +571,8 @@ describe('kit browser-check: the command line', () => {
     const r = await runCli(stack.ns, ['report', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      `nap-verify: report: ${bad} is not a schema-1 nap-verify result: not a nap-verify result (tool is not "nap-verify")\n`,
+      `nap-verify: report: ${bad} is not a schema-1 nap-verify result: not a nap-verify result (tool is not ` +
+        `"nap-verify")\n`,
     );
   });
 });

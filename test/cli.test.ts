@@ -167,37 +167,43 @@ describe('selection, environment and colour', () => {
 });
 
 describe('secrets', () => {
-  it('every output format, with a TURN secret and a password set: no byte written holds either, nor a password made from the secret', async () => {
-    const { STACK_TURN_SECRET } = await import('./support/ingress.js');
-    const PASSWORD = 'nvt-static-password-never-shown-77';
-    const args = stack.args.filter((a, i) => a !== '--turn-secret-file' && stack.args[i - 1] !== '--turn-secret-file');
-    const env = { NAP_VERIFY_TURN_SECRET: STACK_TURN_SECRET, NAP_VERIFY_TURN_PASSWORD: PASSWORD };
-    const f = (n: string) => path.join(out, `secrets-${n}`);
-    const t0 = Math.floor(Date.now() / 1000);
-    const runs = await Promise.all([
-      cli([...args, '--hold', '1', '-v', '--json', f('a.json'), '--junit', f('a.xml'), '--report', f('a.md')], env),
-      cli([...args, '--no-hold', '--format', 'json', '--report', f('b.html')], env),
-      cli([...args, '--no-hold', '-q', '--strict'], env),
-      cli(['explain', 'turn.auth'], env),
-    ]);
-    const t1 = Math.floor(Date.now() / 1000);
-    expect(runs[0]!.stdout).toMatch(/✔ turn\.relay/);
-    const { createHmac } = await import('node:crypto');
-    const derived = Array.from({ length: t1 - t0 + 4 }, (_, i) =>
-      createHmac('sha1', STACK_TURN_SECRET)
-        .update(`${t0 - 2 + i + 3600}:nap-verify`)
-        .digest('base64'),
-    );
-    const written = [
-      ...runs.flatMap((r) => [r.stdout, r.stderr]),
-      ...['a.json', 'a.xml', 'a.md', 'b.html'].map((n) => readFileSync(f(n), 'utf8')),
-    ];
-    for (const text of written) {
-      expect(text).not.toContain(STACK_TURN_SECRET);
-      expect(text).not.toContain(PASSWORD);
-      for (const d of derived) expect(text).not.toContain(d);
-    }
-  });
+  it(
+    'every output format, with a TURN secret and a password set: no byte written holds either, nor a password ' +
+      'made from the secret',
+    async () => {
+      const { STACK_TURN_SECRET } = await import('./support/ingress.js');
+      const PASSWORD = 'nvt-static-password-never-shown-77';
+      const args = stack.args.filter(
+        (a, i) => a !== '--turn-secret-file' && stack.args[i - 1] !== '--turn-secret-file',
+      );
+      const env = { NAP_VERIFY_TURN_SECRET: STACK_TURN_SECRET, NAP_VERIFY_TURN_PASSWORD: PASSWORD };
+      const f = (n: string) => path.join(out, `secrets-${n}`);
+      const t0 = Math.floor(Date.now() / 1000);
+      const runs = await Promise.all([
+        cli([...args, '--hold', '1', '-v', '--json', f('a.json'), '--junit', f('a.xml'), '--report', f('a.md')], env),
+        cli([...args, '--no-hold', '--format', 'json', '--report', f('b.html')], env),
+        cli([...args, '--no-hold', '-q', '--strict'], env),
+        cli(['explain', 'turn.auth'], env),
+      ]);
+      const t1 = Math.floor(Date.now() / 1000);
+      expect(runs[0]!.stdout).toMatch(/✔ turn\.relay/);
+      const { createHmac } = await import('node:crypto');
+      const derived = Array.from({ length: t1 - t0 + 4 }, (_, i) =>
+        createHmac('sha1', STACK_TURN_SECRET)
+          .update(`${t0 - 2 + i + 3600}:nap-verify`)
+          .digest('base64'),
+      );
+      const written = [
+        ...runs.flatMap((r) => [r.stdout, r.stderr]),
+        ...['a.json', 'a.xml', 'a.md', 'b.html'].map((n) => readFileSync(f(n), 'utf8')),
+      ];
+      for (const text of written) {
+        expect(text).not.toContain(STACK_TURN_SECRET);
+        expect(text).not.toContain(PASSWORD);
+        for (const d of derived) expect(text).not.toContain(d);
+      }
+    },
+  );
 });
 
 describe('on a terminal', () => {

@@ -248,7 +248,8 @@ describe('compare', () => {
     );
     const d = await runCli(stack.ns, ['compare', inside, other]);
     expect(d.stderr).toBe(
-      'nap-verify: compare: these results are for different domains (nap.test, acme.test): compare runs against one install\n',
+      'nap-verify: compare: these results are for different domains (nap.test, acme.test): compare runs against ' +
+        'one install\n',
     );
   });
 });

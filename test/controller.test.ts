@@ -68,7 +68,8 @@ describe('plain nginx', () => {
     for (const role of ['main', 'browsers', 'sandbox', 'preview']) {
       expect(c[`ws.${role}`], role).toMatchObject({ status: 'fail', code: 'WS_UPGRADE_STRIPPED' });
       expect(c[`ws.${role}`]!.remediation, role).toBe(
-        'In the location that proxies NAP: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; and proxy_read_timeout 3600s;',
+        'In the location that proxies NAP: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; ' +
+          'proxy_set_header Connection "upgrade"; and proxy_read_timeout 3600s;',
       );
     }
   });
@@ -90,12 +91,17 @@ describe('plain nginx', () => {
 });
 
 describe('dropped Upgrade headers, one code on every host', () => {
-  it('the platform answering /env-gateway without Upgrade as it answers a plain GET (404) is WS_UPGRADE_STRIPPED, as on the responder hosts', async () => {
-    const c = await run(P.platformStripped, ['--only', 'ws.main']);
-    expect(c['ws.main']).toMatchObject({ status: 'fail', code: 'WS_UPGRADE_STRIPPED' });
-    expect(c['ws.main']!.message).toBe(
-      'upgrade to nap.test answered 404 instead of 101, as a plain GET of the same path does: the proxy dropped the Upgrade headers',
-    );
-    expect(c['ws.main']!.evidence.plainStatus).toBe(404);
-  });
+  it(
+    'the platform answering /env-gateway without Upgrade as it answers a plain GET (404) is ' +
+      'WS_UPGRADE_STRIPPED, as on the responder hosts',
+    async () => {
+      const c = await run(P.platformStripped, ['--only', 'ws.main']);
+      expect(c['ws.main']).toMatchObject({ status: 'fail', code: 'WS_UPGRADE_STRIPPED' });
+      expect(c['ws.main']!.message).toBe(
+        'upgrade to nap.test answered 404 instead of 101, as a plain GET of the same path does: the proxy dropped ' +
+          'the Upgrade headers',
+      );
+      expect(c['ws.main']!.evidence.plainStatus).toBe(404);
+    },
+  );
 });

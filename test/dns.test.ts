@@ -152,7 +152,8 @@ describe('dns.* against real dnsmasq', () => {
     const r = await dns(['--domain', 'good.test', '--only', 'dns.main', '--resolver', '127.0.0.1:5391']);
     expect(r.byId['dns.main']).toMatchObject({ status: 'fail', code: 'DNS_UNREACHABLE' });
     expect(r.byId['dns.main']!.message).toBe(
-      'no DNS server at 127.0.0.1:5391 to ask for good.test: connection refused (ICMP port unreachable) (this machine still resolves it to 127.0.0.1, from /etc/hosts or a local cache)',
+      'no DNS server at 127.0.0.1:5391 to ask for good.test: connection refused (ICMP port unreachable) (this ' +
+        'machine still resolves it to 127.0.0.1, from /etc/hosts or a local cache)',
     );
   });
 

@@ -68,7 +68,8 @@ beforeAll(async () => {
     // request of version 2.0 for its rules, so a rule that denies those denies exactly what browsers send.
     startHaproxy(ing, R, P.haproxyDenyH2Ws, '30s', {
       frontend: [
-        `http-request deny if { req.ver 2.0 } { req.hdr(upgrade) -i websocket } { req.hdr(host),field(1,:) -i browsers.${d} }`,
+        `http-request deny if { req.ver 2.0 } { req.hdr(upgrade) -i websocket } { req.hdr(host),field(1,:) -i ` +
+          `browsers.${d} }`,
       ],
     }),
     // HTTP/1.1 only: no h2, nothing to coalesce.
@@ -114,28 +115,34 @@ describe('HTTP/2 connection coalescing (http.coalesce)', () => {
       status: 'fail',
       code: 'H2_MISROUTED',
       message:
-        'over the HTTP/2 connection opened for nap.test (127.0.0.1:9444), :authority browsers.nap.test was answered by nap-cp, not nap-browser: the ingress routes by SNI, not by :authority',
+        'over the HTTP/2 connection opened for nap.test (127.0.0.1:9444), :authority browsers.nap.test was ' +
+        'answered by nap-cp, not nap-browser: the ingress routes by SNI, not by :authority',
     });
     expect(r.byId['http.browsers']).toMatchObject({ status: 'pass' });
     expect(r.byId['http.files']).toMatchObject({ status: 'pass' });
     expect(r.byId['http.coalesce']!.remediation).toMatch(/ssl_fc_sni/);
   });
 
-  it('nginx with http2: pass (nginx picks the server by Host per request); ws.h2: nginx 1.22 does not offer Extended CONNECT', async () => {
-    const r = await run(P.nginx);
-    expect(r.byId['http.coalesce']).toMatchObject({ status: 'pass' });
-    expect(r.byId['http.coalesce']!.evidence.connection).toMatchObject({ alpn: 'h2', enableConnectProtocol: false });
-    expect(r.byId['ws.h2']).toMatchObject({ status: 'pass' });
-    expect(r.byId['ws.h2']!.message).toMatch(
-      /^no host offers WebSockets over HTTP\/2 \(no SETTINGS_ENABLE_CONNECT_PROTOCOL\): browsers use HTTP\/1\.1 upgrades \(ws\.\*\) on nap\.test, browsers\.nap\.test/,
-    );
-  });
+  it(
+    'nginx with http2: pass (nginx picks the server by Host per request); ws.h2: nginx 1.22 does not offer ' +
+      'Extended CONNECT',
+    async () => {
+      const r = await run(P.nginx);
+      expect(r.byId['http.coalesce']).toMatchObject({ status: 'pass' });
+      expect(r.byId['http.coalesce']!.evidence.connection).toMatchObject({ alpn: 'h2', enableConnectProtocol: false });
+      expect(r.byId['ws.h2']).toMatchObject({ status: 'pass' });
+      expect(r.byId['ws.h2']!.message).toMatch(
+        /^no host offers WebSockets over HTTP\/2 \(no SETTINGS_ENABLE_CONNECT_PROTOCOL\): browsers use HTTP\/1\.1 upgrades \(ws\.\*\) on nap\.test, browsers\.nap\.test/,
+      );
+    },
+  );
 
   it('nginx answering 421 when Host is not the SNI: H2_MISDIRECTED (warn), exit 0', async () => {
     const r = await run(P.nginx421, 'http.coalesce');
     expect(r.byId['http.coalesce']).toMatchObject({ status: 'warn', code: 'H2_MISDIRECTED' });
     expect(r.byId['http.coalesce']!.message).toBe(
-      'files.nap.test on the HTTP/2 connection opened for nap.test (127.0.0.1:8444) answered 421 Misdirected Request: Safari does not retry it',
+      'files.nap.test on the HTTP/2 connection opened for nap.test (127.0.0.1:8444) answered 421 Misdirected ' +
+        'Request: Safari does not retry it',
     );
     expect(r.code).toBe(0);
   });
@@ -145,7 +152,8 @@ describe('HTTP/2 connection coalescing (http.coalesce)', () => {
     expect(r.byId['http.coalesce']).toMatchObject({
       status: 'pass',
       message:
-        'nap.test at 127.0.0.1:9446 offers no HTTP/2 (ALPN http/1.1): browsers open one connection per host, nothing is coalesced',
+        'nap.test at 127.0.0.1:9446 offers no HTTP/2 (ALPN http/1.1): browsers open one connection per host, ' +
+        'nothing is coalesced',
     });
     expect(r.byId['http.coalesce']!.evidence.alpn).toBe('http/1.1');
     expect(r.byId['ws.h2']!.message).toMatch(/^no WebSocket host speaks HTTP\/2/);
@@ -155,7 +163,8 @@ describe('HTTP/2 connection coalescing (http.coalesce)', () => {
     const bad = await run(P.platformSni, 'http.coalesce');
     expect(bad.byId['http.coalesce']).toMatchObject({ status: 'fail', code: 'H2_MISROUTED' });
     expect(bad.byId['http.coalesce']!.message).toBe(
-      'over the HTTP/2 connection opened for nap.test (127.0.0.1:9447), :authority browsers.nap.test reached nap-cp, not nap-browser: the ingress routes by SNI, not by :authority',
+      'over the HTTP/2 connection opened for nap.test (127.0.0.1:9447), :authority browsers.nap.test reached ' +
+        'nap-cp, not nap-browser: the ingress routes by SNI, not by :authority',
     );
     const good = await run(P.platformHost);
     expect(good.byId['http.coalesce']).toMatchObject({ status: 'pass' });
@@ -172,7 +181,9 @@ describe('WebSockets over HTTP/2 (ws.h2)', () => {
     expect(r.byId['ws.browsers']).toMatchObject({ status: 'pass' });
     expect(r.byId['ws.h2']).toMatchObject({ status: 'fail', code: 'WS_H2_REJECTED' });
     expect(r.byId['ws.h2']!.message).toBe(
-      'browsers.nap.test (127.0.0.1:9445) offers WebSockets over HTTP/2, but CONNECT :protocol websocket on /.well-known/nap-verify/ws answered 403: "403 Forbidden Request forbidden by administrative rules.": Firefox and Chrome WebSockets fail there, HTTP/1.1 clients work',
+      'browsers.nap.test (127.0.0.1:9445) offers WebSockets over HTTP/2, but CONNECT :protocol websocket on ' +
+        '/.well-known/nap-verify/ws answered 403: "403 Forbidden Request forbidden by administrative rules.": ' +
+        'Firefox and Chrome WebSockets fail there, HTTP/1.1 clients work',
     );
     expect(r.byId['ws.h2']!.remediation).toMatch(/h2-workaround-bogus-websocket-clients/);
   });

@@ -105,32 +105,36 @@ const near = (got: number, want: number, what: string) =>
 const s1 = (x: number) => x.toFixed(1).replace('.', '\\.');
 
 describe.each(HOLDS)('hold.* at --hold %i against real idle timeouts', (hold) => {
-  it('nginx proxy_read_timeout 4s: every silent stream HOLD_CUT about 4 s after its last byte, an idle timeout, the nginx fix', () => {
-    const r = run('nginx4', hold);
-    expect(r.code).toBe(1);
-    for (const id of HOLD_IDS) {
-      const c = r.byId[id]!;
-      expect(c, id).toMatchObject({ status: 'fail', code: 'HOLD_CUT' });
-      near(c.evidence.cutAfterS, 4, id);
-      expect(c.evidence.limit, id).toBe('idle');
-      const cut = c.evidence.cutAfterS as number;
-      expect(c.evidence.culprit, id).toBe(
-        `nginx proxy_read_timeout (ingress-nginx proxy-read-timeout), set to about ${cut.toFixed(0)} s`,
-      );
-      expect(c.message, id).toMatch(new RegExp(`an idle timeout of ${s1(cut)} s; likely nginx proxy_read_timeout`));
-      expect(c.remediation, id).toContain(NGINX_FIX);
-      // The twin (a byte every 0.5 s) outlived the cut and was stopped then: the hold did not wait out --hold.
-      expect(c.evidence.keepalive.end.how, id).toBe('survived');
-      expect(c.evidence.keepalive.outlivedMs, id).toBeGreaterThanOrEqual(2000);
-      expect(c.evidence.keepalive.endedAt, id).toBeLessThan(20_000);
-    }
-    // The WebSocket cut looks like a FIN then 1006; the SSE cut like the connection closing mid-response, after
-    // its last tick (0.75 s): the figure is the quiet time, not the age.
-    expect(r.byId['hold.ws.main']!.evidence.ended).toBe('close 1006 after FIN');
-    const sse = r.byId['hold.sse.main']!;
-    expect(sse.evidence.ended).toMatch(/^(eof|reset): /);
-    expect(sse.evidence.ageS).toBeGreaterThan(sse.evidence.cutAfterS);
-  });
+  it(
+    'nginx proxy_read_timeout 4s: every silent stream HOLD_CUT about 4 s after its last byte, an idle timeout, ' +
+      'the nginx fix',
+    () => {
+      const r = run('nginx4', hold);
+      expect(r.code).toBe(1);
+      for (const id of HOLD_IDS) {
+        const c = r.byId[id]!;
+        expect(c, id).toMatchObject({ status: 'fail', code: 'HOLD_CUT' });
+        near(c.evidence.cutAfterS, 4, id);
+        expect(c.evidence.limit, id).toBe('idle');
+        const cut = c.evidence.cutAfterS as number;
+        expect(c.evidence.culprit, id).toBe(
+          `nginx proxy_read_timeout (ingress-nginx proxy-read-timeout), set to about ${cut.toFixed(0)} s`,
+        );
+        expect(c.message, id).toMatch(new RegExp(`an idle timeout of ${s1(cut)} s; likely nginx proxy_read_timeout`));
+        expect(c.remediation, id).toContain(NGINX_FIX);
+        // The twin (a byte every 0.5 s) outlived the cut and was stopped then: the hold did not wait out --hold.
+        expect(c.evidence.keepalive.end.how, id).toBe('survived');
+        expect(c.evidence.keepalive.outlivedMs, id).toBeGreaterThanOrEqual(2000);
+        expect(c.evidence.keepalive.endedAt, id).toBeLessThan(20_000);
+      }
+      // The WebSocket cut looks like a FIN then 1006; the SSE cut like the connection closing mid-response, after
+      // its last tick (0.75 s): the figure is the quiet time, not the age.
+      expect(r.byId['hold.ws.main']!.evidence.ended).toBe('close 1006 after FIN');
+      const sse = r.byId['hold.sse.main']!;
+      expect(sse.evidence.ended).toMatch(/^(eof|reset): /);
+      expect(sse.evidence.ageS).toBeGreaterThan(sse.evidence.cutAfterS);
+    },
+  );
 
   it('haproxy timeout tunnel/server 5s: HOLD_CUT about 5 s, an idle timeout of about 5 s on the path', () => {
     const r = run('haproxy5', hold);
@@ -141,7 +145,8 @@ describe.each(HOLDS)('hold.* at --hold %i against real idle timeouts', (hold) =>
       near(c.evidence.cutAfterS, 5, id);
       expect(c.evidence.limit, id).toBe('idle');
       expect(c.evidence.culprit, id).toBe(
-        `a proxy or load balancer on the path with an idle timeout of about ${(c.evidence.cutAfterS as number).toFixed(0)} s`,
+        `a proxy or load balancer on the path with an idle timeout of about ` +
+          `${(c.evidence.cutAfterS as number).toFixed(0)} s`,
       );
       expect(c.evidence.keepalive.outlivedMs, id).toBeGreaterThanOrEqual(2000);
     }
@@ -180,26 +185,32 @@ describe("nginx proxy_read_timeout 20s: WebSockets are cut, the platform's SSE (
 });
 
 describe.each(HOLDS)(`a real lifetime cap (Varnish send_timeout ${SEND_TIMEOUT_S} s) at --hold %i`, (hold) => {
-  it(`SSE: HOLD_CUT, limit lifetime, capS about ${SEND_TIMEOUT_S} s from the stream carrying data; the lifetime fix, not nginx's`, () => {
-    const c = run('varnish', hold).byId['hold.sse.main']!;
-    expect(c).toMatchObject({ status: 'fail', code: 'HOLD_CUT' });
-    expect(c.evidence.limit).toBe('lifetime');
-    near(c.evidence.capS, SEND_TIMEOUT_S, 'capS');
-    // The silent stream was cut only when it next sent: its closing event, due at --hold.
-    near(c.evidence.ageS, hold, 'silent age');
-    const cap = c.evidence.capS as number;
-    expect(c.evidence.culprit).toBe(
-      `a proxy on the path that caps streams at about ${cap.toFixed(0)} s of age whatever they carry (a load balancer's backend timeout or a cache's send timeout, not ingress-nginx's idle timeouts)`,
-    );
-    expect(c.message).toMatch(
-      new RegExp(
-        `^SSE streams to nap\\.test are capped at ${s1(cap)} s of age: the keep-alive twin \\(a byte every 0\\.5 s\\) was cut at .*; a lifetime cap, not an idle timeout; likely a proxy on the path`,
-      ),
-    );
-    expect(c.remediation).toMatch(/^A limit on how long a stream may live/);
-    expect(c.remediation).toContain('Varnish send_timeout');
-    expect(c.remediation).not.toContain('nginx.ingress.kubernetes.io');
-  });
+  it(
+    `SSE: HOLD_CUT, limit lifetime, capS about ${SEND_TIMEOUT_S} s from the stream carrying data; the lifetime ` +
+      `fix, not nginx's`,
+    () => {
+      const c = run('varnish', hold).byId['hold.sse.main']!;
+      expect(c).toMatchObject({ status: 'fail', code: 'HOLD_CUT' });
+      expect(c.evidence.limit).toBe('lifetime');
+      near(c.evidence.capS, SEND_TIMEOUT_S, 'capS');
+      // The silent stream was cut only when it next sent: its closing event, due at --hold.
+      near(c.evidence.ageS, hold, 'silent age');
+      const cap = c.evidence.capS as number;
+      expect(c.evidence.culprit).toBe(
+        `a proxy on the path that caps streams at about ${cap.toFixed(0)} s of age whatever they carry (a load ` +
+          `balancer's backend timeout or a cache's send timeout, not ingress-nginx's idle timeouts)`,
+      );
+      expect(c.message).toMatch(
+        new RegExp(
+          `^SSE streams to nap\\.test are capped at ${s1(cap)} s of age: the keep-alive twin \\(a byte every 0\\.5 ` +
+            `s\\) was cut at .*; a lifetime cap, not an idle timeout; likely a proxy on the path`,
+        ),
+      );
+      expect(c.remediation).toMatch(/^A limit on how long a stream may live/);
+      expect(c.remediation).toContain('Varnish send_timeout');
+      expect(c.remediation).not.toContain('nginx.ingress.kubernetes.io');
+    },
+  );
 
   it('WebSockets are piped by Varnish, which send_timeout does not cap: they hold (HOLD_SHORT only at --hold 10)', () => {
     const r = run('varnish', hold);
@@ -218,7 +229,8 @@ describe.each(HOLDS)('a buffered SSE stream at --hold %i', (hold) => {
     expect(c.status).toBe('skip');
     expect(c.code).toBeUndefined();
     expect(c.message).toBe(
-      'no hold on nap.test: the proxy holds the stream back (SSE_BUFFERED in sse.main), and a hold cannot be observed through a buffer',
+      'no hold on nap.test: the proxy holds the stream back (SSE_BUFFERED in sse.main), and a hold cannot be ' +
+        'observed through a buffer',
     );
     expect(c.evidence.silent).toBeUndefined();
   });

@@ -102,7 +102,8 @@ describe('hostile servers end as findings within their deadlines', () => {
     expect(c['hold.sse.main']).toMatchObject({
       status: 'skip',
       message:
-        'no hold on nap.test: the proxy holds the stream back (SSE_BUFFERED in sse.main), and a hold cannot be observed through a buffer',
+        'no hold on nap.test: the proxy holds the stream back (SSE_BUFFERED in sse.main), and a hold cannot be ' +
+        'observed through a buffer',
     });
   });
 

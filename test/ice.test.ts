@@ -125,7 +125,8 @@ function chromium(ns: Netns, url: string) {
 }
 
 describe("the platform's WebRTC path through coturn (real Chromium, two namespaces)", () => {
-  it('all UDP from outside dropped: media still flows (TURN over TCP ↔ pod host candidate); nap-verify from outside says what it proved and what not', async () => {
+  it('all UDP from outside dropped: media still flows (TURN over TCP ↔ pod host candidate); nap-verify from ' +
+    'outside says what it proved and what not', async () => {
     const username = `${Math.floor(Date.now() / 1000) + 3600}:sandbox`;
     const credential = createHmac('sha1', SECRET).update(username).digest('base64');
     const q = new URLSearchParams({

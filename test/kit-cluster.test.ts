@@ -243,7 +243,8 @@ describe('kit job', () => {
       ],
       [
         ['job', '--namespace', 'nap', '--domain', 'nap.test', '--bundle', '/nonexistent.mjs'],
-        'the one-file bundle /nonexistent.mjs cannot be read: run `npm run bundle` first, or give --bundle <file> (it is what the pod runs)',
+        'the one-file bundle /nonexistent.mjs cannot be read: run `npm run bundle` first, or give --bundle ' +
+          '<file> (it is what the pod runs)',
       ],
       [
         ['exporter', '--namespace', 'mon', '--service-monitor'],

@@ -103,21 +103,25 @@ describe('mutations give exactly their finding', () => {
     only(lint(b), 'LINT_WS_DISABLED');
   });
 
-  it('Contour files route: a response timeout is a download limit → LINT_TIMEOUT_DEFAULT as a warning; idle alone is fine', () => {
-    const a = contour();
-    a.find((x) => x.metadata.name === 'nap-files')!.spec.routes[0].timeoutPolicy = {
-      response: '60s',
-      idle: 'infinity',
-    };
-    const r = lint(a);
-    only(r, 'LINT_TIMEOUT_DEFAULT');
-    expect(r.findings[0]).toMatchObject({ status: 'warn' });
-    expect(r.code).toBe(0);
-    expect(r.findings[0]!.message).toContain('limited to 60 s, body included');
-    const b = contour();
-    b.find((x) => x.metadata.name === 'nap-files')!.spec.routes[0].timeoutPolicy = { response: 'infinity' };
-    only(lint(b), 'LINT_TIMEOUT_DEFAULT', 0);
-  });
+  it(
+    'Contour files route: a response timeout is a download limit → LINT_TIMEOUT_DEFAULT as a warning; idle ' +
+      'alone is fine',
+    () => {
+      const a = contour();
+      a.find((x) => x.metadata.name === 'nap-files')!.spec.routes[0].timeoutPolicy = {
+        response: '60s',
+        idle: 'infinity',
+      };
+      const r = lint(a);
+      only(r, 'LINT_TIMEOUT_DEFAULT');
+      expect(r.findings[0]).toMatchObject({ status: 'warn' });
+      expect(r.code).toBe(0);
+      expect(r.findings[0]!.message).toContain('limited to 60 s, body included');
+      const b = contour();
+      b.find((x) => x.metadata.name === 'nap-files')!.spec.routes[0].timeoutPolicy = { response: 'infinity' };
+      only(lint(b), 'LINT_TIMEOUT_DEFAULT', 0);
+    },
+  );
 
   it('wrong port, and files pointed at nap-browser → LINT_WRONG_BACKEND', () => {
     const a = nginx();
@@ -232,7 +236,8 @@ describe('kit lint ergonomics', () => {
     // Wrapped lines continue deep under their message column: joined back, each finding reads as one line.
     expect(text.stdout.replace(/\n {15,}/g, ' ')).toMatch(
       new RegExp(
-        `LINT_PATHTYPE_MISSING ${file.replace(/[.]/g, '\\.')}:\\d+ Ingress nap: path / of browsers\\.nap\\.acme\\.com has no pathType`,
+        `LINT_PATHTYPE_MISSING ${file.replace(/[.]/g, '\\.')}:\\d+ Ingress nap: path / of ` +
+          `browsers\\.nap\\.acme\\.com has no pathType`,
       ),
     );
     expect(text.stdout).not.toMatch(/#\d/);

@@ -131,7 +131,8 @@ describe('NodePort mode', () => {
       status: 'fail',
       code: 'HTTP_CONFIG_MISMATCH',
       message:
-        '127.0.0.1/api/config says napUrl http://nap.test:30080, expected origin http://127.0.0.1:30080: the platform was installed with WEB_PUBLIC_URL=http://nap.test:30080',
+        '127.0.0.1/api/config says napUrl http://nap.test:30080, expected origin http://127.0.0.1:30080: the ' +
+        'platform was installed with WEB_PUBLIC_URL=http://nap.test:30080',
     });
     expect(c['http.oauth']).toMatchObject({ status: 'fail', code: 'HTTP_OAUTH_MISMATCH' });
     expect(c['http.oauth']!.message).toContain(

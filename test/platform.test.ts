@@ -152,35 +152,40 @@ const STREAM_CHECKS = [
 ];
 
 describe('a post-install run against the platform as its code answers', () => {
-  it('healthy: all pass (nap-browser recognised by its 401 and UI, OAuth wired to the public origins) except the stream checks, which skip and say why', async () => {
-    const r = await run(P.healthy, [
-      '--values',
-      values,
-      '--turn',
-      TURN_IP,
-      '--turn-secret-file',
-      secretFile,
-      '--hold',
-      '2',
-    ]);
-    const notPass = (r.json.checks as JsonCheck[]).filter((c) => c.status !== 'pass');
-    expect(notPass.map((c) => c.id).sort(), JSON.stringify(notPass)).toEqual([...STREAM_CHECKS].sort());
-    for (const c of notPass) {
-      expect(c.status, c.id).toBe('skip');
-      expect(c.message, c.id).toMatch(/responder|nap-verify serve|skipped: (ws|sse)\./);
-    }
-    expect(r.code).toBe(0);
-    expect(r.byId['http.browsers']!.message).toBe('nap-browser, Host preserved');
-    expect(r.byId['http.browsers']!.evidence.exchanges['/api/config']).toMatchObject({ status: 401 });
-    expect(r.byId['http.sandbox']!.message).toBe('nap-sandbox, Host preserved');
-    expect(r.byId['http.oauth']!.message).toBe(
-      `browsers.${D} and sandbox.${D} send logins to https://${D}:${P.healthy}/oauth/authorize with their own callback`,
-    );
-    expect(r.byId['ws.main']!.message).toBe('101 from /env-gateway, then 1008 as expected without a token');
-    expect(r.byId['ws.browsers']).toMatchObject({ code: 'WS_NO_ENDPOINT' });
-    expect(r.byId['turn.udp']!.status).toBe('pass');
-    expect(r.stdout).not.toContain(TURN_SECRET);
-  });
+  it(
+    'healthy: all pass (nap-browser recognised by its 401 and UI, OAuth wired to the public origins) except the ' +
+      'stream checks, which skip and say why',
+    async () => {
+      const r = await run(P.healthy, [
+        '--values',
+        values,
+        '--turn',
+        TURN_IP,
+        '--turn-secret-file',
+        secretFile,
+        '--hold',
+        '2',
+      ]);
+      const notPass = (r.json.checks as JsonCheck[]).filter((c) => c.status !== 'pass');
+      expect(notPass.map((c) => c.id).sort(), JSON.stringify(notPass)).toEqual([...STREAM_CHECKS].sort());
+      for (const c of notPass) {
+        expect(c.status, c.id).toBe('skip');
+        expect(c.message, c.id).toMatch(/responder|nap-verify serve|skipped: (ws|sse)\./);
+      }
+      expect(r.code).toBe(0);
+      expect(r.byId['http.browsers']!.message).toBe('nap-browser, Host preserved');
+      expect(r.byId['http.browsers']!.evidence.exchanges['/api/config']).toMatchObject({ status: 401 });
+      expect(r.byId['http.sandbox']!.message).toBe('nap-sandbox, Host preserved');
+      expect(r.byId['http.oauth']!.message).toBe(
+        `browsers.${D} and sandbox.${D} send logins to https://${D}:${P.healthy}/oauth/authorize with their own ` +
+          `callback`,
+      );
+      expect(r.byId['ws.main']!.message).toBe('101 from /env-gateway, then 1008 as expected without a token');
+      expect(r.byId['ws.browsers']).toMatchObject({ code: 'WS_NO_ENDPOINT' });
+      expect(r.byId['turn.udp']!.status).toBe('pass');
+      expect(r.stdout).not.toContain(TURN_SECRET);
+    },
+  );
 
   it("browsers.<d> routed to nap-sandbox: HTTP_WRONG_SERVICE from the platform's own answers", async () => {
     const r = await run(P.wrongRoute, ['--only', 'http.browsers,http.oauth']);
@@ -196,31 +201,40 @@ describe('a post-install run against the platform as its code answers', () => {
     expect(r.byId['http.oauth']!.message).not.toContain('BROWSER_PUBLIC_URL');
   });
 
-  it("installed with install.sh's NodePort fallbacks behind an ingress: HTTP_CONFIG_MISMATCH and HTTP_OAUTH_MISMATCH naming the keys", async () => {
-    const r = await run(P.nodePortUrls, ['--only', 'http']);
-    const want = `https://${D}:${P.nodePortUrls}`;
-    expect(r.byId['http.sandbox']).toMatchObject({ status: 'fail', code: 'HTTP_CONFIG_MISMATCH' });
-    expect(r.byId['http.sandbox']!.message).toBe(
-      `sandbox.${D}/api/config says napUrl http://${D}:30080, expected origin ${want}: the platform was installed with WEB_PUBLIC_URL=http://${D}:30080`,
-    );
-    expect(r.byId['http.sandbox']!.remediation).toContain(`set WEB_PUBLIC_URL=${want}`);
-    // nap-browser keeps its /api/config behind auth: nothing to compare there, and the route is right.
-    expect(r.byId['http.browsers']!.status).toBe('pass');
-    const o = r.byId['http.oauth']!;
-    expect(o).toMatchObject({ status: 'fail', code: 'HTTP_OAUTH_MISMATCH' });
-    // One clause per key, however many redirects showed it.
-    expect(o.message).toBe(
-      `login redirects: WEB_PUBLIC_URL is http://${D}:30080 (authorize URL of browsers.${D}, authorize URL of sandbox.${D}), expected ${want}; ` +
-        `BROWSER_PUBLIC_URL is http://${D}:30085 (redirect_uri of browsers.${D}), expected https://browsers.${D}:${P.nodePortUrls}; ` +
-        `SANDBOX_PUBLIC_URL is http://${D}:30086 (redirect_uri of sandbox.${D}), expected https://sandbox.${D}:${P.nodePortUrls}`,
-    );
-    expect(o.remediation).toContain(
-      `In values.env set WEB_PUBLIC_URL=${want}, BROWSER_PUBLIC_URL=https://browsers.${D}:${P.nodePortUrls}, SANDBOX_PUBLIC_URL=https://sandbox.${D}:${P.nodePortUrls}`,
-    );
-    // The fix names every key with its value once; the code's general text (placeholders, no port) is not added.
-    expect(o.remediation!.match(/WEB_PUBLIC_URL=/g)).toHaveLength(1);
-    expect(r.code).toBe(1);
-  });
+  it(
+    "installed with install.sh's NodePort fallbacks behind an ingress: HTTP_CONFIG_MISMATCH and " +
+      'HTTP_OAUTH_MISMATCH naming the keys',
+    async () => {
+      const r = await run(P.nodePortUrls, ['--only', 'http']);
+      const want = `https://${D}:${P.nodePortUrls}`;
+      expect(r.byId['http.sandbox']).toMatchObject({ status: 'fail', code: 'HTTP_CONFIG_MISMATCH' });
+      expect(r.byId['http.sandbox']!.message).toBe(
+        `sandbox.${D}/api/config says napUrl http://${D}:30080, expected origin ${want}: the platform was ` +
+          `installed with WEB_PUBLIC_URL=http://${D}:30080`,
+      );
+      expect(r.byId['http.sandbox']!.remediation).toContain(`set WEB_PUBLIC_URL=${want}`);
+      // nap-browser keeps its /api/config behind auth: nothing to compare there, and the route is right.
+      expect(r.byId['http.browsers']!.status).toBe('pass');
+      const o = r.byId['http.oauth']!;
+      expect(o).toMatchObject({ status: 'fail', code: 'HTTP_OAUTH_MISMATCH' });
+      // One clause per key, however many redirects showed it.
+      expect(o.message).toBe(
+        `login redirects: WEB_PUBLIC_URL is http://${D}:30080 (authorize URL of browsers.${D}, authorize URL of ` +
+          `sandbox.${D}), expected ${want}; ` +
+          `BROWSER_PUBLIC_URL is http://${D}:30085 (redirect_uri of browsers.${D}), expected ` +
+          `https://browsers.${D}:${P.nodePortUrls}; ` +
+          `SANDBOX_PUBLIC_URL is http://${D}:30086 (redirect_uri of sandbox.${D}), expected ` +
+          `https://sandbox.${D}:${P.nodePortUrls}`,
+      );
+      expect(o.remediation).toContain(
+        `In values.env set WEB_PUBLIC_URL=${want}, BROWSER_PUBLIC_URL=https://browsers.${D}:${P.nodePortUrls}, ` +
+          `SANDBOX_PUBLIC_URL=https://sandbox.${D}:${P.nodePortUrls}`,
+      );
+      // The fix names every key with its value once; the code's general text (placeholders, no port) is not added.
+      expect(o.remediation!.match(/WEB_PUBLIC_URL=/g)).toHaveLength(1);
+      expect(r.code).toBe(1);
+    },
+  );
 
   it('only BROWSER_PUBLIC_URL left at the NodePort form: HTTP_OAUTH_MISMATCH naming that key alone', async () => {
     const r = await run(P.browserUrlLeft, ['--only', 'http.browsers,http.sandbox,http.oauth']);
@@ -228,11 +242,13 @@ describe('a post-install run against the platform as its code answers', () => {
     const o = r.byId['http.oauth']!;
     expect(o).toMatchObject({ status: 'fail', code: 'HTTP_OAUTH_MISMATCH' });
     expect(o.message).toBe(
-      `login redirects: BROWSER_PUBLIC_URL is http://${D}:30085 (redirect_uri of browsers.${D}), expected https://browsers.${D}:${P.browserUrlLeft}`,
+      `login redirects: BROWSER_PUBLIC_URL is http://${D}:30085 (redirect_uri of browsers.${D}), expected ` +
+        `https://browsers.${D}:${P.browserUrlLeft}`,
     );
     expect(o.remediation).toMatch(
       new RegExp(
-        `^In values.env set BROWSER_PUBLIC_URL=https://browsers\\.nap\\.test:${P.browserUrlLeft}, then re-run install.sh`,
+        `^In values.env set BROWSER_PUBLIC_URL=https://browsers\\.nap\\.test:${P.browserUrlLeft}, then re-run ` +
+          `install.sh`,
       ),
     );
     const explain = await runCli(ing.ns, ['explain', 'HTTP_OAUTH_MISMATCH']);

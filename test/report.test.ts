@@ -49,7 +49,8 @@ describe('triage report', () => {
     const shape = await runShape();
     const { holds, allButHold } = shape;
     expect(lines[1]).toBe(
-      `**Verdict: WARN: ${holds} warnings — see Problems below. ${allButHold} passed, 0 failed, ${holds} warnings, 0 skipped.**`,
+      `**Verdict: WARN: ${holds} warnings — see Problems below. ${allButHold} passed, 0 failed, ${holds} ` +
+        `warnings, 0 skipped.**`,
     );
     expect(md).toMatch(
       /^\| Ingress controller \| ingress-nginx \(from its Server header, error pages or fallback certificate\) \|$/m,
@@ -82,7 +83,8 @@ describe('triage report', () => {
     expect(md).not.toContain(STACK_TURN_SECRET);
   });
 
-  it('failing run, HTML: problems first (fails, then warnings) with fixes and links; no sideways scroll at 1280 and 800 px in Chromium', async () => {
+  it('failing run, HTML: problems first (fails, then warnings) with fixes and links; no sideways scroll at 1280 ' +
+    'and 800 px in Chromium', async () => {
     const values = path.join(out, 'values.env');
     writeFileSync(
       values,
@@ -133,7 +135,8 @@ describe('triage report', () => {
     expect(page).toContain('(<a href="#check-config.values">details</a>)');
     expect(page).toContain('<a href="#check-dns.consistent">dns.consistent</a>');
     expect(page).toContain(
-      'FILES_PUBLIC_URL=https://nap.test/files should be a URL on files.nap.test (exported file links land on the login page',
+      'FILES_PUBLIC_URL=https://nap.test/files should be a URL on files.nap.test (exported file links land on ' +
+        'the login page',
     );
     expect(page).toContain('TURN_PORT=3479 should be 3478');
     expect(page).toContain('TURN_AUTH_REJECTED');

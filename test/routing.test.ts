@@ -121,7 +121,8 @@ beforeAll(async () => {
       nginxSite(ing, R, { port: P.skewed, hostBackends: { [d]: SKEWED_BACKEND }, extra: 'proxy_pass_header Date;' }),
       // Plain HTTP on 8080 for <d>: redirect on the healthy path, content on 8081.
       `server { listen 127.0.0.1:8080 default_server; return 301 https://$host:${P.healthy}$request_uri; }`,
-      `server { listen 127.0.0.1:8081 default_server; location / { proxy_pass http://127.0.0.1:${R.cp}; proxy_set_header Host $host; } }`,
+      `server { listen 127.0.0.1:8081 default_server; location / { proxy_pass http://127.0.0.1:${R.cp}; ` +
+        `proxy_set_header Host $host; } }`,
     ].join('\n'),
   );
   await startHaproxy(ing, R, P.haproxyEmpty, '30s', { noServers: true });
@@ -129,7 +130,8 @@ beforeAll(async () => {
   // (libfaketime under nginx was tried first: its offset did not reliably reach the workers.)
   ing.ns.spawn('node', [
     '-e',
-    `require('http').createServer((q,s)=>{s.writeHead(200,{date:new Date(Date.now()+300000).toUTCString(),'content-type':'text/plain'});s.end('ok')}).listen(${SKEWED_BACKEND},'127.0.0.1')`,
+    `require('http').createServer((q,s)=>{s.writeHead(200,{date:new ` +
+      `Date(Date.now()+300000).toUTCString(),'content-type':'text/plain'});s.end('ok')}).listen(${SKEWED_BACKEND},'127.0.0.1')`,
   ]);
   await Promise.all([waitPort(ing.ns, SKEWED_BACKEND), waitPort(ing.ns, SILENT_BACKEND)]);
 }, 60_000);
@@ -180,7 +182,8 @@ describe('routing through real nginx', () => {
     expect(r.byId['sse.main']).toMatchObject({ status: 'fail', code: 'SSE_BUFFERED' });
     expect(r.byId['sse.main']!.message).toMatch(
       new RegExp(
-        `hello and the first tick, sent ${String(TICK_GAP_MS / 1000).replace('.', '\\.')} s apart, arrived within \\d+ ms of each other, .* \\(twice: \\d+ ms the first time\\)`,
+        `hello and the first tick, sent ${String(TICK_GAP_MS / 1000).replace('.', '\\.')} s apart, arrived ` +
+          `within \\d+ ms of each other, .* \\(twice: \\d+ ms the first time\\)`,
       ),
     );
     expect(r.byId['sse.main']!.remediation).toContain('proxy-buffering: "off"');
@@ -225,11 +228,13 @@ describe('routing through real nginx', () => {
     expect(r.byId['http.browsers']!.status).toBe('pass');
     expect(r.byId['http.sandbox']).toMatchObject({ status: 'fail', code: 'HTTP_CONFIG_MISMATCH' });
     expect(r.byId['http.sandbox']!.message).toBe(
-      'sandbox.nap.test/api/config says napUrl https://other.test, expected origin https://nap.test:8451: the platform was installed with WEB_PUBLIC_URL=https://other.test',
+      'sandbox.nap.test/api/config says napUrl https://other.test, expected origin https://nap.test:8451: the ' +
+        'platform was installed with WEB_PUBLIC_URL=https://other.test',
     );
     expect(r.byId['http.oauth']).toMatchObject({ status: 'fail', code: 'HTTP_OAUTH_MISMATCH' });
     expect(r.byId['http.oauth']!.message).toContain(
-      'WEB_PUBLIC_URL is https://other.test (authorize URL of browsers.nap.test, authorize URL of sandbox.nap.test), expected https://nap.test:8451',
+      'WEB_PUBLIC_URL is https://other.test (authorize URL of browsers.nap.test, authorize URL of ' +
+        'sandbox.nap.test), expected https://nap.test:8451',
     );
   });
 
@@ -240,25 +245,30 @@ describe('routing through real nginx', () => {
     expect(r.byId['http.redirect']!.message).toBe('http://nap.test/ redirects to /login, not to https://nap.test/');
   });
 
-  it('without the responder: platform fingerprints route-check every host; ws.main uses /env-gateway; the rest skip as documented', async () => {
-    const r = await run(P.platform);
-    for (const role of ['main', 'files', 'browsers', 'sandbox', 'preview', 'oauth'])
-      expect(r.byId[`http.${role}`], role).toMatchObject({ status: 'pass' });
-    expect(r.byId['http.files']!.message).toBe("nap-cp's export app, Host preserved");
-    expect(r.byId['http.browsers']!.message).toBe('nap-browser, Host preserved');
-    expect(r.byId['ws.main']).toMatchObject({
-      status: 'pass',
-      message: '101 from /env-gateway, then 1008 as expected without a token',
-    });
-    for (const role of ['browsers', 'sandbox', 'preview'])
-      expect(r.byId[`ws.${role}`], role).toMatchObject({ status: 'skip', code: 'WS_NO_ENDPOINT' });
-    expect(r.byId['sse.main']).toMatchObject({ status: 'skip' });
-    expect(r.byId['sse.main']!.message).toBe(
-      'no responder behind nap.test (the platform has no SSE stream open without credentials): buffering not tested; run the responder in a maintenance window',
-    );
-    const holds = await run(P.platform, ['--only', 'hold', '--hold', '2']);
-    for (const c of holds.json.checks as JsonCheck[]) expect(c, c.id).toMatchObject({ status: 'skip' });
-  });
+  it(
+    'without the responder: platform fingerprints route-check every host; ws.main uses /env-gateway; the rest ' +
+      'skip as documented',
+    async () => {
+      const r = await run(P.platform);
+      for (const role of ['main', 'files', 'browsers', 'sandbox', 'preview', 'oauth'])
+        expect(r.byId[`http.${role}`], role).toMatchObject({ status: 'pass' });
+      expect(r.byId['http.files']!.message).toBe("nap-cp's export app, Host preserved");
+      expect(r.byId['http.browsers']!.message).toBe('nap-browser, Host preserved');
+      expect(r.byId['ws.main']).toMatchObject({
+        status: 'pass',
+        message: '101 from /env-gateway, then 1008 as expected without a token',
+      });
+      for (const role of ['browsers', 'sandbox', 'preview'])
+        expect(r.byId[`ws.${role}`], role).toMatchObject({ status: 'skip', code: 'WS_NO_ENDPOINT' });
+      expect(r.byId['sse.main']).toMatchObject({ status: 'skip' });
+      expect(r.byId['sse.main']!.message).toBe(
+        'no responder behind nap.test (the platform has no SSE stream open without credentials): buffering not ' +
+          'tested; run the responder in a maintenance window',
+      );
+      const holds = await run(P.platform, ['--only', 'hold', '--hold', '2']);
+      for (const c of holds.json.checks as JsonCheck[]) expect(c, c.id).toMatchObject({ status: 'skip' });
+    },
+  );
 });
 
 describe('more field faults through real nginx', () => {

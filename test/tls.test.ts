@@ -182,12 +182,16 @@ describe('tls.* against real nginx', () => {
       expect(r.byId[`tls.${role}`]!.status, role).toBe('pass');
   });
 
-  it('no wildcard certificate: the preview host gets the main certificate, TLS_NAME_MISMATCH naming nap-sandbox-tls-cert', async () => {
-    const r = await tls(PORT.noWildcard);
-    expect(r.byId['tls.preview']).toMatchObject({ status: 'fail', code: 'TLS_NAME_MISMATCH' });
-    expect(r.byId['tls.preview']!.remediation).toContain(`Reissue nap-sandbox-tls-cert with SAN ${WILD}`);
-    expect(r.byId['tls.sandbox']!.status).toBe('pass');
-  });
+  it(
+    'no wildcard certificate: the preview host gets the main certificate, TLS_NAME_MISMATCH naming ' +
+      'nap-sandbox-tls-cert',
+    async () => {
+      const r = await tls(PORT.noWildcard);
+      expect(r.byId['tls.preview']).toMatchObject({ status: 'fail', code: 'TLS_NAME_MISMATCH' });
+      expect(r.byId['tls.preview']!.remediation).toContain(`Reissue nap-sandbox-tls-cert with SAN ${WILD}`);
+      expect(r.byId['tls.sandbox']!.status).toBe('pass');
+    },
+  );
 
   it('a wildcard one level too high (*.<d>) is TLS_NAME_MISMATCH that says why', async () => {
     const r = await tls(PORT.wildcardTooHigh, ['--only', 'tls.preview']);

@@ -91,69 +91,75 @@ beforeAll(async () => {
 afterAll(runCleanups);
 
 describe('turn.* against real coturn', () => {
-  it("a healthy server passes all five over UDP and TCP (as coturn's own client relays); the secret never reaches any output", async () => {
-    const json = path.join(path.dirname(secretFile), 'turn.json');
-    const junit = path.join(path.dirname(secretFile), 'turn.xml');
-    const t0 = Math.floor(Date.now() / 1000);
-    const [r, loss, text] = await Promise.all([
-      turn(IP.healthy, ['--turn-secret-file', secretFile, '--json', json, '--junit', junit]),
-      uclientLoss(IP.healthy),
-      runCli(net.ns, [
-        '--domain',
-        D,
-        '--only',
-        'turn',
-        '--turn',
-        IP.healthy,
-        '--turn-secret-file',
-        secretFile,
-        '-v',
-        '--timeout',
-        '2',
-      ]),
-    ]);
-    const t1 = Math.floor(Date.now() / 1000);
-    expect(loss).toBe('0.000000');
-    expect(r.code, JSON.stringify(r.json.checks)).toBe(0);
-    for (const id of ['turn.udp', 'turn.tcp', 'turn.auth', 'turn.relay', 'turn.peers'])
-      expect(r.byId[id], id).toMatchObject({ status: 'pass' });
-    expect(r.byId['turn.udp']!.evidence.mapped).toMatchObject({ address: IP.healthy });
-    expect(r.byId['turn.auth']!.message).toBe(
-      '401 challenge with realm "nap.test", then allocated with REST credentials from the secret',
-    );
-    const samples = r.byId['turn.relay']!.evidence.samples as Array<{
-      transport: string;
-      dataBack: boolean;
-      relayed: { port: number };
-    }>;
-    expect(samples.map((s) => s.transport).sort()).toEqual(['tcp', 'tcp', 'tcp', 'udp', 'udp', 'udp']);
-    for (const s of samples) {
-      expect(s.dataBack).toBe(true);
-      expect(s.relayed.port).toBeGreaterThanOrEqual(49152);
-      expect(s.relayed.port).toBeLessThanOrEqual(49252);
-    }
-    expect(r.byId['turn.peers']!.message).toBe('refused 127.0.0.1, 10.0.0.1, 172.16.0.1, 192.168.0.1, 169.254.169.254');
-    // Neither the secret nor the password made from it (for any expiry this run could have used) is written anywhere.
-    const { readFileSync } = await import('node:fs');
-    const { createHmac } = await import('node:crypto');
-    const derived = Array.from({ length: t1 - t0 + 3 }, (_, i) =>
-      createHmac('sha1', SECRET)
-        .update(`${t0 - 1 + i + 3600}:nap-verify`)
-        .digest('base64'),
-    );
-    for (const out of [
-      r.stdout,
-      r.stderr,
-      text.stdout,
-      text.stderr,
-      readFileSync(json, 'utf8'),
-      readFileSync(junit, 'utf8'),
-    ]) {
-      expect(out).not.toContain(SECRET);
-      for (const p of derived) expect(out).not.toContain(p);
-    }
-    expect(text.stdout).toMatch(/^ {6}samples:\n {8}- transport: \w+\n(?: {10}.*\n)*? {10}dataBack: true$/m);
-  });
+  it(
+    "a healthy server passes all five over UDP and TCP (as coturn's own client relays); the secret never " +
+      'reaches any output',
+    async () => {
+      const json = path.join(path.dirname(secretFile), 'turn.json');
+      const junit = path.join(path.dirname(secretFile), 'turn.xml');
+      const t0 = Math.floor(Date.now() / 1000);
+      const [r, loss, text] = await Promise.all([
+        turn(IP.healthy, ['--turn-secret-file', secretFile, '--json', json, '--junit', junit]),
+        uclientLoss(IP.healthy),
+        runCli(net.ns, [
+          '--domain',
+          D,
+          '--only',
+          'turn',
+          '--turn',
+          IP.healthy,
+          '--turn-secret-file',
+          secretFile,
+          '-v',
+          '--timeout',
+          '2',
+        ]),
+      ]);
+      const t1 = Math.floor(Date.now() / 1000);
+      expect(loss).toBe('0.000000');
+      expect(r.code, JSON.stringify(r.json.checks)).toBe(0);
+      for (const id of ['turn.udp', 'turn.tcp', 'turn.auth', 'turn.relay', 'turn.peers'])
+        expect(r.byId[id], id).toMatchObject({ status: 'pass' });
+      expect(r.byId['turn.udp']!.evidence.mapped).toMatchObject({ address: IP.healthy });
+      expect(r.byId['turn.auth']!.message).toBe(
+        '401 challenge with realm "nap.test", then allocated with REST credentials from the secret',
+      );
+      const samples = r.byId['turn.relay']!.evidence.samples as Array<{
+        transport: string;
+        dataBack: boolean;
+        relayed: { port: number };
+      }>;
+      expect(samples.map((s) => s.transport).sort()).toEqual(['tcp', 'tcp', 'tcp', 'udp', 'udp', 'udp']);
+      for (const s of samples) {
+        expect(s.dataBack).toBe(true);
+        expect(s.relayed.port).toBeGreaterThanOrEqual(49152);
+        expect(s.relayed.port).toBeLessThanOrEqual(49252);
+      }
+      expect(r.byId['turn.peers']!.message).toBe(
+        'refused 127.0.0.1, 10.0.0.1, 172.16.0.1, 192.168.0.1, 169.254.169.254',
+      );
+      // Neither the secret nor the password made from it (for any expiry this run could have used) is written anywhere.
+      const { readFileSync } = await import('node:fs');
+      const { createHmac } = await import('node:crypto');
+      const derived = Array.from({ length: t1 - t0 + 3 }, (_, i) =>
+        createHmac('sha1', SECRET)
+          .update(`${t0 - 1 + i + 3600}:nap-verify`)
+          .digest('base64'),
+      );
+      for (const out of [
+        r.stdout,
+        r.stderr,
+        text.stdout,
+        text.stderr,
+        readFileSync(json, 'utf8'),
+        readFileSync(junit, 'utf8'),
+      ]) {
+        expect(out).not.toContain(SECRET);
+        for (const p of derived) expect(out).not.toContain(p);
+      }
+      expect(text.stdout).toMatch(/^ {6}samples:\n {8}- transport: \w+\n(?: {10}.*\n)*? {10}dataBack: true$/m);
+    },
+  );
 
   it('a static long-term user: --turn-user with NAP_VERIFY_TURN_PASSWORD; never the password as a flag', async () => {
     const r = await turn(IP.staticUser, ['--turn-user', STATIC.name], { NAP_VERIFY_TURN_PASSWORD: STATIC.password });
@@ -235,31 +241,36 @@ describe('turn.* against real coturn', () => {
 });
 
 describe('turn.* behind a real firewall (iptables in the namespace)', () => {
-  it('3478/udp dropped while TCP answers: turn.udp TURN_UDP_UNUSED (warn: the platform hands out TCP only); relays over TCP', async () => {
-    await net.iptables('-I', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '3478', '-j', 'DROP');
-    try {
-      const r = await turn(IP.healthy, ['--turn-secret-file', secretFile]);
-      expect(r.byId['turn.udp']).toMatchObject({ status: 'warn', code: 'TURN_UDP_UNUSED' });
-      expect(r.byId['turn.udp']!.message).toMatch(
-        new RegExp(
-          `^no STUN answer from ${IP.healthy.replace(/\./g, '\\.')}:3478 over UDP: .*\\(packets dropped on the way\\); TCP answers`,
-        ),
-      );
-      expect(r.byId['turn.udp']!.message).toContain(
-        `the platform hands clients only turn:${IP.healthy}:3478?transport=tcp (browser-service/src/lib/turn.ts)`,
-      );
-      expect(r.byId['turn.udp']!.message).toContain('the install guide opens 3478/udp anyway');
-      expect(r.code).toBe(0);
-      expect(r.byId['turn.tcp']!.status).toBe('pass');
-      expect(r.byId['turn.auth']!.status).toBe('pass');
-      expect(r.byId['turn.relay']).toMatchObject({ status: 'pass' });
-      expect(r.byId['turn.relay']!.evidence.samples.every((s: { transport: string }) => s.transport === 'tcp')).toBe(
-        true,
-      );
-    } finally {
-      await net.iptables('-D', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '3478', '-j', 'DROP');
-    }
-  });
+  it(
+    '3478/udp dropped while TCP answers: turn.udp TURN_UDP_UNUSED (warn: the platform hands out TCP only); ' +
+      'relays over TCP',
+    async () => {
+      await net.iptables('-I', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '3478', '-j', 'DROP');
+      try {
+        const r = await turn(IP.healthy, ['--turn-secret-file', secretFile]);
+        expect(r.byId['turn.udp']).toMatchObject({ status: 'warn', code: 'TURN_UDP_UNUSED' });
+        expect(r.byId['turn.udp']!.message).toMatch(
+          new RegExp(
+            `^no STUN answer from ${IP.healthy.replace(/\./g, '\\.')}:3478 over UDP: .*\\(packets dropped on the ` +
+              `way\\); TCP answers`,
+          ),
+        );
+        expect(r.byId['turn.udp']!.message).toContain(
+          `the platform hands clients only turn:${IP.healthy}:3478?transport=tcp (browser-service/src/lib/turn.ts)`,
+        );
+        expect(r.byId['turn.udp']!.message).toContain('the install guide opens 3478/udp anyway');
+        expect(r.code).toBe(0);
+        expect(r.byId['turn.tcp']!.status).toBe('pass');
+        expect(r.byId['turn.auth']!.status).toBe('pass');
+        expect(r.byId['turn.relay']).toMatchObject({ status: 'pass' });
+        expect(r.byId['turn.relay']!.evidence.samples.every((s: { transport: string }) => s.transport === 'tcp')).toBe(
+          true,
+        );
+      } finally {
+        await net.iptables('-D', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '3478', '-j', 'DROP');
+      }
+    },
+  );
 
   it('3478 dropped over UDP and TCP: both fail TURN_TIMEOUT (no warning when nothing answers), the rest skip', async () => {
     await net.iptables('-I', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '3478', '-j', 'DROP');
@@ -276,7 +287,8 @@ describe('turn.* behind a real firewall (iptables in the namespace)', () => {
     }
   });
 
-  it("the relay range dropped: TURN_RELAY_BLOCKED naming the rule to open (and coturn's own client loses everything too)", async () => {
+  it("the relay range dropped: TURN_RELAY_BLOCKED naming the rule to open (and coturn's own client loses " +
+    'everything too)', async () => {
     await net.iptables('-I', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '49152:49252', '-j', 'DROP');
     try {
       const [r, loss] = await Promise.all([

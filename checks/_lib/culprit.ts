@@ -74,7 +74,10 @@ export function culpritFor(
   if (kind === 'lifetime') {
     const own = controller && LIFETIME_BY_CONTROLLER[controller];
     if (own) return `${own}, set to about ${about} s`;
-    return `a proxy on the path that caps streams at about ${about} s of age whatever they carry (a load balancer's backend timeout or a cache's send timeout${controller ? `, not ${controller}'s idle timeouts` : ''})`;
+    return (
+      `a proxy on the path that caps streams at about ${about} s of age whatever they carry (a load ` +
+      `balancer's backend timeout or a cache's send timeout${controller ? `, not ${controller}'s idle timeouts` : ''})`
+    );
   }
   if (kind === 'idle') {
     if (controller) return `${BY_CONTROLLER[controller]}, set to about ${about} s`;
@@ -85,22 +88,32 @@ export function culpritFor(
 
 /** The fix for a lifetime cap: idle-timeout settings (proxy-read-timeout, timeout tunnel) do not cause it. */
 export const LIFETIME_FIX =
-  'A limit on how long a stream may live, not on how long it may be quiet, cuts busy streams too: raise the total-time limit of the layer that has one to 3600 s or more (GCP BackendConfig timeoutSec: 3600; Contour timeoutPolicy.response: infinity; Istio VirtualService timeout: 0s; Varnish send_timeout, and pipe_timeout for WebSockets). Idle timeouts such as proxy-read-timeout or timeout tunnel do not cause this.';
+  'A limit on how long a stream may live, not on how long it may be quiet, cuts busy streams too: raise the ' +
+  'total-time limit of the layer that has one to 3600 s or more (GCP BackendConfig timeoutSec: 3600; Contour ' +
+  'timeoutPolicy.response: infinity; Istio VirtualService timeout: 0s; Varnish send_timeout, and pipe_timeout ' +
+  'for WebSockets). Idle timeouts such as proxy-read-timeout or timeout tunnel do not cause this.';
 
 export const STREAM_TIMEOUT_FIX: Fix = {
   general:
-    'Raise every stream timeout on the path to 3600 s or more (the platform asks for 3600 s or infinity): the ingress controller, and any cloud load balancer in front (AWS ALB idle_timeout.timeout_seconds=3600; GCP BackendConfig timeoutSec: 3600; Cloudflare: do not proxy the NAP hosts, or keep streams busy).',
+    'Raise every stream timeout on the path to 3600 s or more (the platform asks for 3600 s or infinity): the ' +
+    'ingress controller, and any cloud load balancer in front (AWS ALB idle_timeout.timeout_seconds=3600; GCP ' +
+    'BackendConfig timeoutSec: 3600; Cloudflare: do not proxy the NAP hosts, or keep streams busy).',
   'ingress-nginx':
-    'Annotate every NAP Ingress: nginx.ingress.kubernetes.io/proxy-read-timeout: "3600" and nginx.ingress.kubernetes.io/proxy-send-timeout: "3600".',
+    'Annotate every NAP Ingress: nginx.ingress.kubernetes.io/proxy-read-timeout: "3600" and ' +
+    'nginx.ingress.kubernetes.io/proxy-send-timeout: "3600".',
   nginx:
-    'In the location that proxies NAP: proxy_read_timeout 3600s; proxy_send_timeout 3600s; (and proxy_buffering off; for SSE).',
+    'In the location that proxies NAP: proxy_read_timeout 3600s; proxy_send_timeout 3600s; (and proxy_buffering ' +
+    'off; for SSE).',
   contour: 'On each HTTPProxy route: timeoutPolicy: {response: infinity, idle: infinity} and enableWebsockets: true.',
   traefik:
-    'Set entryPoints.<name>.transport.respondingTimeouts.readTimeout=0 (Traefik ≥ 2.11 defaults to 60 s) and raise idleTimeout.',
+    'Set entryPoints.<name>.transport.respondingTimeouts.readTimeout=0 (Traefik ≥ 2.11 defaults to 60 s) and ' +
+    'raise idleTimeout.',
   istio:
-    "Set timeout: 0s on the VirtualService route (and raise the gateway's stream_idle_timeout if streams go quiet for 5 min).",
+    "Set timeout: 0s on the VirtualService route (and raise the gateway's stream_idle_timeout if streams go " +
+    'quiet for 5 min).',
   haproxy:
-    'timeout tunnel 1h (WebSockets) and timeout server 1h (SSE); on the HAProxy ingress, annotations timeout-tunnel and timeout-server.',
+    'timeout tunnel 1h (WebSockets) and timeout server 1h (SSE); on the HAProxy ingress, annotations ' +
+    'timeout-tunnel and timeout-server.',
 };
 
 export function describeEnd(end: StreamEnd): string {

@@ -30,7 +30,10 @@ function recordFix(ctx: RunContext, role: Role): string {
     : 'your ingress address (the EXTERNAL-IP of the ingress controller Service, or the VIP in front of it)';
   if (role === 'preview') {
     const wild = `*.sandbox.${ctx.target.domain}`;
-    return `Add a wildcard record ${wild} A/AAAA → ${to}, or ${wild} CNAME sandbox.${ctx.target.domain}. It must be a wildcard: every sandbox preview is a new name like {id}-{port}.sandbox.${ctx.target.domain}.`;
+    return (
+      `Add a wildcard record ${wild} A/AAAA → ${to}, or ${wild} CNAME sandbox.${ctx.target.domain}. It must ` +
+      `be a wildcard: every sandbox preview is a new name like {id}-{port}.sandbox.${ctx.target.domain}.`
+    );
   }
   return `Add an A/AAAA record ${host} → ${to}; all five names must point at the same ingress address.`;
 }
@@ -46,38 +49,64 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
       title: `DNS for ${RECORD_HINT[role]}`,
       proves:
         role === 'preview'
-          ? 'A fresh random name under sandbox.<d> resolves (the wildcard record exists), via this machine and every DNS server asked, with its CNAME chain kept.'
-          : `The ${role === 'main' ? '<d>' : `${role}.<d>`} name resolves to an address via this machine and every DNS server asked, and they agree.`,
+          ? 'A fresh random name under sandbox.<d> resolves (the wildcard record exists), via this machine and ' +
+            'every DNS server asked, with its CNAME chain kept.'
+          : `The ${role === 'main' ? '<d>' : `${role}.<d>`} name resolves to an address via this machine and ` +
+            `every DNS server asked, and they agree.`,
       codes: {
         DNS_NXDOMAIN: {
           status: 'fail',
-          why: 'A DNS server says the name does not exist: the record (or, for previews, the wildcard) was never created, or was created in another zone.',
-          fix: "Create it in the zone that is authoritative for the domain (`dig NS <d>` names its servers); resolvers cache the NXDOMAIN for the zone's SOA negative TTL, so a new record can take that long to appear.",
+          why:
+            'A DNS server says the name does not exist: the record (or, for previews, the wildcard) was never ' +
+            'created, or was created in another zone.',
+          fix:
+            'Create it in the zone that is authoritative for the domain (`dig NS <d>` names its servers); ' +
+            "resolvers cache the NXDOMAIN for the zone's SOA negative TTL, so a new record can take that long to " +
+            'appear.',
         },
         DNS_SERVFAIL: {
           status: 'fail',
-          why: 'A DNS server failed to resolve the name (SERVFAIL, REFUSED or an unreadable answer): broken delegation, DNSSEC failure, or a resolver that will not recurse for this client.',
-          fix: 'Check the delegation and DNSSEC of the zone (`dig +trace <host>`), and that the resolver allows recursion for this client.',
+          why:
+            'A DNS server failed to resolve the name (SERVFAIL, REFUSED or an unreadable answer): broken ' +
+            'delegation, DNSSEC failure, or a resolver that will not recurse for this client.',
+          fix:
+            'Check the delegation and DNSSEC of the zone (`dig +trace <host>`), and that the resolver allows ' +
+            'recursion for this client.',
         },
         DNS_TIMEOUT: {
           status: 'fail',
-          why: 'A DNS server did not answer within --timeout: it is unreachable (firewall on UDP/TCP 53) or the authoritative servers do not answer it.',
-          fix: "Check that the resolver is reachable on UDP and TCP port 53 from this machine and that the zone's authoritative servers answer.",
+          why:
+            'A DNS server did not answer within --timeout: it is unreachable (firewall on UDP/TCP 53) or the ' +
+            'authoritative servers do not answer it.',
+          fix:
+            'Check that the resolver is reachable on UDP and TCP port 53 from this machine and that the ' +
+            "zone's authoritative servers answer.",
         },
         DNS_UNREACHABLE: {
           status: 'fail',
-          why: 'Nothing listens for DNS at the server asked: the query was refused outright (ICMP port unreachable, TCP reset). It is not a slow server but no server: a wrong resolver address, or the DNS service is down.',
-          fix: 'Point /etc/resolv.conf (or --resolver) at a DNS server that runs, and check that it listens on UDP and TCP port 53 (`ss -lunpt | grep :53` on it).',
+          why:
+            'Nothing listens for DNS at the server asked: the query was refused outright (ICMP port ' +
+            'unreachable, TCP reset). It is not a slow server but no server: a wrong resolver address, or the ' +
+            'DNS service is down.',
+          fix:
+            'Point /etc/resolv.conf (or --resolver) at a DNS server that runs, and check that it listens on ' +
+            'UDP and TCP port 53 (`ss -lunpt | grep :53` on it).',
         },
         DNS_NO_ADDRESS: {
           status: 'fail',
           why: 'The name exists but has no A or AAAA record (only other types, or a CNAME whose target has no address).',
-          fix: 'Give the name (or the end of its CNAME chain) an A/AAAA record pointing at the ingress; a CNAME must end at a name that has one.',
+          fix:
+            'Give the name (or the end of its CNAME chain) an A/AAAA record pointing at the ingress; a CNAME ' +
+            'must end at a name that has one.',
         },
         DNS_LOCAL_OVERRIDE: {
           status: 'warn',
-          why: 'This machine resolves the name differently from DNS (an /etc/hosts entry or a local resolver), or DNS servers disagree (split horizon): what you test here is not what users get.',
-          fix: 'Remove the /etc/hosts entry (or local override) once DNS is in place, or test the ingress before DNS with --ingress-ip; for split horizon make sure every view points at a reachable ingress address.',
+          why:
+            'This machine resolves the name differently from DNS (an /etc/hosts entry or a local resolver), ' +
+            'or DNS servers disagree (split horizon): what you test here is not what users get.',
+          fix:
+            'Remove the /etc/hosts entry (or local override) once DNS is in place, or test the ingress before ' +
+            'DNS with --ingress-ip; for split horizon make sure every view points at a reachable ingress address.',
         },
       },
     },
@@ -126,7 +155,9 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
               code: 'DNS_NXDOMAIN',
               host,
               fix,
-              message: `${host}${chain} does not exist (NXDOMAIN from ${worst.server})${role === 'preview' ? `: no wildcard record for *.sandbox.${ctx.target.domain}` : ''}${also}`,
+              message:
+                `${host}${chain} does not exist (NXDOMAIN from ` +
+                `${worst.server})${role === 'preview' ? `: no wildcard record for *.sandbox.${ctx.target.domain}` : ''}${also}`,
             };
           case 'nodata':
             return {
@@ -141,7 +172,9 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
               status: 'fail',
               code: 'DNS_TIMEOUT',
               host,
-              message: `${worst.server} did not answer for ${host}: ${worst.answers.find((a) => a.error)?.error ?? 'no answer'}${also}`,
+              message:
+                `${worst.server} did not answer for ${host}: ` +
+                `${worst.answers.find((a) => a.error)?.error ?? 'no answer'}${also}`,
             };
           case 'error':
             // Refused at once is a different fault from silence: no server there, not a slow or filtered one.
@@ -149,7 +182,9 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
               status: 'fail',
               code: 'DNS_UNREACHABLE',
               host,
-              message: `no DNS server at ${worst.server} to ask for ${host}: ${worst.answers.find((a) => a.error)?.error ?? 'refused'}${also}`,
+              message:
+                `no DNS server at ${worst.server} to ask for ${host}: ` +
+                `${worst.answers.find((a) => a.error)?.error ?? 'refused'}${also}`,
             };
           default:
             return {
@@ -169,7 +204,9 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
           status: 'warn',
           code: 'DNS_LOCAL_OVERRIDE',
           host,
-          message: `DNS servers disagree on ${host}: ${first.label} says ${list(first.addresses)}, ${odd.label} says ${list(odd.addresses)} (split horizon)`,
+          message:
+            `DNS servers disagree on ${host}: ${first.label} says ${list(first.addresses)}, ${odd.label} ` +
+            `says ${list(odd.addresses)} (split horizon)`,
         };
       }
       if (ev.os.outcome === 'answer' && !sameSet(ev.os.addresses, ev.dnsAddresses)) {
@@ -177,7 +214,9 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
           status: 'warn',
           code: 'DNS_LOCAL_OVERRIDE',
           host,
-          message: `this machine resolves ${host} to ${list(ev.os.addresses)} but DNS (${first.label}) says ${list(ev.dnsAddresses)}: an /etc/hosts entry or local resolver overrides DNS`,
+          message:
+            `this machine resolves ${host} to ${list(ev.os.addresses)} but DNS (${first.label}) says ` +
+            `${list(ev.dnsAddresses)}: an /etc/hosts entry or local resolver overrides DNS`,
         };
       }
       if (ev.os.outcome !== 'answer') {
@@ -185,7 +224,9 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
           status: 'warn',
           code: 'DNS_LOCAL_OVERRIDE',
           host,
-          message: `DNS (${first.label}) resolves ${host} to ${list(ev.dnsAddresses)} but this machine's resolver does not (${ev.os.error ?? ev.os.outcome})`,
+          message:
+            `DNS (${first.label}) resolves ${host} to ${list(ev.dnsAddresses)} but this machine's ` +
+            `resolver does not (${ev.os.error ?? ev.os.outcome})`,
         };
       }
       if (ctx.ipFamily && ctx.ipFamily !== 'auto' && !ev.connectAddresses.length) {
@@ -194,7 +235,9 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
           code: 'DNS_NO_ADDRESS',
           host,
           fix,
-          message: `${host} has no ${ctx.ipFamily === '6' ? 'AAAA' : 'A'} record (only ${list(ev.dnsAddresses)}), and --ip-family ${ctx.ipFamily} allows only IPv${ctx.ipFamily}`,
+          message:
+            `${host} has no ${ctx.ipFamily === '6' ? 'AAAA' : 'A'} record (only ` +
+            `${list(ev.dnsAddresses)}), and --ip-family ${ctx.ipFamily} allows only IPv${ctx.ipFamily}`,
         };
       }
       const via = ev.servers.find((s) => s.cnames.length)?.cnames;

@@ -109,7 +109,9 @@ export function holdMeta(id: string, title: string, proves: string, extra: Check
     codes: {
       HOLD_CUT: {
         status: 'fail',
-        why: "A proxy on the path closed a stream that was merely quiet (or too old): NAP's WebSocket and SSE connections go quiet for minutes, so users see disconnects and reconnect loops.",
+        why:
+          "A proxy on the path closed a stream that was merely quiet (or too old): NAP's WebSocket and SSE " +
+          'connections go quiet for minutes, so users see disconnects and reconnect loops.',
         fix: STREAM_TIMEOUT_FIX,
       },
       HOLD_SHORT: {
@@ -125,7 +127,11 @@ export function holdMeta(id: string, title: string, proves: string, extra: Check
 /** hold.sse.main only: an SSE idle timeout longer than the platform's heartbeat. */
 export const HOLD_IDLE_HEARTBEAT = {
   status: 'warn' as const,
-  why: `nap-cp sends an SSE comment heartbeat every ${PLATFORM_SSE_HEARTBEAT_S} s, so an idle timeout longer than that does not cut the platform's own SSE; a quiet SSE stream without heartbeats (another client, a proxy that drops comments) is still cut. WebSockets, which the platform does not ping, are judged by the hold.ws.* checks.`,
+  why:
+    `nap-cp sends an SSE comment heartbeat every ${PLATFORM_SSE_HEARTBEAT_S} s, so an idle timeout longer ` +
+    `than that does not cut the platform's own SSE; a quiet SSE stream without heartbeats (another client, a ` +
+    `proxy that drops comments) is still cut. WebSockets, which the platform does not ping, are judged by the ` +
+    `hold.ws.* checks.`,
   fix: STREAM_TIMEOUT_FIX,
 };
 
@@ -153,7 +159,10 @@ export function judgeHold(ev: HoldEvidence, ctx: RunContext, kind: 'WebSocket' |
         ...lifetimeBase,
         status: 'fail',
         code: 'HOLD_CUT',
-        message: `${kind}s to ${host} that carry data are cut at ${s1(ev.capS)} s of age: the ${TWIN} was cut then (${ev.twinEnded}) while the silent one survived ${ev.holdS} s; a lifetime cap, not an idle timeout; likely ${ev.culprit}`,
+        message:
+          `${kind}s to ${host} that carry data are cut at ${s1(ev.capS)} s of age: the ${TWIN} was cut ` +
+          `then (${ev.twinEnded}) while the silent one survived ${ev.holdS} s; a lifetime cap, not an idle ` +
+          `timeout; likely ${ev.culprit}`,
       };
     }
     const held = `silent ${kind} to ${host} stayed open ${ev.holdS} s and still carried data afterwards`;
@@ -166,7 +175,8 @@ export function judgeHold(ev: HoldEvidence, ctx: RunContext, kind: 'WebSocket' |
       };
     return { ...base, status: 'pass', message: held };
   }
-  const silent = `silent ${kind} to ${host} cut ${s1(ev.cutAfterS)} s after its last byte (open ${s1(ev.ageS)} s; ${ev.ended})`;
+  const silent =
+    `silent ${kind} to ${host} cut ${s1(ev.cutAfterS)} s after its last byte (open ${s1(ev.ageS)} ` + `s; ${ev.ended})`;
   if (ev.limit === 'idle') {
     const idle = `${silent}; its ${TWIN} outlived it: an idle timeout of ${s1(ev.cutAfterS)} s`;
     if (kind === 'SSE stream' && (ev.cutAfterS ?? 0) > PLATFORM_SSE_HEARTBEAT_S) {
@@ -174,7 +184,10 @@ export function judgeHold(ev: HoldEvidence, ctx: RunContext, kind: 'WebSocket' |
         ...base,
         status: 'warn',
         code: 'HOLD_IDLE_HEARTBEAT',
-        message: `${idle}, longer than nap-cp's ${PLATFORM_SSE_HEARTBEAT_S} s SSE heartbeat, which keeps the platform's SSE alive through this proxy (the WebSocket holds say whether WebSockets survive); likely ${ev.culprit}`,
+        message:
+          `${idle}, longer than nap-cp's ${PLATFORM_SSE_HEARTBEAT_S} s SSE heartbeat, which keeps the ` +
+          `platform's SSE alive through this proxy (the WebSocket holds say whether WebSockets survive); likely ` +
+          `${ev.culprit}`,
       };
     }
     return { ...base, status: 'fail', code: 'HOLD_CUT', message: `${idle}; likely ${ev.culprit}` };
@@ -184,7 +197,10 @@ export function judgeHold(ev: HoldEvidence, ctx: RunContext, kind: 'WebSocket' |
       ...lifetimeBase,
       status: 'fail',
       code: 'HOLD_CUT',
-      message: `${kind}s to ${host} are capped at ${s1(ev.capS)} s of age: the ${TWIN} was cut at ${s1(ev.capS)} s (${ev.twinEnded}), the silent one at ${s1(ev.ageS)} s (${ev.ended}); a lifetime cap, not an idle timeout; likely ${ev.culprit}`,
+      message:
+        `${kind}s to ${host} are capped at ${s1(ev.capS)} s of age: the ${TWIN} was cut at ${s1(ev.capS)} ` +
+        `s (${ev.twinEnded}), the silent one at ${s1(ev.ageS)} s (${ev.ended}); a lifetime cap, not an idle ` +
+        `timeout; likely ${ev.culprit}`,
     };
   }
   const twin = ev.twinEnded
@@ -194,7 +210,9 @@ export function judgeHold(ev: HoldEvidence, ctx: RunContext, kind: 'WebSocket' |
     host,
     status: 'fail',
     code: 'HOLD_CUT',
-    message: `${silent}; the keep-alive twin ${twin}, so an idle timeout cannot be told from a lifetime cap${ev.culprit ? `; likely ${ev.culprit}` : ''}`,
+    message:
+      `${silent}; the keep-alive twin ${twin}, so an idle timeout cannot be told from a lifetime ` +
+      `cap${ev.culprit ? `; likely ${ev.culprit}` : ''}`,
   };
 }
 
@@ -204,7 +222,8 @@ export function holdWsCheck(role: StreamRole): CheckDef<HoldEvidence> {
     meta: holdMeta(
       id,
       `Idle WebSocket held on ${role === 'main' ? '<d>' : role === 'preview' ? '*.sandbox.<d>' : `${role}.<d>`}`,
-      'A WebSocket that carries nothing for --hold seconds is still open afterwards and echoes a message; a cut is timed to 0.1 s and told idle from lifetime by a keep-alive twin.',
+      'A WebSocket that carries nothing for --hold seconds is still open afterwards and echoes a message; a cut ' +
+        'is timed to 0.1 s and told idle from lifetime by a keep-alive twin.',
     ),
     ...(role === 'preview' ? { appliesTo: (ctx: RunContext) => ingressOnly(ctx, 'no preview wildcard host') } : {}),
     needs: () => [`ws.${role}`],
@@ -218,7 +237,10 @@ export function holdWsCheck(role: StreamRole): CheckDef<HoldEvidence> {
       if (ws?.endpoint !== 'responder')
         return {
           ...base,
-          unavailable: `no responder behind ${host} (the platform has no WebSocket that stays open without credentials): idle timeout not tested; lint the live routes (nap-verify kit lint) or run the responder in a maintenance window`,
+          unavailable:
+            `no responder behind ${host} (the platform has no WebSocket that stays open without ` +
+            `credentials): idle timeout not tested; lint the live routes (nap-verify kit lint) or run the ` +
+            `responder in a maintenance window`,
         };
       const url = `${originFor(ctx, role, 'wss')}${WELL_KNOWN}/ws`;
       const address = addressFor(ctx, role, up);
@@ -247,7 +269,9 @@ export function holdSseCheck(): CheckDef<HoldEvidence> {
     meta: holdMeta(
       'hold.sse.main',
       'Idle SSE stream held on <d>',
-      "An SSE response that goes silent after its first events is still open after --hold seconds and delivers its closing event; a cut is timed to 0.1 s and told idle from lifetime by a twin with comment keep-alives every 0.5 s. An idle timeout longer than nap-cp's 15 s SSE heartbeat is a warning, not a failure.",
+      'An SSE response that goes silent after its first events is still open after --hold seconds and delivers ' +
+        'its closing event; a cut is timed to 0.1 s and told idle from lifetime by a twin with comment ' +
+        "keep-alives every 0.5 s. An idle timeout longer than nap-cp's 15 s SSE heartbeat is a warning, not a failure.",
       { HOLD_IDLE_HEARTBEAT },
     ),
     needs: (ctx) => [...transportNeeds(ctx, 'main'), { id: 'http.main', tolerate: SOFT_HTTP_CODES }],
@@ -262,7 +286,10 @@ export function holdSseCheck(): CheckDef<HoldEvidence> {
       if (!http?.responder)
         return {
           ...base,
-          unavailable: `no responder behind ${host} (the platform has no SSE stream open without credentials): idle timeout not tested; lint the live routes (nap-verify kit lint) or run the responder in a maintenance window`,
+          unavailable:
+            `no responder behind ${host} (the platform has no SSE stream open without credentials): ` +
+            `idle timeout not tested; lint the live routes (nap-verify kit lint) or run the responder in a ` +
+            `maintenance window`,
         };
       const sse = up.get('sse.main');
       if (sse?.status === 'fail')

@@ -40,9 +40,11 @@ export interface HttpRoleEvidence {
 
 const ROUTE_FIX = {
   general:
-    'Route the host to its service as spec §1 says: <d> and files.<d> → nap-cp:3000, browsers.<d> → nap-browser:3005, sandbox.<d> and *.sandbox.<d> → nap-sandbox:3006.',
+    'Route the host to its service as spec §1 says: <d> and files.<d> → nap-cp:3000, browsers.<d> → ' +
+    'nap-browser:3005, sandbox.<d> and *.sandbox.<d> → nap-sandbox:3006.',
   'ingress-nginx':
-    'Add the host to an Ingress rule (spec.rules[].host) with the right backend service and port; `kubectl get ingress -A` lists what exists.',
+    'Add the host to an Ingress rule (spec.rules[].host) with the right backend service and port; `kubectl get ' +
+    'ingress -A` lists what exists.',
   contour: 'Create an HTTPProxy whose virtualhost.fqdn is the host, routing to the right service and port.',
   traefik: 'Add an IngressRoute match Host(`<host>`) to the right service and port.',
   istio: 'Add the host to the Gateway servers[].hosts and a VirtualService for it routing to the right service.',
@@ -55,7 +57,11 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
       id: `http.${role}`,
       area: 'http',
       title: `Routing for ${role === 'main' ? '<d>' : role === 'preview' ? '*.sandbox.<d>' : `${role}.<d>`}`,
-      proves: `The ${role} host reaches ${role === 'files' ? "nap-cp's anonymous export app" : SERVICE_OF[EXPECTED[role]]} (recognised by the responder's identity or the platform's own answers), with the Host header unchanged${role === 'sandbox' ? ', and /api/config names the public origin of <d>' : ''}.`,
+      proves:
+        `The ${role} host reaches ` +
+        `${role === 'files' ? "nap-cp's anonymous export app" : SERVICE_OF[EXPECTED[role]]} (recognised by the ` +
+        `responder's identity or the platform's own answers), with the Host header ` +
+        `unchanged${role === 'sandbox' ? ', and /api/config names the public origin of <d>' : ''}.`,
       codes: {
         HTTP_DEFAULT_BACKEND: {
           status: 'fail',
@@ -64,13 +70,21 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
         },
         HTTP_BAD_GATEWAY: {
           status: 'fail',
-          why: 'The proxy could not reach the service (502): wrong service port, the pod is crashing, or a NetworkPolicy blocks the ingress.',
-          fix: "Check the route's service name and port, `kubectl get pods` for the service, and NetworkPolicies between the ingress and the namespace.",
+          why:
+            'The proxy could not reach the service (502): wrong service port, the pod is crashing, or a ' +
+            'NetworkPolicy blocks the ingress.',
+          fix:
+            "Check the route's service name and port, `kubectl get pods` for the service, and NetworkPolicies " +
+            'between the ingress and the namespace.',
         },
         HTTP_NO_ENDPOINTS: {
           status: 'fail',
-          why: 'The proxy has no ready endpoint for the service (503): no pod ready, or the Service selector matches nothing.',
-          fix: '`kubectl get endpoints <service>` must list pods; check readiness of nap-cp / nap-browser / nap-sandbox.',
+          why:
+            'The proxy has no ready endpoint for the service (503): no pod ready, or the Service selector ' +
+            'matches nothing.',
+          fix:
+            '`kubectl get endpoints <service>` must list pods; check readiness of nap-cp / nap-browser / ' +
+            'nap-sandbox.',
         },
         HTTP_GATEWAY_TIMEOUT: {
           status: 'fail',
@@ -84,11 +98,14 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
         },
         HTTP_HOST_REWRITTEN: {
           status: 'fail',
-          why: 'The service saw a different Host header than the one sent: the proxy rewrites it, and nap-cp/nap-sandbox route by Host (files.<d> lands on the login page, previews fail).',
+          why:
+            'The service saw a different Host header than the one sent: the proxy rewrites it, and ' +
+            'nap-cp/nap-sandbox route by Host (files.<d> lands on the login page, previews fail).',
           fix: {
             general: 'Pass the Host header through unchanged.',
             'ingress-nginx':
-              'Remove the nginx.ingress.kubernetes.io/upstream-vhost annotation (and any proxy_set_header Host in snippets).',
+              'Remove the nginx.ingress.kubernetes.io/upstream-vhost annotation (and any proxy_set_header Host ' +
+              'in snippets).',
             contour: 'Remove requestHeadersPolicy that sets Host, and pathRewritePolicy host rewrites.',
             traefik: 'Remove middlewares that set the Host header; keep passHostHeader: true on the service.',
             istio: 'Remove the VirtualService headers.request.set Host / authority rewrite.',
@@ -97,13 +114,20 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
         },
         HTTP_CONFIG_MISMATCH: {
           status: 'fail',
-          why: "nap-sandbox's public /api/config names another origin (scheme, host, port) or sandbox domain than the ones users reach: the platform was installed with other values (install.sh falls back to http://<NAP_HOST>:<node port> when WEB_PUBLIC_URL is unset), so its links and OAuth point elsewhere.",
-          fix: 'Set WEB_PUBLIC_URL (https://<d> behind an ingress; http://<NAP_HOST>:<NAP_NODE_PORT> in NodePort mode) and SANDBOX_DOMAIN = sandbox.<d> in values.env, then re-run install.sh.',
+          why:
+            "nap-sandbox's public /api/config names another origin (scheme, host, port) or sandbox domain " +
+            'than the ones users reach: the platform was installed with other values (install.sh falls back to ' +
+            'http://<NAP_HOST>:<node port> when WEB_PUBLIC_URL is unset), so its links and OAuth point elsewhere.',
+          fix:
+            'Set WEB_PUBLIC_URL (https://<d> behind an ingress; http://<NAP_HOST>:<NAP_NODE_PORT> in NodePort ' +
+            'mode) and SANDBOX_DOMAIN = sandbox.<d> in values.env, then re-run install.sh.',
         },
         HTTP_UNEXPECTED: {
           status: 'fail',
           why: 'The host answered something that is neither a NAP service nor a known proxy error.',
-          fix: 'Look at the status and body in the evidence: another application or an authentication layer may be in front of NAP.',
+          fix:
+            'Look at the status and body in the evidence: another application or an authentication layer may ' +
+            'be in front of NAP.',
         },
       },
     },
@@ -194,8 +218,10 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
           code: 'HTTP_HOST_REWRITTEN',
           message:
             role === 'files'
-              ? `${host} landed on nap-cp's web UI (${root.status} to ${root.headers?.location ?? '?'}) instead of the export app: nap-cp did not see Host ${host}`
-              : `${host} reached nap-sandbox, which did not see it as a preview host: the Host header was changed on the way`,
+              ? `${host} landed on nap-cp's web UI (${root.status} to ${root.headers?.location ?? '?'}) instead ` +
+                `of the export app: nap-cp did not see Host ${host}`
+              : `${host} reached nap-sandbox, which did not see it as a preview host: the Host header was ` +
+                `changed on the way`,
         };
       }
       return {
@@ -213,7 +239,9 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
         ...base,
         status: 'fail',
         code: 'HTTP_HOST_REWRITTEN',
-        message: `${host} reached nap-cp but not its export app: GET / gave ${root.status ?? root.error?.code}${bodyHint(root)} instead of 404 "Not found"`,
+        message:
+          `${host} reached nap-cp but not its export app: GET / gave ` +
+          `${root.status ?? root.error?.code}${bodyHint(root)} instead of 404 "Not found"`,
       };
     }
   }
@@ -228,7 +256,9 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
         ...base,
         status: 'fail',
         code: 'HTTP_CONFIG_MISMATCH',
-        message: `${host}/api/config says napUrl ${String(c.napUrl)}, expected origin ${want}: the platform was installed with WEB_PUBLIC_URL=${String(c.napUrl)}`,
+        message:
+          `${host}/api/config says napUrl ${String(c.napUrl)}, expected origin ${want}: the platform was ` +
+          `installed with WEB_PUBLIC_URL=${String(c.napUrl)}`,
         fix: `In values.env set WEB_PUBLIC_URL=${want}, then re-run install.sh.`,
       };
     }

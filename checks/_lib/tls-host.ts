@@ -34,11 +34,16 @@ export function tlsHostCheck(role: Role): CheckDef<TlsEvidence> {
       id: `tls.${role}`,
       area: 'tls',
       title: `TLS certificate for ${role === 'main' ? '<d>' : role === 'preview' ? '*.sandbox.<d>' : `${role}.<d>`}`,
-      proves: `A TLS handshake with SNI = the ${role} host gets a certificate chain that is complete, trusted, covers the host${role === 'preview' ? ' through the *.sandbox.<d> wildcard' : ''}, is valid now and not about to expire, over TLS 1.2 or newer.`,
+      proves:
+        `A TLS handshake with SNI = the ${role} host gets a certificate chain that is complete, trusted, ` +
+        `covers the host${role === 'preview' ? ' through the *.sandbox.<d> wildcard' : ''}, is valid now and not ` +
+        `about to expire, over TLS 1.2 or newer.`,
       codes: {
         TLS_HANDSHAKE: {
           status: 'fail',
-          why: 'No TLS session: nothing listens on the HTTPS port, a firewall drops it, or the ingress refuses this SNI (Contour/Envoy reject names without a route).',
+          why:
+            'No TLS session: nothing listens on the HTTPS port, a firewall drops it, or the ingress refuses ' +
+            'this SNI (Contour/Envoy reject names without a route).',
           fix: {
             general:
               'Check the ingress listens on the HTTPS port at that address and has a route with TLS for this host.',
@@ -49,46 +54,69 @@ export function tlsHostCheck(role: Role): CheckDef<TlsEvidence> {
         TLS_UNTRUSTED: {
           status: 'fail',
           why: 'The chain ends at a root this machine does not trust (a private or unknown CA).',
-          fix: "Use a certificate from a public CA, or, for a private CA, pass it with --ca-file and install it in every user's browser and OS trust store.",
+          fix:
+            'Use a certificate from a public CA, or, for a private CA, pass it with --ca-file and install it ' +
+            "in every user's browser and OS trust store.",
         },
         TLS_SELF_SIGNED: {
           status: 'fail',
           why: 'The server presents a self-signed certificate: no browser will trust it.',
-          fix: `Replace the certificate in the ${secret} secret with one issued by a trusted CA (cert-manager with an ACME issuer does this).`,
+          fix:
+            `Replace the certificate in the ${secret} secret with one issued by a trusted CA (cert-manager ` +
+            `with an ACME issuer does this).`,
         },
         TLS_INCOMPLETE_CHAIN: {
           status: 'fail',
-          why: 'The server sends its certificate without the intermediate(s) that link it to a root; browsers may patch this, Node/curl/mobile clients fail.',
-          fix: `Put the full chain in the secret's tls.crt: the leaf first, then every intermediate (Let's Encrypt: fullchain.pem; cert-manager does this itself): kubectl create secret tls ${secret} --cert=fullchain.pem --key=privkey.pem.`,
+          why:
+            'The server sends its certificate without the intermediate(s) that link it to a root; browsers ' +
+            'may patch this, Node/curl/mobile clients fail.',
+          fix:
+            `Put the full chain in the secret's tls.crt: the leaf first, then every intermediate (Let's ` +
+            `Encrypt: fullchain.pem; cert-manager does this itself): kubectl create secret tls ${secret} ` +
+            `--cert=fullchain.pem --key=privkey.pem.`,
         },
         TLS_NAME_MISMATCH: {
           status: 'fail',
-          why: 'No SAN of the certificate covers the host name. A wildcard covers exactly one label: *.<d> does not cover x.sandbox.<d>.',
+          why:
+            'No SAN of the certificate covers the host name. A wildcard covers exactly one label: *.<d> does ' +
+            'not cover x.sandbox.<d>.',
           fix:
             role === 'preview'
-              ? 'nap-sandbox-tls-cert must be a wildcard certificate for *.sandbox.<d> (ACME needs a DNS-01 challenge for wildcards).'
-              : 'nap-tls-cert must list <d>, files.<d>, browsers.<d> and sandbox.<d> as SANs (cert-manager: spec.dnsNames).',
+              ? 'nap-sandbox-tls-cert must be a wildcard certificate for *.sandbox.<d> (ACME needs a DNS-01 ' +
+                'challenge for wildcards).'
+              : 'nap-tls-cert must list <d>, files.<d>, browsers.<d> and sandbox.<d> as SANs (cert-manager: ' +
+                'spec.dnsNames).',
         },
         TLS_DEFAULT_CERT: {
           status: 'fail',
-          why: "The ingress served its built-in fallback certificate: it has no usable TLS secret for this host (secret missing, in another namespace, invalid, or the host is not listed in the route's TLS section).",
+          why:
+            'The ingress served its built-in fallback certificate: it has no usable TLS secret for this host ' +
+            "(secret missing, in another namespace, invalid, or the host is not listed in the route's TLS section).",
           fix: {
             general: `Create the ${secret} secret in the route's namespace and reference it for this host.`,
-            'ingress-nginx': `List the host under the Ingress spec.tls[].hosts with secretName ${secret}; the controller log shows "Error getting SSL certificate" when the secret is missing or invalid.`,
+            'ingress-nginx':
+              `List the host under the Ingress spec.tls[].hosts with secretName ${secret}; the ` +
+              `controller log shows "Error getting SSL certificate" when the secret is missing or invalid.`,
             traefik: `Reference ${secret} in the IngressRoute tls.secretName (same namespace).`,
             contour: `Set virtualhost.tls.secretName: ${secret} on the HTTPProxy.`,
-            istio: `The Gateway's credentialName ${secret} must exist in the namespace of the ingress gateway (usually istio-system).`,
+            istio:
+              `The Gateway's credentialName ${secret} must exist in the namespace of the ingress gateway ` +
+              `(usually istio-system).`,
             haproxy: `Reference ${secret} in the Ingress spec.tls.`,
           },
         },
         TLS_EXPIRED: {
           status: 'fail',
           why: 'A certificate in the chain is past its notAfter date.',
-          fix: `Renew the certificate and update ${secret}; if cert-manager manages it, \`kubectl describe certificate\` shows why renewal failed.`,
+          fix:
+            `Renew the certificate and update ${secret}; if cert-manager manages it, \`kubectl describe ` +
+            `certificate\` shows why renewal failed.`,
         },
         TLS_NOT_YET_VALID: {
           status: 'fail',
-          why: "The certificate's notBefore is in the future: freshly issued with a skewed clock, or this machine's clock is behind.",
+          why:
+            "The certificate's notBefore is in the future: freshly issued with a skewed clock, or this " +
+            "machine's clock is behind.",
           fix: "Check this machine's clock (env.clock) and the issuing system's clock; wait or reissue.",
         },
         TLS_EXPIRES_SOON: {
@@ -158,7 +186,9 @@ export function tlsHostCheck(role: Role): CheckDef<TlsEvidence> {
         return {
           status: 'pass',
           host,
-          message: `${ev.protocol ?? 'TLS'}, issued by ${shortName(leaf.issuer)}, valid ${days} more days${ev.analysis?.anchor ? `, chain to ${shortName(ev.analysis.anchor)}` : ''}`,
+          message:
+            `${ev.protocol ?? 'TLS'}, issued by ${shortName(leaf.issuer)}, valid ${days} more ` +
+            `days${ev.analysis?.anchor ? `, chain to ${shortName(ev.analysis.anchor)}` : ''}`,
         };
       }
       const [top, ...rest] = findings;
@@ -187,7 +217,9 @@ export function tlsFindings(ev: TlsEvidence, ctx: RunContext, role: Role): Findi
   if (fallback) {
     out.push({
       code: 'TLS_DEFAULT_CERT',
-      message: `${host}: the ingress served ${fallback.controller}'s fallback certificate "${fallback.commonName}": no TLS secret matched this host`,
+      message:
+        `${host}: the ingress served ${fallback.controller}'s fallback certificate ` +
+        `"${fallback.commonName}": no TLS secret matched this host`,
     });
     return out;
   }
@@ -200,7 +232,9 @@ export function tlsFindings(ev: TlsEvidence, ctx: RunContext, role: Role): Findi
         : '';
     out.push({
       code: 'TLS_NAME_MISMATCH',
-      message: `certificate for ${host} does not cover it: SANs ${leaf.sans.length ? leaf.sans.join(', ') : 'none'}${hint}${cnOnly}`,
+      message:
+        `certificate for ${host} does not cover it: SANs ` +
+        `${leaf.sans.length ? leaf.sans.join(', ') : 'none'}${hint}${cnOnly}`,
       fix: `Reissue ${secret} with SAN${role === 'preview' ? '' : 's'} ${sansNeeded(ctx, role)}.`,
     });
   }
@@ -209,13 +243,17 @@ export function tlsFindings(ev: TlsEvidence, ctx: RunContext, role: Role): Findi
   if (expired)
     out.push({
       code: 'TLS_EXPIRED',
-      message: `${expired === leaf ? 'certificate' : `chain certificate "${shortName(expired.subject)}"`} for ${host} expired ${iso(expired.notAfter)} (${Math.floor((now - Date.parse(expired.notAfter)) / DAY)} days ago)`,
+      message:
+        `${expired === leaf ? 'certificate' : `chain certificate "${shortName(expired.subject)}"`} for ` +
+        `${host} expired ${iso(expired.notAfter)} (${Math.floor((now - Date.parse(expired.notAfter)) / DAY)} days ago)`,
     });
   const early = ev.chain.find((c) => Date.parse(c.notBefore) > now);
   if (early)
     out.push({
       code: 'TLS_NOT_YET_VALID',
-      message: `certificate for ${host} is not valid before ${iso(early.notBefore)} (this machine's clock says ${new Date(now).toISOString()})`,
+      message:
+        `certificate for ${host} is not valid before ${iso(early.notBefore)} (this machine's clock says ` +
+        `${new Date(now).toISOString()})`,
     });
   out.push(...trustFindings(ev, host, secret));
   if (ev.protocol && OLD_PROTOCOLS.has(ev.protocol))
@@ -227,7 +265,9 @@ export function tlsFindings(ev: TlsEvidence, ctx: RunContext, role: Role): Findi
   if (!expired && daysLeft < ctx.certWarnDays)
     out.push({
       code: 'TLS_EXPIRES_SOON',
-      message: `certificate for ${host} expires ${iso(leaf.notAfter)}, in ${Math.max(0, Math.floor(daysLeft))} days (warn below ${ctx.certWarnDays})`,
+      message:
+        `certificate for ${host} expires ${iso(leaf.notAfter)}, in ${Math.max(0, Math.floor(daysLeft))} ` +
+        `days (warn below ${ctx.certWarnDays})`,
     });
   return out;
 }
@@ -245,7 +285,10 @@ function trustFindings(ev: TlsEvidence, host: string, secret: string): Finding[]
       return [
         {
           code: 'TLS_UNTRUSTED',
-          message: `chain for ${host} ends at "${shortName(a.missingIssuer ?? a.path[a.path.length - 1] ?? leaf.issuer)}", which this machine does not trust`,
+          message:
+            `chain for ${host} ends at ` +
+            `"${shortName(a.missingIssuer ?? a.path[a.path.length - 1] ?? leaf.issuer)}", which this machine ` +
+            `does not trust`,
         },
       ];
     case 'incomplete': {
@@ -253,8 +296,16 @@ function trustFindings(ev: TlsEvidence, host: string, secret: string): Finding[]
       return [
         {
           code: 'TLS_INCOMPLETE_CHAIN',
-          message: `${host} sent ${ev.chain.length} certificate${ev.chain.length === 1 ? '' : 's'} but not the intermediate "${missing}" that issued ${ev.chain.length === 1 ? 'it' : 'the last one'}`,
-          fix: `Append the "${missing}" certificate after the leaf in ${secret}'s tls.crt${a.unsentIntermediate ? '' : ` (if "${missing}" is your own private root CA instead, pass it with --ca-file)`}.`,
+          message:
+            `${host} sent ${ev.chain.length} certificate${ev.chain.length === 1 ? '' : 's'} but not the ` +
+            `intermediate "${missing}" that issued ${ev.chain.length === 1 ? 'it' : 'the last one'}`,
+          fix:
+            `Append the "${missing}" certificate after the leaf in ${secret}'s ` +
+            `tls.crt${
+              a.unsentIntermediate
+                ? ''
+                : ` (if "${missing}" is your own private root CA instead, pass it with --ca-file)`
+            }.`,
         },
       ];
     }
@@ -262,7 +313,9 @@ function trustFindings(ev: TlsEvidence, host: string, secret: string): Finding[]
       return [
         {
           code: 'TLS_UNTRUSTED',
-          message: `chain for ${host} is broken: "${shortName(a.missingIssuer ?? '')}" was sent but did not sign the certificate below it`,
+          message:
+            `chain for ${host} is broken: "${shortName(a.missingIssuer ?? '')}" was sent but did not sign ` +
+            `the certificate below it`,
         },
       ];
   }

@@ -5,7 +5,9 @@ import type { Endpoint, Failure } from '../../src/probes/stun/transport.js';
 import type { GatherTools } from '../../src/model.js';
 
 export const TURN_FIREWALL_FIX =
-  'coturn runs on the host network of TURN_HOST, not behind the HTTP ingress: open 3478/udp and 3478/tcp to it in the node firewall and any cloud security group or L4 load balancer, and check that coturn runs (`ss -lunpt | grep 3478` on the node).';
+  'coturn runs on the host network of TURN_HOST, not behind the HTTP ingress: open 3478/udp and 3478/tcp to it ' +
+  'in the node firewall and any cloud security group or L4 load balancer, and check that coturn runs (`ss -lunpt ' +
+  '| grep 3478` on the node).';
 
 /** The TURN server's address, resolved once per run for every turn.* check. */
 export function turnServer(ctx: RunContext, tools: GatherTools): Promise<Endpoint | Failure> {
@@ -33,11 +35,16 @@ export function turnReachCheck(kind: TransportKind): CheckDef<ReachEvidence> {
       id: `turn.${kind}`,
       area: 'turn',
       title: `TURN reachable over ${proto}`,
-      proves: `coturn answers a STUN Binding on the TURN port over ${proto}; the answer shows this machine's address as the server sees it.`,
+      proves:
+        `coturn answers a STUN Binding on the TURN port over ${proto}; the answer shows this machine's ` +
+        `address as the server sees it.`,
       codes: {
         TURN_UNREACHABLE: {
           status: 'fail',
-          why: `Nothing answers on the TURN port over ${proto}: the port is closed (ICMP unreachable / TCP refused), or coturn is not running. (A TURN name that does not resolve is skip: a DNS fault, reported by the DNS checks.)`,
+          why:
+            `Nothing answers on the TURN port over ${proto}: the port is closed (ICMP unreachable / TCP ` +
+            `refused), or coturn is not running. (A TURN name that does not resolve is skip: a DNS fault, ` +
+            `reported by the DNS checks.)`,
           fix: TURN_FIREWALL_FIX,
         },
         TURN_TIMEOUT: {
@@ -49,8 +56,15 @@ export function turnReachCheck(kind: TransportKind): CheckDef<ReachEvidence> {
           ? {
               TURN_UDP_UNUSED: {
                 status: 'warn' as const,
-                why: `UDP to the TURN port gets no answer while TCP does. The platform hands both WebRTC peers (the user's browser and neko in its pod) a single ICE server, ${PLATFORM_ICE} (browser-service/src/lib/turn.ts), so nothing uses UDP today; the install guide opens 3478/udp anyway.`,
-                fix: 'Nothing breaks today: the platform relays over TCP only. Open 3478/udp to TURN_HOST as the install guide says (node firewall, security group) if UDP should work too, e.g. for a later platform version that hands it out.',
+                why:
+                  `UDP to the TURN port gets no answer while TCP does. The platform hands both WebRTC peers ` +
+                  `(the user's browser and neko in its pod) a single ICE server, ${PLATFORM_ICE} ` +
+                  `(browser-service/src/lib/turn.ts), so nothing uses UDP today; the install guide opens ` +
+                  `3478/udp anyway.`,
+                fix:
+                  'Nothing breaks today: the platform relays over TCP only. Open 3478/udp to TURN_HOST as the ' +
+                  'install guide says (node firewall, security group) if UDP should work too, e.g. for a later ' +
+                  'platform version that hands it out.',
               },
             }
           : {}),
@@ -74,26 +88,35 @@ export function turnReachCheck(kind: TransportKind): CheckDef<ReachEvidence> {
         return {
           status: 'skip',
           host,
-          message: `TURN server ${ev.server}: ${ev.unresolved}; nothing to test until DNS answers (see the dns.* checks), or give --turn <ip>`,
+          message:
+            `TURN server ${ev.server}: ${ev.unresolved}; nothing to test until DNS answers (see the dns.* ` +
+            `checks), or give --turn <ip>`,
         };
       if (ev.ok)
         return {
           status: 'pass',
           host,
-          message: `Binding answered over ${proto} in ${ev.rttMs} ms; this machine is ${ev.mapped ? `${ev.mapped.address}:${ev.mapped.port}` : '(no mapped address)'} as the server sees it`,
+          message:
+            `Binding answered over ${proto} in ${ev.rttMs} ms; this machine is ` +
+            `${ev.mapped ? `${ev.mapped.address}:${ev.mapped.port}` : '(no mapped address)'} as the server sees it`,
         };
       const f = ev.failure!;
       const fact =
         f.kind === 'timeout'
           ? `no STUN answer from ${ev.server} over ${proto}: ${f.error} (packets dropped on the way)`
-          : `${ev.server} over ${proto}: ${f.kind === 'malformed' || f.kind === 'flood' ? `answers, but not as a STUN server: ${f.error}` : f.error}`;
+          : `${ev.server} over ${proto}: ${
+              f.kind === 'malformed' || f.kind === 'flood' ? `answers, but not as a STUN server: ${f.error}` : f.error
+            }`;
       if (ev.tcpAnswered) {
         const { host: turnHost, port } = ctx.target.turn;
         return {
           status: 'warn',
           code: 'TURN_UDP_UNUSED',
           host,
-          message: `${fact}; TCP answers, and the platform hands clients only turn:${turnHost}:${port}?transport=tcp (browser-service/src/lib/turn.ts), so nothing uses UDP today (the install guide opens 3478/udp anyway)`,
+          message:
+            `${fact}; TCP answers, and the platform hands clients only ` +
+            `turn:${turnHost}:${port}?transport=tcp (browser-service/src/lib/turn.ts), so nothing uses UDP today ` +
+            `(the install guide opens 3478/udp anyway)`,
         };
       }
       return { status: 'fail', code: f.kind === 'timeout' ? 'TURN_TIMEOUT' : 'TURN_UNREACHABLE', host, message: fact };

@@ -30,9 +30,11 @@ const REFUSALS = new Set([401, 403, 405, 407, 429]);
 export const WS_FIX = {
   general: 'Let the proxy pass the Upgrade and Connection headers (HTTP/1.1) to the service.',
   'ingress-nginx':
-    'ingress-nginx passes WebSocket upgrades by default; remove snippets that clear Upgrade/Connection, and raise proxy-read-timeout/proxy-send-timeout to "3600".',
+    'ingress-nginx passes WebSocket upgrades by default; remove snippets that clear Upgrade/Connection, and ' +
+    'raise proxy-read-timeout/proxy-send-timeout to "3600".',
   nginx:
-    'In the location that proxies NAP: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; and proxy_read_timeout 3600s;',
+    'In the location that proxies NAP: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; ' +
+    'proxy_set_header Connection "upgrade"; and proxy_read_timeout 3600s;',
   contour: 'Set enableWebsockets: true on the HTTPProxy route.',
   traefik: 'Traefik passes upgrades by default; check middlewares that strip headers.',
   istio: 'Istio passes upgrades by default; check EnvoyFilters and that the Service port is named http (not tcp/grpc).',
@@ -46,16 +48,21 @@ export function wsRoleCheck(role: StreamRole): CheckDef<WsEvidence> {
       area: 'ws',
       title: `WebSocket upgrade to ${role === 'main' ? '<d>' : role === 'preview' ? '*.sandbox.<d>' : `${role}.<d>`}`,
       proves:
-        "A WebSocket upgrade through the ingress is answered with 101 by the service (the responder echo endpoint, or the platform's /env-gateway on <d>).",
+        'A WebSocket upgrade through the ingress is answered with 101 by the service (the responder echo ' +
+        "endpoint, or the platform's /env-gateway on <d>).",
       codes: {
         WS_REJECTED: {
           status: 'fail',
-          why: 'The upgrade was refused (an error status instead of 101): blocked by the proxy, an auth layer, or no WebSocket route.',
+          why:
+            'The upgrade was refused (an error status instead of 101): blocked by the proxy, an auth layer, ' +
+            'or no WebSocket route.',
           fix: WS_FIX,
         },
         WS_UPGRADE_STRIPPED: {
           status: 'fail',
-          why: 'The service got a plain GET: the proxy dropped the Upgrade/Connection headers (or spoke HTTP/1.0 upstream).',
+          why:
+            'The service got a plain GET: the proxy dropped the Upgrade/Connection headers (or spoke HTTP/1.0 ' +
+            'upstream).',
           fix: WS_FIX,
         },
         WS_NO_ENDPOINT: {
@@ -98,7 +105,9 @@ export function wsRoleCheck(role: StreamRole): CheckDef<WsEvidence> {
           ...base,
           status: 'skip',
           code: 'WS_NO_ENDPOINT',
-          message: `no responder behind ${host} and no public WebSocket endpoint: upgrade not tested; run the responder in a maintenance window (nap-verify kit responder)`,
+          message:
+            `no responder behind ${host} and no public WebSocket endpoint: upgrade not tested; run the ` +
+            `responder in a maintenance window (nap-verify kit responder)`,
         };
       }
       const a = ev.attempt;
@@ -146,21 +155,27 @@ export function wsRoleCheck(role: StreamRole): CheckDef<WsEvidence> {
           ...base,
           status: 'fail',
           code: 'WS_UPGRADE_STRIPPED',
-          message: `upgrade to ${host} answered ${a.status} instead of 101: the service saw a plain request, the proxy dropped the Upgrade headers`,
+          message:
+            `upgrade to ${host} answered ${a.status} instead of 101: the service saw a plain request, the ` +
+            `proxy dropped the Upgrade headers`,
         };
       if (ev.plainStatus === a.status && !REFUSALS.has(a.status)) {
         return {
           ...base,
           status: 'fail',
           code: 'WS_UPGRADE_STRIPPED',
-          message: `upgrade to ${host} answered ${a.status} instead of 101, as a plain GET of the same path does: the proxy dropped the Upgrade headers`,
+          message:
+            `upgrade to ${host} answered ${a.status} instead of 101, as a plain GET of the same path ` +
+            `does: the proxy dropped the Upgrade headers`,
         };
       }
       return {
         ...base,
         status: 'fail',
         code: 'WS_REJECTED',
-        message: `upgrade to ${host} answered ${a.status} instead of 101${a.body ? `: ${JSON.stringify(a.body.slice(0, 80))}` : ''}`,
+        message:
+          `upgrade to ${host} answered ${a.status} instead of ` +
+          `101${a.body ? `: ${JSON.stringify(a.body.slice(0, 80))}` : ''}`,
       };
     },
   };

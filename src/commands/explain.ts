@@ -71,15 +71,26 @@ export async function explain(term: string): Promise<string> {
   if (owners.length) {
     const c = owners[0]!.meta.codes[code]!;
     const ids = owners.map((d) => d.meta.id);
-    return `${code} (${c.status}) — from ${ids.join(', ')}\n\nWhy: ${c.why}\n\nFix:\n${indent(formatFix(c.fix), '  ')}\n\nThe check${ids.length > 1 ? 's' : ''}: ${owners[0]!.meta.proves}\n`;
+    return (
+      `${code} (${c.status}) — from ${ids.join(', ')}\n\nWhy: ` +
+      `${c.why}\n\nFix:\n${indent(formatFix(c.fix), '  ')}\n\nThe check${ids.length > 1 ? 's' : ''}: ` +
+      `${owners[0]!.meta.proves}\n`
+    );
   }
   const { BROWSER_PAGE_CODES } = await import('../kit/browser-codes.js');
   const page = BROWSER_PAGE_CODES[code];
   if (page)
-    return `${code} (${page.status}) — from the browser-check page (${page.rows})\n\nWhy: ${page.why}\n\nFix:\n${indent(formatFix(page.fix), '  ')}\n`;
+    return (
+      `${code} (${page.status}) — from the browser-check page (${page.rows})\n\nWhy: ` +
+      `${page.why}\n\nFix:\n${indent(formatFix(page.fix), '  ')}\n`
+    );
   const family = defs.filter((d) => d.meta.id.startsWith(`${t}.`));
   if (family.length)
-    return `${t}: ${family.length} checks\n\n${family.map((d) => `  ${d.meta.id.padEnd(18)} ${d.meta.title}`).join('\n')}\n\n\`nap-verify explain <id>\` for one of them.\n`;
+    return (
+      `${t}: ${family.length} ` +
+      `checks\n\n${family.map((d) => `  ${d.meta.id.padEnd(18)} ${d.meta.title}`).join('\n')}\n\n\`nap-verify ` +
+      `explain <id>\` for one of them.\n`
+    );
   const ids = defs.map((d) => d.meta.id);
   throw new UsageError(`explain: no check or code "${term}" (ids: ${ids.join(', ')})`);
 }

@@ -53,7 +53,9 @@ export async function runExporterCommand(
   });
   const addr = exporter.server.address() as net.AddressInfo;
   log(
-    `listening on http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port} (targets in config: ${config.targets.size}, full every ${config.intervalS === DEFAULT_INTERVAL_S ? '10 min' : `${config.intervalS} s`}, vantage ${config.vantage})`,
+    `listening on http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port} (targets in ` +
+      `config: ${config.targets.size}, full every ` +
+      `${config.intervalS === DEFAULT_INTERVAL_S ? '10 min' : `${config.intervalS} s`}, vantage ${config.vantage})`,
   );
   const sig = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

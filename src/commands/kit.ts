@@ -60,13 +60,15 @@ export function kitResponder(o: Record<string, unknown>): string {
   const suffix = suffixOf(o.suffix);
   if (!suffix && o.preInstall !== true) {
     throw new UsageError(
-      `kit responder would create Services named ${STAND_INS.map((s) => s.service).join(', ')}, which the platform install owns: add --pre-install (before installing NAP) or --suffix <s> (beside an install)`,
+      `kit responder would create Services named ${STAND_INS.map((s) => s.service).join(', ')}, which the ` +
+        `platform install owns: add --pre-install (before installing NAP) or --suffix <s> (beside an install)`,
     );
   }
   const image = o.image === undefined ? DEFAULT_IMAGE : String(o.image);
   if (!isImageRef(image))
     throw new UsageError(
-      `--image ${image || '(empty)'}: an image reference is required, e.g. ${DEFAULT_IMAGE} or ${DEFAULT_IMAGE}@sha256:<64 hex digits>`,
+      `--image ${image || '(empty)'}: an image reference is required, e.g. ${DEFAULT_IMAGE} or ` +
+        `${DEFAULT_IMAGE}@sha256:<64 hex digits>`,
     );
   // commander's --no-network-policy sets networkPolicy to false.
   const ingressNamespace =
@@ -83,8 +85,14 @@ export function kitResponder(o: Record<string, unknown>): string {
   };
   const selector = `app.kubernetes.io/instance=${instanceLabel(opts)}`;
   if (o.delete === true)
-    return `# Delete exactly what \`kit responder\` created (or: kubectl delete -n ${namespace} -l ${selector} deploy,svc,cm,netpol)\n${yamlDocs(deletionObjects(opts))}`;
-  return `# nap-verify ${VERSION} probe responder for ${domain} in ${namespace}; remove with: kubectl delete -n ${namespace} -l ${selector} deploy,svc,cm,netpol\n${yamlDocs(responderObjects(opts))}`;
+    return (
+      `# Delete exactly what \`kit responder\` created (or: kubectl delete -n ${namespace} -l ${selector} ` +
+      `deploy,svc,cm,netpol)\n${yamlDocs(deletionObjects(opts))}`
+    );
+  return (
+    `# nap-verify ${VERSION} probe responder for ${domain} in ${namespace}; remove with: kubectl delete -n ` +
+    `${namespace} -l ${selector} deploy,svc,cm,netpol\n${yamlDocs(responderObjects(opts))}`
+  );
 }
 
 export function kitRoutes(o: Record<string, unknown>): string {
@@ -98,7 +106,10 @@ export function kitRoutes(o: Record<string, unknown>): string {
   const domain = parseDomain(o.domain);
   const namespace = namespaceOf(o.namespace, DEFAULT_NAMESPACE);
   const suffix = suffixOf(o.suffix);
-  return `# nap-verify ${VERSION}: the five NAP routes for ${controller}, ${domain}, namespace ${namespace}\n${yamlDocs(routeObjects(controller as RouteController, domain, namespace, suffix))}`;
+  return (
+    `# nap-verify ${VERSION}: the five NAP routes for ${controller}, ${domain}, namespace ` +
+    `${namespace}\n${yamlDocs(routeObjects(controller as RouteController, domain, namespace, suffix))}`
+  );
 }
 
 export async function kitLint(paths: string[], o: Record<string, unknown>, io: Io): Promise<number> {
@@ -145,7 +156,9 @@ export async function kitLint(paths: string[], o: Record<string, unknown>, io: I
     resolvers: [],
     summary,
     results,
-    headline: `kit lint: ${plural(lint.documents, 'object')} in ${files.map((f) => f.name).join(', ')}${lint.domains.length > 1 ? `; ${plural(lint.domains.length, 'domain')} judged apart` : ''}`,
+    headline:
+      `kit lint: ${plural(lint.documents, 'object')} in ` +
+      `${files.map((f) => f.name).join(', ')}${lint.domains.length > 1 ? `; ${plural(lint.domains.length, 'domain')} judged apart` : ''}`,
   };
   const verbose = o.verbose === true;
   const quiet = o.quiet === true;
@@ -166,7 +179,8 @@ function imageOf(raw: unknown): string {
   const image = typeof raw === 'string' ? raw : DEFAULT_IMAGE;
   if (!isImageRef(image))
     throw new UsageError(
-      `--image ${image || '(empty)'}: an image reference is required, e.g. ${DEFAULT_IMAGE} or ${DEFAULT_IMAGE}@sha256:<64 hex digits>`,
+      `--image ${image || '(empty)'}: an image reference is required, e.g. ${DEFAULT_IMAGE} or ` +
+        `${DEFAULT_IMAGE}@sha256:<64 hex digits>`,
     );
   return image;
 }
@@ -230,7 +244,11 @@ export function kitJob(o: Record<string, unknown>, checkArgs: string[]): string 
     ...(caConfigMap ? { caConfigMap } : {}),
   });
   const what = cron ? `CronJob (${cron})` : o.helmTest === true ? 'helm test Job' : 'Job';
-  return `# nap-verify ${VERSION} in-cluster ${what} for ${domain ?? `NAP_HOST from Secret ${valuesSecret}`} in ${namespace}; logs: kubectl logs -n ${namespace} ${cron ? '-l' : 'job/'}${cron ? `app.kubernetes.io/instance=${name}` : name}\n${yamlDocs(objects)}`;
+  return (
+    `# nap-verify ${VERSION} in-cluster ${what} for ${domain ?? `NAP_HOST from Secret ${valuesSecret}`} in ` +
+    `${namespace}; logs: kubectl logs -n ${namespace} ` +
+    `${cron ? '-l' : 'job/'}${cron ? `app.kubernetes.io/instance=${name}` : name}\n${yamlDocs(objects)}`
+  );
 }
 
 export function kitExporter(o: Record<string, unknown>): string {
@@ -261,7 +279,10 @@ export function kitExporter(o: Record<string, unknown>): string {
       '--service-monitor needs a target to probe: --target <domain> (repeatable) or targets in --config',
     );
   if (o.rules === true)
-    return `# nap-verify ${VERSION} alert rules (a Prometheus rules file; with the operator use --service-monitor for a PrometheusRule)\n${stringify(alertRules(), { lineWidth: 0 })}`;
+    return (
+      `# nap-verify ${VERSION} alert rules (a Prometheus rules file; with the operator use ` +
+      `--service-monitor for a PrometheusRule)\n${stringify(alertRules(), { lineWidth: 0 })}`
+    );
   const turnSecret = secretRef(o.turnSecretFrom);
   const caConfigMap = caRef(o.caConfigmap);
   const objects = exporterObjects({
@@ -276,7 +297,10 @@ export function kitExporter(o: Record<string, unknown>): string {
     ...(turnSecret ? { turnSecret } : {}),
     ...(caConfigMap ? { caConfigMap } : {}),
   });
-  return `# nap-verify ${VERSION} exporter in ${namespace}${targets.length ? ` probing ${targets.join(', ')}` : ''}\n${yamlDocs(objects)}`;
+  return (
+    `# nap-verify ${VERSION} exporter in ` +
+    `${namespace}${targets.length ? ` probing ${targets.join(', ')}` : ''}\n${yamlDocs(objects)}`
+  );
 }
 
 /** `kit browser-check`: the end user's page on stdout. The TURN secret comes from a file or the environment. */

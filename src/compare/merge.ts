@@ -128,15 +128,30 @@ function meaningOf(v: Verdict, row: Array<{ name: string; inside: boolean; cell:
     case 'same':
       return 'works from every vantage point that ran it';
     case 'everywhere':
-      return 'fails from every vantage point: the ingress or the platform itself (or the DNS records themselves), not the path to it';
+      return (
+        'fails from every vantage point: the ingress or the platform itself (or the DNS records ' +
+        'themselves), not the path to it'
+      );
     case 'in-front':
-      return `works inside the cluster (${where(reached)}) but fails outside (${where(failed)}): the load balancer, firewall or public DNS in front of the ingress`;
+      return (
+        `works inside the cluster (${where(reached)}) but fails outside (${where(failed)}): the load ` +
+        `balancer, firewall or public DNS in front of the ingress`
+      );
     case 'hairpin':
-      return `works outside (${where(reached)}) but fails inside the cluster (${where(failed)}): hairpin NAT through the load balancer or split-horizon DNS for pods`;
+      return (
+        `works outside (${where(reached)}) but fails inside the cluster (${where(failed)}): hairpin NAT ` +
+        `through the load balancer or split-horizon DNS for pods`
+      );
     case 'client-network':
-      return `works from ${where(reached)} but fails from ${where(failed)}: the failing vantage points' own network (proxy, firewall, resolver)`;
+      return (
+        `works from ${where(reached)} but fails from ${where(failed)}: the failing vantage points' own ` +
+        `network (proxy, firewall, resolver)`
+      );
     case 'one-view':
-      return `judged from ${list(row.filter((x) => reached(x.cell) || failed(x.cell)).map((x) => x.name))} only: nothing to compare`;
+      return (
+        `judged from ${list(row.filter((x) => reached(x.cell) || failed(x.cell)).map((x) => x.name))} only: ` +
+        `nothing to compare`
+      );
     case 'no-evidence':
       return 'skipped or not run at every vantage point';
   }
@@ -232,7 +247,8 @@ export function compareRuns(docs: Array<{ doc: unknown; source: string }>, insid
   }
   if (!read.some((r) => r.run.inside)) {
     conclusions.push(
-      `no vantage point inside the cluster (name one in-cluster, or pass --inside <name>): inside/outside differences cannot be told`,
+      `no vantage point inside the cluster (name one in-cluster, or pass --inside <name>): inside/outside ` +
+        `differences cannot be told`,
     );
   }
   return { domain: domains[0] ?? null, vantages: read.map((r) => r.run), checks, conclusions };

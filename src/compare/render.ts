@@ -20,7 +20,8 @@ export function compareText(cmp: Comparison, color: boolean): string {
   for (const v of cmp.vantages) {
     const s = v.summary;
     out.push(
-      `  ${v.name.padEnd(nameW)}  ${where(v).padEnd(7)}  ${v.startedAt ?? 'time unknown'}  ${s ? `${s.pass} passed, ${s.fail} failed, ${s.warn} warnings, ${s.skip} skipped` : ''}  ${c.dim(v.source)}`,
+      `  ${v.name.padEnd(nameW)}  ${where(v).padEnd(7)}  ${v.startedAt ?? 'time unknown'}  ` +
+        `${s ? `${s.pass} passed, ${s.fail} failed, ${s.warn} warnings, ${s.skip} skipped` : ''}  ${c.dim(v.source)}`,
     );
   }
   out.push('');
@@ -70,7 +71,8 @@ function compareDocument(cmp: Comparison): Block[] {
         where(v),
         v.startedAt ?? '—',
         v.summary
-          ? `${v.summary.status.toUpperCase()}: ${v.summary.pass} passed, ${v.summary.fail} failed, ${v.summary.warn} warnings, ${v.summary.skip} skipped`
+          ? `${v.summary.status.toUpperCase()}: ${v.summary.pass} passed, ${v.summary.fail} failed, ` +
+            `${v.summary.warn} warnings, ${v.summary.skip} skipped`
           : '—',
         v.source,
       ]),

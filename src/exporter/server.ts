@@ -110,7 +110,8 @@ export function createExporter(deps: ExporterDeps) {
         if (out.run) {
           state!.last = { run: out.run, at: Date.now() };
           deps.log(
-            `full ${domain}: ${out.run.summary.status} (${out.run.summary.pass} passed, ${out.run.summary.fail} failed, ${out.run.summary.warn} warnings) in ${((Date.now() - began) / 1000).toFixed(1)} s`,
+            `full ${domain}: ${out.run.summary.status} (${out.run.summary.pass} passed, ${out.run.summary.fail} ` +
+              `failed, ${out.run.summary.warn} warnings) in ${((Date.now() - began) / 1000).toFixed(1)} s`,
           );
         } else deps.log(`full ${domain}: ${out.error}`);
         return out;
@@ -158,7 +159,9 @@ export function createExporter(deps: ExporterDeps) {
       if (!state.last) {
         return {
           outcome: 'pending',
-          body: `# HELP nap_verify_probe_pending The first full run of this target has not finished yet.\n# TYPE nap_verify_probe_pending gauge\nnap_verify_probe_pending 1\n`,
+          body:
+            `# HELP nap_verify_probe_pending The first full run of this target has not finished yet.\n# TYPE ` +
+            `nap_verify_probe_pending gauge\nnap_verify_probe_pending 1\n`,
         };
       }
       return {
@@ -181,7 +184,9 @@ export function createExporter(deps: ExporterDeps) {
       const why = out === 'late' ? 'the run did not finish within the scrape timeout' : out.error!;
       return {
         outcome: 'error',
-        body: `# ${why.replace(/\n/g, ' ')}\n# HELP nap_verify_probe_success Whether the probe succeeded.\n# TYPE nap_verify_probe_success gauge\nnap_verify_probe_success 0\n`,
+        body:
+          `# ${why.replace(/\n/g, ' ')}\n# HELP nap_verify_probe_success Whether the probe succeeded.\n# ` +
+          `TYPE nap_verify_probe_success gauge\nnap_verify_probe_success 0\n`,
       };
     }
     return {
@@ -227,7 +232,8 @@ export function createExporter(deps: ExporterDeps) {
     if (url.pathname === '/') {
       return send(
         200,
-        'nap-verify exporter\n\n/probe?target=<domain>&module=quick|full  one run as metrics\n/metrics  the exporter itself\n/-/healthy\n',
+        'nap-verify exporter\n\n/probe?target=<domain>&module=quick|full  one run as metrics\n/metrics  the ' +
+          'exporter itself\n/-/healthy\n',
       );
     }
     send(404, 'not found: /probe, /metrics, /-/healthy\n');

@@ -40,7 +40,8 @@ export function cliBundleBase64(file = cliBundlePath()): string {
     bytes = readFileSync(file);
   } catch {
     throw new UsageError(
-      `the one-file bundle ${file} cannot be read: run \`npm run bundle\` first, or give --bundle <file> (it is what the pod runs)`,
+      `the one-file bundle ${file} cannot be read: run \`npm run bundle\` first, or give --bundle <file> (it is ` +
+        `what the pod runs)`,
     );
   }
   return gzipSync(bytes, { level: 9 }).toString('base64');

@@ -51,7 +51,9 @@ export function alertRules(): { groups: RuleGroup[] } {
             annotations: {
               summary: 'NAP reachability checks fail for {{ $labels.instance }}',
               description:
-                'nap-verify has failed for {{ $labels.instance }} for 10 minutes: see nap_verify_check_code_info{instance="{{ $labels.instance }}"} for the failing checks and codes (`nap-verify explain <code>` gives the fix).',
+                'nap-verify has failed for {{ $labels.instance }} for 10 minutes: see ' +
+                'nap_verify_check_code_info{instance="{{ $labels.instance }}"} for the failing checks and codes ' +
+                '(`nap-verify explain <code>` gives the fix).',
             },
           },
           {
@@ -62,7 +64,8 @@ export function alertRules(): { groups: RuleGroup[] } {
             annotations: {
               summary: 'The certificate of {{ $labels.host }} expires in less than 14 days',
               description:
-                'The certificate {{ $labels.host }} presents expires in {{ $value | humanizeDuration }}: renew it (cert-manager: kubectl describe certificate).',
+                'The certificate {{ $labels.host }} presents expires in {{ $value | humanizeDuration }}: renew ' +
+                'it (cert-manager: kubectl describe certificate).',
             },
           },
           {
@@ -73,7 +76,8 @@ export function alertRules(): { groups: RuleGroup[] } {
             annotations: {
               summary: 'A proxy cuts long-lived {{ $labels.check }} streams of {{ $labels.instance }}',
               description:
-                "An idle WebSocket/SSE stream was cut before the hold ended (see nap_verify_hold_cut_after_seconds): raise the proxy's stream timeouts (`nap-verify explain HOLD_CUT`).",
+                'An idle WebSocket/SSE stream was cut before the hold ended (see ' +
+                "nap_verify_hold_cut_after_seconds): raise the proxy's stream timeouts (`nap-verify explain HOLD_CUT`).",
             },
           },
         ],

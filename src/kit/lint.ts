@@ -114,7 +114,8 @@ function fromIngress(d: Doc, w: Where, out: { routes: RouteEntry[]; findings: Li
   const send = durationSeconds(ann['nginx.ingress.kubernetes.io/proxy-send-timeout']);
   const lifted = nginx ? (read ?? 60) >= 3600 && (send ?? 60) >= 3600 : undefined;
   const note = nginx
-    ? `proxy-read-timeout ${ann['nginx.ingress.kubernetes.io/proxy-read-timeout'] ?? 'unset (60 s)'}, proxy-send-timeout ${ann['nginx.ingress.kubernetes.io/proxy-send-timeout'] ?? 'unset (60 s)'}`
+    ? `proxy-read-timeout ${ann['nginx.ingress.kubernetes.io/proxy-read-timeout'] ?? 'unset (60 s)'}, ` +
+      `proxy-send-timeout ${ann['nginx.ingress.kubernetes.io/proxy-send-timeout'] ?? 'unset (60 s)'}`
     : undefined;
   const tls: Array<{ hosts?: string[]; secretName?: string }> = d.spec?.tls ?? [];
   for (const rule of (d.spec?.rules ?? []) as Doc[]) {
@@ -346,7 +347,9 @@ function judgeHosts(
               code: 'LINT_HOST_MISSING',
               host,
               message: `no route for ${host}`,
-              fix: `Add a route for ${host} to ${EXPECTED_BACKEND[role]!.service}:${EXPECTED_BACKEND[role]!.port} with TLS secret nap-tls-cert.`,
+              fix:
+                `Add a route for ${host} to ` +
+                `${EXPECTED_BACKEND[role]!.service}:${EXPECTED_BACKEND[role]!.port} with TLS secret nap-tls-cert.`,
             },
       );
       continue;
@@ -362,7 +365,11 @@ function judgeHosts(
         findings.push({
           ...where,
           code: 'LINT_WRONG_BACKEND',
-          message: `${host} goes to ${r.service}:${r.port ?? '?'}, not ${want.service}:${want.port}${role === 'files' ? ' (files must reach nap-cp, which routes it by Host to the export app)' : ''}`,
+          message:
+            `${host} goes to ${r.service}:${r.port ?? '?'}, not ` +
+            `${want.service}:${want.port}${
+              role === 'files' ? ' (files must reach nap-cp, which routes it by ' + 'Host to the export app)' : ''
+            }`,
           fix: `Point ${host} at ${want.service} port ${want.port}.`,
         });
       }
@@ -400,7 +407,10 @@ function judgeHosts(
           ...where,
           code: 'LINT_TIMEOUT_DEFAULT',
           status: 'warn',
-          message: `${r.kind} ${r.name}: the response to ${host} is limited to ${r.responseCapS} s, body included (${r.timeoutNote}): a public file export that takes longer to download is cut (large downloads, not streams)`,
+          message:
+            `${r.kind} ${r.name}: the response to ${host} is limited to ${r.responseCapS} s, body ` +
+            `included (${r.timeoutNote}): a public file export that takes longer to download is cut (large ` +
+            `downloads, not streams)`,
           fix: downloadFix(r.kind),
         });
       }

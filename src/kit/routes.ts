@@ -130,7 +130,8 @@ function traefik(routes: Route[], ns: string): Obj[] {
       metadata: meta(`nap-${r.role}`, ns, {
         annotations: {
           'nap-verify/entrypoint-note':
-            'Traefik >= 2.11 cuts reads after 60 s at the entryPoint: set --entryPoints.websecure.transport.respondingTimeouts.readTimeout=0 in the static configuration',
+            'Traefik >= 2.11 cuts reads after 60 s at the entryPoint: set ' +
+            '--entryPoints.websecure.transport.respondingTimeouts.readTimeout=0 in the static configuration',
         },
       }),
       spec: {

@@ -37,7 +37,10 @@ function block(b: Block): string {
     case 'h':
       if (b.status) {
         const [label, ...rest] = b.text.split(' ');
-        return `<h${b.level}${idAttr(b.id)} class="st ${b.status}">${badge(b.status, label!)} ${esc(rest.join(' '))}</h${b.level}>`;
+        return (
+          `<h${b.level}${idAttr(b.id)} class="st ${b.status}">${badge(b.status, label!)} ` +
+          `${esc(rest.join(' '))}</h${b.level}>`
+        );
       }
       return `<h${b.level}${idAttr(b.id)}>${esc(b.text)}</h${b.level}>`;
     case 'p': {
@@ -47,7 +50,10 @@ function block(b: Block): string {
     }
     case 'details': {
       const [label, ...rest] = b.summary.split(' ');
-      return `<details${idAttr(b.id)} class="${b.status}"><summary>${badge(b.status, label!)} ${esc(rest.join(' '))}</summary>\n${b.blocks.map(block).join('\n')}\n</details>`;
+      return (
+        `<details${idAttr(b.id)} class="${b.status}"><summary>${badge(b.status, label!)} ` +
+        `${esc(rest.join(' '))}</summary>\n${b.blocks.map(block).join('\n')}\n</details>`
+      );
     }
     case 'fix':
       return `<div class="fix"><strong>Fix</strong><ul>${b.text
@@ -79,7 +85,11 @@ function block(b: Block): string {
 /** One self-contained page in the report's look from any document (the triage report, `compare`). */
 export function htmlPage(title: string, blocks: Block[]): string {
   const body = blocks.map(block).join('\n');
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n<title>${esc(title)}</title>\n<style>${CSS}</style></head>\n<body>\n${body}\n</body></html>\n`;
+  return (
+    `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" ` +
+    `content="width=device-width, ` +
+    `initial-scale=1">\n<title>${esc(title)}</title>\n<style>${CSS}</style></head>\n<body>\n${body}\n</body></html>\n`
+  );
 }
 
 export function toHtml(run: RunRecord): string {

@@ -21,7 +21,8 @@ function testcase(r: CheckResult, strict: boolean): string {
     .filter(Boolean)
     .join('\n');
   const failure = (type: string) =>
-    `\n      <failure type="${attr(type)}" message="${attr(`${r.code ? `${r.code}: ` : ''}${r.message}`)}">${text(detail)}</failure>\n    `;
+    `\n      <failure type="${attr(type)}" ` +
+    `message="${attr(`${r.code ? `${r.code}: ` : ''}${r.message}`)}">${text(detail)}</failure>\n    `;
   switch (r.status) {
     case 'pass':
       return `${open}</testcase>`;
@@ -43,7 +44,9 @@ export function toJunit(run: RunRecord, strict: boolean): string {
     const rs = run.results.filter((r) => areaOf(r.id) === area);
     const time = rs.reduce((m, r) => Math.max(m, r.durationMs), 0);
     return [
-      `  <testsuite name="${area}"${run.vantage ? ` hostname="${attr(run.vantage)}"` : ''} tests="${rs.length}" failures="${fails(rs)}" errors="0" skipped="${rs.filter((r) => r.status === 'skip').length}" time="${secs(time)}" timestamp="${run.startedAt.toISOString().slice(0, 19)}">`,
+      `  <testsuite name="${area}"${run.vantage ? ` hostname="${attr(run.vantage)}"` : ''} tests="${rs.length}" ` +
+        `failures="${fails(rs)}" errors="0" skipped="${rs.filter((r) => r.status === 'skip').length}" ` +
+        `time="${secs(time)}" timestamp="${run.startedAt.toISOString().slice(0, 19)}">`,
       ...(run.vantage ? [`    <properties><property name="vantage" value="${attr(run.vantage)}"/></properties>`] : []),
       ...rs.map((r) => testcase(r, strict)),
       '  </testsuite>',
@@ -52,7 +55,9 @@ export function toJunit(run: RunRecord, strict: boolean): string {
   const total = run.finishedAt.getTime() - run.startedAt.getTime();
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="nap-verify ${attr(run.target.domain)}${run.vantage ? ` from ${attr(run.vantage)}` : ''}" tests="${run.results.length}" failures="${fails(run.results)}" errors="0" skipped="${run.results.filter((r) => r.status === 'skip').length}" time="${secs(total)}">`,
+    `<testsuites name="nap-verify ${attr(run.target.domain)}${run.vantage ? ` from ${attr(run.vantage)}` : ''}" ` +
+      `tests="${run.results.length}" failures="${fails(run.results)}" errors="0" ` +
+      `skipped="${run.results.filter((r) => r.status === 'skip').length}" time="${secs(total)}">`,
     ...suites,
     '</testsuites>',
     '',

@@ -47,14 +47,17 @@ export function notTested(results: CheckResult[], domain: string): NotTested {
   }
   return {
     lines: [
-      `stream timeouts NOT tested: ${ids} (${NO_RESPONDER} behind ${domain}; the platform has no stream that stays open without credentials). To test them after install:`,
+      `stream timeouts NOT tested: ${ids} (${NO_RESPONDER} behind ${domain}; the platform has no stream that ` +
+        `stays open without credentials). To test them after install:`,
       '1. lint the stream timeouts of the live routes:',
-      `2. or, in a maintenance window, run the responder behind the platform's Services, rerun, then remove it (--delete | kubectl delete -f -):`,
+      `2. or, in a maintenance window, run the responder behind the platform's Services, rerun, then remove it ` +
+        `(--delete | kubectl delete -f -):`,
     ],
     commands: [
       undefined,
       LINT_LIVE_ROUTES,
-      `nap-verify kit responder --pre-install --namespace nap --domain ${domain} | kubectl apply -f - && nap-verify --domain ${domain}`,
+      `nap-verify kit responder --pre-install --namespace nap --domain ${domain} | kubectl apply -f - && ` +
+        `nap-verify --domain ${domain}`,
     ],
   };
 }

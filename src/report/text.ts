@@ -126,8 +126,12 @@ export class TextRenderer {
     const host = r.host ?? '';
     // No duration column where durations mean nothing (kit lint reads files).
     const durCol = showDuration ? `${dur.padStart(7)}  ` : '';
-    const headPlain = `  ${SYMBOL[status]} ${r.id.padEnd(this.idW)}  ${this.hostColumn ? `${host.padEnd(this.hostW)}  ` : ''}${durCol}`;
-    const head = `  ${paint(SYMBOL[status])} ${r.id.padEnd(this.idW)}  ${this.hostColumn ? `${host.padEnd(this.hostW)}  ` : ''}${c.dim(durCol)}`;
+    const headPlain =
+      `  ${SYMBOL[status]} ${r.id.padEnd(this.idW)}  ` +
+      `${this.hostColumn ? `${host.padEnd(this.hostW)}  ` : ''}${durCol}`;
+    const head =
+      `  ${paint(SYMBOL[status])} ${r.id.padEnd(this.idW)}  ` +
+      `${this.hostColumn ? `${host.padEnd(this.hostW)}  ` : ''}${c.dim(durCol)}`;
     const prefix = !this.hostColumn && host && !r.message.includes(host) ? `${host}: ` : '';
     const text = `${r.code ? `${r.code} ` : ''}${prefix}${r.message}`;
     const indent = headPlain.length <= this.width / 2 ? headPlain.length : 6;

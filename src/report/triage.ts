@@ -80,7 +80,9 @@ function tlsBlocks(ev: Record<string, any>): Block[] {
   const out: Block[] = [
     {
       kind: 'p',
-      text: `Connected to ${s(ev.address)}:${s(ev.port)} with SNI ${s(ev.host)}: ${ev.failure ? `${ev.failure.stage} failed (${ev.failure.kind}): ${ev.failure.error}` : `${s(ev.protocol)}, ${s(ev.cipher)}`}. Trust: ${s(ev.analysis?.trust)}${ev.analysis?.anchor ? ` (anchor ${ev.analysis.anchor}, ${ev.analysis.anchorSource})` : ''}${ev.analysis?.missingIssuer ? `; missing issuer ${ev.analysis.missingIssuer}` : ''}.`,
+      text:
+        `Connected to ${s(ev.address)}:${s(ev.port)} with SNI ${s(ev.host)}: ` +
+        `${ev.failure ? `${ev.failure.stage} failed (${ev.failure.kind}): ${ev.failure.error}` : `${s(ev.protocol)}, ${s(ev.cipher)}`}. Trust: ${s(ev.analysis?.trust)}${ev.analysis?.anchor ? ` (anchor ${ev.analysis.anchor}, ${ev.analysis.anchorSource})` : ''}${ev.analysis?.missingIssuer ? `; missing issuer ${ev.analysis.missingIssuer}` : ''}.`,
     },
   ];
   const chain = (ev.chain ?? []) as Array<Record<string, any>>;
@@ -194,7 +196,8 @@ export function triageDocument(run: RunRecord): Block[] {
     run.summary.status === 'interrupted'
       ? 'INTERRUPTED: unfinished checks are marked skip'
       : problems.length
-        ? `${run.summary.status.toUpperCase()}: ${fails.length ? `${fails.length} failed` : ''}${fails.length && warns.length ? ', ' : ''}${warns.length ? `${warns.length} warning${warns.length === 1 ? '' : 's'}` : ''} — see Problems below`
+        ? `${run.summary.status.toUpperCase()}: ` +
+          `${fails.length ? `${fails.length} failed` : ''}${fails.length && warns.length ? ', ' : ''}${warns.length ? `${warns.length} warning${warns.length === 1 ? '' : 's'}` : ''} — see Problems below`
         : 'PASS: every check that ran passed';
   const blocks: Block[] = [
     { kind: 'h', level: 1, text: `nap-verify triage report: ${run.target.domain}` },
@@ -210,7 +213,9 @@ export function triageDocument(run: RunRecord): Block[] {
           'Vantage',
           run.vantage === 'browser'
             ? "browser (the end user's browser-check page: what their browser saw from their network)"
-            : `${run.vantage ?? os.hostname()} (${run.vantage && run.vantage !== os.hostname() ? '--vantage' : "this run's machine"}; a check that passes here may still fail elsewhere: \`nap-verify compare\` merges runs from several places)`,
+            : `${run.vantage ?? os.hostname()} ` +
+              `(${run.vantage && run.vantage !== os.hostname() ? '--vantage' : "this run's machine"}; a check ` +
+              `that passes here may still fail elsewhere: \`nap-verify compare\` merges runs from several places)`,
         ],
         [
           'Mode',
@@ -231,7 +236,8 @@ export function triageDocument(run: RunRecord): Block[] {
         ['TURN server', run.target.turn ? `${run.target.turn.host}:${run.target.turn.port}` : '—'],
         [
           'Run',
-          `${run.startedAt.toISOString()} → ${run.finishedAt.toISOString()} (${((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1)} s)`,
+          `${run.startedAt.toISOString()} → ${run.finishedAt.toISOString()} ` +
+            `(${((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1)} s)`,
         ],
         ...recordedOn(run),
         ['Resolvers', run.resolvers.join(', ') || 'none found'],

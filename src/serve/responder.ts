@@ -337,7 +337,8 @@ function loginRedirect(res: http.ServerResponse, web: string, self: string, serv
 
 const refuse = (socket: Duplex, status: string, body: string) => {
   socket.end(
-    `HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: ` +
+      `close\r\n\r\n${body}`,
   );
 };
 

@@ -103,7 +103,8 @@ export async function startDnsmasq(ns: Netns, opts: DnsmasqOpts): Promise<Dnsmas
 export function startSilentUdp(ns: Netns, port: number, host = '127.0.0.1'): ManagedProc & { ready: Promise<void> } {
   const script =
     `const s=require('dgram').createSocket(${JSON.stringify(host.includes(':') ? 'udp6' : 'udp4')});` +
-    `s.on('message',()=>console.log('got a datagram'));s.bind(${port},${JSON.stringify(host)},()=>console.log('bound'));`;
+    `s.on('message',()=>console.log('got a ` +
+    `datagram'));s.bind(${port},${JSON.stringify(host)},()=>console.log('bound'));`;
   const proc = ns.spawn('node', ['-e', script]);
   const ready = waitFor(() => proc.output().includes('bound'), `silent UDP socket ${host}:${port}`, 5000);
   void ready.catch(() => {}); // the caller may not await it; the failure still shows where it is awaited

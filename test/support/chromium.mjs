@@ -53,7 +53,7 @@ const finish = async (code, out) => {
   } catch {
     /* a temp dir left behind */
   }
-  process.stdout.write(JSON.stringify(out) + '\n', () => process.exit(code));
+  process.stdout.write(`${JSON.stringify(out)}\n`, () => process.exit(code));
 };
 setTimeout(() => void finish(1, { error: 'driver deadline', stderr: stderr.slice(-4000) }), left()).unref();
 
@@ -125,7 +125,8 @@ try {
   }
   const page2 = await s('Runtime.evaluate', {
     expression:
-      'JSON.stringify({ text: document.body.innerText, copyEnabled: !document.getElementById("copy").disabled, expiredShown: !document.getElementById("expired").hidden, pre: document.getElementById("result").textContent })',
+      'JSON.stringify({ text: document.body.innerText, copyEnabled: !document.getElementById("copy").disabled, ' +
+      'expiredShown: !document.getElementById("expired").hidden, pre: document.getElementById("result").textContent })',
     returnByValue: true,
   });
   const screenshots = [];
@@ -134,7 +135,8 @@ try {
     await sleep(300);
     const m = await s('Runtime.evaluate', {
       expression:
-        'JSON.stringify({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth, height: document.documentElement.scrollHeight })',
+        'JSON.stringify({ scrollWidth: document.documentElement.scrollWidth, clientWidth: ' +
+        'document.documentElement.clientWidth, height: document.documentElement.scrollHeight })',
       returnByValue: true,
     });
     const metrics = JSON.parse(m.result.value);

@@ -160,7 +160,8 @@ export function nginxSite(ing: Ingress, ports: ResponderPorts, o: SiteOptions): 
       .join('\n');
   const blocks = [
     // What an ingress does with a host it has no rule for: its own 404.
-    `server {\n${listen(' default_server')}\n  server_name _;\n  ssl_certificate ${ing.certPath};\n  ssl_certificate_key ${ing.keyPath};\n  return 404;\n}`,
+    `server {\n${listen(' default_server')}\n  server_name _;\n  ssl_certificate ${ing.certPath};\n  ` +
+      `ssl_certificate_key ${ing.keyPath};\n  return 404;\n}`,
   ];
   for (const [host, port] of routes) {
     if (o.unrouted?.includes(host)) continue;
@@ -274,7 +275,9 @@ export async function fullStack(
         blockMetrics: true,
         listen: ['127.0.0.1', ...(opts.ipv6?.serve ? [opts.ipv6.address] : [])],
       }),
-      `server { listen 127.0.0.1:${httpPort} default_server; ${opts.ipv6?.serve ? `listen [${opts.ipv6.address}]:${httpPort} default_server; ` : ''}return 301 https://$host:${httpsPort}$request_uri; }`,
+      `server { listen 127.0.0.1:${httpPort} default_server; ` +
+        `${opts.ipv6?.serve ? `listen [${opts.ipv6.address}]:${httpPort} default_server; ` : ''}return 301 ` +
+        `https://$host:${httpsPort}$request_uri; }`,
     ].join('\n'),
   );
   // coturn on a "public" address of the namespace, as TURN_HOST is an IP outside the HTTP ingress.

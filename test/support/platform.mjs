@@ -40,7 +40,9 @@ function text(res, status, body, type = 'text/plain; charset=UTF-8') {
   res.end(body);
 }
 const spa = (title) =>
-  `<!doctype html>\n<html lang="en">\n  <head>\n    <meta charset="UTF-8" />\n    <title>${title}</title>\n    <script type="module" crossorigin src="/assets/index.js"></script>\n  </head>\n  <body>\n    <div id="root"></div>\n  </body>\n</html>\n`;
+  `<!doctype html>\n<html lang="en">\n  <head>\n    <meta charset="UTF-8" />\n    <title>${title}</title>\n    ` +
+  `<script type="module" crossorigin src="/assets/index.js"></script>\n  </head>\n  <body>\n    <div ` +
+  `id="root"></div>\n  </body>\n</html>\n`;
 
 /** internal/oauth-client: GET /api/auth/login → 302 <tosUrl>/oauth/authorize?… with PKCE and a fresh state. */
 function login(res, clientId, serviceUrl) {
@@ -71,7 +73,8 @@ const services = {
       return text(
         res,
         200,
-        '# HELP process_cpu_seconds_total CPU time.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n',
+        '# HELP process_cpu_seconds_total CPU time.\n# TYPE process_cpu_seconds_total ' +
+          'counter\nprocess_cpu_seconds_total 1.5\n',
         'text/plain; version=0.0.4; charset=utf-8',
       );
     if (path === '/') {

@@ -92,7 +92,8 @@ export async function podCommand(objects: Obj[], inputs: PodInputs = {}): Promis
     'mount --bind /usr "$R/usr"; mount -o remount,bind,ro "$R/usr"',
     'mount --rbind /dev "$R/dev"',
     'mount -t proc proc "$R/proc"',
-    'for f in resolv.conf hosts nsswitch.conf host.conf gai.conf passwd group; do [ -e "/etc/$f" ] && cp "/etc/$f" "$R/etc/$f"; done',
+    'for f in resolv.conf hosts nsswitch.conf host.conf gai.conf passwd group; do [ -e "/etc/$f" ] && cp ' +
+      '"/etc/$f" "$R/etc/$f"; done',
     ...mounts,
     // readOnlyRootFilesystem: only the volumes stay writable.
     'mount -o remount,ro "$R"',

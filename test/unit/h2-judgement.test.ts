@@ -88,7 +88,8 @@ describe('ws.h2 judgement', () => {
       status: 'fail',
       code: 'WS_H2_REJECTED',
       message:
-        'browsers.acme.com (192.0.2.1:443) offers WebSockets over HTTP/2, but CONNECT :protocol websocket on /p got 200, then no hello from the service: closed 1011',
+        'browsers.acme.com (192.0.2.1:443) offers WebSockets over HTTP/2, but CONNECT :protocol websocket on /p ' +
+        'got 200, then no hello from the service: closed 1011',
     });
     expect(wsH2.judge(ev({ error: 'stream reset (code 1)' }), ctx)).toMatchObject({
       code: 'WS_H2_REJECTED',
@@ -131,7 +132,8 @@ describe('http.coalesce judgement', () => {
       status: 'fail',
       code: 'H2_MISROUTED',
       message:
-        'over the HTTP/2 connection opened for acme.com (192.0.2.1:443), :authority files.acme.com answered GET / with 404, where its own connection answers 200',
+        'over the HTTP/2 connection opened for acme.com (192.0.2.1:443), :authority files.acme.com answered GET ' +
+        '/ with 404, where its own connection answers 200',
     });
   });
 

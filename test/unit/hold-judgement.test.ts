@@ -196,15 +196,19 @@ describe('the culprit table at the default --hold 75', () => {
     },
   );
 
-  it('at --hold 10 a 15 s lifetime cap is not visible (HOLD_SHORT); a 4 s idle timeout is HOLD_CUT with the same figure as at 75', () => {
-    expect(judged('WebSocket', 10, capRun(15, 10)).j).toMatchObject({ status: 'warn', code: 'HOLD_SHORT' });
-    for (const hold of [75, 10]) {
-      const { ev, j } = judged('SSE stream', hold, idleRun(4, hold), 'ingress-nginx');
-      expect(ev).toMatchObject({ limit: 'idle', cutAfterS: 4 });
-      expect(j).toMatchObject({ status: 'fail', code: 'HOLD_CUT' });
-      expect(ev.culprit).toBe('nginx proxy_read_timeout (ingress-nginx proxy-read-timeout), set to about 4 s');
-    }
-  });
+  it(
+    'at --hold 10 a 15 s lifetime cap is not visible (HOLD_SHORT); a 4 s idle timeout is HOLD_CUT with the same ' +
+      'figure as at 75',
+    () => {
+      expect(judged('WebSocket', 10, capRun(15, 10)).j).toMatchObject({ status: 'warn', code: 'HOLD_SHORT' });
+      for (const hold of [75, 10]) {
+        const { ev, j } = judged('SSE stream', hold, idleRun(4, hold), 'ingress-nginx');
+        expect(ev).toMatchObject({ limit: 'idle', cutAfterS: 4 });
+        expect(j).toMatchObject({ status: 'fail', code: 'HOLD_CUT' });
+        expect(ev.culprit).toBe('nginx proxy_read_timeout (ingress-nginx proxy-read-timeout), set to about 4 s');
+      }
+    },
+  );
 
   it('SSE idle of exactly 15 s is still HOLD_CUT (the heartbeat would race it); 15.5 s is the heartbeat warning', () => {
     expect(judged('SSE stream', 75, idleRun(15, 75)).j).toMatchObject({ code: 'HOLD_CUT' });
@@ -222,7 +226,8 @@ describe('the culprit table at the default --hold 75', () => {
     expect(judged('SSE stream', 75, run).j).toMatchObject({
       status: 'skip',
       message:
-        'no hold verdict for acme.test: the silent SSE stream never opened (error: UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error)',
+        'no hold verdict for acme.test: the silent SSE stream never opened (error: UND_ERR_HEADERS_TIMEOUT: ' +
+        'Headers Timeout Error)',
     });
   });
 
@@ -235,7 +240,8 @@ describe('the culprit table at the default --hold 75', () => {
     expect(ev.limit).toBe('unknown');
     expect(ev.culprit).toBeUndefined();
     expect(j.message).toBe(
-      'silent WebSocket to acme.test cut 20.0 s after its last byte (open 21.5 s; close 1006 after FIN); the keep-alive twin could not be held (HTTP 503), so an idle timeout cannot be told from a lifetime cap',
+      'silent WebSocket to acme.test cut 20.0 s after its last byte (open 21.5 s; close 1006 after FIN); the ' +
+        'keep-alive twin could not be held (HTTP 503), so an idle timeout cannot be told from a lifetime cap',
     );
   });
 });

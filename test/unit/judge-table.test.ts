@@ -257,7 +257,9 @@ describe('http.*', () => {
       {
         status: 'fail',
         code: 'HTTP_HOST_REWRITTEN',
-        message: `files.${D} landed on nap-cp's web UI (302 to /login) instead of the export app: nap-cp did not see Host files.${D}`,
+        message:
+          `files.${D} landed on nap-cp's web UI (302 to /login) instead of the export app: nap-cp did not ` +
+          `see Host files.${D}`,
       },
     ],
     [
@@ -392,7 +394,9 @@ describe('turn.*', () => {
       { transport: 'tcp', server, unresolved: 'ENOTFOUND' },
       {
         status: 'skip',
-        message: `TURN server ${server}: ENOTFOUND; nothing to test until DNS answers (see the dns.* checks), or give --turn <ip>`,
+        message:
+          `TURN server ${server}: ENOTFOUND; nothing to test until DNS answers (see the dns.* checks), or ` +
+          `give --turn <ip>`,
       },
     ],
     [
@@ -425,7 +429,9 @@ describe('config.values', () => {
       {
         status: 'fail',
         code: 'CONFIG_MISMATCH',
-        message: `SANDBOX_DOMAIN=sandbox.other.test should be sandbox.${D} (sandbox preview links point at names the wildcard record and certificate do not cover)`,
+        message:
+          `SANDBOX_DOMAIN=sandbox.other.test should be sandbox.${D} (sandbox preview links point at names ` +
+          `the wildcard record and certificate do not cover)`,
         fix: `In /tmp/values.env: set SANDBOX_DOMAIN to sandbox.${D}.`,
       },
     ],
