@@ -2,7 +2,7 @@
 // one connection coalesced across the hosts of one certificate (http.coalesce), and WebSockets over Extended
 // CONNECT, RFC 8441 (ws.h2).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './harness/cli.js';
+import { runCli, type JsonCheck, withChecks } from './harness/cli.js';
 import { startNginx } from './harness/nginx.js';
 import { runCleanups } from './harness/proc.js';
 import { ingressBase, nginxSite, startHaproxy, startResponder, UPGRADE_MAP, type Ingress } from './support/ingress.js';
@@ -22,15 +22,6 @@ const P = {
 
 let ing: Ingress;
 
-interface JsonCheck {
-  id: string;
-  status: string;
-  code?: string;
-  message: string;
-  evidence: Record<string, any>;
-  remediation?: string;
-}
-
 async function run(port: number, only = 'http.coalesce,ws.h2', extra: string[] = []) {
   const r = await runCli(ing.ns, [
     '--domain',
@@ -48,11 +39,7 @@ async function run(port: number, only = 'http.coalesce,ws.h2', extra: string[] =
     '3',
     ...extra,
   ]);
-  expect(r.json, r.stderr || r.stdout).toBeDefined();
-  return {
-    ...r,
-    byId: Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c])) as Record<string, JsonCheck>,
-  };
+  return withChecks(r);
 }
 
 beforeAll(async () => {

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, runCli } from './harness/cli.js';
+import { REPO_ROOT, runCli, type JsonCheck, withChecks } from './harness/cli.js';
 import { startNginx } from './harness/nginx.js';
 import { makeTempDir, runCleanups } from './harness/proc.js';
 import {
@@ -33,15 +33,6 @@ const P = { healthy: 8443, wrongRoute: 8444, nodePortUrls: 8445, browserUrlLeft:
 let ing: Ingress;
 let values: string;
 let secretFile: string;
-
-interface JsonCheck {
-  id: string;
-  status: string;
-  code?: string;
-  message: string;
-  evidence: Record<string, any>;
-  remediation?: string;
-}
 
 async function startPlatform(ports: ResponderPorts, urls: string[]): Promise<void> {
   ing.ns.spawn('node', [
@@ -77,11 +68,7 @@ async function run(port: number, extra: string[]) {
     '3',
     ...extra,
   ]);
-  expect(r.json, r.stderr || r.stdout).toBeDefined();
-  return {
-    ...r,
-    byId: Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c])) as Record<string, JsonCheck>,
-  };
+  return withChecks(r);
 }
 
 beforeAll(async () => {

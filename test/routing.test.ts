@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TICK_GAP_MS } from '../checks/sse.main.js';
 import { areaOf } from '../src/model.js';
 import { loadChecks } from '../src/registry.js';
-import { runCli } from './harness/cli.js';
+import { runCli, type JsonCheck, withChecks } from './harness/cli.js';
 import { startNginx } from './harness/nginx.js';
 import { runCleanups } from './harness/proc.js';
 import {
@@ -44,15 +44,6 @@ const P = {
 
 let ing: Ingress;
 
-interface JsonCheck {
-  id: string;
-  status: string;
-  code?: string;
-  message: string;
-  evidence: Record<string, any>;
-  remediation?: string;
-}
-
 async function run(port: number, extra: string[] = []) {
   // Without --only, DNS, env and TURN are left out: the same for every port, and tested elsewhere.
   const scope = extra.includes('--only') ? [] : ['--skip', 'dns,env,turn'];
@@ -73,11 +64,7 @@ async function run(port: number, extra: string[] = []) {
     '3',
     ...extra,
   ]);
-  expect(r.json, r.stderr || r.stdout).toBeDefined();
-  return {
-    ...r,
-    byId: Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c])) as Record<string, JsonCheck>,
-  };
+  return withChecks(r);
 }
 
 beforeAll(async () => {

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './harness/cli.js';
+import { runCli, type JsonCheck, withChecks } from './harness/cli.js';
 import { startDnsmasq } from './harness/dnsmasq.js';
 import { createNetns, type Netns } from './harness/netns.js';
 import { startNginx, tlsServer } from './harness/nginx.js';
@@ -38,16 +38,6 @@ let rootPem: string;
 /** Root and intermediate in one file, as CA bundles often come. */
 let caBundle: string;
 
-interface JsonCheck {
-  id: string;
-  status: string;
-  code?: string;
-  message: string;
-  host?: string;
-  evidence: Record<string, any>;
-  remediation?: string;
-}
-
 async function tls(port: number, extra: string[] = []) {
   const r = await runCli(ns, [
     '--domain',
@@ -64,11 +54,7 @@ async function tls(port: number, extra: string[] = []) {
     '2',
     ...extra,
   ]);
-  expect(r.json, r.stderr || r.stdout).toBeDefined();
-  return {
-    ...r,
-    byId: Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c])) as Record<string, JsonCheck>,
-  };
+  return withChecks(r);
 }
 
 beforeAll(async () => {

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliResult } from './harness/cli.js';
+import { runCli, type CliResult, type JsonCheck, withChecks } from './harness/cli.js';
 import { makeTempDir, runCleanups } from './harness/proc.js';
 import { startCoturn, turnNetns, type TurnNet } from './support/turn.js';
 
@@ -26,14 +26,6 @@ let net: TurnNet;
 let secretFile: string;
 let wrongSecretFile: string;
 
-interface JsonCheck {
-  id: string;
-  status: string;
-  code?: string;
-  message: string;
-  evidence: Record<string, any>;
-  remediation?: string;
-}
 type Run = CliResult & { byId: Record<string, JsonCheck> };
 
 /** coturn's own client relaying between two allocations (-y): how many of its packets were lost. */
@@ -54,8 +46,7 @@ async function turn(ip: string, extra: string[] = [], env?: Record<string, strin
     ['--domain', D, '--only', 'turn', '--turn', ip, '--format', 'json', '--timeout', '2', ...extra],
     env ? { env } : {},
   );
-  expect(r.json, r.stderr || r.stdout).toBeDefined();
-  return { ...r, byId: Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c])) };
+  return withChecks(r);
 }
 
 beforeAll(async () => {

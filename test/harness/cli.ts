@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import type { Netns } from './netns.js';
 import { assertResultSchema } from './schema.js';
 
@@ -57,4 +58,21 @@ export async function runCli(
 
 function wantsJson(args: string[]): boolean {
   return args.some((a, i) => (a === '--format' && args[i + 1] === 'json') || a === '--format=json');
+}
+
+/** One check of a JSON run, as the tests read it. */
+export interface JsonCheck {
+  id: string;
+  status: string;
+  code?: string;
+  message: string;
+  host?: string;
+  evidence: Record<string, any>;
+  remediation?: string;
+}
+
+/** A `--format json` run with its checks by id; fails the test with what the CLI said when it printed no JSON. */
+export function withChecks<T extends CliResult>(r: T): T & { byId: Record<string, JsonCheck> } {
+  expect(r.json, r.stderr || r.stdout).toBeDefined();
+  return { ...r, byId: Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c])) };
 }
