@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import check, { noProxyCovers } from '../../checks/env.proxy.js';
-import { buildTarget } from '../../src/target.js';
 import type { RunContext } from '../../src/model.js';
+import { testContext } from '../support/context.js';
 
-const ctx = (env: Record<string, string>): RunContext => ({
-  target: buildTarget('acme.com'),
-  mode: 'external',
-  httpsPort: 443,
-  httpPort: 80,
-  expectIps: [],
-  resolvers: [],
-  extraCa: [],
-  certWarnDays: 14,
-  timeoutMs: 1000,
-  holdS: 75,
-  turn: { relayRange: [49152, 49252], relaySamples: 3 },
-  env,
-  now: () => new Date(),
-});
+const ctx = (env: Record<string, string>): RunContext => testContext({ env });
 
 async function judge(env: Record<string, string>) {
   const c = ctx(env);

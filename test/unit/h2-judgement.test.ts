@@ -7,23 +7,9 @@ import wsH2, { type WsH2Evidence } from '../../checks/ws.h2.js';
 import type { RunContext } from '../../src/model.js';
 import { readFrame } from '../../src/probes/h2.js';
 import { chooseAddress, preferredOrder } from '../../src/probes/reach.js';
-import { buildTarget } from '../../src/target.js';
+import { testContext } from '../support/context.js';
 
-const ctx: RunContext = {
-  target: buildTarget('acme.com'),
-  mode: 'external',
-  httpsPort: 443,
-  httpPort: 80,
-  expectIps: [],
-  resolvers: [],
-  extraCa: [],
-  certWarnDays: 14,
-  timeoutMs: 1000,
-  holdS: 75,
-  turn: { relayRange: [49152, 49252], relaySamples: 3 },
-  env: {},
-  now: () => new Date(),
-};
+const ctx: RunContext = testContext();
 
 describe('readFrame', () => {
   it('reads a text frame, a close frame with its code, and waits for the rest of a split frame', () => {

@@ -26,30 +26,22 @@ import { analyzeChain, anchorsFromPems, certInfo } from '../../src/probes/certs.
 import type { HttpExchange } from '../../src/probes/http.js';
 import type { StreamEnd } from '../../src/probes/hold-pair.js';
 import { createPki, type Pki } from '../harness/pki.js';
+import { testContext } from '../support/context.js';
 
 type EvidenceOf<C> = C extends CheckDef<infer E> ? E : never;
 
 const D = 'acme.test';
 const PREVIEW = `nvf0123456789.sandbox.${D}`;
-const ctx: RunContext = {
+const ctx: RunContext = testContext({
   target: {
     domain: D,
     hosts: { main: D, files: `files.${D}`, browsers: `browsers.${D}`, sandbox: `sandbox.${D}`, preview: PREVIEW },
     turn: { host: D, port: 3478 },
   },
-  mode: 'external',
-  httpsPort: 443,
-  httpPort: 80,
-  expectIps: [],
-  resolvers: [],
-  extraCa: [],
-  certWarnDays: 14,
   timeoutMs: 5000,
-  holdS: 75,
   turn: { relayRange: [49152, 65535], relaySamples: 3 },
-  env: {},
   now: () => new Date('2026-06-01T00:00:00Z'),
-};
+});
 
 /** Every row: a name, the check, its evidence and what the verdict must contain. */
 type Want = Omit<Partial<Judgement>, 'message'> & { message?: string | RegExp };

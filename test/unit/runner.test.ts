@@ -3,22 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { CheckDef, RunContext } from '../../src/model.js';
 import { runChecks, runDeadlineMs } from '../../src/runner.js';
 import { buildTarget } from '../../src/target.js';
+import { testContext } from '../support/context.js';
 
-const ctx = (timeoutMs = 100): RunContext => ({
-  target: buildTarget('acme.test'),
-  mode: 'external',
-  httpsPort: 443,
-  httpPort: 80,
-  expectIps: [],
-  resolvers: [],
-  extraCa: [],
-  certWarnDays: 14,
-  timeoutMs,
-  holdS: 5,
-  turn: { relayRange: [49152, 49252], relaySamples: 3 },
-  env: {},
-  now: () => new Date(),
-});
+const ctx = (timeoutMs = 100): RunContext => testContext({ target: buildTarget('acme.test'), timeoutMs, holdS: 5 });
 
 function check(
   id: string,
