@@ -1,7 +1,7 @@
 // sse.main: events reach the client as they are sent — not held back by proxy buffering or compression.
-import type { CheckDef, Judgement } from '../src/model.js';
+import type { CheckDef, Judgement, RunContext, Upstream } from '../src/model.js';
 import { readSse, type SseTimeline } from '../src/probes/sse.js';
-import { addressFor, originFor, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './_lib/routing.js';
+import { addressFor, dnsAfter, originFor, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './_lib/routing.js';
 import { evidenceOf } from './_lib/evidence.js';
 
 interface SseEvidence {
@@ -24,6 +24,24 @@ interface SseEvidence {
  */
 export const TICK_GAP_MS = 150;
 const BUFFERED_BELOW_MS = Math.round(TICK_GAP_MS * 0.6);
+
+const FIRST_READ = 'sse.main:first-read';
+
+// hold=1: a buffering proxy releases everything when the stream ends after 1 s; a healthy one shows the first tick
+// TICK_GAP_MS after hello, and we stop there.
+async function measure(ctx: RunContext, up: Upstream, signal: AbortSignal) {
+  const stream = await readSse({
+    url: `${originFor(ctx, 'main')}${WELL_KNOWN}/sse?hold=1&gap=${TICK_GAP_MS}`,
+    address: addressFor(ctx, 'main', up),
+    timeoutMs: ctx.timeoutMs,
+    expectMs: 1000,
+    signal,
+    stopAfter: 'tick',
+  });
+  const at = (name: string) => stream.events.find(([, kind, n]) => kind === 'event' && n === name)?.[0];
+  const rel = (t: number | undefined) => (t === undefined ? undefined : t - (stream.headersAt ?? 0));
+  return { stream, helloAt: rel(at('hello')), tickAt: rel(at('tick')) };
+}
 
 const check: CheckDef<SseEvidence> = {
   meta: {
@@ -67,6 +85,14 @@ const check: CheckDef<SseEvidence> = {
     },
   },
   needs: (ctx) => [...transportNeeds(ctx, 'main'), { id: 'http.main', tolerate: SOFT_HTTP_CODES }],
+  // The first read takes TICK_GAP_MS whatever the ingress: it starts once the address is known, beside tls.main and
+  // http.main, instead of after them. http.main still decides whether it is read at all (no responder: skip).
+  early: {
+    after: (ctx) => dnsAfter(ctx, 'main'),
+    start(ctx, up, tools) {
+      void tools.probe(FIRST_READ, () => measure(ctx, up, tools.signal));
+    },
+  },
   async gather(ctx, up, tools) {
     const http = evidenceOf(up, 'http.main');
     const base = { host: ctx.target.domain, ...(http?.controller ? { controller: http.controller } : {}) };
@@ -77,29 +103,14 @@ const check: CheckDef<SseEvidence> = {
           `no responder behind ${ctx.target.domain} (the platform has no SSE stream open without ` +
           `credentials): buffering not tested; run the responder in a maintenance window`,
       };
-    // hold=1: a buffering proxy releases everything when the stream ends after 1 s; a healthy one shows the first
-    // tick TICK_GAP_MS after hello, and we stop there.
-    const measure = async () => {
-      const stream = await readSse({
-        url: `${originFor(ctx, 'main')}${WELL_KNOWN}/sse?hold=1&gap=${TICK_GAP_MS}`,
-        address: addressFor(ctx, 'main', up),
-        timeoutMs: ctx.timeoutMs,
-        expectMs: 1000,
-        signal: tools.signal,
-        stopAfter: 'tick',
-      });
-      const at = (name: string) => stream.events.find(([, kind, n]) => kind === 'event' && n === name)?.[0];
-      const rel = (t: number | undefined) => (t === undefined ? undefined : t - (stream.headersAt ?? 0));
-      return { stream, helloAt: rel(at('hello')), tickAt: rel(at('tick')) };
-    };
-    let m = await measure();
+    let m = await tools.probe(FIRST_READ, () => measure(ctx, up, tools.signal));
     // Together once may be this machine, busy, reading two chunks in one go; a buffer holds them together every time.
     const together = (x: typeof m) =>
       x.helloAt !== undefined && x.tickAt !== undefined && x.tickAt - x.helloAt < BUFFERED_BELOW_MS;
     let firstGapMs: number | undefined;
     if (together(m) && !tools.signal.aborted) {
       firstGapMs = m.tickAt! - m.helloAt!;
-      m = await measure();
+      m = await measure(ctx, up, tools.signal);
     }
     const { stream, helloAt, tickAt } = m;
     return {

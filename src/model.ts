@@ -134,6 +134,16 @@ export interface CheckDef<E = unknown> {
   after?(ctx: RunContext): string[];
   /** How long gather may take at most, when more than a few network steps (the holds). */
   deadlineMs?(ctx: RunContext): number;
+  /**
+   * Start gather's slow probe before every need is settled: once the `after` checks passed (or warned), `start`
+   * runs it through `tools.probe`, and gather later picks up the same promise under the same key. The verdict
+   * still waits for every need; a check skipped for a failed need leaves the early answer unread (the runner
+   * aborts it when the run ends). For a probe whose inputs are known early but whose worth is not (sse.main).
+   */
+  early?: {
+    after(ctx: RunContext): string[];
+    start(ctx: RunContext, upstream: Upstream, tools: GatherTools): void;
+  };
   /** Ask the network (through src/probes) and return plain evidence. No verdicts here. */
   gather(ctx: RunContext, upstream: Upstream, tools: GatherTools): Promise<E>;
   /** Pure: the same evidence and context always give the same judgement. */

@@ -67,11 +67,19 @@ export async function runChecks(
   const toRun = dependencyClosure(defs, selected, ctx);
   const byId = new Map(defs.filter((d) => toRun.has(d.meta.id)).map((d) => [d.meta.id, d]));
   const probes = new Map<string, Promise<unknown>>();
+  // Early probes nobody ended up reading (their check was skipped) stop with the run.
+  const runEnd = new AbortController();
+  const earlySignal = AbortSignal.any([signal, runEnd.signal]);
   const running = new Map<string, Promise<CheckResult>>();
   const tools = (sig: AbortSignal): GatherTools => ({
     signal: sig,
     probe<T>(key: string, run: () => Promise<T>): Promise<T> {
-      if (!probes.has(key)) probes.set(key, run());
+      if (!probes.has(key)) {
+        const p = run();
+        // An early probe may end unread (its check skipped): its failure is no crash.
+        p.catch(() => {});
+        probes.set(key, p);
+      }
       return probes.get(key) as Promise<T>;
     },
   });
@@ -101,6 +109,7 @@ export async function runChecks(
     }
     const needs = (def.needs?.(ctx) ?? []).filter((n) => byId.has(needId(n)));
     const after = (def.after?.(ctx) ?? []).filter((d) => byId.has(d));
+    if (def.early) void startEarly(def.early);
     const upstream = new Map<string, CheckResult>();
     for (const dep of [...new Set([...needs.map(needId), ...after])]) upstream.set(dep, await start(dep));
     const began = performance.now();
@@ -144,6 +153,17 @@ export async function runChecks(
     return result;
   };
 
+  const startEarly = async (early: NonNullable<CheckDef['early']>): Promise<void> => {
+    const ready = new Map<string, CheckResult>();
+    for (const dep of early.after(ctx).filter((d) => byId.has(d))) ready.set(dep, await start(dep));
+    if (earlySignal.aborted || [...ready.values()].some((r) => r.status === 'fail' || r.status === 'skip')) return;
+    try {
+      early.start(ctx, ready, tools(earlySignal));
+    } catch {
+      // gather runs the probe itself and reports what breaks.
+    }
+  };
+
   // A backstop beyond every check's own deadline: whatever goes wrong (a dependency cycle, a runner bug), the run
   // ends by the deadline and says which checks never finished.
   const limitMs = runDeadlineMs(defs, byId.keys(), ctx) + 1000;
@@ -170,6 +190,7 @@ export async function runChecks(
     }),
   );
   clearTimeout(timer);
+  runEnd.abort();
   const wanted = new Set(selected);
   return all.filter((r) => wanted.has(r.id));
 }
