@@ -7,13 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { UsageError } from '../options.js';
 
-// Defined only inside the one-file bundle (scripts/build-bundle.mjs): then this very file is the bundle.
-declare const __NAP_VERIFY_VERSION__: string | undefined;
+// Which build this code runs in (scripts/build-bundle.mjs defines it; undefined in the tsc build, dist/src/kit/):
+// inside the one-file bundle this very file is the bundle; the installed command's chunks sit in dist/bin/.
+declare const __NAP_VERIFY_BUNDLE__: 'one-file' | 'split' | undefined;
 
 export function cliBundlePath(): string {
-  return typeof __NAP_VERIFY_VERSION__ === 'string'
-    ? fileURLToPath(import.meta.url)
-    : fileURLToPath(new URL('../../nap-verify.mjs', import.meta.url));
+  const shape = typeof __NAP_VERIFY_BUNDLE__ === 'string' ? __NAP_VERIFY_BUNDLE__ : undefined;
+  if (shape === 'one-file') return fileURLToPath(import.meta.url);
+  return fileURLToPath(new URL(shape === 'split' ? '../nap-verify.mjs' : '../../nap-verify.mjs', import.meta.url));
 }
 
 export const BUNDLE_KEY = 'nap-verify.mjs.gz';

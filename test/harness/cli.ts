@@ -1,5 +1,5 @@
-// Runs the built CLI (dist/src/cli.js) inside a test namespace, where its DNS/TLS traffic can only
-// reach the servers the test started there.
+// Runs the installed command (package.json `bin`: the bundle in dist/bin/) inside a test namespace, where its
+// DNS/TLS traffic can only reach the servers the test started there.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,7 +17,8 @@ export interface CliResult {
 }
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CLI_PATH = path.join(REPO_ROOT, 'dist', 'src', 'cli.js');
+/** What `nap-verify` runs once installed (harness.test.ts holds it to package.json `bin`). */
+export const CLI_PATH = path.join(REPO_ROOT, 'dist', 'bin', 'nap-verify.mjs');
 
 // Proxy variables would change what the CLI reports (env.proxy) and where it connects.
 const PROXY_VARS = /^(https?_proxy|all_proxy|no_proxy)$/i;
