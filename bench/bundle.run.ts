@@ -1,5 +1,6 @@
 // The one-file bundle for air-gapped hosts: its size, and its start-up and --no-hold run time next to the installed
-// CLI's, against the real local stack. Figures go to bench/RESULTS.md; nothing is asserted.
+// command's (the split bundle in dist/bin/) and the tsc modules' (dist/src/cli.js, what the command was before),
+// against the real local stack. Figures go to bench/RESULTS.md; nothing is asserted.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -46,20 +47,42 @@ async function timed(cmd: string, n: number): Promise<number> {
   return median(runs);
 }
 
-it('size, start-up and a --no-hold run: bundle vs installed CLI', async () => {
+/** Peak RSS (MiB) of a command, from GNU time, the highest of n runs. */
+async function peakRss(cmd: string, n: number): Promise<string> {
+  let kb = 0;
+  for (let i = 0; i < n; i++) {
+    const r = await stack.ns.exec('bash', ['-c', `/usr/bin/time -f %M ${cmd} 2>&1 >/dev/null | tail -1`], {
+      timeoutMs: 60_000,
+    });
+    kb = Math.max(kb, Number(r.stdout.trim()) || 0);
+  }
+  return `${(kb / 1024).toFixed(0)} MiB`;
+}
+
+it('size, start-up and a --no-hold run: one-file bundle vs the installed command vs tsc modules', async () => {
   const bytes = statSync(bundle).size;
   const gz = gzipSync(readFileSync(bundle)).length;
   const args = stack.args.map((a) => `'${a}'`).join(' ');
-  const versionBundle = await timed(`node ${bundle} --version`, 10);
-  const versionCli = await timed(`node ${CLI_PATH} --version`, 10);
-  const runBundle = await timed(`node ${bundle} ${args} --no-hold --format json`, 5);
-  const runCli = await timed(`node ${CLI_PATH} ${args} --no-hold --format json`, 5);
+  const tsc = path.join(REPO_ROOT, 'dist', 'src', 'cli.js');
+  const builds = [bundle, CLI_PATH, tsc];
+  const version: number[] = [];
+  const run: number[] = [];
+  const rss: string[] = [];
+  for (const b of builds) {
+    version.push(await timed(`node ${b} --version`, 10));
+    run.push(await timed(`node ${b} ${args} --no-hold --format json`, 5));
+    rss.push(await peakRss(`node ${b} ${args} --no-hold --format json`, 3));
+  }
   note(
     `\`dist/nap-verify.mjs\` (\`npm run bundle\`, esbuild, minified, every check and the responder inside): ` +
       `**${(bytes / 1024).toFixed(0)} KiB** (${(gz / 1024).toFixed(0)} KiB gzipped).\n`,
   );
-  note('| median | bundle (`node nap-verify.mjs`) | installed CLI (`dist/src/cli.js` + node_modules) |');
-  note('|---|---|---|');
-  note(`| \`--version\` start-up (10 runs) | ${versionBundle} ms | ${versionCli} ms |`);
-  note(`| \`--no-hold\` run on the healthy stack, TURN included (5 runs) | ${runBundle} ms | ${runCli} ms |`);
+  note(
+    '| median | one file (`node nap-verify.mjs`) | installed command (`dist/bin/`, split bundle) | tsc modules ' +
+      '(`dist/src/cli.js` + node_modules) |',
+  );
+  note('|---|---|---|---|');
+  note(`| \`--version\` start-up (10 runs) | ${version.map((v) => `${v} ms`).join(' | ')} |`);
+  note(`| \`--no-hold\` run on the healthy stack, TURN included (5 runs) | ${run.map((v) => `${v} ms`).join(' | ')} |`);
+  note(`| peak RSS of that run (highest of 3) | ${rss.join(' | ')} |`);
 });

@@ -114,4 +114,34 @@ describe('one-file bundle', () => {
     // The tsc output is for development only: a package carrying it would ship the code twice.
     expect(files.filter((f) => f.startsWith('dist/src/') || f.startsWith('dist/checks/'))).toEqual([]);
   }, 90_000);
+
+  it('the packed command installs and runs with no registry: it depends on nothing', async () => {
+    // Air-gapped jump hosts (README): `npm install -g ./nap-verify-*.tgz` must not need the network, so every
+    // package the command uses is inside its bundle and package.json lists none as a runtime dependency.
+    const dir = await makeTempDir('nvt-pack-');
+    execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], {
+      cwd: REPO_ROOT,
+      timeout: 60_000,
+      stdio: 'ignore',
+    });
+    const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
+    const prefix = path.join(dir, 'prefix');
+    // --offline: npm fails instead of fetching anything; an empty cache proves nothing came from an earlier install.
+    execFileSync(
+      'npm',
+      ['install', '-g', '--offline', '--prefix', prefix, '--cache', path.join(dir, 'cache'), path.join(dir, tgz)],
+      { cwd: dir, timeout: 60_000, stdio: 'ignore' },
+    );
+    const installed = path.join(prefix, 'bin', 'nap-verify');
+    const clean = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, NO_COLOR: '1' };
+    const version = await stack.ns.exec(installed, ['--version'], { env: clean, timeoutMs: 30_000 });
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const run = await stack.ns.exec(installed, [...stack.args, '--no-hold', '--only', 'dns,tls,http.main'], {
+      env: clean,
+      timeoutMs: 60_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/\d+ passed, 0 failed/);
+  }, 120_000);
 });
