@@ -81,9 +81,10 @@ const check: CheckDef<ConsistencyEvidence> = {
     }
     const missing = Object.entries(ev.unresolved);
     if (missing.length) {
+      const othersAgree = roles.length > 1 ? ` (the other ${roles.length} agree)` : '';
       return {
         status: 'skip',
-        message: `cannot compare: ${missing.map(([r, c]) => `dns.${r} ${c}`).join(', ')}${roles.length > 1 ? ` (the other ${roles.length} agree)` : ''}`,
+        message: `cannot compare: ${missing.map(([r, c]) => `dns.${r} ${c}`).join(', ')}${othersAgree}`,
       };
     }
     return {

@@ -255,7 +255,8 @@ const check: CheckDef<CoalesceEvidence> = {
           status: 'fail',
           code: 'H2_MISROUTED',
           host: h.host,
-          message: `${lead} answered GET / with ${root.status}, where its own connection answers ${h.direct.rootStatus}`,
+          message:
+            `${lead} answered GET / with ${root.status}, ` + `where its own connection answers ${h.direct.rootStatus}`,
         };
       }
     }

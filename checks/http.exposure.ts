@@ -61,11 +61,8 @@ const check: CheckDef<HttpExchange> = {
         message: `/metrics redirects to ${to}${/login|auth/i.test(location) ? ' (not public)' : ''}`,
       };
     }
-    return {
-      ...base,
-      status: 'pass',
-      message: `/metrics answers ${ex.status}${ex.status === 401 || ex.status === 403 || ex.status === 404 ? ' (not public)' : ''}`,
-    };
+    const notPublic = ex.status === 401 || ex.status === 403 || ex.status === 404 ? ' (not public)' : '';
+    return { ...base, status: 'pass', message: `/metrics answers ${ex.status}${notPublic}` };
   },
 };
 

@@ -25,7 +25,9 @@ const check: CheckDef<TurnAuthEvidence> = {
       },
       TURN_NO_CHALLENGE: {
         status: 'fail',
-        why: 'The server allocated a relay without asking for credentials: anyone on the internet can relay through it.',
+        why:
+          'The server allocated a relay without asking for credentials: anyone on the internet can relay ' +
+          'through it.',
         fix:
           'Enable authentication in coturn: use-auth-secret with static-auth-secret (as the platform installs ' +
           'it), and remove no-auth.',

@@ -59,11 +59,10 @@ const check: CheckDef<PeersEvidence> = {
       };
     const refused = ev.verdicts.filter((v) => v.result === 'refused');
     const odd = ev.verdicts.filter((v) => v.result === 'error');
-    return {
-      status: 'pass',
-      host,
-      message: `refused ${refused.map((v) => v.peer).join(', ')}${odd.length ? `; others answered ${odd.map((v) => `${v.peer}: ${v.code ?? v.detail}`).join(', ')}` : ''}`,
-    };
+    const others = odd.length
+      ? `; others answered ${odd.map((v) => `${v.peer}: ${v.code ?? v.detail}`).join(', ')}`
+      : '';
+    return { status: 'pass', host, message: `refused ${refused.map((v) => v.peer).join(', ')}${others}` };
   },
 };
 

@@ -122,13 +122,15 @@ const check: CheckDef<RelayEvidence> = {
     const failed = ev.samples.filter((s) => !s.dataBack);
     const list = (xs: RelaySample[]) => xs.map((s) => `${addr(s)}/${s.transport}`).join(', ');
     if (failed.length) {
+      const alsoWorked = worked.length ? `; these worked: ${list(worked)}` : '';
       return {
         status: 'fail',
         code: 'TURN_RELAY_BLOCKED',
         host,
         message:
           `${failed.length} of ${ev.samples.length} allocations relayed nothing back to this machine ` +
-          `(${list(failed)}: ${failed[0]?.error ?? ''})${worked.length ? `; these worked: ${list(worked)}` : ''}; proven from here (outside the cluster), which is stricter than the platform needs: ${PLATFORM_PATH}; ${IN_CLUSTER}`,
+          `(${list(failed)}: ${failed[0]?.error ?? ''})${alsoWorked}; proven from here (outside the cluster), ` +
+          `which is stricter than the platform needs: ${PLATFORM_PATH}; ${IN_CLUSTER}`,
         fix:
           `Open ${lo}-${hi}/udp inbound to the TURN host as the install guide says (iptables -A INPUT -p udp ` +
           `--dport ${lo}:${hi} -j ACCEPT, or the security-group rule); the platform itself needs it open at ` +

@@ -170,8 +170,10 @@ const check: CheckDef<WsH2Evidence> = {
     }
     const list = (hs: WsH2Host[]) => hs.map((h) => h.host).join(', ');
     const notAsked = ev.hosts.filter((h) => !asked.includes(h));
+    const whyNotAsked = (h: WsH2Host) =>
+      h.notTried ?? h.attempt?.connection.error ?? `ALPN ${h.attempt?.connection.alpn ?? 'none'}`;
     const aside = notAsked.length
-      ? `; not asked: ${notAsked.map((h) => `${h.host} (${h.notTried ?? h.attempt?.connection.error ?? `ALPN ${h.attempt?.connection.alpn ?? 'none'}`})`).join(', ')}`
+      ? `; not asked: ${notAsked.map((h) => `${h.host} (${whyNotAsked(h)})`).join(', ')}`
       : '';
     if (!asked.length)
       return {

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Installs the real servers the tests run (nginx, dnsmasq, haproxy, coturn, openssl, iproute2, iptables, script, chromium,
-# varnish (a lifetime cap: send_timeout), prometheus with promtool; dig, GNU time and prometheus-blackbox-exporter for
-# the benchmarks) when missing.
+# Installs the real servers the tests run (nginx, dnsmasq, haproxy, coturn, openssl, iproute2, iptables, script,
+# chromium, varnish (a lifetime cap: send_timeout), prometheus with promtool; dig, GNU time and
+# prometheus-blackbox-exporter for the benchmarks) when missing.
 # Debian/Ubuntu as root; anywhere else it says what is missing and stops.
 set -euo pipefail
-declare -A pkg=([nginx]=nginx-light [dnsmasq]=dnsmasq-base [haproxy]=haproxy [turnserver]=coturn [script]=bsdutils [chromium]=chromium [dig]=bind9-dnsutils [/usr/bin/time]=time [openssl]=openssl [ip]=iproute2 [iptables]=iptables [varnishd]=varnish [prometheus]=prometheus [promtool]=prometheus [prometheus-blackbox-exporter]=prometheus-blackbox-exporter)
+# Command (or path) → the Debian package that provides it.
+declare -A pkg=(
+  [nginx]=nginx-light [dnsmasq]=dnsmasq-base [haproxy]=haproxy [turnserver]=coturn [script]=bsdutils
+  [chromium]=chromium [dig]=bind9-dnsutils [/usr/bin/time]=time [openssl]=openssl [ip]=iproute2 [iptables]=iptables
+  [varnishd]=varnish [prometheus]=prometheus [promtool]=prometheus
+  [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
+)
 missing=()
 for cmd in "${!pkg[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${pkg[$cmd]}")

@@ -85,7 +85,8 @@ export function parseDomain(raw: string, flag = '--domain'): string {
     throw new UsageError(
       `${flag} ${raw}: an IP address is not a domain; give the DNS name (pass the address with --ingress-ip)`,
     );
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is 'any non-ASCII character', control characters included
+  /* biome-ignore lint/suspicious/noControlCharactersInRegex: the range is 'any non-ASCII character', control
+     characters included */
   if (/[^\x00-\x7f]/.test(d)) {
     const ascii = domainToASCII(d);
     throw new UsageError(

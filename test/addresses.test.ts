@@ -76,19 +76,23 @@ describe('dual-stack installs', () => {
     expect(r.byId['http.main']!.evidence).toMatchObject({ connectedTo: '127.0.0.1:8443', alpn: 'h2' });
   });
 
-  it('a dead AAAA: exactly one failing check, net.addresses, naming the address and its family; everything else passes', async () => {
-    const r = await run(deadV6);
-    expect(r.failed.map((c) => [c.id, c.code])).toEqual([['net.addresses', 'NET_ADDRESS_UNREACHABLE']]);
-    expect(r.byId['net.addresses']!.message).toBe(
-      `${V6} (IPv6) of all 5 names, port 8443: connection refused; browsers fall back to 127.0.0.1 after a ` +
-        `delay, other clients stall or fail`,
-    );
-    expect(r.byId['net.addresses']!.evidence.names[0].addresses).toMatchObject([
-      { address: '127.0.0.1', family: 4, verdict: 'same' },
-      { address: V6, family: 6, verdict: 'unreachable' },
-    ]);
-    expect(r.code).toBe(1);
-  });
+  it(
+    'a dead AAAA: exactly one failing check, net.addresses, naming the address and its family; ' +
+      'everything else passes',
+    async () => {
+      const r = await run(deadV6);
+      expect(r.failed.map((c) => [c.id, c.code])).toEqual([['net.addresses', 'NET_ADDRESS_UNREACHABLE']]);
+      expect(r.byId['net.addresses']!.message).toBe(
+        `${V6} (IPv6) of all 5 names, port 8443: connection refused; browsers fall back to 127.0.0.1 after a ` +
+          `delay, other clients stall or fail`,
+      );
+      expect(r.byId['net.addresses']!.evidence.names[0].addresses).toMatchObject([
+        { address: '127.0.0.1', family: 4, verdict: 'same' },
+        { address: V6, family: 6, verdict: 'unreachable' },
+      ]);
+      expect(r.code).toBe(1);
+    },
+  );
 
   it('a dead A: the other checks use the IPv6 address that answers; net.addresses reports 127.0.0.1 once', async () => {
     const r = await run(dual, [...onPort(P.v6Only), '--only', 'dns,net,tls,http,ws']);

@@ -288,7 +288,10 @@ describe('kit browser-check in headless Chromium', () => {
       evidence: { relay: null, gatheringComplete: false },
     });
     expect(c['turn.udp'].message).toMatch(
-      /^no TURN relay over UDP from this browser to 203\.0\.113\.20:3478.*but TCP relays: the platform hands browsers only turn:203\.0\.113\.20:3478\?transport=tcp/,
+      new RegExp(
+        /^no TURN relay over UDP from this browser to 203\.0\.113\.20:3478.*but TCP relays: /.source +
+          /the platform hands browsers only turn:203\.0\.113\.20:3478\?transport=tcp/.source,
+      ),
     );
     expect(c['turn.tcp'].status).toBe('pass');
     expect(c['turn.tcp'].evidence.relay.address).toBe(STACK_TURN_IP);
@@ -332,7 +335,10 @@ describe('kit browser-check in headless Chromium', () => {
     });
     expect(c['turn.tcp'].evidence.errors.length).toBeGreaterThan(0);
     expect(c['turn.tcp'].message).toMatch(
-      /^no TURN relay over TCP from this browser to 203\.0\.113\.20:3478 \(the browser says: \d+ .*\): TCP to port 3478 is blocked.*remote browsers will not show video here$/,
+      new RegExp(
+        /^no TURN relay over TCP from this browser to 203\.0\.113\.20:3478 \(the browser says: \d+ .*\): /.source +
+          /TCP to port 3478 is blocked.*remote browsers will not show video here$/.source,
+      ),
     );
   }, 150_000);
 
@@ -477,10 +483,11 @@ describe('kit browser-check in headless Chromium', () => {
     expect(run.result.options.pageExpired).toBe(true);
     for (const r of ROLES) {
       expect(c[`tls.${r}`]).toMatchObject({ status: 'fail', code: 'BROWSER_UNREACHABLE' });
+      const hostPrefix = r === 'main' ? '' : r === 'preview' ? 'nvf[0-9a-f]{10}\\.sandbox\\.' : `${r}\\.`;
       expect(c[`tls.${r}`].message).toMatch(
         new RegExp(
           `^this browser cannot reach ` +
-            `https://${r === 'main' ? '' : r === 'preview' ? 'nvf[0-9a-f]{10}\\.sandbox\\.' : `${r}\\.`}nap\\.test:8446/ \\(the browser says "Failed to fetch"\\)`,
+            `https://${hostPrefix}nap\\.test:8446/ \\(the browser says "Failed to fetch"\\)`,
         ),
       );
     }

@@ -207,19 +207,22 @@ describe('secrets', () => {
 });
 
 describe('on a terminal', () => {
-  it('draws one live line with the hold countdown, erases it, then prints the report (script(1) gives it a TTY)', async () => {
-    const cmd = ['node', CLI_PATH, ...stack.args, '--only', 'hold.ws.main', '--hold', '2']
-      .map((a) => `'${a}'`)
-      .join(' ');
-    const r = await stack.ns.exec('script', ['-qec', cmd, '/dev/null'], {
-      env: { ...process.env, TERM: 'xterm', NO_COLOR: '1' } as NodeJS.ProcessEnv,
-    });
-    expect(r.stdout).toMatch(/^nap-verify \d/);
-    expect(r.stdout).toMatch(/\r\u001b\[2K.*holding idle streams: \d s left of 2 s/);
-    // The finished check is written over the live line, which is redrawn under it, then erased at the end.
-    expect(r.stdout).toMatch(/\r\u001b\[2K {2}▲ hold\.ws\.main[^\n]*\r?\n[\s\S]*\r\u001b\[2K\S/);
-    expect(r.stdout).toMatch(/\r\u001b\[2K\r?\n0 passed, 0 failed, 1 warning/);
-  });
+  it(
+    'draws one live line with the hold countdown, erases it, then prints the report (script(1) gives ' + 'it a TTY)',
+    async () => {
+      const cmd = ['node', CLI_PATH, ...stack.args, '--only', 'hold.ws.main', '--hold', '2']
+        .map((a) => `'${a}'`)
+        .join(' ');
+      const r = await stack.ns.exec('script', ['-qec', cmd, '/dev/null'], {
+        env: { ...process.env, TERM: 'xterm', NO_COLOR: '1' } as NodeJS.ProcessEnv,
+      });
+      expect(r.stdout).toMatch(/^nap-verify \d/);
+      expect(r.stdout).toMatch(/\r\u001b\[2K.*holding idle streams: \d s left of 2 s/);
+      // The finished check is written over the live line, which is redrawn under it, then erased at the end.
+      expect(r.stdout).toMatch(/\r\u001b\[2K {2}▲ hold\.ws\.main[^\n]*\r?\n[\s\S]*\r\u001b\[2K\S/);
+      expect(r.stdout).toMatch(/\r\u001b\[2K\r?\n0 passed, 0 failed, 1 warning/);
+    },
+  );
 });
 
 describe('bad input: exit 2, one line on stderr, no stack trace, nothing on stdout', () => {
@@ -321,59 +324,62 @@ describe('interrupt', () => {
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
-    it(`${sig} during a hold: partial JSON, JUnit and report written, unfinished checks marked, exit ${code}`, async () => {
-      const files = {
-        json: path.join(out, `${sig}.json`),
-        junit: path.join(out, `${sig}.xml`),
-        report: path.join(out, `${sig}.md`),
-      };
-      const env = { ...process.env, NO_COLOR: '1' } as NodeJS.ProcessEnv;
-      const proc = stack.ns.spawn(
-        'node',
-        [
-          CLI_PATH,
-          ...stack.args,
-          '--hold',
-          '30',
-          '--json',
-          files.json,
-          '--junit',
-          files.junit,
-          '--report',
-          files.report,
-        ],
-        { env },
-      );
-      // Wait until every hold is holding: its two streams (silent and keep-alive) open from this process.
-      await waitFor(
-        async () => (await holdingStreams(proc.pid)) >= 2 * shape.holds,
-        "every hold's two streams open",
-        20_000,
-      );
-      const sent = Date.now();
-      process.kill(proc.pid, sig);
-      expect(await proc.exited).toBe(code);
-      const tookMs = Date.now() - sent;
-      expect(tookMs).toBeLessThan(2000); // the holds had 28 s to go: the exit came from the signal
-      const doc = JSON.parse(readFileSync(files.json, 'utf8'));
-      assertResultSchema(doc, `${sig} partial JSON`);
-      expect(doc.interrupted).toBe(true);
-      expect(doc.summary.status).toBe('interrupted');
-      const holds = doc.checks.filter((c: { id: string }) => c.id.startsWith('hold.'));
-      expect(holds).toHaveLength(shape.holds);
-      // A hold under way is marked as interrupted; one still waiting for its prerequisite (hold.sse.main waits for
-      // sse.main) as skipped by the interrupted run. Either way it is unfinished, and holds were under way.
-      for (const h of holds)
-        expect(h.message, h.id).toMatch(/^(interrupted before it finished|skipped: run interrupted)$/);
-      for (const h of holds) expect(h.status, h.id).toBe('skip');
-      expect(holds.some((h: { message: string }) => h.message === 'interrupted before it finished')).toBe(true);
-      expect(doc.checks.find((c: { id: string }) => c.id === 'tls.main').status).toBe('pass');
-      expect(XMLValidator.validate(readFileSync(files.junit, 'utf8'))).toBe(true);
-      expect(readFileSync(files.junit, 'utf8')).toContain('<skipped message="interrupted before it finished"/>');
-      expect(readFileSync(files.report, 'utf8')).toContain(
-        '**Verdict: INTERRUPTED: unfinished checks are marked skip.',
-      );
-    });
+    it(
+      `${sig} during a hold: partial JSON, JUnit and report written, unfinished checks marked, ` + `exit ${code}`,
+      async () => {
+        const files = {
+          json: path.join(out, `${sig}.json`),
+          junit: path.join(out, `${sig}.xml`),
+          report: path.join(out, `${sig}.md`),
+        };
+        const env = { ...process.env, NO_COLOR: '1' } as NodeJS.ProcessEnv;
+        const proc = stack.ns.spawn(
+          'node',
+          [
+            CLI_PATH,
+            ...stack.args,
+            '--hold',
+            '30',
+            '--json',
+            files.json,
+            '--junit',
+            files.junit,
+            '--report',
+            files.report,
+          ],
+          { env },
+        );
+        // Wait until every hold is holding: its two streams (silent and keep-alive) open from this process.
+        await waitFor(
+          async () => (await holdingStreams(proc.pid)) >= 2 * shape.holds,
+          "every hold's two streams open",
+          20_000,
+        );
+        const sent = Date.now();
+        process.kill(proc.pid, sig);
+        expect(await proc.exited).toBe(code);
+        const tookMs = Date.now() - sent;
+        expect(tookMs).toBeLessThan(2000); // the holds had 28 s to go: the exit came from the signal
+        const doc = JSON.parse(readFileSync(files.json, 'utf8'));
+        assertResultSchema(doc, `${sig} partial JSON`);
+        expect(doc.interrupted).toBe(true);
+        expect(doc.summary.status).toBe('interrupted');
+        const holds = doc.checks.filter((c: { id: string }) => c.id.startsWith('hold.'));
+        expect(holds).toHaveLength(shape.holds);
+        // A hold under way is marked as interrupted; one still waiting for its prerequisite (hold.sse.main waits for
+        // sse.main) as skipped by the interrupted run. Either way it is unfinished, and holds were under way.
+        for (const h of holds)
+          expect(h.message, h.id).toMatch(/^(interrupted before it finished|skipped: run interrupted)$/);
+        for (const h of holds) expect(h.status, h.id).toBe('skip');
+        expect(holds.some((h: { message: string }) => h.message === 'interrupted before it finished')).toBe(true);
+        expect(doc.checks.find((c: { id: string }) => c.id === 'tls.main').status).toBe('pass');
+        expect(XMLValidator.validate(readFileSync(files.junit, 'utf8'))).toBe(true);
+        expect(readFileSync(files.junit, 'utf8')).toContain('<skipped message="interrupted before it finished"/>');
+        expect(readFileSync(files.report, 'utf8')).toContain(
+          '**Verdict: INTERRUPTED: unfinished checks are marked skip.',
+        );
+      },
+    );
   }
 
   it('serve stops cleanly on SIGTERM and SIGINT, closing held connections: exit 0', async () => {
@@ -397,7 +403,8 @@ describe('interrupt', () => {
       // It says so once the stream's first bytes arrived: the responder holds it when the signal comes.
       const held = stack.ns.spawn('node', [
         '-e',
-        "require('http').get({host:'127.0.0.1',port:7000,path:'/.well-known/nap-verify/sse?hold=600',headers:{host:'nap.test'}},r=>r.once('data',()=>console.log('stream open '+r.statusCode)).resume())",
+        "require('http').get({host:'127.0.0.1',port:7000,path:'/.well-known/nap-verify/sse?hold=600'," +
+          "headers:{host:'nap.test'}},r=>r.once('data',()=>console.log('stream open '+r.statusCode)).resume())",
       ]);
       await waitFor(() => /stream open 200/.test(held.output()), 'the held SSE stream open');
       process.kill(proc.pid, sig);

@@ -142,7 +142,10 @@ describe('compare', () => {
     expect(j.conclusions).toEqual(
       expect.arrayContaining([
         expect.stringMatching(
-          /^\d+ checks? fail only outside: look at the load balancer, firewall or public DNS in front of the ingress \(.*tls\.browsers/,
+          new RegExp(
+            /^\d+ checks? fail only outside: look at the load balancer, firewall or public DNS /.source +
+              /in front of the ingress \(.*tls\.browsers/.source,
+          ),
         ),
         expect.stringMatching(
           /^\d+ checks? fail only inside the cluster: look at hairpin NAT and split-horizon DNS \(.*tls\.main/,
@@ -162,7 +165,11 @@ describe('compare', () => {
       /^ {2}tls\.main +✖ FAIL TLS_HANDSHAKE +✔ PASS +works outside \(laptop\) but fails inside the cluster/m,
     );
     expect(t.stdout).toMatch(
-      /^ {2}tls\.browsers +✔ PASS +✖ FAIL TLS_HANDSHAKE +works inside the cluster \(in-cluster\) but fails outside \(laptop\)/m,
+      new RegExp(
+        /^ {2}tls\.browsers +✔ PASS +✖ FAIL TLS_HANDSHAKE +/.source +
+          /works inside the cluster \(in-cluster\) but fails outside \(laptop\)/.source,
+        'm',
+      ),
     );
     const m = readFileSync(md, 'utf8');
     expect(m).toMatch(/^# nap-verify comparison: nap\.test$/m);

@@ -62,17 +62,21 @@ beforeAll(async () => {
 afterAll(runCleanups);
 
 describe('plain nginx', () => {
-  it('dropped Upgrade headers: recognised as nginx, the fix is proxy_set_header Upgrade/Connection, not annotations', async () => {
-    const c = await run(P.plainStripped, ['--only', 'http.main,ws']);
-    expect(c['http.main']!.evidence.controller).toBe('nginx');
-    for (const role of ['main', 'browsers', 'sandbox', 'preview']) {
-      expect(c[`ws.${role}`], role).toMatchObject({ status: 'fail', code: 'WS_UPGRADE_STRIPPED' });
-      expect(c[`ws.${role}`]!.remediation, role).toBe(
-        'In the location that proxies NAP: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; ' +
-          'proxy_set_header Connection "upgrade"; and proxy_read_timeout 3600s;',
-      );
-    }
-  });
+  it(
+    'dropped Upgrade headers: recognised as nginx, the fix is proxy_set_header Upgrade/Connection, ' +
+      'not annotations',
+    async () => {
+      const c = await run(P.plainStripped, ['--only', 'http.main,ws']);
+      expect(c['http.main']!.evidence.controller).toBe('nginx');
+      for (const role of ['main', 'browsers', 'sandbox', 'preview']) {
+        expect(c[`ws.${role}`], role).toMatchObject({ status: 'fail', code: 'WS_UPGRADE_STRIPPED' });
+        expect(c[`ws.${role}`]!.remediation, role).toBe(
+          'In the location that proxies NAP: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; ' +
+            'proxy_set_header Connection "upgrade"; and proxy_read_timeout 3600s;',
+        );
+      }
+    },
+  );
 
   it('buffering on: SSE_BUFFERED with proxy_buffering off as the fix', async () => {
     const c = await run(P.plainBuffered, ['--only', 'sse']);
@@ -81,7 +85,8 @@ describe('plain nginx', () => {
     expect(c['sse.main']!.remediation).not.toContain('nginx.ingress.kubernetes.io');
   });
 
-  it('a 3 s proxy_read_timeout at the default --hold: HOLD_CUT naming nginx, the fix proxy_read_timeout 3600s', async () => {
+  it('a 3 s proxy_read_timeout at the default --hold: HOLD_CUT naming nginx, the fix ' +
+    'proxy_read_timeout 3600s', async () => {
     const c = await run(P.plainCut, ['--only', 'hold.ws.main']);
     expect(c['hold.ws.main']).toMatchObject({ status: 'fail', code: 'HOLD_CUT' });
     expect(c['hold.ws.main']!.message).toMatch(/likely nginx proxy_read_timeout, set to about 3 s$/);

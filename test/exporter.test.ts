@@ -300,7 +300,8 @@ describe('/probe directly', () => {
     expect(sample(m, 'nap_verify_exporter_runs_total', { module: 'full' })).toBe(1);
   }, 90_000);
 
-  it('full at the default hold (75 s) reports a proxy that cuts idle streams at 3 s, as soon as every stream is cut', async () => {
+  it('full at the default hold (75 s) reports a proxy that cuts idle streams at 3 s, as soon as every ' +
+    'stream is cut', async () => {
     const proc = stack.ns.spawn('node', [
       CLI_PATH,
       'exporter',
@@ -357,7 +358,8 @@ describe('/probe directly', () => {
     expect(sample(m.body, 'nap_verify_exporter_process_resident_memory_bytes')).toBeGreaterThan(0);
   }, 30_000);
 
-  it('a config that does not parse, an unknown key, a bad target or --listen: exit 2 at start with one line', async () => {
+  it('a config that does not parse, an unknown key, a bad target or --listen: exit 2 at start with ' +
+    'one line', async () => {
     const bad = (name: string, text: string) => {
       const f = path.join(dir, name);
       writeFileSync(f, text);
@@ -375,7 +377,10 @@ describe('/probe directly', () => {
       ],
       [
         ['--config', bad('d.yaml', 'targets:\n  nap.test: { turnSecretFile: /nonexistent/secret }\n')],
-        /^nap-verify: --config .*d\.yaml: targets\.nap\.test: --turn-secret-file \/nonexistent\/secret: cannot read it \(ENOENT\)\n$/,
+        new RegExp(
+          /^nap-verify: --config .*d\.yaml: targets\.nap\.test: /.source +
+            /--turn-secret-file \/nonexistent\/secret: cannot read it \(ENOENT\)\n$/.source,
+        ),
       ],
       [
         ['--config', bad('e.yaml', 'interval: 30s\nhold: 75\n')],
@@ -406,7 +411,10 @@ describe('/probe directly', () => {
     for (const p of [exporter, direct]) expect(p.output()).not.toContain(STACK_TURN_SECRET);
     expect(readFileSync(configFile, 'utf8')).not.toContain(STACK_TURN_SECRET);
     expect(direct.output()).toMatch(
-      /nap-verify exporter: listening on http:\/\/127\.0\.0\.1:9817 \(targets in config: 2, full every 40 s, vantage monitoring\)/,
+      new RegExp(
+        /nap-verify exporter: listening on http:\/\/127\.0\.0\.1:9817 /.source +
+          /\(targets in config: 2, full every 40 s, vantage monitoring\)/.source,
+      ),
     );
   }, 60_000);
 });

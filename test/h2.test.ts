@@ -77,23 +77,33 @@ beforeAll(async () => {
 afterAll(runCleanups);
 
 describe('HTTP/2 connection coalescing (http.coalesce)', () => {
-  it('haproxy routing by Host: every host reached over one connection to <d>; WebSockets over h2 accepted on every host', async () => {
-    const r = await run(P.haproxyHost);
-    expect(r.byId['http.coalesce']).toMatchObject({ status: 'pass' });
-    expect(r.byId['http.coalesce']!.message).toMatch(
-      /^one HTTP\/2 connection to nap\.test \(127\.0\.0\.1:9443\) reached each host's own service: files\.nap\.test, browsers\.nap\.test, sandbox\.nap\.test, nvf[0-9a-f]{10}\.sandbox\.nap\.test$/,
-    );
-    expect(r.byId['http.coalesce']!.evidence.connection).toMatchObject({
-      alpn: 'h2',
-      enableConnectProtocol: true,
-      address: '127.0.0.1',
-      port: 9443,
-    });
-    expect(r.byId['ws.h2'], JSON.stringify(r.byId['ws.h2'])).toMatchObject({ status: 'pass' });
-    expect(r.byId['ws.h2']!.message).toMatch(
-      /^Extended CONNECT offered and accepted: nap\.test 200 \+ hello, browsers\.nap\.test 200 \+ hello, sandbox\.nap\.test 200 \+ hello, nvf[0-9a-f]{10}\.sandbox\.nap\.test 200 \+ hello$/,
-    );
-  });
+  it(
+    'haproxy routing by Host: every host reached over one connection to <d>; WebSockets over h2 ' +
+      'accepted on every host',
+    async () => {
+      const r = await run(P.haproxyHost);
+      expect(r.byId['http.coalesce']).toMatchObject({ status: 'pass' });
+      expect(r.byId['http.coalesce']!.message).toMatch(
+        new RegExp(
+          /^one HTTP\/2 connection to nap\.test \(127\.0\.0\.1:9443\) reached each host's own service: /.source +
+            /files\.nap\.test, browsers\.nap\.test, sandbox\.nap\.test, nvf[0-9a-f]{10}\.sandbox\.nap\.test$/.source,
+        ),
+      );
+      expect(r.byId['http.coalesce']!.evidence.connection).toMatchObject({
+        alpn: 'h2',
+        enableConnectProtocol: true,
+        address: '127.0.0.1',
+        port: 9443,
+      });
+      expect(r.byId['ws.h2'], JSON.stringify(r.byId['ws.h2'])).toMatchObject({ status: 'pass' });
+      expect(r.byId['ws.h2']!.message).toMatch(
+        new RegExp(
+          /^Extended CONNECT offered and accepted: nap\.test 200 \+ hello, browsers\.nap\.test 200 \+ hello, /.source +
+            /sandbox\.nap\.test 200 \+ hello, nvf[0-9a-f]{10}\.sandbox\.nap\.test 200 \+ hello$/.source,
+        ),
+      );
+    },
+  );
 
   it("haproxy routing by SNI: H2_MISROUTED, while the hosts' own connections pass", async () => {
     const r = await run(P.haproxySni, 'http.coalesce,http.browsers,http.files');
@@ -119,7 +129,10 @@ describe('HTTP/2 connection coalescing (http.coalesce)', () => {
       expect(r.byId['http.coalesce']!.evidence.connection).toMatchObject({ alpn: 'h2', enableConnectProtocol: false });
       expect(r.byId['ws.h2']).toMatchObject({ status: 'pass' });
       expect(r.byId['ws.h2']!.message).toMatch(
-        /^no host offers WebSockets over HTTP\/2 \(no SETTINGS_ENABLE_CONNECT_PROTOCOL\): browsers use HTTP\/1\.1 upgrades \(ws\.\*\) on nap\.test, browsers\.nap\.test/,
+        new RegExp(
+          /^no host offers WebSockets over HTTP\/2 \(no SETTINGS_ENABLE_CONNECT_PROTOCOL\): /.source +
+            /browsers use HTTP\/1\.1 upgrades \(ws\.\*\) on nap\.test, browsers\.nap\.test/.source,
+        ),
       );
     },
   );
@@ -146,32 +159,43 @@ describe('HTTP/2 connection coalescing (http.coalesce)', () => {
     expect(r.byId['ws.h2']!.message).toMatch(/^no WebSocket host speaks HTTP\/2/);
   });
 
-  it('without the responder: the platform fingerprints catch the SNI routing; ws.h2 uses /env-gateway (200, then 1008)', async () => {
-    const bad = await run(P.platformSni, 'http.coalesce');
-    expect(bad.byId['http.coalesce']).toMatchObject({ status: 'fail', code: 'H2_MISROUTED' });
-    expect(bad.byId['http.coalesce']!.message).toBe(
-      'over the HTTP/2 connection opened for nap.test (127.0.0.1:9447), :authority browsers.nap.test reached ' +
-        'nap-cp, not nap-browser: the ingress routes by SNI, not by :authority',
-    );
-    const good = await run(P.platformHost);
-    expect(good.byId['http.coalesce']).toMatchObject({ status: 'pass' });
-    expect(good.byId['ws.h2']).toMatchObject({ status: 'pass' });
-    expect(good.byId['ws.h2']!.message).toMatch(
-      /^Extended CONNECT offered and accepted: nap\.test 200, close 1008; offered but no public WebSocket endpoint to try on browsers\.nap\.test, sandbox\.nap\.test, nvf/,
-    );
-  });
+  it(
+    'without the responder: the platform fingerprints catch the SNI routing; ws.h2 uses /env-gateway ' +
+      '(200, then 1008)',
+    async () => {
+      const bad = await run(P.platformSni, 'http.coalesce');
+      expect(bad.byId['http.coalesce']).toMatchObject({ status: 'fail', code: 'H2_MISROUTED' });
+      expect(bad.byId['http.coalesce']!.message).toBe(
+        'over the HTTP/2 connection opened for nap.test (127.0.0.1:9447), :authority browsers.nap.test reached ' +
+          'nap-cp, not nap-browser: the ingress routes by SNI, not by :authority',
+      );
+      const good = await run(P.platformHost);
+      expect(good.byId['http.coalesce']).toMatchObject({ status: 'pass' });
+      expect(good.byId['ws.h2']).toMatchObject({ status: 'pass' });
+      expect(good.byId['ws.h2']!.message).toMatch(
+        new RegExp(
+          /^Extended CONNECT offered and accepted: nap\.test 200, close 1008; /.source +
+            /offered but no public WebSocket endpoint to try on browsers\.nap\.test, sandbox\.nap\.test, nvf/.source,
+        ),
+      );
+    },
+  );
 });
 
 describe('WebSockets over HTTP/2 (ws.h2)', () => {
-  it('haproxy offering Extended CONNECT and denying it on one route: WS_H2_REJECTED, while the HTTP/1.1 upgrade passes', async () => {
-    const r = await run(P.haproxyDenyH2Ws, 'ws.h2,ws.browsers');
-    expect(r.byId['ws.browsers']).toMatchObject({ status: 'pass' });
-    expect(r.byId['ws.h2']).toMatchObject({ status: 'fail', code: 'WS_H2_REJECTED' });
-    expect(r.byId['ws.h2']!.message).toBe(
-      'browsers.nap.test (127.0.0.1:9445) offers WebSockets over HTTP/2, but CONNECT :protocol websocket on ' +
-        '/.well-known/nap-verify/ws answered 403: "403 Forbidden Request forbidden by administrative rules.": ' +
-        'Firefox and Chrome WebSockets fail there, HTTP/1.1 clients work',
-    );
-    expect(r.byId['ws.h2']!.remediation).toMatch(/h2-workaround-bogus-websocket-clients/);
-  });
+  it(
+    'haproxy offering Extended CONNECT and denying it on one route: WS_H2_REJECTED, while the ' +
+      'HTTP/1.1 upgrade passes',
+    async () => {
+      const r = await run(P.haproxyDenyH2Ws, 'ws.h2,ws.browsers');
+      expect(r.byId['ws.browsers']).toMatchObject({ status: 'pass' });
+      expect(r.byId['ws.h2']).toMatchObject({ status: 'fail', code: 'WS_H2_REJECTED' });
+      expect(r.byId['ws.h2']!.message).toBe(
+        'browsers.nap.test (127.0.0.1:9445) offers WebSockets over HTTP/2, but CONNECT :protocol websocket on ' +
+          '/.well-known/nap-verify/ws answered 403: "403 Forbidden Request forbidden by administrative rules.": ' +
+          'Firefox and Chrome WebSockets fail there, HTTP/1.1 clients work',
+      );
+      expect(r.byId['ws.h2']!.remediation).toMatch(/h2-workaround-bogus-websocket-clients/);
+    },
+  );
 });

@@ -173,7 +173,10 @@ describe("nginx proxy_read_timeout 20s: WebSockets are cut, the platform's SSE (
       new RegExp(`^silent SSE stream to nap\\.test cut ${s1(sse.evidence.cutAfterS)} s after`),
     );
     expect(sse.message).toMatch(
-      / s after its last byte .*nap-cp's 15 s SSE heartbeat, which keeps the platform's SSE alive through this proxy \(the WebSocket holds say whether WebSockets survive\)/,
+      new RegExp(
+        / s after its last byte .*nap-cp's 15 s SSE heartbeat, which keeps the platform's SSE alive through /.source +
+          /this proxy \(the WebSocket holds say whether WebSockets survive\)/.source,
+      ),
     );
     expect(sse.remediation).toContain(NGINX_FIX);
   });
@@ -212,13 +215,16 @@ describe.each(HOLDS)(`a real lifetime cap (Varnish send_timeout ${SEND_TIMEOUT_S
     },
   );
 
-  it('WebSockets are piped by Varnish, which send_timeout does not cap: they hold (HOLD_SHORT only at --hold 10)', () => {
-    const r = run('varnish', hold);
-    for (const id of WS_IDS) {
-      expect(r.byId[id], id).toMatchObject(hold > 60 ? { status: 'pass' } : { status: 'warn', code: 'HOLD_SHORT' });
-      expect(r.byId[id]!.evidence.keepalive.end.how, id).toBe('survived');
-    }
-  });
+  it(
+    'WebSockets are piped by Varnish, which send_timeout does not cap: they hold (HOLD_SHORT only at ' + '--hold 10)',
+    () => {
+      const r = run('varnish', hold);
+      for (const id of WS_IDS) {
+        expect(r.byId[id], id).toMatchObject(hold > 60 ? { status: 'pass' } : { status: 'warn', code: 'HOLD_SHORT' });
+        expect(r.byId[id]!.evidence.keepalive.end.how, id).toBe('survived');
+      }
+    },
+  );
 });
 
 describe.each(HOLDS)('a buffered SSE stream at --hold %i', (hold) => {

@@ -92,20 +92,23 @@ describe('hostile servers end as findings within their deadlines', () => {
     expect(c['ws.main']!.message).toMatch(/answered 101, then the stream broke: .*(Invalid|invalid)/);
   });
 
-  it('an SSE stream that trickles one byte a second forever → SSE_BUFFERED, and no hold is judged through it', async () => {
-    const c = await hostile(
-      ['--https-port', String(P.sseTrickle), '--only', 'sse.main,hold.sse.main', '--hold', '2'],
-      2 + 4 * TIMEOUT_S + 2,
-    );
-    expect(c['sse.main']).toMatchObject({ code: 'SSE_BUFFERED' });
-    expect(c['sse.main']!.message).toMatch(/no hello event arrived before the stream ended/);
-    expect(c['hold.sse.main']).toMatchObject({
-      status: 'skip',
-      message:
-        'no hold on nap.test: the proxy holds the stream back (SSE_BUFFERED in sse.main), and a hold cannot be ' +
-        'observed through a buffer',
-    });
-  });
+  it(
+    'an SSE stream that trickles one byte a second forever → SSE_BUFFERED, and no hold is judged ' + 'through it',
+    async () => {
+      const c = await hostile(
+        ['--https-port', String(P.sseTrickle), '--only', 'sse.main,hold.sse.main', '--hold', '2'],
+        2 + 4 * TIMEOUT_S + 2,
+      );
+      expect(c['sse.main']).toMatchObject({ code: 'SSE_BUFFERED' });
+      expect(c['sse.main']!.message).toMatch(/no hello event arrived before the stream ended/);
+      expect(c['hold.sse.main']).toMatchObject({
+        status: 'skip',
+        message:
+          'no hold on nap.test: the proxy holds the stream back (SSE_BUFFERED in sse.main), and a hold cannot be ' +
+          'observed through a buffer',
+      });
+    },
+  );
 
   it('a 1 MB response header → HTTP_UNEXPECTED, no crash', async () => {
     const c = await hostile(['--https-port', String(P.hugeHeader), '--only', 'http.main'], 4 * TIMEOUT_S);
@@ -113,21 +116,27 @@ describe('hostile servers end as findings within their deadlines', () => {
     expect(c['http.main']!.message).toMatch(/[Hh]eaders? [Oo]verflow/);
   });
 
-  it('a DNS server answering garbage, wrong ids and a truncated reply with TCP garbage → DNS_SERVFAIL (unreadable)', async () => {
-    const c = await hostile(['--resolver', `127.0.0.1:${P.dns}`, '--only', 'dns.main'], 2 * TIMEOUT_S);
-    expect(c['dns.main'], c['dns.main']!.message).toMatchObject({ status: 'fail', code: 'DNS_SERVFAIL' });
-    expect(c['dns.main']!.message).toMatch(/127\.0\.0\.1:9053/);
-  });
+  it(
+    'a DNS server answering garbage, wrong ids and a truncated reply with TCP garbage → DNS_SERVFAIL ' + '(unreadable)',
+    async () => {
+      const c = await hostile(['--resolver', `127.0.0.1:${P.dns}`, '--only', 'dns.main'], 2 * TIMEOUT_S);
+      expect(c['dns.main'], c['dns.main']!.message).toMatchObject({ status: 'fail', code: 'DNS_SERVFAIL' });
+      expect(c['dns.main']!.message).toMatch(/127\.0\.0\.1:9053/);
+    },
+  );
 
-  it('a STUN server with wrong ids, lying lengths, bad attributes and a flood → turn.udp/tcp fail, the rest skip', async () => {
-    const c = await hostile(['--turn', `127.0.0.1:${P.stun}`, '--only', 'turn'], 3 * TIMEOUT_S);
-    // The flood verdict itself: a garbage flood is a server that answers, never a firewall drop (TURN_TIMEOUT).
-    expect(c['turn.udp']).toMatchObject({ status: 'fail', code: 'TURN_UNREACHABLE' });
-    expect(c['turn.udp']!.message).toMatch(
-      /answers, but not as a STUN server: more than 2000 packets on one transport/,
-    );
-    expect(c['turn.tcp']).toMatchObject({ status: 'fail', code: 'TURN_UNREACHABLE' });
-    expect(c['turn.tcp']!.message).toMatch(/not STUN|not as a STUN server/);
-    expect(c['turn.auth']!.status).toBe('skip');
-  });
+  it(
+    'a STUN server with wrong ids, lying lengths, bad attributes and a flood → turn.udp/tcp fail, ' + 'the rest skip',
+    async () => {
+      const c = await hostile(['--turn', `127.0.0.1:${P.stun}`, '--only', 'turn'], 3 * TIMEOUT_S);
+      // The flood verdict itself: a garbage flood is a server that answers, never a firewall drop (TURN_TIMEOUT).
+      expect(c['turn.udp']).toMatchObject({ status: 'fail', code: 'TURN_UNREACHABLE' });
+      expect(c['turn.udp']!.message).toMatch(
+        /answers, but not as a STUN server: more than 2000 packets on one transport/,
+      );
+      expect(c['turn.tcp']).toMatchObject({ status: 'fail', code: 'TURN_UNREACHABLE' });
+      expect(c['turn.tcp']!.message).toMatch(/not STUN|not as a STUN server/);
+      expect(c['turn.auth']!.status).toBe('skip');
+    },
+  );
 });

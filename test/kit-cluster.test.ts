@@ -103,37 +103,41 @@ describe('kit job', () => {
     expect(Number(helm[1]!.metadata.annotations['helm.sh/hook-weight'])).toBeGreaterThan(-5);
   });
 
-  it('same security context and limits as the responder; the secret only by reference; the bundle fits a ConfigMap', async () => {
-    const [cm, job] = await kit(['job', ...JOB_ARGS, '--bundle', bundle, '--values-secret', 'nap-values']);
-    const responder = await kit(['responder', '--namespace', 'nap', '--domain', 'nap.test', '--pre-install']);
-    const rPod = responder.find((o) => o.kind === 'Deployment')!.spec.template.spec;
-    const pod = job!.spec.template.spec;
-    expect(pod.securityContext).toMatchObject(RESPONDER_POD_SECURITY);
-    expect(pod.securityContext).toMatchObject(rPod.securityContext);
-    expect(pod.containers[0].securityContext).toEqual(RESPONDER_CONTAINER_SECURITY);
-    expect(pod.containers[0].resources).toEqual(rPod.containers[0].resources);
-    expect(pod.containers[0].image).toBe('node:22-alpine');
-    expect(pod.containers[0].env).toContainEqual({
-      name: 'NAP_VERIFY_TURN_SECRET',
-      valueFrom: { secretKeyRef: { name: 'nap-turn', key: 'secret' } },
-    });
-    expect(pod.containers[0].args).toEqual([
-      '--vantage',
-      'in-cluster',
-      '--domain',
-      'nap.test',
-      '--values',
-      '/etc/nap-verify/values.env',
-      '--ca-file',
-      '/etc/nap-verify-ca/ca.crt',
-    ]);
-    // A ConfigMap holds at most 1 MiB: the bundle (over 1 MiB as text) travels gzipped.
-    const size = Buffer.byteLength(JSON.stringify(cm));
-    expect(size).toBeLessThan(1024 * 1024);
-    expect(JSON.stringify([cm, job])).not.toContain(STACK_TURN_SECRET);
-  });
+  it(
+    'same security context and limits as the responder; the secret only by reference; the bundle ' + 'fits a ConfigMap',
+    async () => {
+      const [cm, job] = await kit(['job', ...JOB_ARGS, '--bundle', bundle, '--values-secret', 'nap-values']);
+      const responder = await kit(['responder', '--namespace', 'nap', '--domain', 'nap.test', '--pre-install']);
+      const rPod = responder.find((o) => o.kind === 'Deployment')!.spec.template.spec;
+      const pod = job!.spec.template.spec;
+      expect(pod.securityContext).toMatchObject(RESPONDER_POD_SECURITY);
+      expect(pod.securityContext).toMatchObject(rPod.securityContext);
+      expect(pod.containers[0].securityContext).toEqual(RESPONDER_CONTAINER_SECURITY);
+      expect(pod.containers[0].resources).toEqual(rPod.containers[0].resources);
+      expect(pod.containers[0].image).toBe('node:22-alpine');
+      expect(pod.containers[0].env).toContainEqual({
+        name: 'NAP_VERIFY_TURN_SECRET',
+        valueFrom: { secretKeyRef: { name: 'nap-turn', key: 'secret' } },
+      });
+      expect(pod.containers[0].args).toEqual([
+        '--vantage',
+        'in-cluster',
+        '--domain',
+        'nap.test',
+        '--values',
+        '/etc/nap-verify/values.env',
+        '--ca-file',
+        '/etc/nap-verify-ca/ca.crt',
+      ]);
+      // A ConfigMap holds at most 1 MiB: the bundle (over 1 MiB as text) travels gzipped.
+      const size = Buffer.byteLength(JSON.stringify(cm));
+      expect(size).toBeLessThan(1024 * 1024);
+      expect(JSON.stringify([cm, job])).not.toContain(STACK_TURN_SECRET);
+    },
+  );
 
-  it('run as the kubelet would: exit 0 on the healthy stack, text then JUnit then JSON (vantage in-cluster) in the log', async () => {
+  it('run as the kubelet would: exit 0 on the healthy stack, text then JUnit then JSON (vantage ' +
+    'in-cluster) in the log', async () => {
     const objects = await kit(['job', ...JOB_ARGS, '--bundle', bundle, '--', ...STACK_ARGS, '--no-hold']);
     const inputs = {
       configMaps: { 'nap-ca': { 'ca.crt': readFileSync(stack.rootPem, 'utf8') } },
@@ -260,43 +264,46 @@ describe('kit job', () => {
 });
 
 describe('kit exporter', () => {
-  it('Deployment, Service, ServiceMonitor and PrometheusRule that the schemas accept; blackbox-style endpoints', async () => {
-    const objs = await kit([
-      'exporter',
-      '--namespace',
-      'mon',
-      '--bundle',
-      bundle,
-      '--service-monitor',
-      '--target',
-      'nap.test',
-      '--target',
-      'acme.com',
-    ]);
-    expect(validateAll(objs)).toEqual([
-      'ConfigMap',
-      'ConfigMap',
-      'Deployment',
-      'Service',
-      'ServiceMonitor',
-      'PrometheusRule',
-    ]);
-    const sm = objs.find((o) => o.kind === 'ServiceMonitor')!;
-    expect(sm.spec.endpoints.map((e: any) => [e.path, e.params?.target?.[0] ?? null])).toEqual([
-      ['/probe', 'nap.test'],
-      ['/probe', 'acme.com'],
-      ['/metrics', null],
-    ]);
-    expect(sm.spec.endpoints[0].relabelings).toContainEqual({
-      targetLabel: 'instance',
-      replacement: 'nap.test',
-      action: 'replace',
-    });
-    const pod = objs.find((o) => o.kind === 'Deployment')!.spec.template.spec;
-    expect(pod.securityContext).toEqual(RESPONDER_POD_SECURITY);
-    expect(pod.containers[0].securityContext).toEqual(RESPONDER_CONTAINER_SECURITY);
-    expect(pod.containers[0].readinessProbe.httpGet.path).toBe('/-/healthy');
-  });
+  it(
+    'Deployment, Service, ServiceMonitor and PrometheusRule that the schemas accept; blackbox-style ' + 'endpoints',
+    async () => {
+      const objs = await kit([
+        'exporter',
+        '--namespace',
+        'mon',
+        '--bundle',
+        bundle,
+        '--service-monitor',
+        '--target',
+        'nap.test',
+        '--target',
+        'acme.com',
+      ]);
+      expect(validateAll(objs)).toEqual([
+        'ConfigMap',
+        'ConfigMap',
+        'Deployment',
+        'Service',
+        'ServiceMonitor',
+        'PrometheusRule',
+      ]);
+      const sm = objs.find((o) => o.kind === 'ServiceMonitor')!;
+      expect(sm.spec.endpoints.map((e: any) => [e.path, e.params?.target?.[0] ?? null])).toEqual([
+        ['/probe', 'nap.test'],
+        ['/probe', 'acme.com'],
+        ['/metrics', null],
+      ]);
+      expect(sm.spec.endpoints[0].relabelings).toContainEqual({
+        targetLabel: 'instance',
+        replacement: 'nap.test',
+        action: 'replace',
+      });
+      const pod = objs.find((o) => o.kind === 'Deployment')!.spec.template.spec;
+      expect(pod.securityContext).toEqual(RESPONDER_POD_SECURITY);
+      expect(pod.containers[0].securityContext).toEqual(RESPONDER_CONTAINER_SECURITY);
+      expect(pod.containers[0].readinessProbe.httpGet.path).toBe('/-/healthy');
+    },
+  );
 
   it('the alert rules pass promtool check rules, as a rules file and as the PrometheusRule spec', async () => {
     const rules = await runCli(stack.ns, ['kit', 'exporter', '--namespace', 'mon', '--rules']);

@@ -134,17 +134,21 @@ describe('mutations give exactly their finding', () => {
     expect(r.findings[0]!.message).toContain('files.acme.com goes to nap-browser:3005, not nap-cp:3000');
   });
 
-  it('old apiVersion → LINT_API_DEPRECATED; pathType removed → LINT_PATHTYPE_MISSING; TLS removed → LINT_TLS_UNCOVERED', () => {
-    const a = nginx();
-    a[0]!.apiVersion = 'networking.k8s.io/v1beta1';
-    only(lint(a), 'LINT_API_DEPRECATED');
-    const b = nginx();
-    delete b[0]!.spec.rules[2].http.paths[0].pathType;
-    only(lint(b), 'LINT_PATHTYPE_MISSING');
-    const c = contour();
-    delete c.find((x) => x.metadata.name === 'nap-main')!.spec.virtualhost.tls;
-    only(lint(c), 'LINT_TLS_UNCOVERED');
-  });
+  it(
+    'old apiVersion → LINT_API_DEPRECATED; pathType removed → LINT_PATHTYPE_MISSING; TLS removed → ' +
+      'LINT_TLS_UNCOVERED',
+    () => {
+      const a = nginx();
+      a[0]!.apiVersion = 'networking.k8s.io/v1beta1';
+      only(lint(a), 'LINT_API_DEPRECATED');
+      const b = nginx();
+      delete b[0]!.spec.rules[2].http.paths[0].pathType;
+      only(lint(b), 'LINT_PATHTYPE_MISSING');
+      const c = contour();
+      delete c.find((x) => x.metadata.name === 'nap-main')!.spec.virtualhost.tls;
+      only(lint(c), 'LINT_TLS_UNCOVERED');
+    },
+  );
 
   it('class annotation → LINT_CLASS_ANNOTATION, a warning: exit 0', () => {
     const a = nginx();
@@ -229,61 +233,67 @@ describe('kit lint ergonomics', () => {
     expect(forced.options.domains).toEqual(['nap.example.com']);
   });
 
-  it('findings carry file:line; no pass rows unless -v; -q; plurals; JSON without TURN or a random preview name', () => {
-    const file = FIXTURES[1]!;
-    const text = cli(['kit', 'lint', file]);
-    expect(text.status).toBe(1);
-    // Wrapped lines continue deep under their message column: joined back, each finding reads as one line.
-    expect(text.stdout.replace(/\n {15,}/g, ' ')).toMatch(
-      new RegExp(
-        `LINT_PATHTYPE_MISSING ${file.replace(/[.]/g, '\\.')}:\\d+ Ingress nap: path / of ` +
-          `browsers\\.nap\\.acme\\.com has no pathType`,
-      ),
-    );
-    expect(text.stdout).not.toMatch(/#\d/);
-    expect(text.stdout).not.toContain('no finding');
-    expect(text.stdout).toMatch(/^nap-verify \S+ {2}nap\.acme\.com {2}\(kit lint: 1 object in /m);
-    const verbose = cli(['kit', 'lint', file, '-v']);
-    expect(verbose.stdout).toMatch(/✔ lint\.hosts +no finding/);
-    const quiet = cli(['kit', 'lint', file, '-q']);
-    expect(quiet.stdout).not.toContain('nap-verify 0');
-    expect(quiet.stdout).not.toContain('LINT_CLASS_ANNOTATION');
-    expect(quiet.stdout).toContain('LINT_WILDCARD_MISSING');
-    const json = JSON.parse(cli(['kit', 'lint', file, '--format', 'json']).stdout);
-    assertResultSchema(json, 'kit lint --format json');
-    expect(json.target).toEqual({
-      domain: 'nap.acme.com',
-      hosts: {
-        main: 'nap.acme.com',
-        files: 'files.nap.acme.com',
-        browsers: 'browsers.nap.acme.com',
-        sandbox: 'sandbox.nap.acme.com',
-        preview: '*.sandbox.nap.acme.com',
-      },
-      ingressIp: null,
-    });
-    const pathType = json.checks.find((c: { code?: string }) => c.code === 'LINT_PATHTYPE_MISSING');
-    const lines = readFileSync(file, 'utf8').split('\n');
-    expect(lines[pathType.evidence.line - 1]).toMatch(/^apiVersion: /);
-    expect(pathType.message).toBe(
-      `${file}:${pathType.evidence.line} Ingress nap: path / of browsers.nap.acme.com has no pathType`,
-    );
-  });
+  it(
+    'findings carry file:line; no pass rows unless -v; -q; plurals; JSON without TURN or a random ' + 'preview name',
+    () => {
+      const file = FIXTURES[1]!;
+      const text = cli(['kit', 'lint', file]);
+      expect(text.status).toBe(1);
+      // Wrapped lines continue deep under their message column: joined back, each finding reads as one line.
+      expect(text.stdout.replace(/\n {15,}/g, ' ')).toMatch(
+        new RegExp(
+          `LINT_PATHTYPE_MISSING ${file.replace(/[.]/g, '\\.')}:\\d+ Ingress nap: path / of ` +
+            `browsers\\.nap\\.acme\\.com has no pathType`,
+        ),
+      );
+      expect(text.stdout).not.toMatch(/#\d/);
+      expect(text.stdout).not.toContain('no finding');
+      expect(text.stdout).toMatch(/^nap-verify \S+ {2}nap\.acme\.com {2}\(kit lint: 1 object in /m);
+      const verbose = cli(['kit', 'lint', file, '-v']);
+      expect(verbose.stdout).toMatch(/✔ lint\.hosts +no finding/);
+      const quiet = cli(['kit', 'lint', file, '-q']);
+      expect(quiet.stdout).not.toContain('nap-verify 0');
+      expect(quiet.stdout).not.toContain('LINT_CLASS_ANNOTATION');
+      expect(quiet.stdout).toContain('LINT_WILDCARD_MISSING');
+      const json = JSON.parse(cli(['kit', 'lint', file, '--format', 'json']).stdout);
+      assertResultSchema(json, 'kit lint --format json');
+      expect(json.target).toEqual({
+        domain: 'nap.acme.com',
+        hosts: {
+          main: 'nap.acme.com',
+          files: 'files.nap.acme.com',
+          browsers: 'browsers.nap.acme.com',
+          sandbox: 'sandbox.nap.acme.com',
+          preview: '*.sandbox.nap.acme.com',
+        },
+        ingressIp: null,
+      });
+      const pathType = json.checks.find((c: { code?: string }) => c.code === 'LINT_PATHTYPE_MISSING');
+      const lines = readFileSync(file, 'utf8').split('\n');
+      expect(lines[pathType.evidence.line - 1]).toMatch(/^apiVersion: /);
+      expect(pathType.message).toBe(
+        `${file}:${pathType.evidence.line} Ingress nap: path / of browsers.nap.acme.com has no pathType`,
+      );
+    },
+  );
 
-  it('an empty stdin says so; kit routes defaults --namespace to nap and takes ingress-nginx as a controller name', () => {
-    const empty = cli(['kit', 'lint', '-'], '');
-    expect(empty.status).toBe(2);
-    expect(empty.stderr.trim()).toBe(
-      'nap-verify: kit lint: no manifests on stdin (did the command before the pipe fail?)',
-    );
-    const contour = cli(['kit', 'routes', '--controller', 'contour', '--domain', 'acme.com']);
-    expect(contour.status, contour.stderr).toBe(0);
-    for (const o of docs(contour.stdout)) expect(o.metadata.namespace).toBe('nap');
-    const alias = cli(['kit', 'routes', '--controller', 'ingress-nginx', '--domain', 'acme.com']);
-    expect(alias.stdout.replace(/^#.*\n/, '')).toBe(
-      cli(['kit', 'routes', '--controller', 'nginx', '--domain', 'acme.com']).stdout.replace(/^#.*\n/, ''),
-    );
-  });
+  it(
+    'an empty stdin says so; kit routes defaults --namespace to nap and takes ingress-nginx as a ' + 'controller name',
+    () => {
+      const empty = cli(['kit', 'lint', '-'], '');
+      expect(empty.status).toBe(2);
+      expect(empty.stderr.trim()).toBe(
+        'nap-verify: kit lint: no manifests on stdin (did the command before the pipe fail?)',
+      );
+      const contour = cli(['kit', 'routes', '--controller', 'contour', '--domain', 'acme.com']);
+      expect(contour.status, contour.stderr).toBe(0);
+      for (const o of docs(contour.stdout)) expect(o.metadata.namespace).toBe('nap');
+      const alias = cli(['kit', 'routes', '--controller', 'ingress-nginx', '--domain', 'acme.com']);
+      expect(alias.stdout.replace(/^#.*\n/, '')).toBe(
+        cli(['kit', 'routes', '--controller', 'nginx', '--domain', 'acme.com']).stdout.replace(/^#.*\n/, ''),
+      );
+    },
+  );
 });
 
 describe('kit responder', () => {
@@ -438,11 +448,22 @@ describe('kit responder', () => {
     await waitFor(() => /listening/.test(proc.output()), 'bundle up');
     const probe = `
       const WebSocket = (await import(${JSON.stringify(path.join(REPO_ROOT, 'node_modules/ws/wrapper.mjs'))})).default;
-      const id = await (await fetch('http://127.0.0.1:17305/.well-known/nap-verify', { headers: { 'x-forwarded-proto': 'https' } })).json();
+      const idAnswer = await fetch('http://127.0.0.1:17305/.well-known/nap-verify', {
+        headers: { 'x-forwarded-proto': 'https' },
+      });
+      const id = await idAnswer.json();
       const health = await (await fetch('http://127.0.0.1:17305/health')).json();
-      const ws = new WebSocket('ws://127.0.0.1:17305/.well-known/nap-verify/ws', { headers: { host: 'browsers.acme.com' } });
+      const ws = new WebSocket('ws://127.0.0.1:17305/.well-known/nap-verify/ws', {
+        headers: { host: 'browsers.acme.com' },
+      });
       const msgs = [];
-      await new Promise((ok) => { ws.on('message', (m) => { msgs.push(JSON.parse(String(m))); if (msgs.length === 1) ws.send('x'); else { ws.close(); ok(); } }); });
+      await new Promise((ok) => {
+        ws.on('message', (m) => {
+          msgs.push(JSON.parse(String(m)));
+          if (msgs.length === 1) ws.send('x');
+          else { ws.close(); ok(); }
+        });
+      });
       console.log(JSON.stringify({ id, health, msgs }));`;
     const out = execFileSync('node', ['--input-type=module', '-e', probe], { encoding: 'utf8', timeout: 10_000 });
     const r = JSON.parse(out);

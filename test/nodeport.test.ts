@@ -53,55 +53,66 @@ const byId = (json: { checks: JsonCheck[] }) =>
   Object.fromEntries(json.checks.map((c) => [c.id, c])) as Record<string, JsonCheck>;
 
 describe('NodePort mode', () => {
-  it('from values.env: http/ws/sse/holds over plain HTTP on the node ports; ingress-only checks skip with the reason', async () => {
-    const r = await runCli(ns, [
-      '--values',
-      values,
-      '--hold',
-      '2',
-      '--skip',
-      'turn',
-      '--format',
-      'json',
-      '--timeout',
-      '3',
-    ]);
-    expect(r.json, r.stderr).toBeDefined();
-    const c = byId(r.json);
-    expect(r.json.options).toMatchObject({
-      mode: 'nodeport',
-      nodePorts: { main: 30080, browsers: 30085, sandbox: 30086 },
-    });
-    for (const id of [
-      'config.values',
-      'dns.main',
-      'http.main',
-      'http.browsers',
-      'http.sandbox',
-      'http.oauth',
-      'ws.main',
-      'ws.browsers',
-      'ws.sandbox',
-      'sse.main',
-      'env.clock',
-    ])
-      expect(c[id], id).toMatchObject({ status: 'pass' });
-    for (const id of ['hold.ws.main', 'hold.ws.browsers', 'hold.ws.sandbox', 'hold.sse.main'])
-      expect(c[id], id).toMatchObject({ status: 'warn', code: 'HOLD_SHORT' });
-    expect(c['http.browsers']!.evidence.exchanges['/.well-known/nap-verify'].url).toBe(
-      'http://nap.test:30085/.well-known/nap-verify',
-    );
-    for (const id of ['tls.main', 'tls.preview'])
-      expect(c[id]!.message, id).toBe('NodePort mode is plain HTTP: no certificates to check');
-    expect(c['dns.files']).toMatchObject({
-      status: 'skip',
-      message: 'NodePort mode: every service is on NAP_HOST, told apart by port',
-    });
-    for (const id of ['http.files', 'http.preview', 'ws.preview', 'hold.ws.preview', 'http.redirect', 'dns.consistent'])
-      expect(c[id]!.status, id).toBe('skip');
-    expect(c['http.exposure']).toMatchObject({ status: 'warn', code: 'HTTP_METRICS_PUBLIC' });
-    expect(r.stdout).not.toContain('nodeport-secret-x1');
-  });
+  it(
+    'from values.env: http/ws/sse/holds over plain HTTP on the node ports; ingress-only checks skip ' +
+      'with the reason',
+    async () => {
+      const r = await runCli(ns, [
+        '--values',
+        values,
+        '--hold',
+        '2',
+        '--skip',
+        'turn',
+        '--format',
+        'json',
+        '--timeout',
+        '3',
+      ]);
+      expect(r.json, r.stderr).toBeDefined();
+      const c = byId(r.json);
+      expect(r.json.options).toMatchObject({
+        mode: 'nodeport',
+        nodePorts: { main: 30080, browsers: 30085, sandbox: 30086 },
+      });
+      for (const id of [
+        'config.values',
+        'dns.main',
+        'http.main',
+        'http.browsers',
+        'http.sandbox',
+        'http.oauth',
+        'ws.main',
+        'ws.browsers',
+        'ws.sandbox',
+        'sse.main',
+        'env.clock',
+      ])
+        expect(c[id], id).toMatchObject({ status: 'pass' });
+      for (const id of ['hold.ws.main', 'hold.ws.browsers', 'hold.ws.sandbox', 'hold.sse.main'])
+        expect(c[id], id).toMatchObject({ status: 'warn', code: 'HOLD_SHORT' });
+      expect(c['http.browsers']!.evidence.exchanges['/.well-known/nap-verify'].url).toBe(
+        'http://nap.test:30085/.well-known/nap-verify',
+      );
+      for (const id of ['tls.main', 'tls.preview'])
+        expect(c[id]!.message, id).toBe('NodePort mode is plain HTTP: no certificates to check');
+      expect(c['dns.files']).toMatchObject({
+        status: 'skip',
+        message: 'NodePort mode: every service is on NAP_HOST, told apart by port',
+      });
+      for (const id of [
+        'http.files',
+        'http.preview',
+        'ws.preview',
+        'hold.ws.preview',
+        'http.redirect',
+        'dns.consistent',
+      ])
+        expect(c[id]!.status, id).toBe('skip');
+      expect(c['http.exposure']).toMatchObject({ status: 'warn', code: 'HTTP_METRICS_PUBLIC' });
+      expect(r.stdout).not.toContain('nodeport-secret-x1');
+    },
+  );
 
   it('on a bare node IP: no DNS to check; the services (set up for nap.test) say so in /api/config', async () => {
     const r = await runCli(ns, [

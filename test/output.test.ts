@@ -90,42 +90,50 @@ async function ttyCli(cols: number, args: string[]) {
 }
 
 describe('streaming and width off a TTY', () => {
-  it('prints each check as it finishes, holds last, the summary at the end; 100 columns, durations in ms or s', async () => {
-    const r = await streamCli([...stack.args, '--hold', '3', '--skip', 'turn']);
-    expect(r.code, r.stdout).toBe(0);
-    // The TLS line arrived seconds before the holds ended: its chunk does not carry the summary yet.
-    const tlsChunk = r.chunks.findIndex((c) => c.includes('tls.main'));
-    expect(tlsChunk).toBeGreaterThanOrEqual(0);
-    expect(r.chunks.slice(0, tlsChunk + 1).join('')).not.toMatch(/passed, /);
-    expect(r.chunks.length).toBeGreaterThan(3);
-    const lines = r.stdout.split('\n');
-    const idx = (re: RegExp) => lines.findIndex((l) => re.test(l));
-    const lastNonHold = Math.max(
-      ...['dns.main', 'tls.main', 'http.main', 'ws.preview', 'sse.main'].map((id) =>
-        idx(new RegExp(` ${id.replace('.', '\\.')} `)),
-      ),
-    );
-    for (const id of ['hold.sse.main', 'hold.ws.main', 'hold.ws.browsers', 'hold.ws.sandbox', 'hold.ws.preview']) {
-      expect(idx(new RegExp(` ${id.replace(/\./g, '\\.')} `)), id).toBeGreaterThan(lastNonHold);
-    }
-    expect(lines.findIndex((l) => /^\d+ passed, /.test(l))).toBeGreaterThan(idx(/hold\.ws\.preview/));
-    for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(100);
-    // 100 columns leave no room for a host column: the host leads the message.
-    expect(r.stdout).toMatch(
-      /^ {2}▲ hold\.ws\.main + \d\.\d s {2}HOLD_SHORT silent WebSocket to nap\.test|^ {2}▲ hold\.ws\.main + \d\.\d s {2}HOLD_SHORT nap\.test: /m,
-    );
-    expect(r.stdout).toMatch(/^ {2}✔ dns\.main + \d+ ms {2}\S/m);
-    expect(r.stdout).not.toMatch(/\d{4,} ms/);
-    expect(r.stdout).toMatch(/^30 passed, 0 failed, 5 warnings, 0 skipped {2}\(\d+\.\d s\)$/m);
-    // A wrapped message continues under its own column (hanging indent), never at column 0.
-    const sse = lines.findIndex((l) => / hold\.sse\.main /.test(l));
-    expect(lines[sse + 1]).toMatch(new RegExp(`^ {${lines[sse]!.indexOf('HOLD_SHORT')}}\\S`));
-  });
+  it(
+    'prints each check as it finishes, holds last, the summary at the end; 100 columns, durations in ' + 'ms or s',
+    async () => {
+      const r = await streamCli([...stack.args, '--hold', '3', '--skip', 'turn']);
+      expect(r.code, r.stdout).toBe(0);
+      // The TLS line arrived seconds before the holds ended: its chunk does not carry the summary yet.
+      const tlsChunk = r.chunks.findIndex((c) => c.includes('tls.main'));
+      expect(tlsChunk).toBeGreaterThanOrEqual(0);
+      expect(r.chunks.slice(0, tlsChunk + 1).join('')).not.toMatch(/passed, /);
+      expect(r.chunks.length).toBeGreaterThan(3);
+      const lines = r.stdout.split('\n');
+      const idx = (re: RegExp) => lines.findIndex((l) => re.test(l));
+      const lastNonHold = Math.max(
+        ...['dns.main', 'tls.main', 'http.main', 'ws.preview', 'sse.main'].map((id) =>
+          idx(new RegExp(` ${id.replace('.', '\\.')} `)),
+        ),
+      );
+      for (const id of ['hold.sse.main', 'hold.ws.main', 'hold.ws.browsers', 'hold.ws.sandbox', 'hold.ws.preview']) {
+        expect(idx(new RegExp(` ${id.replace(/\./g, '\\.')} `)), id).toBeGreaterThan(lastNonHold);
+      }
+      expect(lines.findIndex((l) => /^\d+ passed, /.test(l))).toBeGreaterThan(idx(/hold\.ws\.preview/));
+      for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(100);
+      // 100 columns leave no room for a host column: the host leads the message.
+      expect(r.stdout).toMatch(
+        new RegExp(
+          /^ {2}▲ hold\.ws\.main + \d\.\d s {2}HOLD_SHORT silent WebSocket to nap\.test|/.source +
+            /^ {2}▲ hold\.ws\.main + \d\.\d s {2}HOLD_SHORT nap\.test: /.source,
+          'm',
+        ),
+      );
+      expect(r.stdout).toMatch(/^ {2}✔ dns\.main + \d+ ms {2}\S/m);
+      expect(r.stdout).not.toMatch(/\d{4,} ms/);
+      expect(r.stdout).toMatch(/^30 passed, 0 failed, 5 warnings, 0 skipped {2}\(\d+\.\d s\)$/m);
+      // A wrapped message continues under its own column (hanging indent), never at column 0.
+      const sse = lines.findIndex((l) => / hold\.sse\.main /.test(l));
+      expect(lines[sse + 1]).toMatch(new RegExp(`^ {${lines[sse]!.indexOf('HOLD_SHORT')}}\\S`));
+    },
+  );
 });
 
 describe('on a terminal (script, stty cols)', () => {
   for (const cols of [80, 160]) {
-    it(`${cols} columns: results appear above the live line as they finish; nothing wider than the terminal`, async () => {
+    it(`${cols} columns: results appear above the live line as they finish; ` +
+      'nothing wider than the terminal', async () => {
       const r = await ttyCli(cols, [...stack.args, '--hold', '3', '--skip', 'turn']);
       expect(r.code, r.raw).toBe(0);
       // A result written over the live line (erase, result), then the live line redrawn under it, before the end.
@@ -206,11 +214,16 @@ describe('what was NOT tested', () => {
     '3',
   ];
 
-  it('without a responder: a prominent line, even with -q, with steps that work after install and the real domain', async () => {
+  it('without a responder: a prominent line, even with -q, with steps that work after install and the ' +
+    'real domain', async () => {
     const r = await runCli(stack.ns, [...platform(), '--hold', '2', '-q']);
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout.replace(/\n {4}(?=\S)/g, ' ')).toMatch(
-      /^stream timeouts NOT tested: sse\.main, hold\.sse\.main, hold\.ws\.main, hold\.ws\.browsers, hold\.ws\.sandbox, hold\.ws\.preview \(no responder behind nap\.test/m,
+      new RegExp(
+        /^stream timeouts NOT tested: sse\.main, hold\.sse\.main, hold\.ws\.main, hold\.ws\.browsers, /.source +
+          /hold\.ws\.sandbox, hold\.ws\.preview \(no responder behind nap\.test/.source,
+        'm',
+      ),
     );
     // Commands print whole, broken only with shell continuations: they paste as one command.
     const joined = r.stdout.replace(/ \\\n +/g, ' ');
@@ -219,7 +232,10 @@ describe('what was NOT tested', () => {
       /^ {6}kubectl get ingress,httpproxy,ingressroute,virtualservice,httproute -A -o yaml \| nap-verify kit lint -$/m,
     );
     expect(joined).toMatch(
-      /maintenance window[\s\S]*\n {6}nap-verify kit responder --pre-install --namespace nap --domain nap\.test \| kubectl apply -f -/,
+      new RegExp(
+        /maintenance window[\s\S]*\n {6}/.source +
+          /nap-verify kit responder --pre-install --namespace nap --domain nap\.test \| kubectl apply -f -/.source,
+      ),
     );
     expect(r.stdout).not.toContain('<d>');
     const j = await runCli(stack.ns, [...platform(), '--hold', '2', '--format', 'json']);
@@ -251,20 +267,27 @@ describe('what was NOT tested', () => {
 });
 
 describe('help, explain, and plain words', () => {
-  it('top-level --help shows the check options; explain without an argument lists every area and its codes', async () => {
-    const help = await runCli(stack.ns, ['--help']);
-    expect(help.code).toBe(0);
-    for (const flag of ['--domain <d>', '--no-hold', '--strict', '--report <file>', '--turn-secret-file <f>'])
-      expect(help.stdout).toContain(flag);
-    const all = await runCli(stack.ns, ['explain']);
-    expect(all.code).toBe(0);
-    expect(all.stdout).toMatch(
-      /^dns — DNS\n {2}dns\.main dns\.files dns\.browsers dns\.sandbox dns\.preview\n {6}DNS_NXDOMAIN .*DNS_UNREACHABLE/m,
-    );
-    expect(all.stdout).toMatch(/^hold — long-lived streams$/m);
-    expect(all.stdout).toContain('HOLD_SHORT (warn)');
-    expect(all.stdout).toContain('WS_NO_ENDPOINT (skip)');
-  });
+  it(
+    'top-level --help shows the check options; explain without an argument lists every area and its ' + 'codes',
+    async () => {
+      const help = await runCli(stack.ns, ['--help']);
+      expect(help.code).toBe(0);
+      for (const flag of ['--domain <d>', '--no-hold', '--strict', '--report <file>', '--turn-secret-file <f>'])
+        expect(help.stdout).toContain(flag);
+      const all = await runCli(stack.ns, ['explain']);
+      expect(all.code).toBe(0);
+      expect(all.stdout).toMatch(
+        new RegExp(
+          /^dns — DNS\n {2}dns\.main dns\.files dns\.browsers dns\.sandbox dns\.preview\n/.source +
+            / {6}DNS_NXDOMAIN .*DNS_UNREACHABLE/.source,
+          'm',
+        ),
+      );
+      expect(all.stdout).toMatch(/^hold — long-lived streams$/m);
+      expect(all.stdout).toContain('HOLD_SHORT (warn)');
+      expect(all.stdout).toContain('WS_NO_ENDPOINT (skip)');
+    },
+  );
 
   it('http.exposure says /metrics redirects to the login (not public) when it does', async () => {
     const r = await runCli(stack.ns, [

@@ -244,30 +244,34 @@ describe('a post-install run against the platform as its code answers', () => {
     expect(explain.stdout).toContain('BROWSER_PUBLIC_URL');
   });
 
-  it('the same NodePort-configured install reached on its node ports in NodePort mode: napUrl and OAuth are right there', async () => {
-    const r = await runCli(ing.ns, [
-      '--mode',
-      'nodeport',
-      '--domain',
-      D,
-      '--nap-node-port',
-      '30080',
-      '--browser-node-port',
-      '30085',
-      '--sandbox-node-port',
-      '30086',
-      '--only',
-      'http',
-      '--format',
-      'json',
-      '--timeout',
-      '3',
-    ]);
-    const byId = Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c]));
-    for (const id of ['http.main', 'http.browsers', 'http.sandbox', 'http.oauth'])
-      expect(byId[id], id).toMatchObject({ status: 'pass' });
-    expect(byId['http.oauth']!.message).toBe(
-      `${D}:30085 and ${D}:30086 send logins to http://${D}:30080/oauth/authorize with their own callback`,
-    );
-  });
+  it(
+    'the same NodePort-configured install reached on its node ports in NodePort mode: napUrl and ' +
+      'OAuth are right there',
+    async () => {
+      const r = await runCli(ing.ns, [
+        '--mode',
+        'nodeport',
+        '--domain',
+        D,
+        '--nap-node-port',
+        '30080',
+        '--browser-node-port',
+        '30085',
+        '--sandbox-node-port',
+        '30086',
+        '--only',
+        'http',
+        '--format',
+        'json',
+        '--timeout',
+        '3',
+      ]);
+      const byId = Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c]));
+      for (const id of ['http.main', 'http.browsers', 'http.sandbox', 'http.oauth'])
+        expect(byId[id], id).toMatchObject({ status: 'pass' });
+      expect(byId['http.oauth']!.message).toBe(
+        `${D}:30085 and ${D}:30086 send logins to http://${D}:30080/oauth/authorize with their own callback`,
+      );
+    },
+  );
 });

@@ -101,27 +101,30 @@ async function alive(t: Target) {
 }
 
 describe('responder: no request target ends the process', () => {
-  it('//, ///, /\\, //[, //a:99999, *, absolute-form and a WebSocket upgrade to //: answered, 400 when bad', async () => {
-    for (const t of full) {
-      const r = await attack(t.port, 'targets');
-      expect(r.results, t.name).toEqual({
-        // Well-formed paths that are not ours: the web UI, as the platform answers any unknown path.
-        '//': 200,
-        '///': 200,
-        '//a:99999': 200,
-        '//a:99999/x?y=%zz': 200,
-        // Not origin-form RFC 3986: a bad target.
-        '/\\': 400,
-        '//[': 400,
-        '*': 400,
-        'http://[/': 400,
-      });
-      expect(r.upgrade, t.name).toBe(404);
-      expect(r.upgradeBracket, t.name).toBe(400);
-      expect(r.health, t.name).toBe(200);
-      await alive(t);
-    }
-  });
+  it(
+    '//, ///, /\\, //[, //a:99999, *, absolute-form and a WebSocket upgrade to //: answered, 400 ' + 'when bad',
+    async () => {
+      for (const t of full) {
+        const r = await attack(t.port, 'targets');
+        expect(r.results, t.name).toEqual({
+          // Well-formed paths that are not ours: the web UI, as the platform answers any unknown path.
+          '//': 200,
+          '///': 200,
+          '//a:99999': 200,
+          '//a:99999/x?y=%zz': 200,
+          // Not origin-form RFC 3986: a bad target.
+          '/\\': 400,
+          '//[': 400,
+          '*': 400,
+          'http://[/': 400,
+        });
+        expect(r.upgrade, t.name).toBe(404);
+        expect(r.upgradeBracket, t.name).toBe(400);
+        expect(r.health, t.name).toBe(200);
+        await alive(t);
+      }
+    },
+  );
 
   it('through nginx: every target gets an answer (no 502) and the stand-in still answers /health', async () => {
     for (const n of viaNginx) {
@@ -151,33 +154,40 @@ describe('responder: the WebSocket echo is bounded', () => {
     }
   });
 
-  it('no 6x amplification: 4000 bytes of \\x01 (24 KB once JSON-escaped) close with 1009 instead of echoing', async () => {
-    for (const t of full) {
-      const r = await attack(t.port, 'wsMessage', '4000', '\x01');
-      expect(r, t.name).toMatchObject({ status: 101, close: 1009 });
-      expect(r.texts, t.name).toHaveLength(1);
-    }
-  });
+  it(
+    'no 6x amplification: 4000 bytes of \\x01 (24 KB once JSON-escaped) close with 1009 instead of ' + 'echoing',
+    async () => {
+      for (const t of full) {
+        const r = await attack(t.port, 'wsMessage', '4000', '\x01');
+        expect(r, t.name).toMatchObject({ status: 101, close: 1009 });
+        expect(r.texts, t.name).toHaveLength(1);
+      }
+    },
+  );
 
-  it('a client sending 4000-byte or 64 KiB messages and never reading is cut; RSS stays bounded (direct and via nginx)', async () => {
-    const runs = [
-      ...full.map((f) => [f.name, f.port, f, true] as const),
-      ...viaNginx.map((n) => [n.name, n.port, n.backend, false] as const),
-    ].flatMap(([name, port, t, direct]) =>
-      ['4000', '65536'].map((size) => [`${name}, ${size}-byte messages`, port, t, size, direct] as const),
-    );
-    for (const [name, port, t, size, direct] of runs) {
-      const before = rssKb(t.proc);
-      const r = await attack(port, 'wsFlood', size, direct ? '20' : '3');
-      // Through nginx the client's side may stay open after the stand-in cut its own: nginx waits (its send
-      // timeout) to flush the close frame to a client that never reads. The stand-in's memory is what we judge.
-      if (direct) expect(r.cut, `${name}: sent ${r.sentBytes} bytes and was never cut`).not.toBeNull();
-      const grewMb = (rssKb(t.proc) - before) / 1024;
-      // Unbounded, this grew by GBs in 20 s; bounded, it is the 256 KiB buffer plus the kernel's.
-      expect(grewMb, name).toBeLessThan(100);
-      await alive(t);
-    }
-  });
+  it(
+    'a client sending 4000-byte or 64 KiB messages and never reading is cut; RSS stays bounded ' +
+      '(direct and via nginx)',
+    async () => {
+      const runs = [
+        ...full.map((f) => [f.name, f.port, f, true] as const),
+        ...viaNginx.map((n) => [n.name, n.port, n.backend, false] as const),
+      ].flatMap(([name, port, t, direct]) =>
+        ['4000', '65536'].map((size) => [`${name}, ${size}-byte messages`, port, t, size, direct] as const),
+      );
+      for (const [name, port, t, size, direct] of runs) {
+        const before = rssKb(t.proc);
+        const r = await attack(port, 'wsFlood', size, direct ? '20' : '3');
+        // Through nginx the client's side may stay open after the stand-in cut its own: nginx waits (its send
+        // timeout) to flush the close frame to a client that never reads. The stand-in's memory is what we judge.
+        if (direct) expect(r.cut, `${name}: sent ${r.sentBytes} bytes and was never cut`).not.toBeNull();
+        const grewMb = (rssKb(t.proc) - before) / 1024;
+        // Unbounded, this grew by GBs in 20 s; bounded, it is the 256 KiB buffer plus the kernel's.
+        expect(grewMb, name).toBeLessThan(100);
+        await alive(t);
+      }
+    },
+  );
 });
 
 describe('responder: SSE streams', () => {
@@ -197,21 +207,24 @@ describe('responder: SSE streams', () => {
     }
   });
 
-  it('a client leaving frees its stream (timers cleared on close); beyond the cap 503, /health still answers', async () => {
-    for (const t of short) {
-      for (let round = 0; round < 3; round++) {
-        await waitFor(
-          async () => {
-            const r = await attack(t.port, 'hold', 'sse', '3');
-            expect(r.health, t.name).toBe(200);
-            return r.statuses['sse 200'] === 2 && r.statuses['sse 503'] === 1;
-          },
-          `${t.name}: round ${round}: 2 streams, then 503`,
-          10_000,
-        );
+  it(
+    'a client leaving frees its stream (timers cleared on close); beyond the cap 503, /health still ' + 'answers',
+    async () => {
+      for (const t of short) {
+        for (let round = 0; round < 3; round++) {
+          await waitFor(
+            async () => {
+              const r = await attack(t.port, 'hold', 'sse', '3');
+              expect(r.health, t.name).toBe(200);
+              return r.statuses['sse 200'] === 2 && r.statuses['sse 503'] === 1;
+            },
+            `${t.name}: round ${round}: 2 streams, then 503`,
+            10_000,
+          );
+        }
       }
-    }
-  });
+    },
+  );
 
   it('beat=1e-9 is raised to 0.5 s: 40 streams read for 2 s get a handful of beats each, not thousands', async () => {
     for (const t of full) {
@@ -224,36 +237,42 @@ describe('responder: SSE streams', () => {
     }
   });
 
-  it('hold is capped at 3600 s, gap bounded to 50–2000 ms, as the hello says; the stream says connection: close', async () => {
-    for (const t of full) {
-      const r = await ns.exec(
-        'curl',
-        [
-          '-si',
-          '-m',
-          '2',
-          '-H',
-          `Host: ${HOST}`,
-          `http://127.0.0.1:${t.port}/.well-known/nap-verify/sse?hold=1e9&gap=1e9&beat=1e-9`,
-        ],
-        { timeoutMs: 10_000 },
-      );
-      expect(r.stdout, t.name).toMatch(/"hold":3600,"beat":0\.5,"gap":2000\}/);
-      // Nothing may be pipelined behind a stream.
-      expect(r.stdout, t.name).toMatch(/^connection: close\r$/im);
-    }
-  });
+  it(
+    'hold is capped at 3600 s, gap bounded to 50–2000 ms, as the hello says; the stream says ' + 'connection: close',
+    async () => {
+      for (const t of full) {
+        const r = await ns.exec(
+          'curl',
+          [
+            '-si',
+            '-m',
+            '2',
+            '-H',
+            `Host: ${HOST}`,
+            `http://127.0.0.1:${t.port}/.well-known/nap-verify/sse?hold=1e9&gap=1e9&beat=1e-9`,
+          ],
+          { timeoutMs: 10_000 },
+        );
+        expect(r.stdout, t.name).toMatch(/"hold":3600,"beat":0\.5,"gap":2000\}/);
+        // Nothing may be pipelined behind a stream.
+        expect(r.stdout, t.name).toMatch(/^connection: close\r$/im);
+      }
+    },
+  );
 });
 
 describe('responder: caps', () => {
-  it('at the default caps: 256 WebSockets and 256 SSE streams, the next of each 503, /health answers throughout', async () => {
-    for (const t of full) {
-      const r = await attack(t.port, 'hold', 'ws,sse', '257');
-      expect(r.statuses, t.name).toEqual({ 'ws 101': 256, 'ws 503': 1, 'sse 200': 256, 'sse 503': 1 });
-      expect(r.health, t.name).toBe(200);
-      await alive(t);
-    }
-  });
+  it(
+    'at the default caps: 256 WebSockets and 256 SSE streams, the next of each 503, /health answers ' + 'throughout',
+    async () => {
+      for (const t of full) {
+        const r = await attack(t.port, 'hold', 'ws,sse', '257');
+        expect(r.statuses, t.name).toEqual({ 'ws 101': 256, 'ws 503': 1, 'sse 200': 256, 'sse 503': 1 });
+        expect(r.health, t.name).toBe(200);
+        await alive(t);
+      }
+    },
+  );
 
   it('connections beyond maxConnections are dropped; /health answers once they go', async () => {
     for (const t of short) {
@@ -262,12 +281,15 @@ describe('responder: caps', () => {
     }
   });
 
-  it('a WebSocket is closed with 1001 at its lifetime cap (1 s here; 3700 s by default, above the longest hold)', async () => {
-    for (const t of short) {
-      const r = await attack(t.port, 'wsLifetime', '15');
-      expect(r, t.name).toMatchObject({ status: 101, close: 1001 });
-    }
-  });
+  it(
+    'a WebSocket is closed with 1001 at its lifetime cap (1 s here; 3700 s by default, above the ' + 'longest hold)',
+    async () => {
+      for (const t of short) {
+        const r = await attack(t.port, 'wsLifetime', '15');
+        expect(r, t.name).toMatchObject({ status: 101, close: 1001 });
+      }
+    },
+  );
 });
 
 describe('responder: what was already right stays right', () => {

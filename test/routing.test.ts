@@ -118,35 +118,39 @@ beforeAll(async () => {
   ing.ns.spawn('node', [
     '-e',
     `require('http').createServer((q,s)=>{s.writeHead(200,{date:new ` +
-      `Date(Date.now()+300000).toUTCString(),'content-type':'text/plain'});s.end('ok')}).listen(${SKEWED_BACKEND},'127.0.0.1')`,
+      `Date(Date.now()+300000).toUTCString(),'content-type':'text/plain'});s.end('ok')})` +
+      `.listen(${SKEWED_BACKEND},'127.0.0.1')`,
   ]);
   await Promise.all([waitPort(ing.ns, SKEWED_BACKEND), waitPort(ing.ns, SILENT_BACKEND)]);
 }, 60_000);
 afterAll(runCleanups);
 
 describe('routing through real nginx', () => {
-  it('a healthy ingress: every host on its own service with Host preserved, upgrades pass, SSE unbuffered', async () => {
-    const r = await run(P.healthy);
-    expect(r.code, JSON.stringify(r.json.checks.filter((c: JsonCheck) => c.status !== 'pass'))).toBe(0);
-    // Every check this scope runs (all but dns, env and turn) is reported, and every one passes but config.values
-    // (no --values file to read here) and the holds (--no-hold lists them as not held).
-    const SKIPPED_AREAS = ['dns', 'env', 'turn'];
-    const reported = (await loadChecks()).map((d) => d.meta.id).filter((id) => !SKIPPED_AREAS.includes(areaOf(id)));
-    expect(Object.keys(r.byId).sort()).toEqual([...reported].sort());
-    expect(r.byId['config.values']).toMatchObject({ status: 'skip', message: 'no --values file given' });
-    const holds = reported.filter((id) => areaOf(id) === 'hold');
-    for (const id of holds) expect(r.byId[id], id).toMatchObject({ status: 'skip' });
-    const inScope = reported.filter((id) => id !== 'config.values' && !holds.includes(id));
-    for (const id of inScope) expect(r.byId[id], id).toMatchObject({ status: 'pass' });
-    expect(r.byId['http.files']!.message).toBe('nap-cp (responder), Host preserved, X-Forwarded-Proto https');
-    expect(r.byId['http.preview']!.evidence.responder.host).toMatch(/^nvf[0-9a-f]{10}\.sandbox\.nap\.test(:8443)?$/);
-    expect(r.byId['ws.preview']!.message).toBe('101, hello from nap-sandbox');
-    // Apart as sent: at least the part of the gap below which the pair counts as held back.
-    expect(r.byId['sse.main']!.evidence.tickAt - r.byId['sse.main']!.evidence.helloAt).toBeGreaterThanOrEqual(
-      Math.round(TICK_GAP_MS * 0.6),
-    );
-    expect(r.byId['http.redirect']!.message).toMatch(/^301 → https:\/\/nap\.test:8443\//);
-  });
+  it(
+    'a healthy ingress: every host on its own service with Host preserved, upgrades pass, SSE ' + 'unbuffered',
+    async () => {
+      const r = await run(P.healthy);
+      expect(r.code, JSON.stringify(r.json.checks.filter((c: JsonCheck) => c.status !== 'pass'))).toBe(0);
+      // Every check this scope runs (all but dns, env and turn) is reported, and every one passes but config.values
+      // (no --values file to read here) and the holds (--no-hold lists them as not held).
+      const SKIPPED_AREAS = ['dns', 'env', 'turn'];
+      const reported = (await loadChecks()).map((d) => d.meta.id).filter((id) => !SKIPPED_AREAS.includes(areaOf(id)));
+      expect(Object.keys(r.byId).sort()).toEqual([...reported].sort());
+      expect(r.byId['config.values']).toMatchObject({ status: 'skip', message: 'no --values file given' });
+      const holds = reported.filter((id) => areaOf(id) === 'hold');
+      for (const id of holds) expect(r.byId[id], id).toMatchObject({ status: 'skip' });
+      const inScope = reported.filter((id) => id !== 'config.values' && !holds.includes(id));
+      for (const id of inScope) expect(r.byId[id], id).toMatchObject({ status: 'pass' });
+      expect(r.byId['http.files']!.message).toBe('nap-cp (responder), Host preserved, X-Forwarded-Proto https');
+      expect(r.byId['http.preview']!.evidence.responder.host).toMatch(/^nvf[0-9a-f]{10}\.sandbox\.nap\.test(:8443)?$/);
+      expect(r.byId['ws.preview']!.message).toBe('101, hello from nap-sandbox');
+      // Apart as sent: at least the part of the gap below which the pair counts as held back.
+      expect(r.byId['sse.main']!.evidence.tickAt - r.byId['sse.main']!.evidence.helloAt).toBeGreaterThanOrEqual(
+        Math.round(TICK_GAP_MS * 0.6),
+      );
+      expect(r.byId['http.redirect']!.message).toMatch(/^301 → https:\/\/nap\.test:8443\//);
+    },
+  );
 
   it('Upgrade headers dropped by the proxy: WS_UPGRADE_STRIPPED on every ws check', async () => {
     const r = await run(P.stripped, ['--only', 'ws']);

@@ -263,20 +263,23 @@ describe('turn.* behind a real firewall (iptables in the namespace)', () => {
     },
   );
 
-  it('3478 dropped over UDP and TCP: both fail TURN_TIMEOUT (no warning when nothing answers), the rest skip', async () => {
-    await net.iptables('-I', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '3478', '-j', 'DROP');
-    await net.iptables('-I', 'INPUT', '-d', IP.healthy, '-p', 'tcp', '--dport', '3478', '-j', 'DROP');
-    try {
-      const r = await turn(IP.healthy, ['--turn-secret-file', secretFile]);
-      expect(r.byId['turn.udp']).toMatchObject({ status: 'fail', code: 'TURN_TIMEOUT' });
-      expect(r.byId['turn.tcp']).toMatchObject({ status: 'fail', code: 'TURN_TIMEOUT' });
-      for (const id of ['turn.auth', 'turn.relay', 'turn.peers']) expect(r.byId[id]!.status, id).toBe('skip');
-      expect(r.code).toBe(1);
-    } finally {
-      await net.iptables('-D', 'INPUT', '-d', IP.healthy, '-p', 'tcp', '--dport', '3478', '-j', 'DROP');
-      await net.iptables('-D', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '3478', '-j', 'DROP');
-    }
-  });
+  it(
+    '3478 dropped over UDP and TCP: both fail TURN_TIMEOUT (no warning when nothing answers), the ' + 'rest skip',
+    async () => {
+      await net.iptables('-I', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '3478', '-j', 'DROP');
+      await net.iptables('-I', 'INPUT', '-d', IP.healthy, '-p', 'tcp', '--dport', '3478', '-j', 'DROP');
+      try {
+        const r = await turn(IP.healthy, ['--turn-secret-file', secretFile]);
+        expect(r.byId['turn.udp']).toMatchObject({ status: 'fail', code: 'TURN_TIMEOUT' });
+        expect(r.byId['turn.tcp']).toMatchObject({ status: 'fail', code: 'TURN_TIMEOUT' });
+        for (const id of ['turn.auth', 'turn.relay', 'turn.peers']) expect(r.byId[id]!.status, id).toBe('skip');
+        expect(r.code).toBe(1);
+      } finally {
+        await net.iptables('-D', 'INPUT', '-d', IP.healthy, '-p', 'tcp', '--dport', '3478', '-j', 'DROP');
+        await net.iptables('-D', 'INPUT', '-d', IP.healthy, '-p', 'udp', '--dport', '3478', '-j', 'DROP');
+      }
+    },
+  );
 
   it("the relay range dropped: TURN_RELAY_BLOCKED naming the rule to open (and coturn's own client loses " +
     'everything too)', async () => {

@@ -94,7 +94,9 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
         },
         DNS_NO_ADDRESS: {
           status: 'fail',
-          why: 'The name exists but has no A or AAAA record (only other types, or a CNAME whose target has no address).',
+          why:
+            'The name exists but has no A or AAAA record (only other types, or a CNAME whose target has no ' +
+            'address).',
           fix:
             'Give the name (or the end of its CNAME chain) an A/AAAA record pointing at the ingress; a CNAME ' +
             'must end at a name that has one.',
@@ -148,6 +150,7 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
             ? ` (this machine still resolves it to ${list(ev.os.addresses)}, from /etc/hosts or a local cache)`
             : '';
         const chain = worst.cnames.length ? ` via CNAME ${worst.cnames.join(' → ')}` : '';
+        const noWildcard = role === 'preview' ? `: no wildcard record for *.sandbox.${ctx.target.domain}` : '';
         switch (worst.outcome) {
           case 'nxdomain':
             return {
@@ -155,9 +158,7 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
               code: 'DNS_NXDOMAIN',
               host,
               fix,
-              message:
-                `${host}${chain} does not exist (NXDOMAIN from ` +
-                `${worst.server})${role === 'preview' ? `: no wildcard record for *.sandbox.${ctx.target.domain}` : ''}${also}`,
+              message: `${host}${chain} does not exist (NXDOMAIN from ${worst.server})${noWildcard}${also}`,
             };
           case 'nodata':
             return {

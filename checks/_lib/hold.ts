@@ -46,7 +46,10 @@ const secs = (ms: number) => Math.round(ms / 100) / 10;
 /** The twin cut no later than this after the silent stream's age counts as "cut too" (same age, or first). */
 const SAME_AGE_S = OUTLIVE_MS / 1000;
 
-/** nap-cp's SSE comment heartbeat (control-plane/src/lib/sse.ts): an idle timeout above it spares the platform's SSE. */
+/**
+ * nap-cp's SSE comment heartbeat (control-plane/src/lib/sse.ts): an idle timeout above it spares the platform's
+ * SSE.
+ */
 export const PLATFORM_SSE_HEARTBEAT_S = 15;
 
 type Analysis = Pick<
@@ -292,11 +295,10 @@ export function holdSseCheck(): CheckDef<HoldEvidence> {
             `maintenance window`,
         };
       const sse = up.get('sse.main');
-      if (sse?.status === 'fail')
-        return {
-          ...base,
-          unavailable: `no hold on ${host}: ${NOT_HOLDABLE[sse.code ?? ''] ?? `sse.main failed (${sse.code ?? sse.message})`}`,
-        };
+      if (sse?.status === 'fail') {
+        const why = NOT_HOLDABLE[sse.code ?? ''] ?? `sse.main failed (${sse.code ?? sse.message})`;
+        return { ...base, unavailable: `no hold on ${host}: ${why}` };
+      }
       const url = `${originFor(ctx, 'main')}${WELL_KNOWN}/sse?hold=${ctx.holdS}`;
       const o = {
         address: addressFor(ctx, 'main', up),

@@ -248,7 +248,8 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
   const config = ev.exchanges['/api/config'];
   if ((role === 'browsers' || role === 'sandbox') && config?.status === 200) {
     const c = parseJson(config.body) ?? {};
-    // napUrl is WEB_PUBLIC_URL as installed: its whole origin matters (install.sh falls back to http://<d>:<node port>).
+    // napUrl is WEB_PUBLIC_URL as installed: its whole origin matters (install.sh falls back to
+    // http://<d>:<node port>).
     const want = expectedPublicOrigin(ctx, 'main');
     const found = typeof c.napUrl === 'string' ? originOf(c.napUrl) : undefined;
     if (found !== want) {

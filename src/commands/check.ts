@@ -96,7 +96,8 @@ export async function prepareRun(o: CheckOptions, env: Io['env']): Promise<Prepa
   if (unknown.length) {
     const areas = [...new Set(defs.map((d) => d.meta.id.split('.')[0]))].join(', ');
     throw new UsageError(
-      `unknown check id or prefix: ${unknown.join(', ')} (known areas: ${areas}; \`nap-verify explain <id>\` lists ids)`,
+      `unknown check id or prefix: ${unknown.join(', ')} (known areas: ${areas}; ` +
+        '`nap-verify explain <id>` lists ids)',
     );
   }
   if (!chosen.length) throw new UsageError('--only/--skip leave no check to run');

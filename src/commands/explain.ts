@@ -12,7 +12,8 @@ const indent = (text: string, by = '    ') =>
     .join('\n');
 
 function codeText(code: string, c: CodeMeta): string {
-  return `  ${code} (${c.status})\n${indent(`why: ${c.why}`)}\n${indent(`fix: ${formatFix(c.fix)}`).replace(/\n {4}(?!fix)/g, '\n         ')}`;
+  const fix = indent(`fix: ${formatFix(c.fix)}`).replace(/\n {4}(?!fix)/g, '\n         ');
+  return `  ${code} (${c.status})\n${indent(`why: ${c.why}`)}\n${fix}`;
 }
 
 function checkText(def: CheckDef): string {

@@ -145,6 +145,7 @@ export async function kitLint(paths: string[], o: Record<string, unknown>, io: I
   const now = new Date();
   const domain = lint.domains.join(', ');
   const first = lint.domains[0]!;
+  const judgedApart = lint.domains.length > 1 ? `; ${plural(lint.domains.length, 'domain')} judged apart` : '';
   const run = {
     tool: 'nap-verify' as const,
     version: VERSION,
@@ -156,9 +157,7 @@ export async function kitLint(paths: string[], o: Record<string, unknown>, io: I
     resolvers: [],
     summary,
     results,
-    headline:
-      `kit lint: ${plural(lint.documents, 'object')} in ` +
-      `${files.map((f) => f.name).join(', ')}${lint.domains.length > 1 ? `; ${plural(lint.domains.length, 'domain')} judged apart` : ''}`,
+    headline: `kit lint: ${plural(lint.documents, 'object')} in ${files.map((f) => f.name).join(', ')}${judgedApart}`,
   };
   const verbose = o.verbose === true;
   const quiet = o.quiet === true;

@@ -34,8 +34,10 @@ export async function runReportCommand(file: string, o: Record<string, unknown>,
       if (meta && !r.remediation) r.remediation = formatFix(meta.fix);
     }
   }
-  if (!run.headline && run.vantage)
-    run.headline = `seen from ${run.vantage}${typeof run.environment?.browser === 'string' ? ` (${run.environment.browser})` : ''}`;
+  if (!run.headline && run.vantage) {
+    const browser = typeof run.environment?.browser === 'string' ? ` (${run.environment.browser})` : '';
+    run.headline = `seen from ${run.vantage}${browser}`;
+  }
   io.stdout.write(
     format === 'json'
       ? toJson(run)

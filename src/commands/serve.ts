@@ -32,9 +32,8 @@ export async function runServeCommand(raw: RawOptions): Promise<number> {
     limits: limitsFromEnv(process.env),
     log: (line) => process.stdout.write(`nap-verify serve: ${line}\n`),
   }).catch((e: NodeJS.ErrnoException) => {
-    throw new UsageError(
-      `cannot listen: ${e.code === 'EADDRINUSE' ? `port ${(e as NodeJS.ErrnoException & { port?: number }).port ?? ''} is in use` : e.message}`,
-    );
+    const port = (e as NodeJS.ErrnoException & { port?: number }).port ?? '';
+    throw new UsageError(`cannot listen: ${e.code === 'EADDRINUSE' ? `port ${port} is in use` : e.message}`);
   });
   const sig = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

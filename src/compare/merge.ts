@@ -1,4 +1,5 @@
-// biome-ignore-all lint/suspicious/noExplicitAny: renders or reads documents from outside (result JSON, manifests); every access is guarded
+/* biome-ignore-all lint/suspicious/noExplicitAny: renders or reads documents from outside (result JSON, manifests);
+   every access is guarded */
 // `compare`: merge schema-1 results from several vantage points into one table, check by check, and say what
 // each difference means. Pure: parsed JSON in, a comparison out; no file or network access here.
 //

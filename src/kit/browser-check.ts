@@ -85,12 +85,17 @@ export function browserCheckPage(o: BrowserCheckOptions): string {
 <body>
 <h1>Connection check for ${d}</h1>
 <p>This page tests, from this browser and this network, what the platform at <strong>${d}</strong> needs: each of its
-web addresses, WebSockets${o.responder ? ', live updates and long idle connections' : ''}, and the video relay (TURN). It sends nothing about you anywhere: when it is done, press <strong>Copy result</strong> and paste the result to whoever sent you this page.</p>
-<p class="muted">Browser: <span id="browser"></span> · opened <span id="opened"></span> · written by nap-verify ${esc(o.version)} · TURN test credentials valid until <span id="expiry"></span></p>
+web addresses, WebSockets${o.responder ? ', live updates and long idle connections' : ''}, and the video relay (TURN).
+It sends nothing about you anywhere: when it is done, press <strong>Copy result</strong> and paste the result to
+whoever sent you this page.</p>
+<p class="muted">Browser: <span id="browser"></span> · opened <span id="opened"></span> · written by nap-verify
+${esc(o.version)} · TURN test credentials valid until <span id="expiry"></span></p>
 <div id="expired" class="banner expired" hidden></div>
 <div id="verdict" class="banner">Starting…</div>
-<div class="controls"><span id="holdbox"><label for="hold">Hold idle connections for</label> <input id="hold" type="number" min="1" max="3600" step="1" value="${o.holdS}"> s</span>
-<button id="rerun" type="button">Run again</button><button id="copy" class="primary" type="button" disabled>Copy result</button><span id="copied" class="muted" aria-live="polite"></span></div>
+<div class="controls"><span id="holdbox"><label for="hold">Hold idle connections for</label>
+<input id="hold" type="number" min="1" max="3600" step="1" value="${o.holdS}"> s</span>
+<button id="rerun" type="button">Run again</button><button id="copy" class="primary" type="button"
+disabled>Copy result</button><span id="copied" class="muted" aria-live="polite"></span></div>
 <table><colgroup><col class="st"><col class="what"><col class="host"><col></colgroup>
 <thead><tr><th>Result</th><th>What</th><th>Host</th><th>What happened</th></tr></thead><tbody id="rows"></tbody></table>
 <h2>Result to copy</h2>

@@ -96,7 +96,9 @@ export const BROWSER_PAGE_CODES: Record<string, CodeMeta & { rows: string }> = {
       "The user's browser got no relay over UDP but did over TCP. The platform hands browsers only " +
       'turn:<TURN_HOST>:3478?transport=tcp (browser-service/src/lib/turn.ts), so remote browsers work from this ' +
       'network.',
-    fix: 'Nothing to do for the platform as it is; open 3478/udp on their network only if UDP relaying is wanted later.',
+    fix:
+      'Nothing to do for the platform as it is; open 3478/udp on their network only if UDP relaying is ' +
+      'wanted later.',
   },
   TURN_TIMEOUT: {
     rows: 'turn.udp, turn.tcp',

@@ -77,7 +77,8 @@ export function alertRules(): { groups: RuleGroup[] } {
               summary: 'A proxy cuts long-lived {{ $labels.check }} streams of {{ $labels.instance }}',
               description:
                 'An idle WebSocket/SSE stream was cut before the hold ended (see ' +
-                "nap_verify_hold_cut_after_seconds): raise the proxy's stream timeouts (`nap-verify explain HOLD_CUT`).",
+                "nap_verify_hold_cut_after_seconds): raise the proxy's stream timeouts " +
+                '(`nap-verify explain HOLD_CUT`).',
             },
           },
         ],

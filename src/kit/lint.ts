@@ -1,4 +1,5 @@
-// biome-ignore-all lint/suspicious/noExplicitAny: renders or reads documents from outside (result JSON, manifests); every access is guarded
+/* biome-ignore-all lint/suspicious/noExplicitAny: renders or reads documents from outside (result JSON, manifests);
+   every access is guarded */
 // `kit lint`: read ingress manifests (Ingress, Contour HTTPProxy, Traefik IngressRoute, Istio Gateway/VirtualService,
 // Gateway API Gateway/HTTPRoute) and find the mistakes that break NAP before any traffic flows. Pure: text in,
 // findings out, each naming the file, the document index and the fix.

@@ -100,7 +100,10 @@ export function anchorsFromPems(pems: string[], source: Anchors['source']): Anch
 }
 
 let systemAnchors: Promise<Anchors> | undefined;
-/** Node's bundled Mozilla roots plus the OS store (browsers on this machine trust the latter). Parsed once, on demand. */
+/**
+ * Node's bundled Mozilla roots plus the OS store (browsers on this machine trust the latter). Parsed once, on
+ * demand.
+ */
 export function loadSystemAnchors(): Promise<Anchors> {
   systemAnchors ??= readFile('/etc/ssl/certs/ca-certificates.crt', 'utf8')
     .catch(() => '')

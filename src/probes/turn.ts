@@ -149,7 +149,10 @@ export interface RelaySample {
   ms: number;
 }
 
-/** One allocation: allocate, permit ourselves as a peer, send a datagram to the relay from a second socket, see it arrive. */
+/**
+ * One allocation: allocate, permit ourselves as a peer, send a datagram to the relay from a second socket, see it
+ * arrive.
+ */
 export async function probeRelay(
   kind: TransportKind,
   server: Endpoint,

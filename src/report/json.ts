@@ -5,7 +5,10 @@ import type { Summary } from './summary.js';
 export interface RunRecord {
   tool: 'nap-verify';
   version: string;
-  /** Where the run looked from (--vantage; `browser` for the end user's page, kept when read back); absent for runs that look from nowhere (kit lint). */
+  /**
+   * Where the run looked from (--vantage; `browser` for the end user's page, kept when read back); absent for runs
+   * that look from nowhere (kit lint).
+   */
   vantage?: string;
   startedAt: Date;
   finishedAt: Date;

@@ -16,7 +16,8 @@ const text = (s: string) => clean(s).replace(/&/g, '&amp;').replace(/</g, '&lt;'
 const secs = (ms: number) => (ms / 1000).toFixed(3);
 
 function testcase(r: CheckResult, strict: boolean): string {
-  const open = `    <testcase classname="nap-verify.${areaOf(r.id)}" name="${attr(r.id)}" time="${secs(r.durationMs)}">`;
+  const open =
+    `    <testcase classname="nap-verify.${areaOf(r.id)}" name="${attr(r.id)}" ` + `time="${secs(r.durationMs)}">`;
   const detail = [r.host ? `host: ${r.host}` : '', r.message, r.remediation ? `fix: ${r.remediation}` : '']
     .filter(Boolean)
     .join('\n');

@@ -1,4 +1,5 @@
-// biome-ignore-all lint/suspicious/noExplicitAny: renders or reads documents from outside (result JSON, manifests); every access is guarded
+/* biome-ignore-all lint/suspicious/noExplicitAny: renders or reads documents from outside (result JSON, manifests);
+   every access is guarded */
 // The support triage report: one document model (headings, paragraphs, tables, notes) built from the run, then
 // written as Markdown or as one self-contained HTML page. Built only from results and shown options, which
 // carry no secrets.
@@ -77,12 +78,17 @@ function dnsBlocks(ev: Record<string, any>): Block[] {
 }
 
 function tlsBlocks(ev: Record<string, any>): Block[] {
+  const session = ev.failure
+    ? `${ev.failure.stage} failed (${ev.failure.kind}): ${ev.failure.error}`
+    : `${s(ev.protocol)}, ${s(ev.cipher)}`;
+  const anchor = ev.analysis?.anchor ? ` (anchor ${ev.analysis.anchor}, ${ev.analysis.anchorSource})` : '';
+  const missingIssuer = ev.analysis?.missingIssuer ? `; missing issuer ${ev.analysis.missingIssuer}` : '';
   const out: Block[] = [
     {
       kind: 'p',
       text:
         `Connected to ${s(ev.address)}:${s(ev.port)} with SNI ${s(ev.host)}: ` +
-        `${ev.failure ? `${ev.failure.stage} failed (${ev.failure.kind}): ${ev.failure.error}` : `${s(ev.protocol)}, ${s(ev.cipher)}`}. Trust: ${s(ev.analysis?.trust)}${ev.analysis?.anchor ? ` (anchor ${ev.analysis.anchor}, ${ev.analysis.anchorSource})` : ''}${ev.analysis?.missingIssuer ? `; missing issuer ${ev.analysis.missingIssuer}` : ''}.`,
+        `${session}. Trust: ${s(ev.analysis?.trust)}${anchor}${missingIssuer}.`,
     },
   ];
   const chain = (ev.chain ?? []) as Array<Record<string, any>>;
@@ -106,14 +112,18 @@ function tlsBlocks(ev: Record<string, any>): Block[] {
 
 function holdBlocks(ev: Record<string, any>): Block[] {
   if (!ev.silent) return [];
+  const howEnded = (end: Record<string, any> | undefined) => {
+    const code = end?.code ? ` ${end.code}` : '';
+    const status = end?.status ? ` ${end.status}` : '';
+    const detail = end?.detail ? `: ${end.detail}` : '';
+    return `${s(end?.how)}${code}${status}${detail}`;
+  };
   const row = (name: string, t: Record<string, any>) => [
     name,
     secs(t.openedAt),
     secs(t.lastByteAt),
     secs(t.endedAt),
-    t.end?.how === 'survived'
-      ? 'still open after the hold'
-      : `${s(t.end?.how)}${t.end?.code ? ` ${t.end.code}` : ''}${t.end?.status ? ` ${t.end.status}` : ''}${t.end?.detail ? `: ${t.end.detail}` : ''}`,
+    t.end?.how === 'survived' ? 'still open after the hold' : howEnded(t.end),
   ];
   const out: Block[] = [
     {
@@ -171,11 +181,9 @@ function recordedOn(run: RunRecord): string[][] {
       ['Machine', `${os.type()} ${os.release()} ${os.arch()}`],
     ];
   const str = (k: string) => (typeof env[k] === 'string' ? (env[k] as string) : undefined);
+  const runtime = str('browser') ? `, in ${str('browser')}` : str('node') ? `, Node ${str('node')}` : '';
   return [
-    [
-      'Tool',
-      `nap-verify ${run.version}${str('browser') ? `, in ${str('browser')}` : str('node') ? `, Node ${str('node')}` : ''}`,
-    ],
+    ['Tool', `nap-verify ${run.version}${runtime}`],
     [
       'Machine',
       [str('platform'), str('userAgent'), str('timeZone') && `time zone ${str('timeZone')}`]
@@ -192,12 +200,13 @@ export function triageDocument(run: RunRecord): Block[] {
   const fails = r.filter((x) => x.status === 'fail' || (strict && x.status === 'warn'));
   const warns = strict ? [] : r.filter((x) => x.status === 'warn');
   const problems = [...fails, ...warns];
+  const failed = fails.length ? `${fails.length} failed` : '';
+  const warned = warns.length ? `${warns.length} warning${warns.length === 1 ? '' : 's'}` : '';
   const verdict =
     run.summary.status === 'interrupted'
       ? 'INTERRUPTED: unfinished checks are marked skip'
       : problems.length
-        ? `${run.summary.status.toUpperCase()}: ` +
-          `${fails.length ? `${fails.length} failed` : ''}${fails.length && warns.length ? ', ' : ''}${warns.length ? `${warns.length} warning${warns.length === 1 ? '' : 's'}` : ''} — see Problems below`
+        ? `${run.summary.status.toUpperCase()}: ${failed}${failed && warned ? ', ' : ''}${warned} — see Problems below`
         : 'PASS: every check that ran passed';
   const blocks: Block[] = [
     { kind: 'h', level: 1, text: `nap-verify triage report: ${run.target.domain}` },
@@ -305,12 +314,8 @@ export function triageDocument(run: RunRecord): Block[] {
   for (const area of [...new Set(r.map((x) => areaOf(x.id)))]) {
     blocks.push({ kind: 'h', level: 3, text: AREA_TITLE[area] ?? area });
     for (const x of r.filter((y) => areaOf(y.id) === area)) {
-      const inner: Block[] = [
-        {
-          kind: 'p',
-          text: `${x.code ? `${x.code}: ` : ''}${x.message}${x.host ? ` (host ${x.host}, ${x.durationMs} ms)` : ` (${x.durationMs} ms)`}`,
-        },
-      ];
+      const timing = x.host ? ` (host ${x.host}, ${x.durationMs} ms)` : ` (${x.durationMs} ms)`;
+      const inner: Block[] = [{ kind: 'p', text: `${x.code ? `${x.code}: ` : ''}${x.message}${timing}` }];
       if (x.remediation) {
         // Problems carry their fix at the top already; details point there instead of repeating it.
         const first = firstWithFix.get(x.remediation);
@@ -360,11 +365,18 @@ function mdBlock(b: Block): string {
         .join('\n')}\n`;
     case 'pre':
       return `\`\`\`\n${b.text.replace(/```/g, "'''")}\n\`\`\`\n`;
-    case 'table':
-      return `${[`| ${b.head.map(mdCell).join(' | ')} |`, `|${b.head.map(() => '---').join('|')}|`, ...b.rows.map((row) => `| ${row.map(mdCell).join(' | ')} |`)].join('\n')}\n`;
-    case 'details':
+    case 'table': {
+      const head = `| ${b.head.map(mdCell).join(' | ')} |`;
+      const rule = `|${b.head.map(() => '---').join('|')}|`;
+      const rows = b.rows.map((row) => `| ${row.map(mdCell).join(' | ')} |`);
+      return `${[head, rule, ...rows].join('\n')}\n`;
+    }
+    case 'details': {
       // GitHub and most viewers render <details>; the blank lines let the Markdown inside render too.
-      return `<a id="${b.id}"></a>\n<details><summary>${mdCell(b.summary).replace(/</g, '&lt;')}</summary>\n\n${b.blocks.map(mdBlock).join('\n')}\n</details>\n`;
+      const summary = mdCell(b.summary).replace(/</g, '&lt;');
+      const inside = b.blocks.map(mdBlock).join('\n');
+      return `<a id="${b.id}"></a>\n<details><summary>${summary}</summary>\n\n${inside}\n</details>\n`;
+    }
   }
 }
 

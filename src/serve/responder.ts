@@ -312,10 +312,11 @@ function handle(
     return json(res, 200, { napUrl: urls.web, sandboxDomain: `sandbox.${d}` });
   if (path === '/api' || path.startsWith('/api/')) return json(res, 401, { error: 'Unauthorized' });
   // Everything else is the service's web UI.
+  const title = service === 'nap-sandbox' ? 'Sandboxes' : 'Browsers';
   return text(
     res,
     200,
-    `<!doctype html><html><head><title>${service === 'nap-sandbox' ? 'Sandboxes' : 'Browsers'}</title></head><body><div id="root"></div></body></html>`,
+    `<!doctype html><html><head><title>${title}</title></head><body><div id="root"></div></body></html>`,
     'text/html; charset=utf-8',
   );
 }

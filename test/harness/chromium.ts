@@ -18,7 +18,8 @@ addEventListener('load', () => {
   for (const d of document.querySelectorAll('details')) d.open = true;
   const w = innerWidth;
   const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > w + 0.5)
-    .slice(0, 10).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' ' + Math.round(e.getBoundingClientRect().right));
+    .slice(0, 10)
+    .map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' ' + Math.round(e.getBoundingClientRect().right));
   const pre = document.createElement('pre');
   pre.id = 'nv-measure';
   pre.textContent = JSON.stringify({ innerWidth: w, scrollWidth: document.documentElement.scrollWidth, wide });

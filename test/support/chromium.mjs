@@ -108,7 +108,10 @@ try {
     // The user's clock, moved: Date and Date.now see the shifted time, as on a machine whose date is later.
     await s('Page.addScriptToEvaluateOnNewDocument', {
       source: `(() => { const off = ${Number(cfg.clockOffsetMs)}; const R = Date;
-      function D(...a) { if (!new.target) return new R(R.now() + off).toString(); return a.length ? new R(...a) : new R(R.now() + off); }
+      function D(...a) {
+        if (!new.target) return new R(R.now() + off).toString();
+        return a.length ? new R(...a) : new R(R.now() + off);
+      }
       D.prototype = R.prototype; D.now = () => R.now() + off; D.parse = R.parse; D.UTC = R.UTC; window.Date = D; })();`,
     });
   }

@@ -71,7 +71,8 @@ switch (mode) {
       .listen(port, '127.0.0.1');
     break;
   case 'dns-garbage': {
-    // Per query: garbage, a reply with the wrong id, then a truncated reply that sends us to TCP — where more garbage waits.
+    // Per query: garbage, a reply with the wrong id, then a truncated reply that sends us to TCP — where more
+    // garbage waits.
     const sock = dgram.createSocket('udp4');
     sock.on('message', (q, r) => {
       const id = q.readUInt16BE(0);

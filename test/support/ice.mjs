@@ -43,7 +43,11 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>ice</title><script>
       await post('/sig/offer', pc.localDescription);
       await pc.setRemoteDescription(await poll('/sig/answer'));
     } else {
-      got = new Promise((res) => { pc.ondatachannel = (e) => { e.channel.onmessage = (m) => { e.channel.send('ack-' + m.data); res(m.data); }; }; });
+      got = new Promise((res) => {
+        pc.ondatachannel = (e) => {
+          e.channel.onmessage = (m) => { e.channel.send('ack-' + m.data); res(m.data); };
+        };
+      });
       await pc.setRemoteDescription(await poll('/sig/offer'));
       await pc.setLocalDescription(await pc.createAnswer());
       await gathered(pc);
@@ -56,7 +60,9 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>ice</title><script>
     stats.forEach((s) => {
       if (s.type !== 'candidate-pair' || s.state !== 'succeeded') return;
       const l = stats.get(s.localCandidateId);
-      out.local = { type: l.candidateType, address: l.address, protocol: l.protocol, relayProtocol: l.relayProtocol || null };
+      out.local = {
+        type: l.candidateType, address: l.address, protocol: l.protocol, relayProtocol: l.relayProtocol || null,
+      };
     });
   } catch (e) {
     out.error = String(e);

@@ -4,7 +4,8 @@
 // The post-install tests put it behind the real test nginx, healthy or misconfigured as installs are in the field.
 //
 //   node platform.mjs --domain nap.test --host 127.0.0.1 --cp-port 3000 --browser-port 3005 --sandbox-port 3006 \
-//     [--web-public-url U] [--browser-public-url U] [--sandbox-public-url U] [--files-public-url U] [--sandbox-domain D]
+//     [--web-public-url U] [--browser-public-url U] [--sandbox-public-url U] [--files-public-url U] \
+//     [--sandbox-domain D]
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { WebSocketServer } from 'ws';

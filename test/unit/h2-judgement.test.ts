@@ -21,13 +21,16 @@ describe('readFrame', () => {
     expect(readFrame(Buffer.concat([Buffer.from([0x81, 126, 1, 44]), long]))).toEqual({ opcode: 1, payload: long });
   });
 
-  it('refuses what a WebSocket server never sends: masked frames, reserved bits, unknown opcodes, 64-bit lengths', () => {
-    expect(readFrame(Buffer.from([0x81, 0x81, 1, 2, 3, 4, 0x41]))).toBe('invalid');
-    expect(readFrame(Buffer.from([0xc1, 1, 0x41]))).toBe('invalid');
-    expect(readFrame(Buffer.from([0x83, 0]))).toBe('invalid');
-    expect(readFrame(Buffer.from([0x82, 127, 0, 0, 0, 0, 0, 0, 0, 1]))).toBe('invalid');
-    expect(readFrame(Buffer.from('HTTP/1.1 200 OK\r\n'))).toBe('invalid');
-  });
+  it(
+    'refuses what a WebSocket server never sends: masked frames, reserved bits, unknown opcodes, ' + '64-bit lengths',
+    () => {
+      expect(readFrame(Buffer.from([0x81, 0x81, 1, 2, 3, 4, 0x41]))).toBe('invalid');
+      expect(readFrame(Buffer.from([0xc1, 1, 0x41]))).toBe('invalid');
+      expect(readFrame(Buffer.from([0x83, 0]))).toBe('invalid');
+      expect(readFrame(Buffer.from([0x82, 127, 0, 0, 0, 0, 0, 0, 0, 1]))).toBe('invalid');
+      expect(readFrame(Buffer.from('HTTP/1.1 200 OK\r\n'))).toBe('invalid');
+    },
+  );
 });
 
 describe('chooseAddress', () => {
@@ -99,29 +102,33 @@ describe('http.coalesce judgement', () => {
     connection: { ...conn, host: 'acme.com' },
     hosts: [],
   };
-  it("Envoy's 404 for a host not on the connection (istio/istio#13589) differs from the host's own answer: H2_MISROUTED", () => {
-    const j = coalesce.judge(
-      {
-        ...base,
-        hosts: [
-          {
-            role: 'files',
-            host: 'files.acme.com',
-            exchanges: { '/': { authority: 'files.acme.com', path: '/', status: 404, body: '' } },
-            direct: { rootStatus: 200 },
-          },
-        ],
-      },
-      ctx,
-    );
-    expect(j).toMatchObject({
-      status: 'fail',
-      code: 'H2_MISROUTED',
-      message:
-        'over the HTTP/2 connection opened for acme.com (192.0.2.1:443), :authority files.acme.com answered GET ' +
-        '/ with 404, where its own connection answers 200',
-    });
-  });
+  it(
+    "Envoy's 404 for a host not on the connection (istio/istio#13589) differs from the host's own " +
+      'answer: H2_MISROUTED',
+    () => {
+      const j = coalesce.judge(
+        {
+          ...base,
+          hosts: [
+            {
+              role: 'files',
+              host: 'files.acme.com',
+              exchanges: { '/': { authority: 'files.acme.com', path: '/', status: 404, body: '' } },
+              direct: { rootStatus: 200 },
+            },
+          ],
+        },
+        ctx,
+      );
+      expect(j).toMatchObject({
+        status: 'fail',
+        code: 'H2_MISROUTED',
+        message:
+          'over the HTTP/2 connection opened for acme.com (192.0.2.1:443), :authority files.acme.com answered GET ' +
+          '/ with 404, where its own connection answers 200',
+      });
+    },
+  );
 
   it('a reset coalesced stream is H2_MISROUTED too; no other host under the certificate is a pass', () => {
     expect(

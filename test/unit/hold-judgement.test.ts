@@ -210,10 +210,13 @@ describe('the culprit table at the default --hold 75', () => {
     },
   );
 
-  it('SSE idle of exactly 15 s is still HOLD_CUT (the heartbeat would race it); 15.5 s is the heartbeat warning', () => {
-    expect(judged('SSE stream', 75, idleRun(15, 75)).j).toMatchObject({ code: 'HOLD_CUT' });
-    expect(judged('SSE stream', 75, idleRun(15.5, 75)).j).toMatchObject({ code: 'HOLD_IDLE_HEARTBEAT' });
-  });
+  it(
+    'SSE idle of exactly 15 s is still HOLD_CUT (the heartbeat would race it); 15.5 s is the ' + 'heartbeat warning',
+    () => {
+      expect(judged('SSE stream', 75, idleRun(15, 75)).j).toMatchObject({ code: 'HOLD_CUT' });
+      expect(judged('SSE stream', 75, idleRun(15.5, 75)).j).toMatchObject({ code: 'HOLD_IDLE_HEARTBEAT' });
+    },
+  );
 
   it('a stream that never opened is skip with the reason, not a hold verdict', () => {
     const run = {

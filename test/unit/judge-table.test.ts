@@ -182,7 +182,8 @@ describe('tls.*', () => {
     };
   };
 
-  it('a certificate whose sent intermediate did not sign it (same name, other key): TLS_UNTRUSTED, chain broken', async () => {
+  it('a certificate whose sent intermediate did not sign it (same name, other key): TLS_UNTRUSTED, ' +
+    'chain broken', async () => {
     const root = await pki.rootCa('Judge Root CA');
     const [real, impostor] = await Promise.all([
       pki.intermediate(root, 'Judge Issuing CA'),
@@ -357,15 +358,16 @@ describe('ws.*', () => {
 describe('turn.*', () => {
   type Ev = EvidenceOf<typeof turnTcp>;
   const server = `${D}:3478`;
+  const tcpTimeout = 'no TCP connection within 5000 ms';
   judgeRows<Ev>([
     [
       'TCP connects time out: TURN_TIMEOUT on turn.tcp',
       turnTcp,
-      { transport: 'tcp', server, ok: false, failure: { kind: 'timeout', error: 'no TCP connection within 5000 ms' } },
+      { transport: 'tcp', server, ok: false, failure: { kind: 'timeout', error: tcpTimeout } },
       {
         status: 'fail',
         code: 'TURN_TIMEOUT',
-        message: `no STUN answer from ${server} over TCP: no TCP connection within 5000 ms (packets dropped on the way)`,
+        message: `no STUN answer from ${server} over TCP: ${tcpTimeout} (packets dropped on the way)`,
       },
     ],
     [

@@ -43,13 +43,16 @@ describe('option parsing', () => {
     ]);
   });
 
-  it('--ip-family: auto by default, 4 or 6 (ipv6 spelt out too), nothing else; --ingress-ip must be of that family', () => {
-    expect(validate({ domain: 'acme.com' }).ipFamily).toBe('auto');
-    expect(validate({ domain: 'acme.com', ipFamily: '6' }).ipFamily).toBe('6');
-    expect(validate({ domain: 'acme.com', ipFamily: 'ipv4' }).ipFamily).toBe('4');
-    expect(() => validate({ domain: 'acme.com', ipFamily: '5' })).toThrow(/--ip-family 5: expected auto, 4 or 6/);
-    expect(() => validate({ domain: 'acme.com', ipFamily: '6', ingressIp: '192.0.2.1' })).toThrow(
-      /--ingress-ip 192\.0\.2\.1 is not an IPv6 address/,
-    );
-  });
+  it(
+    '--ip-family: auto by default, 4 or 6 (ipv6 spelt out too), nothing else; --ingress-ip must be ' + 'of that family',
+    () => {
+      expect(validate({ domain: 'acme.com' }).ipFamily).toBe('auto');
+      expect(validate({ domain: 'acme.com', ipFamily: '6' }).ipFamily).toBe('6');
+      expect(validate({ domain: 'acme.com', ipFamily: 'ipv4' }).ipFamily).toBe('4');
+      expect(() => validate({ domain: 'acme.com', ipFamily: '5' })).toThrow(/--ip-family 5: expected auto, 4 or 6/);
+      expect(() => validate({ domain: 'acme.com', ipFamily: '6', ingressIp: '192.0.2.1' })).toThrow(
+        /--ingress-ip 192\.0\.2\.1 is not an IPv6 address/,
+      );
+    },
+  );
 });

@@ -100,7 +100,10 @@ describe('responder: /.well-known/nap-verify', () => {
     for await (const chunk of res.body) seen.push([Date.now() - t0, chunk.toString()]);
     const text = seen.map(([, c]) => c).join('');
     expect(text).toMatch(
-      /^event: hello\ndata: \{"service":"nap-cp","host":"acme\.test","forwardedProto":null,"protocol":1,"hold":2,"beat":0\.7,"gap":500\}\n\n/,
+      new RegExp(
+        /^event: hello\ndata: \{"service":"nap-cp","host":"acme\.test","forwardedProto":null,/.source +
+          /"protocol":1,"hold":2,"beat":0\.7,"gap":500\}\n\n/.source,
+      ),
     );
     for (const i of [0, 1, 2])
       expect(text).toMatch(new RegExp(`id: ${i}\\nevent: tick\\ndata: \\{"i":${i},"t":\\d+\\}\\n\\n`));
@@ -157,43 +160,49 @@ describe('responder: the platform fingerprints (spec §1)', () => {
     expect(ui.body).toContain('<title>Browsers</title>');
   });
 
-  it('sandbox: /health and a public /api/config from the domain, 401 on other /api/*, the web UI elsewhere', async () => {
-    const s = r.ports['nap-sandbox']!;
-    expect(JSON.parse((await get(s, '/api/config', `sandbox.${D}`)).body)).toEqual({
-      napUrl: 'https://acme.test',
-      sandboxDomain: 'sandbox.acme.test',
-    });
-    expect((await get(s, '/api/sandboxes', `sandbox.${D}`)).status).toBe(401);
-    expect((await get(s, '/', `sandbox.${D}`)).body).toContain('<title>Sandboxes</title>');
-  });
+  it(
+    'sandbox: /health and a public /api/config from the domain, 401 on other /api/*, the web UI ' + 'elsewhere',
+    async () => {
+      const s = r.ports['nap-sandbox']!;
+      expect(JSON.parse((await get(s, '/api/config', `sandbox.${D}`)).body)).toEqual({
+        napUrl: 'https://acme.test',
+        sandboxDomain: 'sandbox.acme.test',
+      });
+      expect((await get(s, '/api/sandboxes', `sandbox.${D}`)).status).toBe(401);
+      expect((await get(s, '/', `sandbox.${D}`)).body).toContain('<title>Sandboxes</title>');
+    },
+  );
 
-  it("/api/auth/login on browsers and sandbox: 302 to <d>/oauth/authorize with the service's own callback", async () => {
-    for (const [svc, role] of [
-      ['nap-browser', 'browsers'],
-      ['nap-sandbox', 'sandbox'],
-    ] as const) {
-      const a = await get(r.ports[svc]!, '/api/auth/login', `${role}.${D}`);
-      expect(a.status).toBe(302);
-      const loc = new URL(String(a.headers.location));
-      expect(`${loc.origin}${loc.pathname}`).toBe('https://acme.test/oauth/authorize');
-      expect(loc.searchParams.get('redirect_uri')).toBe(`https://${role}.acme.test/api/auth/callback`);
-    }
-    // Built from the public URLs it is given, as the platform builds them from values.env.
-    const np = await startResponder({
-      domain: D,
-      host: '127.0.0.1',
-      ports: { 'nap-browser': 0 },
-      services: ['nap-browser'],
-      publicUrls: { web: 'http://acme.test:30080', browser: 'http://acme.test:30085' },
-    });
-    try {
-      const loc = String((await get(np.ports['nap-browser']!, '/api/auth/login', `browsers.${D}`)).headers.location);
-      expect(loc).toMatch(/^http:\/\/acme\.test:30080\/oauth\/authorize\?/);
-      expect(new URL(loc).searchParams.get('redirect_uri')).toBe('http://acme.test:30085/api/auth/callback');
-    } finally {
-      await np.close();
-    }
-  });
+  it(
+    "/api/auth/login on browsers and sandbox: 302 to <d>/oauth/authorize with the service's own " + 'callback',
+    async () => {
+      for (const [svc, role] of [
+        ['nap-browser', 'browsers'],
+        ['nap-sandbox', 'sandbox'],
+      ] as const) {
+        const a = await get(r.ports[svc]!, '/api/auth/login', `${role}.${D}`);
+        expect(a.status).toBe(302);
+        const loc = new URL(String(a.headers.location));
+        expect(`${loc.origin}${loc.pathname}`).toBe('https://acme.test/oauth/authorize');
+        expect(loc.searchParams.get('redirect_uri')).toBe(`https://${role}.acme.test/api/auth/callback`);
+      }
+      // Built from the public URLs it is given, as the platform builds them from values.env.
+      const np = await startResponder({
+        domain: D,
+        host: '127.0.0.1',
+        ports: { 'nap-browser': 0 },
+        services: ['nap-browser'],
+        publicUrls: { web: 'http://acme.test:30080', browser: 'http://acme.test:30085' },
+      });
+      try {
+        const loc = String((await get(np.ports['nap-browser']!, '/api/auth/login', `browsers.${D}`)).headers.location);
+        expect(loc).toMatch(/^http:\/\/acme\.test:30080\/oauth\/authorize\?/);
+        expect(new URL(loc).searchParams.get('redirect_uri')).toBe('http://acme.test:30085/api/auth/callback');
+      } finally {
+        await np.close();
+      }
+    },
+  );
 
   it('preview: a label without a numeric -port is 400, an unknown id-port is 502', async () => {
     expect(await get(r.ports['nap-sandbox']!, '/', `nvf0123456789.sandbox.${D}`)).toMatchObject({

@@ -239,7 +239,8 @@ describe('RFC 5769 test vectors', () => {
         for (let bit = 0; bit < v.bytes.length * 8; bit++) {
           const b = flipBit(v.bytes, bit);
           if (bit < miEnd * 8) expect(verifyIntegrity(b, v.key), `bit ${bit}`).toBe(false);
-          // Only FINGERPRINT follows: a flip in its value leaves MESSAGE-INTEGRITY intact (one in its header may break framing).
+          // Only FINGERPRINT follows: a flip in its value leaves MESSAGE-INTEGRITY intact (one in its header may
+          // break framing).
           else if (bit >= (miEnd + 4) * 8) expect(verifyIntegrity(b, v.key), `bit ${bit}`).toBe(true);
           expect(verifyFingerprint(b), `bit ${bit}`).toBe(false);
         }

@@ -67,39 +67,43 @@ describe('config.values findings', () => {
     expect(hit.breaks).toMatch(breaks);
   });
 
-  it('the OAuth public URLs: whole origins, and each one set in external mode (install.sh falls back to node ports)', () => {
-    const nodePortForm = find({ WEB_PUBLIC_URL: 'http://nap.test:30080' });
-    expect(nodePortForm).toEqual([
-      expect.objectContaining({
-        key: 'WEB_PUBLIC_URL',
-        value: 'http://nap.test:30080',
-        expected: 'https://nap.test:8443',
-      }),
-    ]);
-    expect(nodePortForm[0]!.breaks).toMatch(/invalid_redirect_uri/);
-    const { SANDBOX_PUBLIC_URL: _s, ...unset } = ok;
-    const missing = valuesFindings(unset, { mode: 'external', domain: 'nap.test', httpsPort: 8443 });
-    expect(missing).toEqual([
-      expect.objectContaining({ key: 'SANDBOX_PUBLIC_URL', expected: 'https://sandbox.nap.test:8443' }),
-    ]);
-    expect(missing[0]!.value).toBeUndefined();
-    expect(missing[0]!.breaks).toMatch(/falls back to http:\/\/<NAP_HOST>:<node port>/);
-    // NodePort mode: the node-port origins are right, and unset keys are what install.sh fills in.
-    const np = {
-      NAP_HOST: 'nap.test',
-      INGRESS_MODE: 'nodeport',
-      WEB_PUBLIC_URL: 'http://nap.test:30080',
-      BROWSER_PUBLIC_URL: 'http://nap.test:30085',
-    };
-    const nodePorts = { main: 30080, browsers: 30085, sandbox: 30086 };
-    expect(valuesFindings(np, { mode: 'nodeport', domain: 'nap.test', nodePorts })).toEqual([]);
-    expect(
-      valuesFindings(
-        { ...np, BROWSER_PUBLIC_URL: 'http://nap.test:30086' },
-        { mode: 'nodeport', domain: 'nap.test', nodePorts },
-      ).map((f) => f.expected),
-    ).toEqual(['http://nap.test:30085']);
-  });
+  it(
+    'the OAuth public URLs: whole origins, and each one set in external mode (install.sh falls back ' +
+      'to node ports)',
+    () => {
+      const nodePortForm = find({ WEB_PUBLIC_URL: 'http://nap.test:30080' });
+      expect(nodePortForm).toEqual([
+        expect.objectContaining({
+          key: 'WEB_PUBLIC_URL',
+          value: 'http://nap.test:30080',
+          expected: 'https://nap.test:8443',
+        }),
+      ]);
+      expect(nodePortForm[0]!.breaks).toMatch(/invalid_redirect_uri/);
+      const { SANDBOX_PUBLIC_URL: _s, ...unset } = ok;
+      const missing = valuesFindings(unset, { mode: 'external', domain: 'nap.test', httpsPort: 8443 });
+      expect(missing).toEqual([
+        expect.objectContaining({ key: 'SANDBOX_PUBLIC_URL', expected: 'https://sandbox.nap.test:8443' }),
+      ]);
+      expect(missing[0]!.value).toBeUndefined();
+      expect(missing[0]!.breaks).toMatch(/falls back to http:\/\/<NAP_HOST>:<node port>/);
+      // NodePort mode: the node-port origins are right, and unset keys are what install.sh fills in.
+      const np = {
+        NAP_HOST: 'nap.test',
+        INGRESS_MODE: 'nodeport',
+        WEB_PUBLIC_URL: 'http://nap.test:30080',
+        BROWSER_PUBLIC_URL: 'http://nap.test:30085',
+      };
+      const nodePorts = { main: 30080, browsers: 30085, sandbox: 30086 };
+      expect(valuesFindings(np, { mode: 'nodeport', domain: 'nap.test', nodePorts })).toEqual([]);
+      expect(
+        valuesFindings(
+          { ...np, BROWSER_PUBLIC_URL: 'http://nap.test:30086' },
+          { mode: 'nodeport', domain: 'nap.test', nodePorts },
+        ).map((f) => f.expected),
+      ).toEqual(['http://nap.test:30085']);
+    },
+  );
 
   it('external mode needs a name, not an IP', () => {
     expect(

@@ -18,7 +18,8 @@ export function restCredentials(
 }
 
 /** RFC 3454 table B.1, "commonly mapped to nothing". */
-// biome-ignore lint/suspicious/noMisleadingCharacterClass: RFC 3454 lists these code points one by one, combining marks included
+/* biome-ignore lint/suspicious/noMisleadingCharacterClass: RFC 3454 lists these code points one by one, combining
+   marks included */
 const MAPPED_TO_NOTHING = /[\u00AD\u034F\u1806\u180B-\u180D\u200B-\u200D\u2060\uFE00-\uFE0F\uFEFF]/g;
 /** RFC 3454 table C.1.2, non-ASCII space characters (U+200B is already mapped to nothing above). */
 const NON_ASCII_SPACE = /[\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]/g;
