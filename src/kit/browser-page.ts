@@ -6,7 +6,8 @@
 export const PAGE_CSS = String.raw`
 :root{--pass:#1a7f37;--fail:#cf222e;--warn:#9a6700;--skip:#6e7781;--run:#0969da;--line:#d0d7de;--bg:#f6f8fa}
 *{box-sizing:border-box}
-body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2328;max-width:1100px;margin:0 auto;padding:16px}
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2328;max-width:1100px;margin:0 auto;
+padding:16px}
 h1{font-size:21px;margin:0 0 6px}h2{font-size:17px;margin:22px 0 6px}
 p{margin:6px 0}.muted{color:#57606a;font-size:13px}
 .banner{padding:10px 12px;border-radius:6px;margin:10px 0;border:1px solid var(--line);background:var(--bg)}
@@ -19,12 +20,14 @@ button.primary{background:#1f883d;color:#fff;border-color:#1f883d}button:disable
 table{border-collapse:collapse;width:100%;table-layout:fixed;font-size:14px}
 th,td{border-bottom:1px solid var(--line);padding:6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:var(--bg)}col.st{width:92px}col.what{width:30%}
-.badge{display:inline-block;min-width:70px;text-align:center;font-weight:700;font-size:12px;color:#fff;border-radius:3px;padding:1px 4px}
+.badge{display:inline-block;min-width:70px;text-align:center;font-weight:700;font-size:12px;color:#fff;
+border-radius:3px;padding:1px 4px}
 .badge.pass{background:var(--pass)}.badge.fail{background:var(--fail)}.badge.warn{background:var(--warn)}
 .badge.skip,.badge.waiting{background:var(--skip)}.badge.running{background:var(--run)}
 .id{display:block;color:#57606a;font-size:12px;font-family:ui-monospace,monospace}
 .code{font-family:ui-monospace,monospace;font-weight:600}
-pre{background:var(--bg);border:1px solid var(--line);padding:8px;font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere;max-height:24em;overflow-y:auto}
+pre{background:var(--bg);border:1px solid var(--line);padding:8px;font-size:12px;white-space:pre-wrap;
+overflow-wrap:anywhere;max-height:24em;overflow-y:auto}
 @media (max-width:640px){
   thead{display:none}table,tbody,tr,td{display:block;width:100%}
   tr{border-bottom:1px solid var(--line);padding:6px 0}td{border:0;padding:2px 0}
@@ -60,7 +63,8 @@ export const PAGE_SCRIPT = String.raw`
   function browserName() {
     var ua = navigator.userAgent, m;
     var known = [[/Edg\/([\d.]+)/, 'Edge'], [/OPR\/([\d.]+)/, 'Opera'], [/Firefox\/([\d.]+)/, 'Firefox'],
-      [/HeadlessChrome\/([\d.]+)/, 'Headless Chrome'], [/Chrome\/([\d.]+)/, 'Chrome'], [/Version\/([\d.]+).*Safari/, 'Safari']];
+      [/HeadlessChrome\/([\d.]+)/, 'Headless Chrome'], [/Chrome\/([\d.]+)/, 'Chrome'],
+      [/Version\/([\d.]+).*Safari/, 'Safari']];
     for (var i = 0; i < known.length; i++) if ((m = known[i][0].exec(ua))) return known[i][1] + ' ' + m[1];
     return ua;
   }
@@ -103,7 +107,10 @@ export const PAGE_SCRIPT = String.raw`
     var cells = rows[id].tr.children;
     cells[0].innerHTML = '<span class="badge ' + status + '">' + WORD[status] + '</span>';
     cells[3].textContent = '';
-    if (code) { var c = document.createElement('span'); c.className = 'code'; c.textContent = code + ' '; cells[3].appendChild(c); }
+    if (code) {
+      var c = document.createElement('span'); c.className = 'code'; c.textContent = code + ' ';
+      cells[3].appendChild(c);
+    }
     cells[3].appendChild(document.createTextNode(text));
   }
   function start(id, text) { rows[id].started = now(); show(id, 'running', text || 'running…'); }
@@ -131,15 +138,22 @@ export const PAGE_SCRIPT = String.raw`
     var ac = new AbortController(), t0 = now();
     var timer = setTimeout(function () { ac.abort(); }, C.timeoutMs);
     try {
-      var r = await fetch(url, { mode: 'no-cors', cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer', signal: ac.signal });
+      var r = await fetch(url, {
+        mode: 'no-cors', cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer', signal: ac.signal
+      });
       var ms = Math.round(now() - t0);
-      return done(id, { status: 'pass', message: host + ' answered over HTTPS with a certificate this browser accepts, in ' + ms + ' ms' + (role === 'preview' ? ' (a fresh name under the wildcard)' : ''),
+      return done(id, { status: 'pass',
+        message: host + ' answered over HTTPS with a certificate this browser accepts, in ' + ms + ' ms' +
+          (role === 'preview' ? ' (a fresh name under the wildcard)' : ''),
         evidence: { url: url, ms: ms, responseType: r.type } });
     } catch (e) {
       var msT = Math.round(now() - t0), timedOut = ac.signal.aborted;
-      var why = timedOut ? 'no answer within ' + secs(C.timeoutMs) : 'the browser says "' + String(e && e.message || e) + '"';
+      var why = timedOut
+        ? 'no answer within ' + secs(C.timeoutMs)
+        : 'the browser says "' + String(e && e.message || e) + '"';
       return done(id, { status: 'fail', code: 'BROWSER_UNREACHABLE',
-        message: 'this browser cannot reach https://' + host + portPart + '/ (' + why + '): the name does not resolve here, its certificate is not trusted here, or a proxy or firewall on this network blocks it',
+        message: 'this browser cannot reach https://' + host + portPart + '/ (' + why + '): the name does not ' +
+          'resolve here, its certificate is not trusted here, or a proxy or firewall on this network blocks it',
         evidence: { url: url, ms: msT, error: String(e && e.message || e), timedOut: timedOut } });
     } finally { clearTimeout(timer); }
   }
@@ -148,13 +162,18 @@ export const PAGE_SCRIPT = String.raw`
   function socket(url) {
     var s = { url: url, w: new Waiter(), opened: false, openedAt: 0, lastByteAt: 0, messages: [], closed: null };
     s.t0 = now();
-    try { s.ws = new WebSocket(url); } catch (e) { s.closed = { code: 0, reason: String(e && e.message || e), at: now() }; return s; }
+    try { s.ws = new WebSocket(url); } catch (e) {
+      s.closed = { code: 0, reason: String(e && e.message || e), at: now() };
+      return s;
+    }
     s.ws.onopen = function () { s.opened = true; s.openedAt = s.lastByteAt = now(); s.w.wake(); };
     s.ws.onmessage = function (e) { s.lastByteAt = now(); s.messages.push(String(e.data)); s.w.wake(); };
     s.ws.onclose = function (e) { s.closed = { code: e.code, reason: e.reason, at: now() }; s.w.wake(); };
     return s;
   }
-  var closeText = function (c) { return c ? 'close code ' + c.code + (c.reason ? ' "' + c.reason + '"' : '') : 'still open'; };
+  var closeText = function (c) {
+    return c ? 'close code ' + c.code + (c.reason ? ' "' + c.reason + '"' : '') : 'still open';
+  };
 
   async function envGateway() {
     var id = 'ws.main', url = wssUrl(d) + '/env-gateway';
@@ -166,9 +185,12 @@ export const PAGE_SCRIPT = String.raw`
     var ev = { url: url, opened: s.opened, close: s.closed };
     if (s.ws && !s.closed) s.ws.close();
     if (s.opened) return done(id, { status: 'pass', evidence: ev,
-      message: 'a WebSocket to ' + d + ' opened and the platform answered (' + closeText(s.closed) + (s.closed && s.closed.code === 1008 ? ': no token, as expected' : '') + '): WebSockets pass this network' });
+      message: 'a WebSocket to ' + d + ' opened and the platform answered (' + closeText(s.closed) +
+        (s.closed && s.closed.code === 1008 ? ': no token, as expected' : '') + '): WebSockets pass this network' });
     return done(id, { status: 'fail', code: 'WS_BLOCKED', evidence: ev,
-      message: 'a WebSocket to ' + url + ' never opened (' + (s.closed ? closeText(s.closed) : 'no answer within ' + secs(C.timeoutMs)) + ') although HTTPS to ' + d + ' works: a proxy or firewall here, or the ingress, does not pass WebSocket upgrades' });
+      message: 'a WebSocket to ' + url + ' never opened (' +
+        (s.closed ? closeText(s.closed) : 'no answer within ' + secs(C.timeoutMs)) + ') although HTTPS to ' + d +
+        ' works: a proxy or firewall here, or the ingress, does not pass WebSocket upgrades' });
   }
 
   async function wsEcho(role, holdS) {
@@ -182,30 +204,44 @@ export const PAGE_SCRIPT = String.raw`
     start(id, 'opening ' + url + ' …');
     var s = socket(url);
     var got = function (type, n) {
-      return function () { return s.closed || s.messages.filter(function (m) { try { return JSON.parse(m).type === type; } catch (e) { return false; } }).length >= n; };
+      return function () {
+        return s.closed || s.messages.filter(function (m) {
+          try { return JSON.parse(m).type === type; } catch (e) { return false; }
+        }).length >= n;
+      };
     };
     await s.w.until(got('hello', 1), C.timeoutMs);
     var hello = null;
-    s.messages.forEach(function (m) { try { var j = JSON.parse(m); if (j.type === 'hello' && !hello) hello = j; } catch (e) { /* not ours */ } });
+    s.messages.forEach(function (m) {
+      try { var j = JSON.parse(m); if (j.type === 'hello' && !hello) hello = j; } catch (e) { /* not ours */ }
+    });
     var ev = { url: url, opened: s.opened, hello: hello, close: s.closed };
     var fail = function (code, message) {
       if (s.ws && !s.closed) s.ws.close();
       done(id, { status: 'fail', code: code, message: message, evidence: ev });
       return skip(holdId, 'no WebSocket to hold (ws.' + role + ')');
     };
-    if (!s.opened) return fail('WS_BLOCKED', 'a WebSocket to ' + url + ' never opened (' + (s.closed ? closeText(s.closed) : 'no answer within ' + secs(C.timeoutMs)) + ') although HTTPS to ' + host + ' works: a proxy or firewall here, or the ingress, does not pass WebSocket upgrades');
-    if (!hello) return fail('WS_NO_ECHO', 'a WebSocket to ' + host + ' opened but the probe responder never said hello (' + closeText(s.closed) + ')');
-    if (hello.service !== SERVICE[role]) return fail('HTTP_WRONG_SERVICE', 'a WebSocket to ' + host + ' was answered by ' + hello.service + ', not ' + SERVICE[role] + ': the ingress routes this host to the wrong service');
+    if (!s.opened) return fail('WS_BLOCKED', 'a WebSocket to ' + url + ' never opened (' +
+      (s.closed ? closeText(s.closed) : 'no answer within ' + secs(C.timeoutMs)) + ') although HTTPS to ' + host +
+      ' works: a proxy or firewall here, or the ingress, does not pass WebSocket upgrades');
+    if (!hello) return fail('WS_NO_ECHO',
+      'a WebSocket to ' + host + ' opened but the probe responder never said hello (' + closeText(s.closed) + ')');
+    if (hello.service !== SERVICE[role]) return fail('HTTP_WRONG_SERVICE', 'a WebSocket to ' + host +
+      ' was answered by ' + hello.service + ', not ' + SERVICE[role] +
+      ': the ingress routes this host to the wrong service');
     s.ws.send('nap-verify echo 1');
     await s.w.until(got('echo', 1), C.timeoutMs);
-    if (!got('echo', 1)() || s.closed) return fail('WS_NO_ECHO', 'a WebSocket to ' + host + ' opened but the echo did not come back (' + closeText(s.closed) + ')');
-    done(id, { status: 'pass', evidence: ev, message: 'a WebSocket to ' + host + ' opened and echoed through to ' + hello.service });
+    if (!got('echo', 1)() || s.closed) return fail('WS_NO_ECHO',
+      'a WebSocket to ' + host + ' opened but the echo did not come back (' + closeText(s.closed) + ')');
+    done(id, { status: 'pass', evidence: ev,
+      message: 'a WebSocket to ' + host + ' opened and echoed through to ' + hello.service });
     if (holdS === 0) return skip(holdId, 'this page was written without the hold');
     // The hold: silent both ways, so only an idle timer between here and the service can end it.
     start(holdId, 'holding silent for ' + holdS + ' s …');
     var silentFrom = s.lastByteAt, t0 = s.openedAt, deadline = now() + holdS * 1000;
     var tick = setInterval(function () {
-      if (!s.closed) show(holdId, 'running', 'holding silent: ' + Math.max(0, Math.ceil((deadline - now()) / 1000)) + ' s left of ' + holdS + ' s');
+      if (!s.closed) show(holdId, 'running',
+        'holding silent: ' + Math.max(0, Math.ceil((deadline - now()) / 1000)) + ' s left of ' + holdS + ' s');
     }, 1000);
     await s.w.until(function () { return s.closed; }, holdS * 1000);
     clearInterval(tick);
@@ -215,7 +251,9 @@ export const PAGE_SCRIPT = String.raw`
       hev.ageS = Math.round((s.closed.at - t0) / 100) / 10;
       hev.ended = closeText(s.closed);
       return done(holdId, { status: 'fail', code: 'HOLD_CUT', evidence: hev,
-        message: 'the silent WebSocket to ' + host + ' was cut ' + hev.cutAfterS + ' s after its last byte (' + hev.ended + '): a proxy or firewall on the way ends idle connections; remote browsers and sandboxes will drop' });
+        message: 'the silent WebSocket to ' + host + ' was cut ' + hev.cutAfterS + ' s after its last byte (' +
+          hev.ended + '): a proxy or firewall on the way ends idle connections; ' +
+          'remote browsers and sandboxes will drop' });
     }
     s.ws.send('nap-verify echo 2');
     await s.w.until(got('echo', 2), C.timeoutMs);
@@ -224,12 +262,15 @@ export const PAGE_SCRIPT = String.raw`
     if (!alive) {
       hev.ended = s.closed ? closeText(s.closed) : 'no echo after the hold';
       return done(holdId, { status: 'fail', code: 'HOLD_CUT', evidence: hev,
-        message: 'the WebSocket to ' + host + ' looked open after ' + holdS + ' s of silence but carried nothing (' + hev.ended + '): something on the way dropped it silently' });
+        message: 'the WebSocket to ' + host + ' looked open after ' + holdS + ' s of silence but carried nothing (' +
+          hev.ended + '): something on the way dropped it silently' });
     }
     hev.survived = true;
     if (holdS <= SHORT_HOLD_S) return done(holdId, { status: 'warn', code: 'HOLD_SHORT', evidence: hev,
-      message: 'the WebSocket to ' + host + ' stayed open through ' + holdS + ' s of silence, which proves nothing about the 60 s most proxies allow: run with the default 75 s' });
-    return done(holdId, { status: 'pass', evidence: hev, message: 'the WebSocket to ' + host + ' stayed open through ' + holdS + ' s of silence and still carried data' });
+      message: 'the WebSocket to ' + host + ' stayed open through ' + holdS + ' s of silence, which proves nothing ' +
+        'about the 60 s most proxies allow: run with the default 75 s' });
+    return done(holdId, { status: 'pass', evidence: hev,
+      message: 'the WebSocket to ' + host + ' stayed open through ' + holdS + ' s of silence and still carried data' });
   }
 
   // One read of the responder's stream (spec §7): hello at once, the first tick SSE_GAP_MS later, the end at
@@ -241,18 +282,25 @@ export const PAGE_SCRIPT = String.raw`
       es.addEventListener('hello', function () { if (m.helloAt === undefined) m.helloAt = now() - t0; w.wake(); });
       es.addEventListener('tick', function () { if (m.tickAt === undefined) m.tickAt = now() - t0; w.wake(); });
       es.onerror = function () { m.error = true; w.wake(); };
-      w.until(function () { return m.tickAt !== undefined || (m.error && m.helloAt === undefined); }, C.timeoutMs).then(function () {
+      w.until(function () {
+        return m.tickAt !== undefined || (m.error && m.helloAt === undefined);
+      }, C.timeoutMs).then(function () {
         es.close();
         resolve({ firstEventMs: m.helloAt === undefined ? null : Math.round(m.helloAt), error: m.error,
-          helloToTickMs: m.tickAt === undefined || m.helloAt === undefined ? null : Math.round(m.tickAt - m.helloAt) });
+          helloToTickMs: m.tickAt === undefined || m.helloAt === undefined
+            ? null
+            : Math.round(m.tickAt - m.helloAt) });
       });
     });
   }
   var SSE_GAP_MS = 250, SSE_HOLD_S = 2;
-  var heldBack = function (r) { return r.helloToTickMs === null || r.helloToTickMs < SSE_GAP_MS * 0.6 || r.helloToTickMs > SSE_GAP_MS + 1000; };
+  var heldBack = function (r) {
+    return r.helloToTickMs === null || r.helloToTickMs < SSE_GAP_MS * 0.6 || r.helloToTickMs > SSE_GAP_MS + 1000;
+  };
 
   async function sse() {
-    var id = 'sse.main', url = httpsUrl(d) + '/.well-known/nap-verify/sse?hold=' + SSE_HOLD_S + '&gap=' + SSE_GAP_MS;
+    var id = 'sse.main',
+      url = httpsUrl(d) + '/.well-known/nap-verify/sse?hold=' + SSE_HOLD_S + '&gap=' + SSE_GAP_MS;
     var prior = await settled['tls.main'];
     if (prior.status !== 'pass') return skip(id, 'https://' + d + ' is not reachable from this browser (tls.main)');
     start(id, 'reading ' + url + ' …');
@@ -261,57 +309,85 @@ export const PAGE_SCRIPT = String.raw`
     if (first.firstEventMs !== null && heldBack(first)) { ev = await readSse(url); ev.firstAttempt = first; }
     ev.url = url; ev.gapMs = SSE_GAP_MS;
     if (ev.firstEventMs === null) return done(id, { status: 'fail', code: 'SSE_BLOCKED', evidence: ev,
-      message: 'this browser could not read the event stream on ' + d + ' (' + (ev.error ? 'the browser refused it: an error status, not text/event-stream, or blocked' : 'nothing within ' + secs(C.timeoutMs)) + ')' });
+      message: 'this browser could not read the event stream on ' + d + ' (' + (ev.error
+        ? 'the browser refused it: an error status, not text/event-stream, or blocked'
+        : 'nothing within ' + secs(C.timeoutMs)) + ')' });
     var twice = ev.firstAttempt ? ' (twice)' : '';
     if (ev.helloToTickMs === null) return done(id, { status: 'fail', code: 'SSE_BUFFERED', evidence: ev,
-      message: 'the first event on ' + d + ' came after ' + ev.firstEventMs + ' ms but the next, sent ' + SSE_GAP_MS + ' ms later, not within ' + secs(C.timeoutMs) + twice + ': something on the way holds events back' });
+      message: 'the first event on ' + d + ' came after ' + ev.firstEventMs + ' ms but the next, sent ' + SSE_GAP_MS +
+        ' ms later, not within ' + secs(C.timeoutMs) + twice + ': something on the way holds events back' });
     if (heldBack(ev)) return done(id, { status: 'fail', code: 'SSE_BUFFERED', evidence: ev,
-      message: 'two events sent ' + SSE_GAP_MS + ' ms apart reached this browser ' + ev.helloToTickMs + ' ms apart' + twice + ': a proxy or antivirus on the way buffers the stream, so live updates arrive late' });
+      message: 'two events sent ' + SSE_GAP_MS + ' ms apart reached this browser ' + ev.helloToTickMs + ' ms apart' +
+        twice + ': a proxy or antivirus on the way buffers the stream, so live updates arrive late' });
     return done(id, { status: 'pass', evidence: ev,
-      message: 'events arrive as sent: the first after ' + ev.firstEventMs + ' ms, the next ' + ev.helloToTickMs + ' ms later (sent ' + SSE_GAP_MS + ' ms apart)' });
+      message: 'events arrive as sent: the first after ' + ev.firstEventMs + ' ms, the next ' + ev.helloToTickMs +
+        ' ms later (sent ' + SSE_GAP_MS + ' ms apart)' });
   }
 
   async function turnRelay(transport) {
     var id = 'turn.' + transport, T = C.turn;
-    if (!T.username) return skip(id, 'this page was written without the TURN secret, so it cannot test relaying', 'TURN_NO_CREDENTIALS');
-    if (expired) return skip(id, 'this page expired on ' + new Date(C.expiresAt).toString() + ': its TURN test credentials are no longer valid; ask for a new page', 'PAGE_EXPIRED');
-    if (typeof RTCPeerConnection !== 'function') return skip(id, 'this browser has no WebRTC (RTCPeerConnection), so remote browsers cannot work in it', 'BROWSER_NO_WEBRTC');
+    if (!T.username) return skip(id, 'this page was written without the TURN secret, so it cannot test relaying',
+      'TURN_NO_CREDENTIALS');
+    if (expired) return skip(id, 'this page expired on ' + new Date(C.expiresAt).toString() +
+      ': its TURN test credentials are no longer valid; ask for a new page', 'PAGE_EXPIRED');
+    if (typeof RTCPeerConnection !== 'function') return skip(id,
+      'this browser has no WebRTC (RTCPeerConnection), so remote browsers cannot work in it', 'BROWSER_NO_WEBRTC');
     var hostPart = T.host.indexOf(':') >= 0 ? '[' + T.host + ']' : T.host;
     var url = 'turn:' + hostPart + ':' + T.port + '?transport=' + transport;
     start(id, 'asking ' + url + ' for a relay …');
     var w = new Waiter(), relay = null, complete = false, errors = [], pc;
     try {
-      pc = new RTCPeerConnection({ iceServers: [{ urls: url, username: T.username, credential: T.credential }], iceTransportPolicy: 'relay' });
+      pc = new RTCPeerConnection({
+        iceServers: [{ urls: url, username: T.username, credential: T.credential }], iceTransportPolicy: 'relay'
+      });
     } catch (e) {
-      return done(id, { status: 'fail', code: 'TURN_UNREACHABLE', evidence: { url: url, error: String(e && e.message || e) }, message: 'this browser refused the TURN settings ' + url + ': ' + String(e && e.message || e) });
+      return done(id, { status: 'fail', code: 'TURN_UNREACHABLE',
+        evidence: { url: url, error: String(e && e.message || e) },
+        message: 'this browser refused the TURN settings ' + url + ': ' + String(e && e.message || e) });
     }
     pc.onicecandidate = function (e) {
       if (!e.candidate) { complete = true; } else if (/ typ relay( |$)/.test(e.candidate.candidate) && !relay) {
-        relay = { address: e.candidate.address, port: e.candidate.port, protocol: e.candidate.protocol, relayProtocol: e.candidate.relayProtocol || null, candidate: e.candidate.candidate };
+        relay = { address: e.candidate.address, port: e.candidate.port, protocol: e.candidate.protocol,
+          relayProtocol: e.candidate.relayProtocol || null, candidate: e.candidate.candidate };
       }
       w.wake();
     };
     pc.onicegatheringstatechange = function () { if (pc.iceGatheringState === 'complete') complete = true; w.wake(); };
-    pc.onicecandidateerror = function (e) { errors.push({ errorCode: e.errorCode, errorText: e.errorText, url: e.url }); w.wake(); };
+    pc.onicecandidateerror = function (e) {
+      errors.push({ errorCode: e.errorCode, errorText: e.errorText, url: e.url }); w.wake();
+    };
     pc.createDataChannel('nap-verify');
     await pc.setLocalDescription(await pc.createOffer());
     await w.until(function () { return relay || complete; }, C.turnTimeoutMs);
     pc.close();
     var ev = { url: url, username: T.username, relay: relay, errors: errors, gatheringComplete: complete };
     if (relay) return done(id, { status: 'pass', evidence: ev,
-      message: 'this browser got a TURN relay over ' + transport.toUpperCase() + ' from ' + T.host + ':' + T.port + ': relay address ' + relay.address + ':' + relay.port });
-    if (errors.some(function (x) { return x.errorCode === 401; })) return done(id, { status: 'fail', code: 'TURN_AUTH_REJECTED', evidence: ev,
-      message: 'the TURN server ' + T.host + ':' + T.port + ' answered over ' + transport.toUpperCase() + ' but refused this page\'s credentials: its secret is not the one the page was written with' });
-    var said = errors.length ? ' (the browser says: ' + errors.map(function (x) { return x.errorCode + ' ' + x.errorText; }).join('; ') + ')' : '';
-    // The platform hands browsers only ?transport=tcp (browser-service lib/turn.ts): with TCP relaying, a blocked UDP
-    // path breaks nothing here, as the CLI's turn.udp says (TURN_UDP_UNUSED). TCP is tried first for that reason.
+      message: 'this browser got a TURN relay over ' + transport.toUpperCase() + ' from ' + T.host + ':' + T.port +
+        ': relay address ' + relay.address + ':' + relay.port });
+    if (errors.some(function (x) { return x.errorCode === 401; })) return done(id, { status: 'fail',
+      code: 'TURN_AUTH_REJECTED', evidence: ev,
+      message: 'the TURN server ' + T.host + ':' + T.port + ' answered over ' + transport.toUpperCase() +
+        ' but refused this page\'s credentials: its secret is not the one the page was written with' });
+    var said = errors.length
+      ? ' (the browser says: ' + errors.map(function (x) { return x.errorCode + ' ' + x.errorText; }).join('; ') + ')'
+      : '';
+    // The platform hands browsers only ?transport=tcp (browser-service lib/turn.ts): with TCP relaying, a blocked
+    // UDP path breaks nothing here, as the CLI's turn.udp says (TURN_UDP_UNUSED). TCP is tried first for that
+    // reason.
     var tcp = results['turn.tcp'];
-    if (transport === 'udp' && tcp && tcp.status === 'pass') return done(id, { status: 'warn', code: 'TURN_UDP_UNUSED', evidence: ev,
-      message: 'no TURN relay over UDP from this browser to ' + T.host + ':' + T.port + (complete ? '' : ' within ' + secs(C.turnTimeoutMs)) + said +
-        ', but TCP relays: the platform hands browsers only turn:' + hostPart + ':' + T.port + '?transport=tcp, so remote browsers work from here' });
+    if (transport === 'udp' && tcp && tcp.status === 'pass') return done(id, { status: 'warn',
+      code: 'TURN_UDP_UNUSED', evidence: ev,
+      message: 'no TURN relay over UDP from this browser to ' + T.host + ':' + T.port +
+        (complete ? '' : ' within ' + secs(C.turnTimeoutMs)) + said +
+        ', but TCP relays: the platform hands browsers only turn:' + hostPart + ':' + T.port +
+        '?transport=tcp, so remote browsers work from here' });
     return done(id, { status: 'fail', code: complete ? 'TURN_UNREACHABLE' : 'TURN_TIMEOUT', evidence: ev,
-      message: 'no TURN relay over ' + transport.toUpperCase() + ' from this browser to ' + T.host + ':' + T.port + (complete ? '' : ' within ' + secs(C.turnTimeoutMs)) + said +
-        (transport === 'udp' ? ': UDP to port ' + T.port + ' is blocked on this network or on the way' : ': TCP to port ' + T.port + ' is blocked on this network or on the way; the platform uses TCP, so remote browsers will not show video here') });
+      message: 'no TURN relay over ' + transport.toUpperCase() + ' from this browser to ' + T.host + ':' + T.port +
+        (complete ? '' : ' within ' + secs(C.turnTimeoutMs)) + said +
+        (transport === 'udp'
+          ? ': UDP to port ' + T.port + ' is blocked on this network or on the way'
+          : ': TCP to port ' + T.port + ' is blocked on this network or on the way; the platform uses TCP, ' +
+            'so remote browsers will not show video here') });
   }
 
   // ---- the run ----
@@ -322,11 +398,14 @@ export const PAGE_SCRIPT = String.raw`
     $('rerun').disabled = true; $('copy').disabled = true;
     var holdS = C.responder ? Math.max(1, Math.min(3600, Math.round(Number($('hold').value)) || C.holdS)) : 0;
     var startedAt = new Date();
-    hosts = { main: d, files: 'files.' + d, browsers: 'browsers.' + d, sandbox: 'sandbox.' + d, preview: 'nvf' + hex(5) + '.sandbox.' + d };
+    hosts = { main: d, files: 'files.' + d, browsers: 'browsers.' + d, sandbox: 'sandbox.' + d,
+      preview: 'nvf' + hex(5) + '.sandbox.' + d };
     expired = Date.now() > C.expiresAt;
     $('rows').textContent = ''; rows = {}; order = []; results = {}; settled = {};
     $('result').textContent = 'running…'; window.napVerifyResult = undefined;
-    $('verdict').className = 'banner'; $('verdict').textContent = 'Running: leave this page open until it says it is done' + (holdS ? ' (about ' + (holdS + 5) + ' s).' : '.');
+    $('verdict').className = 'banner';
+    $('verdict').textContent = 'Running: leave this page open until it says it is done' +
+      (holdS ? ' (about ' + (holdS + 5) + ' s).' : '.');
     ROLES.forEach(function (r) { row('tls.' + r, 'Reach ' + WHAT[r] + ' over HTTPS', hosts[r]); });
     WS_ROLES.forEach(function (r) { row('ws.' + r, 'WebSocket to ' + WHAT[r], hosts[r]); });
     row('sse.main', 'Live updates (server-sent events) on the web app', d);
@@ -339,14 +418,25 @@ export const PAGE_SCRIPT = String.raw`
       tasks.push(sse());
     } else {
       tasks.push(envGateway());
-      WS_ROLES.slice(1).forEach(function (r) { tasks.push(Promise.resolve(skip('ws.' + r, 'needs the probe responder (the page was written without --responder)', 'WS_NO_ENDPOINT'))); });
-      tasks.push(Promise.resolve(skip('sse.main', 'needs the probe responder (the page was written without --responder)')));
-      WS_ROLES.forEach(function (r) { tasks.push(Promise.resolve(skip('hold.ws.' + r, 'needs the probe responder (the page was written without --responder)'))); });
+      WS_ROLES.slice(1).forEach(function (r) {
+        tasks.push(Promise.resolve(skip('ws.' + r,
+          'needs the probe responder (the page was written without --responder)', 'WS_NO_ENDPOINT')));
+      });
+      tasks.push(Promise.resolve(skip('sse.main',
+        'needs the probe responder (the page was written without --responder)')));
+      WS_ROLES.forEach(function (r) {
+        tasks.push(Promise.resolve(skip('hold.ws.' + r,
+          'needs the probe responder (the page was written without --responder)')));
+      });
     }
-    // One relay attempt at a time; TCP first, the platform's own path, so that UDP is judged knowing whether it matters.
+    // One relay attempt at a time; TCP first, the platform's own path, so that UDP is judged knowing whether it
+    // matters.
     tasks.push(turnRelay('tcp').then(function () { return turnRelay('udp'); }));
     try { await Promise.all(tasks); } catch (e) {
-      order.forEach(function (id) { if (!results[id]) done(id, { status: 'fail', code: 'CHECK_ERROR', message: 'the page itself failed: ' + String(e && e.message || e) }); });
+      order.forEach(function (id) {
+        if (!results[id]) done(id, { status: 'fail', code: 'CHECK_ERROR',
+          message: 'the page itself failed: ' + String(e && e.message || e) });
+      });
     }
     finish(startedAt, holdS);
     running = false;
@@ -364,20 +454,26 @@ export const PAGE_SCRIPT = String.raw`
       startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt - startedAt,
       target: { domain: d, hosts: hosts, ingressIp: null, turn: { host: C.turn.host, port: C.turn.port } },
       options: { httpsPort: C.httpsPort, responder: C.responder, hold: holdS || false, timeout: C.timeoutMs / 1000,
-        pageWrittenAt: new Date(C.writtenAt).toISOString(), pageExpiresAt: new Date(C.expiresAt).toISOString(), pageExpired: expired },
+        pageWrittenAt: new Date(C.writtenAt).toISOString(), pageExpiresAt: new Date(C.expiresAt).toISOString(),
+        pageExpired: expired },
       environment: { browser: browserName(), userAgent: navigator.userAgent, platform: navigator.platform || null,
-        language: navigator.language || null, timeZone: (Intl.DateTimeFormat().resolvedOptions() || {}).timeZone || null,
+        language: navigator.language || null,
+        timeZone: (Intl.DateTimeFormat().resolvedOptions() || {}).timeZone || null,
         screen: window.innerWidth + 'x' + window.innerHeight, resolvers: [] },
       summary: summary, checks: checks
     };
     var text = JSON.stringify(doc, null, 2);
     $('result').textContent = text;
-    var failing = checks.filter(function (c) { return c.status === 'fail'; }).map(function (c) { return c.title.toLowerCase() + ' (' + c.host + ')'; });
+    var failing = checks.filter(function (c) { return c.status === 'fail'; })
+      .map(function (c) { return c.title.toLowerCase() + ' (' + c.host + ')'; });
     var v = $('verdict');
     v.className = 'banner ' + summary.status;
     v.textContent = summary.status === 'fail'
-      ? 'Done. Not everything works from this browser: ' + failing.join('; ') + '. Press “Copy result” and paste it to your support contact.'
-      : 'Done. Everything this page tests works from this browser' + (summary.warn ? ', with ' + summary.warn + ' warning(s)' : '') + '. Press “Copy result” and paste it to your support contact.';
+      ? 'Done. Not everything works from this browser: ' + failing.join('; ') +
+        '. Press “Copy result” and paste it to your support contact.'
+      : 'Done. Everything this page tests works from this browser' +
+        (summary.warn ? ', with ' + summary.warn + ' warning(s)' : '') +
+        '. Press “Copy result” and paste it to your support contact.';
     window.napVerifyResult = doc;
     document.documentElement.setAttribute('data-nap-verify', 'done');
     document.dispatchEvent(new CustomEvent('nap-verify-done', { detail: doc }));
@@ -385,7 +481,9 @@ export const PAGE_SCRIPT = String.raw`
 
   async function copy() {
     var text = $('result').textContent;
-    try { await navigator.clipboard.writeText(text); $('copied').textContent = 'Copied. Paste it into your reply.'; return; } catch (e) { /* fall back below */ }
+    try {
+      await navigator.clipboard.writeText(text); $('copied').textContent = 'Copied. Paste it into your reply.'; return;
+    } catch (e) { /* fall back below */ }
     var range = document.createRange(); range.selectNodeContents($('result'));
     var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
     var ok = false; try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
@@ -397,7 +495,9 @@ export const PAGE_SCRIPT = String.raw`
   $('expiry').textContent = new Date(C.expiresAt).toString();
   if (Date.now() > C.expiresAt) {
     var b = $('expired'); b.hidden = false;
-    b.textContent = 'This page expired on ' + new Date(C.expiresAt).toString() + '. Its TURN (video relay) test credentials no longer work, so that part is skipped: ask the person who sent it for a new page. The other tests still run.';
+    b.textContent = 'This page expired on ' + new Date(C.expiresAt).toString() + '. Its TURN (video relay) test ' +
+      'credentials no longer work, so that part is skipped: ask the person who sent it for a new page. ' +
+      'The other tests still run.';
   }
   if (C.responder) $('hold').value = String(holdFromPage()); else $('holdbox').hidden = true;
   $('rerun').onclick = run;
