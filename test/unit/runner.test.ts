@@ -49,37 +49,40 @@ describe('runner', () => {
     expect(r[1]).toMatchObject({ status: 'skip', message: 'skipped: a.base failed (X_FAIL)' });
   });
 
-  it('an early probe starts once its own inputs are done, beside the needs, and gather reads that same probe', async () => {
-    // a.slow finishes only after the early probe has started: were the probe started by gather (after a.slow), the
-    // run would wait for a.slow forever and fail at its deadline.
-    let probeStarted!: () => void;
-    const started = new Promise<void>((res) => (probeStarted = res));
-    let runs = 0;
-    const probe = () => {
-      runs++;
-      probeStarted();
-      return Promise.resolve({ read: 'early' });
-    };
-    const defs = [
-      check('a.addr'),
-      check('a.slow', {
-        gather: async () => {
-          await started;
-          return {};
-        },
-        deadlineMs: () => 2000,
-      }),
-      check('a.stream', {
-        needs: () => ['a.addr', 'a.slow'],
-        early: { after: () => ['a.addr'], start: (_c, _u, tools) => void tools.probe('k', probe) },
-        gather: (_c, _u, tools) => tools.probe('k', probe),
-        judge: (ev) => ({ status: 'pass', message: JSON.stringify(ev) }),
-      }),
-    ];
-    const r = await runChecks(defs, ['a.stream'], ctx(), new AbortController().signal);
-    expect(r[0]).toMatchObject({ status: 'pass', message: '{"read":"early"}' });
-    expect(runs).toBe(1);
-  });
+  it(
+    'an early probe starts once its own inputs are done, beside the needs, ' + 'and gather reads that same probe',
+    async () => {
+      // a.slow finishes only after the early probe has started: were the probe started by gather (after a.slow), the
+      // run would wait for a.slow forever and fail at its deadline.
+      let probeStarted!: () => void;
+      const started = new Promise<void>((res) => (probeStarted = res));
+      let runs = 0;
+      const probe = () => {
+        runs++;
+        probeStarted();
+        return Promise.resolve({ read: 'early' });
+      };
+      const defs = [
+        check('a.addr'),
+        check('a.slow', {
+          gather: async () => {
+            await started;
+            return {};
+          },
+          deadlineMs: () => 2000,
+        }),
+        check('a.stream', {
+          needs: () => ['a.addr', 'a.slow'],
+          early: { after: () => ['a.addr'], start: (_c, _u, tools) => void tools.probe('k', probe) },
+          gather: (_c, _u, tools) => tools.probe('k', probe),
+          judge: (ev) => ({ status: 'pass', message: JSON.stringify(ev) }),
+        }),
+      ];
+      const r = await runChecks(defs, ['a.stream'], ctx(), new AbortController().signal);
+      expect(r[0]).toMatchObject({ status: 'pass', message: '{"read":"early"}' });
+      expect(runs).toBe(1);
+    },
+  );
 
   it('an early probe whose check is skipped is aborted when the run ends, and its failure is no crash', async () => {
     let signal: AbortSignal | undefined;
