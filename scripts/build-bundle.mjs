@@ -23,6 +23,7 @@ const checkFiles = readdirSync(path.join(root, 'checks'))
 const version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version;
 const responder = readFileSync(path.join(root, 'dist', 'responder.mjs'), 'utf8');
 
+const entry = (f, i) => `{ file: ${JSON.stringify(f.replace(/\.ts$/, '.js'))}, def: c${i} }`;
 const bundledChecks = {
   name: 'bundled-checks',
   setup(b) {
@@ -31,8 +32,7 @@ const bundledChecks = {
       resolveDir: path.join(root, 'src'),
       contents: [
         ...checkFiles.map((f, i) => `import c${i} from '../checks/${f}';`),
-        `export const BUNDLED_CHECKS = ` +
-          `[${checkFiles.map((f, i) => `{ file: ${JSON.stringify(f.replace(/\.ts$/, '.js'))}, def: c${i} }`).join(', ')}];`,
+        `export const BUNDLED_CHECKS = [${checkFiles.map(entry).join(', ')}];`,
       ].join('\n'),
     }));
   },

@@ -195,7 +195,8 @@ async function main(argv: string[]): Promise<number> {
     .command('job')
     .argument('[check-options...]', 'after --: more check options for the run (e.g. -- --no-hold --turn 203.0.113.20)')
     .description(
-      'print a Job (or CronJob) that runs the checks inside the cluster against the public names (--vantage in-cluster)',
+      'print a Job (or CronJob) that runs the checks inside the cluster against the public names ' +
+        '(--vantage in-cluster)',
     )
     .option('--namespace <ns>', 'namespace to run in')
     .option('-d, --domain <d>', 'the platform domain (or NAP_HOST from --values-secret)')

@@ -2,7 +2,7 @@
 // one connection coalesced across the hosts of one certificate (http.coalesce), and WebSockets over Extended
 // CONNECT, RFC 8441 (ws.h2).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type JsonCheck, withChecks } from './harness/cli.js';
+import { runCli, withChecks } from './harness/cli.js';
 import { startNginx } from './harness/nginx.js';
 import { runCleanups } from './harness/proc.js';
 import { ingressBase, nginxSite, startHaproxy, startResponder, UPGRADE_MAP, type Ingress } from './support/ingress.js';
