@@ -1,19 +1,25 @@
 // sse.main: events reach the client as they are sent — not held back by proxy buffering or compression.
 import type { CheckDef, Judgement, RunContext, Upstream } from '../src/model.js';
+import { h2Sse } from '../src/probes/h2.js';
 import { readSse, type SseTimeline } from '../src/probes/sse.js';
 import { addressFor, dnsAfter, originFor, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './_lib/routing.js';
 import { evidenceOf } from './_lib/evidence.js';
 
-interface SseEvidence {
+/** One read of the stream: its timeline, and when hello and the first tick arrived (ms after the headers). */
+interface Reading {
+  stream?: SseTimeline;
+  helloAt?: number;
+  tickAt?: number;
+  /** When the first attempt saw hello and tick together: its gap (ms); the reading is the second attempt. */
+  firstGapMs?: number;
+}
+
+interface SseEvidence extends Reading {
   host: string;
   unavailable?: string;
   controller?: string;
-  stream?: SseTimeline;
-  /** Arrival of the hello event and the first tick (sent TICK_GAP_MS after it), ms after the headers. */
-  helloAt?: number;
-  tickAt?: number;
-  /** When the first attempt saw hello and tick together: its gap (ms); the evidence above is the second attempt. */
-  firstGapMs?: number;
+  /** The same stream over HTTP/2 when the server offers it (what browsers use): ALPN, or why it was not read. */
+  h2?: Reading & { alpn?: string; error?: string };
 }
 
 /**
@@ -28,22 +34,114 @@ export const TICK_GAP_MS = 100;
 const BUFFERED_BELOW_MS = Math.round(TICK_GAP_MS * 0.6);
 
 const FIRST_READ = 'sse.main:first-read';
+const FIRST_READ_H2 = 'sse.main:first-read-h2';
+const SSE_PATH = `${WELL_KNOWN}/sse?hold=1&gap=${TICK_GAP_MS}`;
 
 // hold=1: a buffering proxy releases everything when the stream ends after 1 s; a healthy one shows the first tick
 // TICK_GAP_MS after hello, and we stop there.
-async function measure(ctx: RunContext, up: Upstream, signal: AbortSignal) {
+async function measure(ctx: RunContext, up: Upstream, signal: AbortSignal): Promise<Reading> {
   const stream = await readSse({
-    url: `${originFor(ctx, 'main')}${WELL_KNOWN}/sse?hold=1&gap=${TICK_GAP_MS}`,
+    url: `${originFor(ctx, 'main')}${SSE_PATH}`,
     address: addressFor(ctx, 'main', up),
     timeoutMs: ctx.timeoutMs,
     expectMs: 1000,
     signal,
     stopAfter: 'tick',
   });
+  return { stream, ...arrivals(stream) };
+}
+
+/** The same read over HTTP/2; NodePort installs speak plain HTTP, which browsers never use h2 on. */
+type H2Reading = NonNullable<SseEvidence['h2']>;
+
+async function measureH2(ctx: RunContext, up: Upstream, signal: AbortSignal): Promise<H2Reading> {
+  const r = await h2Sse({
+    host: ctx.target.domain,
+    address: addressFor(ctx, 'main', up),
+    port: ctx.httpsPort,
+    timeoutMs: ctx.timeoutMs,
+    signal,
+    path: SSE_PATH,
+    expectMs: 1000,
+    stopAfter: 'tick',
+  });
+  const { alpn, error } = r.connection;
+  return {
+    ...(alpn ? { alpn } : {}),
+    ...(error ? { error } : {}),
+    ...(r.stream ? { stream: r.stream, ...arrivals(r.stream) } : {}),
+  };
+}
+
+function arrivals(stream: SseTimeline): Pick<Reading, 'helloAt' | 'tickAt'> {
   const at = (name: string) => stream.events.find(([, kind, n]) => kind === 'event' && n === name)?.[0];
   const rel = (t: number | undefined) => (t === undefined ? undefined : t - (stream.headersAt ?? 0));
-  return { stream, helloAt: rel(at('hello')), tickAt: rel(at('tick')) };
+  const [helloAt, tickAt] = [rel(at('hello')), rel(at('tick'))];
+  return { ...(helloAt !== undefined ? { helloAt } : {}), ...(tickAt !== undefined ? { tickAt } : {}) };
 }
+
+// Together once may be this machine, busy, reading two chunks in one go; a buffer holds them together every time.
+const together = (x: Reading) =>
+  x.helloAt !== undefined && x.tickAt !== undefined && x.tickAt - x.helloAt < BUFFERED_BELOW_MS;
+
+async function confirmed<R extends Reading>(first: R, again: () => Promise<R>, signal: AbortSignal): Promise<R> {
+  if (!together(first) || signal.aborted) return first;
+  return { ...(await again()), firstGapMs: first.tickAt! - first.helloAt! };
+}
+
+/** How one reading delivered: as sent, or held back (and how), or not an event stream at all. */
+type Delivery =
+  | { kind: 'live'; gap: number }
+  | { kind: 'held'; why: string }
+  | { kind: 'compressed'; encoding: string }
+  | { kind: 'not-sse'; why: string };
+
+function delivery(r: Reading): Delivery {
+  const s = r.stream!;
+  if (s.status !== 200) {
+    const said = s.body ? `: ${JSON.stringify(s.body.slice(0, 80))}` : '';
+    return { kind: 'not-sse', why: `the SSE stream answered ${s.status ?? s.end.how}${said}` };
+  }
+  if (!/^text\/event-stream/i.test(s.contentType ?? ''))
+    return {
+      kind: 'not-sse',
+      why: `the SSE stream arrived as ${s.contentType ?? 'no content type'}, not text/event-stream`,
+    };
+  if (s.contentEncoding) return { kind: 'compressed', encoding: s.contentEncoding };
+  if (r.helloAt === undefined || r.tickAt === undefined)
+    return {
+      kind: 'held',
+      why: `${r.helloAt === undefined ? 'no hello event' : 'no tick'} arrived before the stream ended (${s.end.how})`,
+    };
+  const gap = r.tickAt - r.helloAt;
+  if (gap < BUFFERED_BELOW_MS) {
+    const twice = r.firstGapMs !== undefined ? ` (twice: ${r.firstGapMs} ms the first time)` : '';
+    return {
+      kind: 'held',
+      why:
+        `hello and the first tick, sent ${TICK_GAP_MS / 1000} s apart, arrived within ${gap} ms of each other, ` +
+        `${(r.tickAt / 1000).toFixed(1)} s after the headers${twice}`,
+    };
+  }
+  return { kind: 'live', gap };
+}
+
+/** Turning buffering off fixes both codes: the proxy then flushes each event to every client. */
+const UNBUFFER_FIX = {
+  general: 'Turn response buffering and compression off for text/event-stream.',
+  'ingress-nginx':
+    'nginx.ingress.kubernetes.io/proxy-buffering: "off" on the Ingress (plain nginx: proxy_buffering ' +
+    'off; or the backend header X-Accel-Buffering: no), and leave text/event-stream out of gzip_types.',
+  nginx:
+    'In the location that proxies NAP: proxy_buffering off; (or the backend header X-Accel-Buffering: ' +
+    'no), and leave text/event-stream out of gzip_types.',
+  contour: 'Envoy streams by default: remove compression filters for text/event-stream.',
+  traefik:
+    'Remove the compress middleware from the route (or exclude text/event-stream); ' +
+    'responseForwarding.flushInterval.',
+  istio: 'Remove EnvoyFilters that add buffering or compression on this route.',
+  haproxy: 'Disable compression for text/event-stream (compression type without it); option http-buffer-request off.',
+};
 
 const check: CheckDef<SseEvidence> = {
   meta: {
@@ -60,22 +158,15 @@ const check: CheckDef<SseEvidence> = {
         why:
           'The proxy holds events back (response buffering or compression) and releases them in bursts: live ' +
           'progress and chat streams in NAP stall.',
-        fix: {
-          general: 'Turn response buffering and compression off for text/event-stream.',
-          'ingress-nginx':
-            'nginx.ingress.kubernetes.io/proxy-buffering: "off" on the Ingress (plain nginx: proxy_buffering ' +
-            'off; or the backend header X-Accel-Buffering: no), and leave text/event-stream out of gzip_types.',
-          nginx:
-            'In the location that proxies NAP: proxy_buffering off; (or the backend header X-Accel-Buffering: ' +
-            'no), and leave text/event-stream out of gzip_types.',
-          contour: 'Envoy streams by default: remove compression filters for text/event-stream.',
-          traefik:
-            'Remove the compress middleware from the route (or exclude text/event-stream); ' +
-            'responseForwarding.flushInterval.',
-          istio: 'Remove EnvoyFilters that add buffering or compression on this route.',
-          haproxy:
-            'Disable compression for text/event-stream (compression type without it); option http-buffer-request off.',
-        },
+        fix: UNBUFFER_FIX,
+      },
+      SSE_BUFFERED_HTTP1: {
+        status: 'warn',
+        why:
+          'The proxy holds events back from HTTP/1.1 clients but passes them on over HTTP/2 (nginx with ' +
+          'proxy_buffering on does this): browsers, which speak HTTP/2 to this ingress, get live events; anything ' +
+          'on HTTP/1.1 (scripts and SDKs, a TLS-inspecting proxy that speaks HTTP/1.1 to the ingress) stalls.',
+        fix: UNBUFFER_FIX,
       },
       SSE_BAD_TYPE: {
         status: 'fail',
@@ -93,6 +184,7 @@ const check: CheckDef<SseEvidence> = {
     after: (ctx) => dnsAfter(ctx, 'main'),
     start(ctx, up, tools) {
       void tools.probe(FIRST_READ, () => measure(ctx, up, tools.signal));
+      if (ctx.mode !== 'nodeport') void tools.probe(FIRST_READ_H2, () => measureH2(ctx, up, tools.signal));
     },
   },
   async gather(ctx, up, tools) {
@@ -105,77 +197,80 @@ const check: CheckDef<SseEvidence> = {
           `no responder behind ${ctx.target.domain} (the platform has no SSE stream open without ` +
           `credentials): buffering not tested; run the responder in a maintenance window`,
       };
-    let m = await tools.probe(FIRST_READ, () => measure(ctx, up, tools.signal));
-    // Together once may be this machine, busy, reading two chunks in one go; a buffer holds them together every time.
-    const together = (x: typeof m) =>
-      x.helloAt !== undefined && x.tickAt !== undefined && x.tickAt - x.helloAt < BUFFERED_BELOW_MS;
-    let firstGapMs: number | undefined;
-    if (together(m) && !tools.signal.aborted) {
-      firstGapMs = m.tickAt! - m.helloAt!;
-      m = await measure(ctx, up, tools.signal);
-    }
-    const { stream, helloAt, tickAt } = m;
-    return {
-      ...base,
-      stream,
-      ...(helloAt !== undefined ? { helloAt } : {}),
-      ...(tickAt !== undefined ? { tickAt } : {}),
-      ...(firstGapMs !== undefined ? { firstGapMs } : {}),
-    };
+    const [h1, h2] = await Promise.all([
+      tools
+        .probe(FIRST_READ, () => measure(ctx, up, tools.signal))
+        .then((m) => confirmed(m, () => measure(ctx, up, tools.signal), tools.signal)),
+      ctx.mode === 'nodeport'
+        ? undefined
+        : tools
+            .probe(FIRST_READ_H2, () => measureH2(ctx, up, tools.signal))
+            .then((m) => confirmed(m, () => measureH2(ctx, up, tools.signal), tools.signal)),
+    ]);
+    return { ...base, ...h1, ...(h2 ? { h2 } : {}) };
   },
   judge(ev): Judgement {
     const host = ev.host;
     const base = { host, ...(ev.controller ? { controller: ev.controller as Judgement['controller'] } : {}) };
     if (ev.unavailable || !ev.stream) return { ...base, status: 'skip', message: ev.unavailable ?? 'not measured' };
-    const s = ev.stream;
-    if (s.status !== 200)
+    const v1 = delivery(ev);
+    if (v1.kind === 'not-sse') return { ...base, status: 'fail', code: 'SSE_BAD_TYPE', message: v1.why };
+    const v2 = ev.h2?.stream ? delivery(ev.h2) : undefined;
+    if (v2?.kind === 'not-sse')
       return {
         ...base,
         status: 'fail',
         code: 'SSE_BAD_TYPE',
-        message:
-          `the SSE stream answered ` +
-          `${s.status ?? s.end.how}${s.body ? `: ${JSON.stringify(s.body.slice(0, 80))}` : ''}`,
+        message: `over HTTP/2, which browsers use here, ${v2.why}`,
       };
-    if (!/^text\/event-stream/i.test(s.contentType ?? ''))
-      return {
-        ...base,
-        status: 'fail',
-        code: 'SSE_BAD_TYPE',
-        message: `the SSE stream arrived as ${s.contentType ?? 'no content type'}, not text/event-stream`,
-      };
-    if (s.contentEncoding)
+    if (v1.kind === 'compressed' || v2?.kind === 'compressed') {
+      const [encoding, where] =
+        v1.kind === 'compressed' ? [v1.encoding, ''] : [(v2 as { encoding: string }).encoding, ' over HTTP/2'];
       return {
         ...base,
         status: 'fail',
         code: 'SSE_BUFFERED',
-        message: `the SSE stream was compressed (${s.contentEncoding}) on the way: compression holds events back`,
+        message: `the SSE stream was compressed (${encoding}) on the way${where}: compression holds events back`,
       };
-    if (ev.helloAt === undefined || ev.tickAt === undefined)
+    }
+    const h2Held = v2?.kind === 'held' ? v2.why : undefined;
+    if (v1.kind === 'held')
+      return v2?.kind === 'live'
+        ? {
+            ...base,
+            status: 'warn',
+            code: 'SSE_BUFFERED_HTTP1',
+            message:
+              `over HTTP/1.1 ${v1.why}: the proxy buffers the stream for HTTP/1.1 clients; over HTTP/2, which ` +
+              `browsers use here, the first tick arrived ${(v2.gap / 1000).toFixed(2)} s after hello as sent`,
+          }
+        : {
+            ...base,
+            status: 'fail',
+            code: 'SSE_BUFFERED',
+            message: `${v1.why}: the proxy buffers the stream${h2Held ? ` (over HTTP/2 too: ${h2Held})` : ''}`,
+          };
+    if (h2Held)
       return {
         ...base,
         status: 'fail',
         code: 'SSE_BUFFERED',
         message:
-          `${ev.helloAt === undefined ? 'no hello event' : 'no tick'} arrived before the stream ended ` +
-          `(${s.end.how}): events are held back`,
+          `over HTTP/2, which browsers use here, ${h2Held}: the proxy buffers the stream for them (over ` +
+          `HTTP/1.1 the first tick arrived ${(v1.gap / 1000).toFixed(2)} s after hello as sent)`,
       };
-    const gap = ev.tickAt - ev.helloAt;
-    if (gap < BUFFERED_BELOW_MS)
-      return {
-        ...base,
-        status: 'fail',
-        code: 'SSE_BUFFERED',
-        message:
-          `hello and the first tick, sent ${TICK_GAP_MS / 1000} s apart, arrived within ${gap} ms of each ` +
-          `other, ${(ev.tickAt / 1000).toFixed(1)} s after the ` +
-          `headers${ev.firstGapMs !== undefined ? ` (twice: ${ev.firstGapMs} ms the first time)` : ''}: the ` +
-          `proxy buffers the stream`,
-      };
+    const over = v2?.kind === 'live' ? ' over HTTP/1.1 and HTTP/2' : '';
+    const h2Note = ev.h2?.error
+      ? ` (HTTP/2 not read: ${ev.h2.error})`
+      : ev.h2 && !ev.h2.stream
+        ? ` (the ingress offers no HTTP/2${ev.h2.alpn ? `: ALPN ${ev.h2.alpn}` : ''})`
+        : '';
     return {
       ...base,
       status: 'pass',
-      message: `text/event-stream, uncompressed, first tick ${(gap / 1000).toFixed(2)} s after hello as sent`,
+      message:
+        `text/event-stream, uncompressed, first tick ${(v1.gap / 1000).toFixed(2)} s after hello as ` +
+        `sent${over}${h2Note}`,
     };
   },
 };

@@ -52,7 +52,8 @@ beforeAll(async () => {
     [
       UPGRADE_MAP,
       nginxSite(ing, R, { port: P.plainStripped, upgrade: false, extra: PLAIN }),
-      nginxSite(ing, R, { port: P.plainBuffered, buffering: true, extra: PLAIN }),
+      // No HTTP/2, so the buffer holds events from every client (SSE_BUFFERED, not the HTTP/1.1-only warning).
+      nginxSite(ing, R, { port: P.plainBuffered, buffering: true, http2: false, extra: PLAIN }),
       nginxSite(ing, R, { port: P.plainCut, readTimeout: '3s', extra: PLAIN }),
       // The platform itself (no responder) behind an ingress that drops the Upgrade headers.
       nginxSite(ing, FINGERPRINTS_ONLY, { port: P.platformStripped, upgrade: false }),

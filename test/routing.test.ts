@@ -39,6 +39,7 @@ const P = {
   gzip: 8455,
   otherApp: 8456,
   skewed: 8457,
+  bufferedH1: 8458,
   haproxyEmpty: 9444,
 };
 
@@ -88,6 +89,8 @@ beforeAll(async () => {
       nginxSite(ing, R, { port: P.stripped, upgrade: false }),
       nginxSite(ing, R, { port: P.rewritten, hostHeader: 'nap-cp' }),
       nginxSite(ing, R, { port: P.buffered, buffering: true }),
+      // The same without HTTP/2: what every client then gets is what HTTP/1.1 clients get above.
+      nginxSite(ing, R, { port: P.bufferedH1, buffering: true, http2: false }),
       nginxSite(ing, R, { port: P.down, backends: { cp: 3999 } }),
       nginxSite(ing, R, { port: P.unrouted, unrouted: [`files.${d}`] }),
       nginxSite(ing, R, { port: P.wrong, backends: { browser: R.sandbox } }),
@@ -168,17 +171,40 @@ describe('routing through real nginx', () => {
     expect(r.byId['http.main']!.remediation).toMatch(/^ingress-nginx: |upstream-vhost/m);
   });
 
-  it('proxy_buffering on: SSE_BUFFERED', async () => {
-    const r = await run(P.buffered, ['--only', 'sse']);
+  it('proxy_buffering on, no HTTP/2: SSE_BUFFERED', async () => {
+    const r = await run(P.bufferedH1, ['--only', 'sse']);
     expect(r.byId['sse.main']).toMatchObject({ status: 'fail', code: 'SSE_BUFFERED' });
     expect(r.byId['sse.main']!.message).toMatch(
       new RegExp(
         `hello and the first tick, sent ${String(TICK_GAP_MS / 1000).replace('.', '\\.')} s apart, arrived ` +
-          `within \\d+ ms of each other, .* \\(twice: \\d+ ms the first time\\)`,
+          `within \\d+ ms of each other, .* \\(twice: \\d+ ms the first time\\): the proxy buffers the stream$`,
       ),
     );
+    expect(r.byId['sse.main']!.evidence.h2).toMatchObject({ alpn: 'http/1.1' });
     expect(r.byId['sse.main']!.remediation).toContain('proxy-buffering: "off"');
   });
+
+  it(
+    'proxy_buffering on with HTTP/2 (nginx passes events to h2 clients): SSE_BUFFERED_HTTP1 warn naming both ' +
+      'reads (the hold that skips for it: hold.test)',
+    async () => {
+      const r = await run(P.buffered, ['--only', 'sse']);
+      const c = r.byId['sse.main']!;
+      expect(c).toMatchObject({ status: 'warn', code: 'SSE_BUFFERED_HTTP1' });
+      expect(c.message).toMatch(
+        new RegExp(
+          /^over HTTP\/1\.1 hello and the first tick, .*: /.source +
+            /the proxy buffers the stream for HTTP\/1\.1 clients; over HTTP\/2, /.source,
+        ),
+      );
+      expect(c.message).toMatch(/which browsers use here, the first tick arrived 0\.\d\d s after hello as sent$/);
+      // Both reads are in the evidence: held back over HTTP/1.1, as sent over HTTP/2.
+      const h2 = c.evidence.h2 as { alpn: string; helloAt: number; tickAt: number };
+      expect(h2.alpn).toBe('h2');
+      expect(h2.tickAt - h2.helloAt).toBeGreaterThanOrEqual(TICK_GAP_MS * 0.6);
+      expect(c.remediation).toContain('proxy-buffering: "off"');
+    },
+  );
 
   it('a dead backend: HTTP_BAD_GATEWAY, and the ws/sse checks on that host skip instead of failing twice', async () => {
     const r = await run(P.down, ['--only', 'http.main,http.files,ws.main,sse.main,http.browsers']);

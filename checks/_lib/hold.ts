@@ -264,6 +264,9 @@ const NOT_HOLDABLE: Record<string, string> = {
   SSE_BUFFERED:
     'the proxy holds the stream back (SSE_BUFFERED in sse.main), and a hold cannot be observed through a buffer',
   SSE_BAD_TYPE: 'the answer is not an event stream (SSE_BAD_TYPE in sse.main), so there is no stream to hold',
+  SSE_BUFFERED_HTTP1:
+    'the proxy holds the stream back from HTTP/1.1 clients (SSE_BUFFERED_HTTP1 in sse.main), and the hold is read ' +
+    'over HTTP/1.1: a cut cannot be observed through that buffer (the WebSocket holds still measure the proxy)',
 };
 
 /** hold.sse.main: the SSE stream on <d> (nap-cp's), held like the WebSockets, by the responder's event stream. */
@@ -295,7 +298,7 @@ export function holdSseCheck(): CheckDef<HoldEvidence> {
             `maintenance window`,
         };
       const sse = up.get('sse.main');
-      if (sse?.status === 'fail') {
+      if (sse?.status === 'fail' || sse?.code === 'SSE_BUFFERED_HTTP1') {
         const why = NOT_HOLDABLE[sse.code ?? ''] ?? `sse.main failed (${sse.code ?? sse.message})`;
         return { ...base, unavailable: `no hold on ${host}: ${why}` };
       }

@@ -4,7 +4,9 @@
 import { setMaxListeners } from 'node:events';
 import http2 from 'node:http2';
 import tls from 'node:tls';
+import type { StreamEnd } from './hold-pair.js';
 import { UNVERIFIED_TLS } from './http.js';
+import { type SseTimeline, sseRecorder } from './sse.js';
 
 export interface H2Connection {
   /** The name the connection was opened for (SNI). */
@@ -99,12 +101,12 @@ async function open(o: H2ProbeOptions, deadline: AbortSignal): Promise<Opened> {
   return { conn, session };
 }
 
-/** A deadline for the whole probe, tied to the run's signal. */
-function deadlineFor(o: H2ProbeOptions, steps: number): { signal: AbortSignal; clear(): void } {
+/** A deadline for the whole probe (`steps` network steps, plus `extraMs` for a stream), tied to the run's signal. */
+function deadlineFor(o: H2ProbeOptions, steps: number, extraMs = 0): { signal: AbortSignal; clear(): void } {
   const ctl = new AbortController();
   // Every stream on the connection listens to it (up to 4 hosts × 5 paths when coalescing).
   setMaxListeners(64, ctl.signal);
-  const timer = setTimeout(() => ctl.abort(), o.timeoutMs * steps);
+  const timer = setTimeout(() => ctl.abort(), o.timeoutMs * steps + extraMs);
   const onAbort = () => ctl.abort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
   return {
@@ -304,4 +306,114 @@ export function readFrame(buf: Buffer): { opcode: number; payload: Buffer } | 'i
   if (len > MAX_BODY) return 'invalid';
   if (buf.length < at + len) return 'incomplete';
   return { opcode, payload: Buffer.from(buf.subarray(at, at + len)) };
+}
+
+export interface H2Sse {
+  connection: H2Connection;
+  /** Read only when the server chose h2; the same timeline as readSse's (ms since this probe started). */
+  stream?: SseTimeline;
+}
+
+/**
+ * An event stream over HTTP/2, the protocol browsers use when the server offers it. A proxy may buffer per
+ * downstream protocol (nginx with proxy_buffering on holds small writes back from an HTTP/1.1 client and passes
+ * them to an HTTP/2 one: measured), so sse.main reads both. Nothing is requested when the server does not speak h2.
+ */
+export async function h2Sse(
+  o: H2ProbeOptions & { path: string; expectMs: number; stopAfter?: string },
+): Promise<H2Sse> {
+  const t0 = performance.now();
+  const deadline = deadlineFor(o, 2, o.expectMs);
+  const { conn, session } = await open(o, deadline.signal);
+  try {
+    if (!session) return { connection: conn };
+    return { connection: conn, stream: await sseStream(session, o, t0, deadline.signal) };
+  } finally {
+    closeSession(session);
+    deadline.clear();
+  }
+}
+
+function sseStream(
+  session: http2.ClientHttp2Session,
+  o: H2ProbeOptions & { path: string; stopAfter?: string },
+  t0: number,
+  deadline: AbortSignal,
+): Promise<SseTimeline> {
+  const authority = o.port === 443 ? o.host : `${o.host}:${o.port}`;
+  const now = () => Math.round(performance.now() - t0);
+  const tl: SseTimeline = { url: `https://${authority}${o.path}`, events: [], end: { how: 'timeout', detail: '' } };
+  const rec = sseRecorder(tl.events, now, o.stopAfter);
+  const decoder = new TextDecoder();
+  return new Promise((resolve) => {
+    let stream: http2.ClientHttp2Stream;
+    let settled = false;
+    let body = '';
+    const done = (end: StreamEnd) => {
+      if (settled) return;
+      settled = true;
+      deadline.removeEventListener('abort', onAbort);
+      tl.endedAt = now();
+      tl.end = end;
+      if (body) tl.body = body;
+      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      resolve(tl);
+    };
+    const onAbort = () => done({ how: 'timeout', detail: 'no end before the deadline' });
+    try {
+      // Accept compression as browsers do, so a proxy that compresses (and so buffers) the stream shows itself.
+      stream = session.request(
+        {
+          ':method': 'GET',
+          ':path': o.path,
+          ':authority': authority,
+          accept: 'text/event-stream',
+          'accept-encoding': 'gzip, deflate, br',
+          'user-agent': 'nap-verify',
+        },
+        { endStream: true },
+      );
+    } catch (e) {
+      tl.end = { how: 'error', detail: (e as Error).message };
+      resolve(tl);
+      return;
+    }
+    deadline.addEventListener('abort', onAbort, { once: true });
+    stream.on('response', (h) => {
+      tl.headersAt = now();
+      tl.lastByteAt = tl.headersAt;
+      tl.status = Number(h[':status']);
+      const one = (k: string) => (h[k] === undefined ? undefined : String(h[k]));
+      const [ct, ce, sv] = [one('content-type'), one('content-encoding'), one('server')];
+      if (ct) tl.contentType = ct;
+      if (ce) tl.contentEncoding = ce;
+      if (sv) tl.server = sv;
+    });
+    stream.on('data', (c: Buffer) => {
+      tl.lastByteAt = now();
+      if (tl.status !== 200) {
+        if (body.length < 2048) body = (body + decoder.decode(c, { stream: true })).slice(0, 2048);
+        return;
+      }
+      // A compressed stream cannot be parsed as text; its arrival times still tell the story.
+      if (!tl.contentEncoding) rec.feed(decoder.decode(c, { stream: true }));
+      if (rec.stopped) done({ how: 'survived' });
+    });
+    stream.on('end', () => {
+      if (tl.status !== undefined && tl.status !== 200) return done({ how: 'http', status: tl.status });
+      done(
+        rec.sawBye || tl.contentEncoding
+          ? { how: 'survived' }
+          : { how: 'eof', detail: 'the stream ended before its bye event' },
+      );
+    });
+    stream.on('error', (e: Error) => done({ how: 'error', detail: e.message }));
+    stream.on('close', () =>
+      done(
+        stream.rstCode
+          ? { how: 'reset', detail: `stream reset (code ${stream.rstCode})` }
+          : { how: 'eof', detail: 'stream closed' },
+      ),
+    );
+  });
 }

@@ -55,7 +55,8 @@ export const CONTRACT: Record<string, string[]> = {
     ['HOLD_CUT', 'HOLD_SHORT'],
   ),
   'hold.sse.main': ['HOLD_CUT', 'HOLD_SHORT', 'HOLD_IDLE_HEARTBEAT'],
-  'sse.main': ['SSE_BUFFERED', 'SSE_BAD_TYPE'],
+  // SSE_BUFFERED_HTTP1 beyond the spec's list (README): held back for HTTP/1.1 clients only, as sent over h2.
+  'sse.main': ['SSE_BUFFERED', 'SSE_BUFFERED_HTTP1', 'SSE_BAD_TYPE'],
   'turn.udp': ['TURN_UNREACHABLE', 'TURN_TIMEOUT', 'TURN_UDP_UNUSED'],
   'turn.tcp': ['TURN_UNREACHABLE', 'TURN_TIMEOUT'],
   // TURN_NO_CHALLENGE and TURN_TIMEOUT are ours beyond the spec's list (README: codes beyond the spec).

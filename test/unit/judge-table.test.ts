@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import configValues, { valuesFindings } from '../../checks/config.values.js';
 import dnsMain from '../../checks/dns.main.js';
 import dnsPreview from '../../checks/dns.preview.js';
+import sseMain from '../../checks/sse.main.js';
 import holdWsMain from '../../checks/hold.ws.main.js';
 import httpFiles from '../../checks/http.files.js';
 import httpPreview from '../../checks/http.preview.js';
@@ -25,6 +26,7 @@ import type { CheckDef, Judgement, RunContext } from '../../src/model.js';
 import { analyzeChain, anchorsFromPems, certInfo } from '../../src/probes/certs.js';
 import type { HttpExchange } from '../../src/probes/http.js';
 import type { StreamEnd } from '../../src/probes/hold-pair.js';
+import type { SseTimeline } from '../../src/probes/sse.js';
 import { createPki, type Pki } from '../harness/pki.js';
 import { testContext } from '../support/context.js';
 
@@ -351,6 +353,78 @@ describe('ws.*', () => {
       wsBrowsers,
       { host, endpoint: 'none' },
       { status: 'skip', code: 'WS_NO_ENDPOINT' },
+    ],
+  ]);
+});
+
+describe('sse.main over HTTP/1.1 and HTTP/2', () => {
+  type E = EvidenceOf<typeof sseMain>;
+  const stream = (o: Partial<SseTimeline> = {}): SseTimeline => ({
+    url: `https://${D}/.well-known/nap-verify/sse?hold=1&gap=100`,
+    status: 200,
+    contentType: 'text/event-stream',
+    headersAt: 20,
+    events: [],
+    end: { how: 'survived' },
+    ...o,
+  });
+  // As sent: the tick 100 ms after hello. Held: both at the stream's end, 1 s later, a few ms apart.
+  const live = { stream: stream(), helloAt: 0, tickAt: 101 };
+  const held = { stream: stream(), helloAt: 1001, tickAt: 1003, firstGapMs: 1 };
+  const ev = (h1: Partial<E>, h2?: E['h2']): E => ({ host: D, ...h1, ...(h2 ? { h2 } : {}) }) as E;
+  judgeRows<E>([
+    [
+      'held over HTTP/1.1, as sent over HTTP/2: SSE_BUFFERED_HTTP1 (warn), both reads named',
+      sseMain,
+      ev(held, { alpn: 'h2', ...live }),
+      {
+        status: 'warn',
+        code: 'SSE_BUFFERED_HTTP1',
+        message:
+          /^over HTTP\/1\.1 hello .* within 2 ms .*over HTTP\/2, which browsers use here, .* 0\.10 s after hello/,
+      },
+    ],
+    [
+      'held over both: SSE_BUFFERED, over HTTP/2 too',
+      sseMain,
+      ev(held, { alpn: 'h2', ...held }),
+      { status: 'fail', code: 'SSE_BUFFERED', message: /the proxy buffers the stream \(over HTTP\/2 too: / },
+    ],
+    [
+      'as sent over HTTP/1.1 but held over HTTP/2 (what browsers use): SSE_BUFFERED',
+      sseMain,
+      ev(live, { alpn: 'h2', ...held }),
+      { status: 'fail', code: 'SSE_BUFFERED', message: /^over HTTP\/2, which browsers use here, hello .*buffers/ },
+    ],
+    [
+      'held over HTTP/1.1 with no HTTP/2 offered: SSE_BUFFERED',
+      sseMain,
+      ev(held, { alpn: 'http/1.1' }),
+      { status: 'fail', code: 'SSE_BUFFERED', message: /the proxy buffers the stream$/ },
+    ],
+    [
+      'compressed over HTTP/2 only: SSE_BUFFERED naming HTTP/2',
+      sseMain,
+      ev(live, { alpn: 'h2', stream: stream({ contentEncoding: 'gzip' }) }),
+      { status: 'fail', code: 'SSE_BUFFERED', message: /compressed \(gzip\) on the way over HTTP\/2/ },
+    ],
+    [
+      'an error page over HTTP/2 only: SSE_BAD_TYPE naming HTTP/2',
+      sseMain,
+      ev(live, { alpn: 'h2', stream: stream({ status: 404, contentType: 'text/html', body: 'Not Found' }) }),
+      { status: 'fail', code: 'SSE_BAD_TYPE', message: /^over HTTP\/2, which browsers use here, .*answered 404/ },
+    ],
+    [
+      'as sent over both: pass, both named',
+      sseMain,
+      ev(live, { alpn: 'h2', ...live }),
+      { status: 'pass', message: /0\.10 s after hello as sent over HTTP\/1\.1 and HTTP\/2$/ },
+    ],
+    [
+      'as sent, no HTTP/2 offered: pass, saying so',
+      sseMain,
+      ev(live, { alpn: 'http/1.1' }),
+      { status: 'pass', message: /as sent \(the ingress offers no HTTP\/2: ALPN http\/1\.1\)$/ },
     ],
   ]);
 });
