@@ -116,11 +116,15 @@ function delivery(r: Reading): Delivery {
   const gap = r.tickAt - r.helloAt;
   if (gap < BUFFERED_BELOW_MS) {
     const twice = r.firstGapMs !== undefined ? ` (twice: ${r.firstGapMs} ms the first time)` : '';
+    // From the request, not the headers: a buffer that holds the whole response sends the headers with the events.
+    const sinceRequest = (s.headersAt ?? 0) + r.tickAt;
+    const ended = sinceRequest >= 900 ? ', as the 1 s stream ended' : '';
+    const when = `${(sinceRequest / 1000).toFixed(1)} s after the request${ended}`;
     return {
       kind: 'held',
       why:
         `hello and the first tick, sent ${TICK_GAP_MS / 1000} s apart, arrived within ${gap} ms of each other, ` +
-        `${(r.tickAt / 1000).toFixed(1)} s after the headers${twice}`,
+        `${when}${twice}`,
     };
   }
   return { kind: 'live', gap };

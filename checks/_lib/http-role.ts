@@ -261,6 +261,8 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
           `${host}/api/config says napUrl ${String(c.napUrl)}, expected origin ${want}: the platform was ` +
           `installed with WEB_PUBLIC_URL=${String(c.napUrl)}`,
         fix: `In values.env set WEB_PUBLIC_URL=${want}, then re-run install.sh.`,
+        // The value to set, named: the general fix with its placeholders would only repeat it less precisely.
+        replacesFix: true,
       };
     }
     if (role === 'sandbox' && ctx.mode === 'external' && c.sandboxDomain !== `sandbox.${ctx.target.domain}`) {
@@ -270,6 +272,7 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
         code: 'HTTP_CONFIG_MISMATCH',
         message: `${host}/api/config says sandboxDomain ${String(c.sandboxDomain)}, not sandbox.${ctx.target.domain}`,
         fix: `In values.env set SANDBOX_DOMAIN=sandbox.${ctx.target.domain}, then re-run install.sh.`,
+        replacesFix: true,
       };
     }
   }
