@@ -14,6 +14,8 @@ export function machine(): string {
 }
 
 export function writeSection(title: string, body: string): void {
+  // A benchmark file run with -t that measured nothing for this section leaves it as it was.
+  if (!body.trim()) return;
   let text: string;
   try {
     text = readFileSync(FILE, 'utf8');
