@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runCli } from './harness/cli.js';
-import { runCleanups } from './harness/proc.js';
+import { type ManagedProc, runCleanups } from './harness/proc.js';
 import { ingressBase, waitPort, type Ingress } from './support/ingress.js';
 
 const HOSTILE = path.join(REPO_ROOT, 'test/support/hostile.mjs');
@@ -13,6 +13,7 @@ const P = {
   wsNoAnswer: 9003,
   wsGarbage: 9004,
   sseTrickle: 9005,
+  sseEndlessError: 9007,
   hugeHeader: 9006,
   dns: 9053,
   stun: 9478,
@@ -21,6 +22,7 @@ const P = {
 const TIMEOUT_S = 1;
 
 let ing: Ingress;
+let endlessError: ManagedProc;
 interface JsonCheck {
   id: string;
   status: string;
@@ -37,6 +39,7 @@ beforeAll(async () => {
   start('ws-no-answer', P.wsNoAnswer);
   start('ws-garbage', P.wsGarbage);
   start('sse-trickle', P.sseTrickle);
+  endlessError = start('sse-endless-error', P.sseEndlessError);
   start('huge-header', P.hugeHeader);
   start('dns-garbage', P.dns);
   start('stun-hostile', P.stun);
@@ -109,6 +112,19 @@ describe('hostile servers end as findings within their deadlines', () => {
       });
     },
   );
+
+  it('an endless error page on the SSE path → SSE_BAD_TYPE from its first words, only its start read', async () => {
+    const c = await hostile(['--https-port', String(P.sseEndlessError), '--only', 'sse.main'], 4 * TIMEOUT_S);
+    expect(c['sse.main']).toMatchObject({ status: 'fail', code: 'SSE_BAD_TYPE' });
+    expect(c['sse.main']!.message).toBe(
+      'the SSE stream answered 404: "<p>Not Found</p><p>Not Found</p><p>Not Found</p><p>Not Found</p><p>Not Found</p>"',
+    );
+    // Each read stops after 2 KiB, over HTTP/1.1 and over HTTP/2 (offered here): the server got as far as the
+    // socket and stream buffers let it, megabytes, not the gigabytes a read to the end takes before its deadline.
+    const sent = [...endlessError.output().matchAll(/sent (\d+) bytes over HTTP\/(\S+)/g)];
+    expect(new Set(sent.map((m) => m[2]))).toEqual(new Set(['1.1', '2.0']));
+    for (const m of sent) expect(Number(m[1]), m[0]).toBeLessThan(64 * 1024 ** 2);
+  });
 
   it('a 1 MB response header → HTTP_UNEXPECTED, no crash', async () => {
     const c = await hostile(['--https-port', String(P.hugeHeader), '--only', 'http.main'], 4 * TIMEOUT_S);

@@ -392,7 +392,9 @@ function sseStream(
     stream.on('data', (c: Buffer) => {
       tl.lastByteAt = now();
       if (tl.status !== 200) {
-        if (body.length < 2048) body = (body + decoder.decode(c, { stream: true })).slice(0, 2048);
+        // The start of an error page is what there is to show; the rest is not read.
+        body = (body + decoder.decode(c, { stream: true })).slice(0, 2048);
+        if (body.length >= 2048) done({ how: 'http', status: tl.status! });
         return;
       }
       // A compressed stream cannot be parsed as text; its arrival times still tell the story.

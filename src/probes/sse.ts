@@ -106,8 +106,7 @@ async function readSseStream(o: SseOptions): Promise<SseTimeline> {
     if (ce) tl.contentEncoding = ce;
     if (sv) tl.server = sv;
     if (res.statusCode !== 200) {
-      const text = await res.body.text().catch(() => '');
-      tl.body = text.slice(0, 2048);
+      tl.body = await firstBytes(res.body, 2048);
       tl.endedAt = now();
       tl.end = { how: 'http', status: res.statusCode };
       return tl;
@@ -153,4 +152,22 @@ async function readSseStream(o: SseOptions): Promise<SseTimeline> {
     void agent.destroy().catch(() => {});
   }
   return tl;
+}
+
+/** The start of a body as text, at most `max` bytes: an error page can be large, and only its first words matter. */
+async function firstBytes(body: AsyncIterable<Buffer> & { destroy(): unknown }, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= max) break;
+    }
+  } catch {
+    // What arrived before the error is what there is to show.
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }

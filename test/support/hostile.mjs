@@ -1,10 +1,11 @@
 // Hostile servers, one mode per process: what a verifier meets exactly when things are broken.
 //   node hostile.mjs <mode> <port> [cert.pem key.pem]
-// Modes: tcp-silent, tls-silent-http, ws-no-answer, ws-garbage, sse-trickle, huge-header, dns-garbage, stun-hostile,
-// stun-binding-only.
+// Modes: tcp-silent, tls-silent-http, ws-no-answer, ws-garbage, sse-trickle, sse-endless-error, huge-header,
+// dns-garbage, stun-hostile, stun-binding-only.
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
 
@@ -12,11 +13,14 @@ const [mode, portArg, certPath, keyPath] = process.argv.slice(2);
 const port = Number(portArg);
 const tlsOpts = () => ({ cert: readFileSync(certPath), key: readFileSync(keyPath) });
 
-/** Enough of the responder's answers for http.* to pass, so the hostile part is reached. */
-function identityServer(onUpgrade, onRequest) {
-  const server = https.createServer(tlsOpts(), (req, res) => {
+/**
+ * Enough of the responder's answers for http.* to pass, so the hostile part is reached. `h2`: HTTP/2 offered too
+ * (ALPN), as ingress controllers do.
+ */
+function identityServer(onUpgrade, onRequest, { h2 = false } = {}) {
+  const handler = (req, res) => {
     if (onRequest?.(req, res)) return;
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    const host = (req.headers.host ?? req.headers[':authority'] ?? '').replace(/:\d+$/, '');
     const service = host.startsWith('browsers.') ? 'nap-browser' : host.includes('sandbox.') ? 'nap-sandbox' : 'nap-cp';
     if (req.url === '/.well-known/nap-verify') {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -28,7 +32,10 @@ function identityServer(onUpgrade, onRequest) {
     }
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end('{"error":"Not found"}');
-  });
+  };
+  const server = h2
+    ? http2.createSecureServer({ ...tlsOpts(), allowHTTP1: true }, handler)
+    : https.createServer(tlsOpts(), handler);
   if (onUpgrade) server.on('upgrade', onUpgrade);
   server.listen(port, '127.0.0.1');
 }
@@ -61,6 +68,33 @@ switch (mode) {
       res.on('close', () => clearInterval(t));
       return true;
     });
+    break;
+  case 'sse-endless-error':
+    // An error page in place of the event stream that never ends: 64 KiB at a time, as fast as the client reads.
+    // On close it prints how much the client took, so the test can see it read only the start.
+    identityServer(
+      undefined,
+      (req, res) => {
+        if (!req.url.startsWith('/.well-known/nap-verify/sse')) return false;
+        res.writeHead(404, { 'content-type': 'text/html' });
+        const chunk = Buffer.alloc(64 * 1024, '<p>Not Found</p>');
+        let sent = 0;
+        let open = true;
+        const pump = () => {
+          while (open && sent < 4 * 1024 ** 3) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+        };
+        res.on('close', () => {
+          open = false;
+          console.log(`sse-endless-error: sent ${sent} bytes over HTTP/${req.httpVersion}`);
+        });
+        pump();
+        return true;
+      },
+      { h2: true },
+    );
     break;
   case 'huge-header':
     https
