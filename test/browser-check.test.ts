@@ -54,7 +54,12 @@ afterAll(runCleanups);
 
 interface PageRun {
   result: any;
-  page: { text: string; copyEnabled: boolean; expiredShown: boolean; pre: string };
+  page: {
+    text: string;
+    copyEnabled: boolean;
+    expiredShown: boolean;
+    pre: string;
+  };
   requests: string[];
   netErrors: string[];
   console: string[];
@@ -79,9 +84,18 @@ async function writePage(name: string, args: string[]): Promise<string> {
   return file;
 }
 
+/** Unpacked extensions a user may have in their browser (test/support/extensions/<name>). */
+const EXTENSIONS = path.join(REPO_ROOT, 'test', 'support', 'extensions');
+
 async function openPage(
   file: string,
-  o: { hash?: string; clockOffsetMs?: number; widths?: number[]; timeoutMs?: number } = {},
+  o: {
+    hash?: string;
+    clockOffsetMs?: number;
+    widths?: number[];
+    timeoutMs?: number;
+    extension?: 'no-webrtc';
+  } = {},
 ): Promise<PageRun> {
   const cfgFile = path.join(out, `${path.basename(file)}.driver.json`);
   const timeoutMs = o.timeoutMs ?? 90_000;
@@ -96,6 +110,7 @@ async function openPage(
         '--host-resolver-rules=MAP nap.test 127.0.0.1, MAP *.nap.test 127.0.0.1',
       ],
       clockOffsetMs: o.clockOffsetMs ?? 0,
+      ...(o.extension ? { extension: path.join(EXTENSIONS, o.extension) } : {}),
       screenshotWidths: o.widths ?? [],
       screenshotDir: out,
       timeoutMs,
@@ -498,6 +513,42 @@ describe('kit browser-check in headless Chromium', () => {
       run.netErrors.join('; '),
     ).toBe(true);
     expectSchema1(run);
+  }, 150_000);
+
+  /** Every row but TURN, from a healthy stack with the responder and a 2 s hold (HOLD_SHORT, and it survived). */
+  function expectEverythingElseRan(c: Record<string, any>): void {
+    for (const r of ROLES) expect(c[`tls.${r}`].status, r).toBe('pass');
+    for (const r of ['main', 'browsers', 'sandbox', 'preview']) {
+      expect(c[`ws.${r}`].status, r).toBe('pass');
+      expect(c[`hold.ws.${r}`], r).toMatchObject({ status: 'warn', code: 'HOLD_SHORT', evidence: { survived: true } });
+    }
+    expect(c['sse.main'].status).toBe('pass');
+  }
+
+  it('WebRTC switched off in the browser (an extension removes RTCPeerConnection): both TURN rows skip ' +
+    'BROWSER_NO_WEBRTC, every other row runs and passes', async () => {
+    const file = await writePage('no-webrtc.html', [
+      '--responder',
+      '--turn',
+      STACK_TURN_IP,
+      '--turn-secret-file',
+      secretFile,
+    ]);
+    // Chromium has no switch or policy that removes WebRTC (no Blink runtime feature guards RTCPeerConnection;
+    // the WebRTC policies only narrow addresses and ports): a real extension does it, loaded into this browser only.
+    const run = await openPage(file, { hash: 'hold=2', extension: 'no-webrtc' });
+    const c = byId(run);
+    for (const t of ['udp', 'tcp']) {
+      expect(c[`turn.${t}`]).toMatchObject({ status: 'skip', code: 'BROWSER_NO_WEBRTC', durationMs: 0 });
+      expect(c[`turn.${t}`].message).toBe(
+        'this browser has no WebRTC (RTCPeerConnection), so remote browsers cannot work in it',
+      );
+    }
+    expectEverythingElseRan(c);
+    expect(run.result.summary).toMatchObject({ pass: 10, warn: 4, fail: 0, skip: 2, status: 'warn' });
+    expectSchema1(run);
+    expectOnlyCheckRequests(run, stack.httpsPort);
+    expect(run.page.text).toContain('Everything this page tests works from this browser, with 4 warning(s)');
   }, 150_000);
 });
 

@@ -1,7 +1,8 @@
 // Drives real headless Chromium over the DevTools protocol, from inside a test network namespace (the debugging
 // port is on the namespace's loopback, so the driver must live there too): opens a page, optionally shifts the
 // page's clock, waits for `window.napVerifyResult`, records every request the page made, and takes screenshots
-// at the asked widths with the page's horizontal overflow measured.
+// at the asked widths with the page's horizontal overflow measured. An
+// extension (an unpacked directory, cfg.extension) can be loaded into the browser as a user would have it.
 // Usage: node chromium.mjs <config.json>; prints one JSON object on stdout.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,11 @@ const args = [
   `--user-data-dir=${profile}`,
   '--remote-debugging-port=0',
   '--window-size=1280,900',
+  // The user's extension, in this browser's own profile only. (Branded Chrome 137+ ignores --load-extension
+  // unless this feature is off; Debian's Chromium honours it either way.)
+  ...(cfg.extension
+    ? [`--load-extension=${cfg.extension}`, '--disable-features=DisableLoadExtensionCommandLineSwitch']
+    : []),
   ...(cfg.args ?? []),
   'about:blank',
 ];
