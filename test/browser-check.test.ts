@@ -57,6 +57,9 @@ interface PageRun {
   page: {
     text: string;
     copyEnabled: boolean;
+    verdict: string;
+    verdictClass: string;
+    badges: string[];
     expiredShown: boolean;
     pre: string;
   };
@@ -94,7 +97,7 @@ async function openPage(
     clockOffsetMs?: number;
     widths?: number[];
     timeoutMs?: number;
-    extension?: 'no-webrtc';
+    extension?: 'no-webrtc' | 'webrtc-stand-in';
   } = {},
 ): Promise<PageRun> {
   const cfgFile = path.join(out, `${path.basename(file)}.driver.json`);
@@ -549,6 +552,51 @@ describe('kit browser-check in headless Chromium', () => {
     expectSchema1(run);
     expectOnlyCheckRequests(run, stack.httpsPort);
     expect(run.page.text).toContain('Everything this page tests works from this browser, with 4 warning(s)');
+  }, 150_000);
+
+  it('a content blocker replaced RTCPeerConnection with a stand-in: the page itself fails in its TURN part, both ' +
+    'TURN rows CHECK_ERROR naming the step and the error; every other row still gets its own result', async () => {
+    const file = await writePage('webrtc-stand-in.html', [
+      '--responder',
+      '--turn',
+      STACK_TURN_IP,
+      '--turn-secret-file',
+      secretFile,
+    ]);
+    const run = await openPage(file, { hash: 'hold=2', extension: 'webrtc-stand-in' });
+    const c = byId(run);
+    for (const t of ['tcp', 'udp']) {
+      const step = `asking 203.0.113.20:3478 for a TURN relay over ${t.toUpperCase()}`;
+      expect(c[`turn.${t}`]).toMatchObject({
+        status: 'fail',
+        code: 'CHECK_ERROR',
+        evidence: { step, error: 'TypeError: pc.setLocalDescription is not a function' },
+      });
+      expect(c[`turn.${t}`].message).toBe(
+        `the page itself failed while ${step}: TypeError: pc.setLocalDescription is not a function`,
+      );
+    }
+    // One part failing leaves the others alone: nothing is left running, and each row has its own verdict.
+    expectEverythingElseRan(c);
+    expect(run.page.badges).toHaveLength(16);
+    expect(run.page.badges.filter((b) => !['PASS', 'WARN', 'FAIL', 'SKIP'].includes(b))).toEqual([]);
+    expect(run.result.summary).toMatchObject({ pass: 10, warn: 4, fail: 2, skip: 0, status: 'fail' });
+    expect(run.page.verdictClass).toBe('banner fail');
+    expect(run.page.verdict).toBe(
+      'Done. This page itself failed in this browser on: video relay (turn) over udp (203.0.113.20:3478); video ' +
+        'relay (turn) over tcp (203.0.113.20:3478) (the row says why; an extension that changes what pages may ' +
+        'do, or an old browser, can cause this: try again in a private window or another browser). Press “Copy ' +
+        'result” and paste it to your support contact.',
+    );
+    expectSchema1(run);
+    expectOnlyCheckRequests(run, stack.httpsPort);
+
+    // Support reads the paste with the fix for the page's CHECK_ERROR.
+    const json = path.join(out, 'stand-in-result.json');
+    writeFileSync(json, run.page.pre);
+    const md = path.join(out, 'stand-in-result.md');
+    expect((await runCli(stack.ns, ['report', json, '--report', md])).code).toBe(0);
+    expect(readFileSync(md, 'utf8')).toContain('open the page again in a private window (extensions off)');
   }, 150_000);
 });
 

@@ -141,4 +141,16 @@ export const BROWSER_PAGE_CODES: Record<string, CodeMeta & { rows: string }> = {
       'browsers cannot show video in it.',
     fix: 'Use a browser with WebRTC enabled, or ask their IT to allow it for the platform.',
   },
+  CHECK_ERROR: {
+    rows: 'any row',
+    status: 'fail',
+    why:
+      "The page's own script failed in that part of the test, so that row measured nothing (the other rows are " +
+      "unaffected). The message names the step and quotes the browser's error: an API the page uses is missing " +
+      "or was replaced in that browser (a content blocker's nowebrtc filter leaves an RTCPeerConnection without " +
+      'setLocalDescription), or the page has a bug.',
+    fix:
+      'Ask the user to open the page again in a private window (extensions off) or in another browser. If it ' +
+      'fails the same way there, report it as a nap-verify bug with the pasted result.',
+  },
 };

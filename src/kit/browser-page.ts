@@ -115,6 +115,8 @@ export const PAGE_SCRIPT = String.raw`
   }
   function start(id, text) { rows[id].started = now(); show(id, 'running', text || 'running…'); }
   function done(id, r) {
+    // A row keeps its first result: the table and the copied result never disagree.
+    if (results[id]) return results[id];
     var x = rows[id];
     var res = { id: id, title: x.title, status: r.status };
     if (r.code) res.code = r.code;
@@ -128,6 +130,21 @@ export const PAGE_SCRIPT = String.raw`
     return res;
   }
   var skip = function (id, message, code) { return done(id, { status: 'skip', code: code, message: message }); };
+  var errorText = function (e) {
+    return e && e.name && e.message ? e.name + ': ' + e.message : String(e && e.message || e);
+  };
+  // One part of the test that throws (a browser API missing or replaced by an extension, a bug here) fails its
+  // own rows that have no result yet with CHECK_ERROR and the browser's words; the other parts carry on, so the
+  // table and the result agree and nothing stays "running".
+  function broke(ids, what, e) {
+    ids.forEach(function (id) {
+      if (!results[id]) done(id, { status: 'fail', code: 'CHECK_ERROR', evidence: { step: what, error: errorText(e) },
+        message: 'the page itself failed' + (what ? ' while ' + what : '') + ': ' + errorText(e) });
+    });
+  }
+  function part(ids, what, f) {
+    return Promise.resolve().then(f).catch(function (e) { broke(ids, what, e); });
+  }
 
   // ---- checks ----
   var hosts, expired;
@@ -406,18 +423,36 @@ export const PAGE_SCRIPT = String.raw`
     $('verdict').className = 'banner';
     $('verdict').textContent = 'Running: leave this page open until it says it is done' +
       (holdS ? ' (about ' + (holdS + 5) + ' s).' : '.');
-    ROLES.forEach(function (r) { row('tls.' + r, 'Reach ' + WHAT[r] + ' over HTTPS', hosts[r]); });
-    WS_ROLES.forEach(function (r) { row('ws.' + r, 'WebSocket to ' + WHAT[r], hosts[r]); });
-    row('sse.main', 'Live updates (server-sent events) on the web app', d);
-    WS_ROLES.forEach(function (r) { row('hold.ws.' + r, 'Idle WebSocket kept open (' + r + ')', hosts[r]); });
-    row('turn.udp', 'Video relay (TURN) over UDP', C.turn.host + ':' + C.turn.port);
-    row('turn.tcp', 'Video relay (TURN) over TCP', C.turn.host + ':' + C.turn.port);
-    var tasks = ROLES.map(reach);
+    try {
+      ROLES.forEach(function (r) { row('tls.' + r, 'Reach ' + WHAT[r] + ' over HTTPS', hosts[r]); });
+      WS_ROLES.forEach(function (r) { row('ws.' + r, 'WebSocket to ' + WHAT[r], hosts[r]); });
+      row('sse.main', 'Live updates (server-sent events) on the web app', d);
+      WS_ROLES.forEach(function (r) { row('hold.ws.' + r, 'Idle WebSocket kept open (' + r + ')', hosts[r]); });
+      row('turn.udp', 'Video relay (TURN) over UDP', C.turn.host + ':' + C.turn.port);
+      row('turn.tcp', 'Video relay (TURN) over TCP', C.turn.host + ':' + C.turn.port);
+      await Promise.all(checks(holdS));
+    } catch (e) {
+      // Outside every part (each part catches its own): whatever has no result yet.
+      broke(order, '', e);
+    }
+    finish(startedAt, holdS);
+    running = false;
+    $('rerun').disabled = false; $('copy').disabled = false;
+  }
+
+  // Every part of the run, each one guarded (part): its promise never rejects.
+  function checks(holdS) {
+    var tasks = ROLES.map(function (r) {
+      return part(['tls.' + r], 'fetching https://' + hosts[r] + portPart + '/', function () { return reach(r); });
+    });
     if (C.responder) {
-      WS_ROLES.forEach(function (r) { tasks.push(wsEcho(r, holdS)); });
-      tasks.push(sse());
+      WS_ROLES.forEach(function (r) {
+        tasks.push(part(['ws.' + r, 'hold.ws.' + r], 'testing the WebSocket to ' + hosts[r],
+          function () { return wsEcho(r, holdS); }));
+      });
+      tasks.push(part(['sse.main'], 'reading the event stream on ' + d, sse));
     } else {
-      tasks.push(envGateway());
+      tasks.push(part(['ws.main'], 'opening the WebSocket to ' + d, envGateway));
       WS_ROLES.slice(1).forEach(function (r) {
         tasks.push(Promise.resolve(skip('ws.' + r,
           'needs the probe responder (the page was written without --responder)', 'WS_NO_ENDPOINT')));
@@ -431,16 +466,12 @@ export const PAGE_SCRIPT = String.raw`
     }
     // One relay attempt at a time; TCP first, the platform's own path, so that UDP is judged knowing whether it
     // matters.
-    tasks.push(turnRelay('tcp').then(function () { return turnRelay('udp'); }));
-    try { await Promise.all(tasks); } catch (e) {
-      order.forEach(function (id) {
-        if (!results[id]) done(id, { status: 'fail', code: 'CHECK_ERROR',
-          message: 'the page itself failed: ' + String(e && e.message || e) });
-      });
-    }
-    finish(startedAt, holdS);
-    running = false;
-    $('rerun').disabled = false; $('copy').disabled = false;
+    var relay = function (t) {
+      return part(['turn.' + t], 'asking ' + C.turn.host + ':' + C.turn.port + ' for a TURN relay over ' +
+        t.toUpperCase(), function () { return turnRelay(t); });
+    };
+    tasks.push(relay('tcp').then(function () { return relay('udp'); }));
+    return tasks;
   }
 
   function finish(startedAt, holdS) {
@@ -464,16 +495,21 @@ export const PAGE_SCRIPT = String.raw`
     };
     var text = JSON.stringify(doc, null, 2);
     $('result').textContent = text;
-    var failing = checks.filter(function (c) { return c.status === 'fail'; })
-      .map(function (c) { return c.title.toLowerCase() + ' (' + c.host + ')'; });
+    var named = function (broken) {
+      return checks.filter(function (c) { return c.status === 'fail' && (c.code === 'CHECK_ERROR') === broken; })
+        .map(function (c) { return c.title.toLowerCase() + ' (' + c.host + ')'; });
+    };
+    var failing = named(false), broken = named(true);
     var v = $('verdict');
     v.className = 'banner ' + summary.status;
-    v.textContent = summary.status === 'fail'
-      ? 'Done. Not everything works from this browser: ' + failing.join('; ') +
-        '. Press “Copy result” and paste it to your support contact.'
+    v.textContent = (summary.status === 'fail'
+      ? 'Done.' + (failing.length ? ' Not everything works from this browser: ' + failing.join('; ') + '.' : '') +
+        (broken.length ? ' This page itself failed in this browser on: ' + broken.join('; ') + ' (the row says ' +
+          'why; an extension that changes what pages may do, or an old browser, can cause this: try again in a ' +
+          'private window or another browser).' : '')
       : 'Done. Everything this page tests works from this browser' +
-        (summary.warn ? ', with ' + summary.warn + ' warning(s)' : '') +
-        '. Press “Copy result” and paste it to your support contact.';
+        (summary.warn ? ', with ' + summary.warn + ' warning(s)' : '') + '.') +
+      ' Press “Copy result” and paste it to your support contact.';
     window.napVerifyResult = doc;
     document.documentElement.setAttribute('data-nap-verify', 'done');
     document.dispatchEvent(new CustomEvent('nap-verify-done', { detail: doc }));

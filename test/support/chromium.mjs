@@ -135,6 +135,9 @@ try {
   const page2 = await s('Runtime.evaluate', {
     expression:
       'JSON.stringify({ text: document.body.innerText, copyEnabled: !document.getElementById("copy").disabled, ' +
+      'verdict: document.getElementById("verdict").textContent, ' +
+      'verdictClass: document.getElementById("verdict").className, ' +
+      'badges: [...document.querySelectorAll("#rows .badge")].map((b) => b.textContent), ' +
       'expiredShown: !document.getElementById("expired").hidden, pre: document.getElementById("result").textContent })',
     returnByValue: true,
   });
