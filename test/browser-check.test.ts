@@ -54,9 +54,12 @@ afterAll(runCleanups);
 
 interface PageRun {
   result: any;
+  /** The page's `data-nap-verify`: running, done, or damaged (the page could not start its tests). */
+  state: string | null;
   page: {
     text: string;
     copyEnabled: boolean;
+    rerunEnabled: boolean;
     verdict: string;
     verdictClass: string;
     badges: string[];
@@ -98,6 +101,8 @@ async function openPage(
     widths?: number[];
     timeoutMs?: number;
     extension?: 'no-webrtc' | 'webrtc-stand-in';
+    /** The page is expected to call itself damaged instead of giving a result. */
+    damaged?: boolean;
   } = {},
 ): Promise<PageRun> {
   const cfgFile = path.join(out, `${path.basename(file)}.driver.json`);
@@ -126,7 +131,7 @@ async function openPage(
   } catch {
     throw new Error(`driver printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   }
-  if (!run.result)
+  if (!run.result && !(o.damaged && run.state === 'damaged'))
     throw new Error(`no result from the page: ${run.error ?? ''}\n${run.stderr ?? ''}\n${run.console?.join('\n')}`);
   return run;
 }
@@ -597,6 +602,50 @@ describe('kit browser-check in headless Chromium', () => {
     const md = path.join(out, 'stand-in-result.md');
     expect((await runCli(stack.ns, ['report', json, '--report', md])).code).toBe(0);
     expect(readFileSync(md, 'utf8')).toContain('open the page again in a private window (extensions off)');
+  }, 150_000);
+
+  it('a damaged page (its settings edited by hand and broken, the file cut short, a line of its script lost) says ' +
+    'so, what to do, and tests nothing', async () => {
+    const file = await writePage('to-damage.html', ['--turn', STACK_TURN_IP, '--turn-secret-file', secretFile]);
+    const page = readFileSync(file, 'utf8');
+    const edited = path.join(out, 'damaged-settings.html');
+    // The port changed by hand, one quote too many.
+    writeFileSync(edited, page.replace(`"httpsPort":${stack.httpsPort},`, '"httpsPort":"8446,'));
+    const valid = path.join(out, 'damaged-settings-valid-json.html');
+    // Valid JSON, but the TURN part deleted.
+    writeFileSync(valid, page.replace(/"turn":\{[^}]*\},/, ''));
+    const cut = path.join(out, 'damaged-cut.html');
+    // A download or a copy that stopped in the middle of the page's script.
+    writeFileSync(cut, page.slice(0, page.indexOf('var SHORT_HOLD_S')));
+    const lost = path.join(out, 'damaged-line-lost.html');
+    // A copy that lost one line of the script: it no longer parses.
+    writeFileSync(lost, page.replace(/\n {2}function hex\(n\) \{\n/, '\n'));
+    const expected: Array<[string, RegExp]> = [
+      [edited, /^its settings cannot be read \(.*JSON.*\)$/],
+      [valid, /^its settings have no valid "turn"$/],
+      // The browser does not run a script element cut short by the end of the file, and says nothing.
+      [cut, /^its script did not run \(it is missing or cut short\)$/],
+      [lost, /^its script stopped before any test began \(the browser says "[^"]+"\)$/],
+    ];
+    for (const [f, why] of expected) {
+      const run = await openPage(f, { damaged: true });
+      const banner = new RegExp(
+        /^This page is damaged and tested nothing: (.*)\. /.source +
+          /It was changed or cut short on its way here: /.source +
+          /ask the person who sent it for a new page, sent as a file attachment\.$/.source,
+      ).exec(run.page.verdict);
+      expect(banner, `${path.basename(f)}: ${run.page.verdict}`).not.toBeNull();
+      expect(banner![1], path.basename(f)).toMatch(why);
+      expect(run).toMatchObject({ state: 'damaged', result: null });
+      expect(run.page).toMatchObject({
+        verdictClass: 'banner fail',
+        badges: [],
+        copyEnabled: false,
+        rerunEnabled: false,
+      });
+      expect(run.page.pre).toBe(`No result: ${run.page.verdict}`);
+      expect(run.requests.filter((u) => !u.startsWith('file://'))).toEqual([]);
+    }
   }, 150_000);
 });
 

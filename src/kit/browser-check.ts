@@ -3,7 +3,7 @@
 // Content-Security-Policy says so to the browser. TURN credentials are made here, time-limited; the secret
 // itself never enters the page.
 import { restCredentials } from '../probes/stun/credentials.js';
-import { PAGE_CSS, PAGE_SCRIPT } from './browser-page.js';
+import { PAGE_CSS, PAGE_GUARD, PAGE_SCRIPT } from './browser-page.js';
 
 export interface BrowserCheckOptions {
   domain: string;
@@ -81,7 +81,8 @@ export function browserCheckPage(o: BrowserCheckOptions): string {
 <meta name="referrer" content="no-referrer">
 <link rel="icon" href="data:,">
 <title>Connection check: ${d}</title>
-<style>${PAGE_CSS}</style></head>
+<style>${PAGE_CSS}</style>
+<script>${PAGE_GUARD}</script></head>
 <body>
 <h1>Connection check for ${d}</h1>
 <p>This page tests, from this browser and this network, what the platform at <strong>${d}</strong> needs: each of its

@@ -34,10 +34,57 @@ overflow-wrap:anywhere;max-height:24em;overflow-y:auto}
 }
 `;
 
+// First in the page, before the settings and the script: a page damaged on its way to the user (cut short, or its
+// settings changed by a mail program, a chat or an editor) says so and what to do, instead of "Starting…" for ever.
+// PAGE_SCRIPT marks the page `data-nap-verify` once its checks start; a page not marked when the document is parsed
+// (every inline script has run by then) never started. A script cut short is not run at all (HTML: end of file
+// inside a script), so no error tells that case: only the missing mark.
+export const PAGE_GUARD = String.raw`
+(function () {
+  'use strict';
+  var why = '';
+  addEventListener('error', function (e) {
+    if (why) return;
+    var x = e.error;
+    why = x && x.name === 'PageDamaged'
+      ? x.message
+      : 'its script stopped before any test began (the browser says "' + String(x && x.message || e.message) + '")';
+  });
+  document.addEventListener('DOMContentLoaded', function () {
+    var root = document.documentElement;
+    if (root.hasAttribute('data-nap-verify')) return;
+    root.setAttribute('data-nap-verify', 'damaged');
+    var text = 'This page is damaged and tested nothing: ' +
+      (why || 'its script did not run (it is missing or cut short)') + '. It was changed or cut short on its ' +
+      'way here: ask the person who sent it for a new page, sent as a file attachment.';
+    var v = document.getElementById('verdict');
+    if (!v) { v = document.createElement('div'); document.body.insertBefore(v, document.body.firstChild); }
+    v.className = 'banner fail';
+    v.textContent = text;
+    var result = document.getElementById('result'), rerun = document.getElementById('rerun');
+    if (result) result.textContent = 'No result: ' + text;
+    if (rerun) rerun.disabled = true;
+  });
+})();
+`;
+
 export const PAGE_SCRIPT = String.raw`
 (function () {
   'use strict';
-  var C = JSON.parse(document.getElementById('nv-config').textContent);
+  // Settings changed on the way to the user (a mail program, a chat, an editor): PAGE_GUARD tells the user.
+  var damaged = function (why) { var e = new Error(why); e.name = 'PageDamaged'; return e; };
+  var C;
+  try { C = JSON.parse(document.getElementById('nv-config').textContent); } catch (e) {
+    throw damaged('its settings cannot be read (' + String(e && e.message || e) + ')');
+  }
+  var SETTINGS = { domain: 'string', httpsPort: 'number', responder: 'boolean', holdS: 'number',
+    timeoutMs: 'number', turnTimeoutMs: 'number', turn: 'object', writtenAt: 'number', expiresAt: 'number',
+    version: 'string' };
+  Object.keys(SETTINGS).forEach(function (k) {
+    if (!C || typeof C[k] !== SETTINGS[k] || C[k] === null) throw damaged('its settings have no valid "' + k + '"');
+  });
+  if (typeof C.turn.host !== 'string' || typeof C.turn.port !== 'number')
+    throw damaged('its settings have no valid "turn"');
   var $ = function (id) { return document.getElementById(id); };
   var ROLES = ['main', 'files', 'browsers', 'sandbox', 'preview'];
   var WS_ROLES = ['main', 'browsers', 'sandbox', 'preview'];
@@ -412,6 +459,8 @@ export const PAGE_SCRIPT = String.raw`
   async function run() {
     if (running) return;
     running = true;
+    // Started: PAGE_GUARD leaves the page alone from here.
+    document.documentElement.setAttribute('data-nap-verify', 'running');
     $('rerun').disabled = true; $('copy').disabled = true;
     var holdS = C.responder ? Math.max(1, Math.min(3600, Math.round(Number($('hold').value)) || C.holdS)) : 0;
     var startedAt = new Date();

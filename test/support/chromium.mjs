@@ -1,8 +1,8 @@
 // Drives real headless Chromium over the DevTools protocol, from inside a test network namespace (the debugging
 // port is on the namespace's loopback, so the driver must live there too): opens a page, optionally shifts the
-// page's clock, waits for `window.napVerifyResult`, records every request the page made, and takes screenshots
-// at the asked widths with the page's horizontal overflow measured. An
-// extension (an unpacked directory, cfg.extension) can be loaded into the browser as a user would have it.
+// page's clock, waits for `window.napVerifyResult` (or for the page to call itself damaged), records every request
+// the page made, and takes screenshots at the asked widths with the page's horizontal overflow measured. An
+// extension (an unpacked directory, cfg.extension) can be loaded into the browser, as a user would have it.
 // Usage: node chromium.mjs <config.json>; prints one JSON object on stdout.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -124,17 +124,21 @@ try {
   await s('Emulation.setDeviceMetricsOverride', { width: 1280, height: 900, deviceScaleFactor: 1, mobile: false });
   await s('Page.navigate', { url: cfg.url });
   let result = null;
-  while (!result && Date.now() < deadline) {
+  let state = null;
+  while (!result && state !== 'damaged' && Date.now() < deadline) {
     await sleep(250);
     const r = await s('Runtime.evaluate', {
-      expression: 'window.napVerifyResult ? JSON.stringify(window.napVerifyResult) : ""',
+      expression:
+        'JSON.stringify({ result: window.napVerifyResult || null, ' +
+        'state: document.documentElement.getAttribute("data-nap-verify") })',
       returnByValue: true,
     });
-    if (r.result.value) result = JSON.parse(r.result.value);
+    ({ result, state } = JSON.parse(r.result.value));
   }
   const page2 = await s('Runtime.evaluate', {
     expression:
       'JSON.stringify({ text: document.body.innerText, copyEnabled: !document.getElementById("copy").disabled, ' +
+      'rerunEnabled: !document.getElementById("rerun").disabled, ' +
       'verdict: document.getElementById("verdict").textContent, ' +
       'verdictClass: document.getElementById("verdict").className, ' +
       'badges: [...document.querySelectorAll("#rows .badge")].map((b) => b.textContent), ' +
@@ -177,14 +181,15 @@ try {
     .filter((e) => e.method === 'Runtime.consoleAPICalled' || e.method === 'Runtime.exceptionThrown')
     .map((e) => JSON.stringify(e.params).slice(0, 500));
   await send('Browser.close').catch(() => {});
-  finish(result ? 0 : 1, {
+  finish(result || state === 'damaged' ? 0 : 1, {
     result,
+    state,
     page: JSON.parse(page2.result.value),
     requests,
     netErrors,
     console: console_,
     screenshots,
-    ...(result ? {} : { stderr: stderr.slice(-4000) }),
+    ...(result || state === 'damaged' ? {} : { stderr: stderr.slice(-4000) }),
   });
 } catch (e) {
   finish(1, { error: String(e?.stack ?? e), stderr: stderr.slice(-4000) });
