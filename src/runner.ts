@@ -3,6 +3,7 @@
 import {
   needId,
   type CheckDef,
+  type CodeMeta,
   type CheckResult,
   type GatherTools,
   type Judgement,
@@ -18,6 +19,17 @@ export interface RunHooks {
 
 /** Code of a result whose check itself broke (a bug, or a probe that ignored its deadline): never a silent pass. */
 export const CHECK_ERROR = 'CHECK_ERROR';
+
+/** What `explain CHECK_ERROR` says of it in a run (the browser page has its own, in kit/browser-codes.ts). */
+export const CHECK_ERROR_META: CodeMeta = {
+  status: 'fail',
+  why:
+    'The check itself could not reach a verdict: its probe threw, or it had no result by its own deadline or the ' +
+    "run's. Nothing was proven either way for that check; the message says what broke.",
+  fix:
+    'Run it again on its own (--only <id> -v) to see whether it repeats; if it does, report it as a nap-verify bug ' +
+    'with the JSON result (--json result.json) and the message.',
+};
 
 export function dependencyClosure(defs: CheckDef[], selected: string[], ctx: RunContext): Set<string> {
   const byId = new Map(defs.map((d) => [d.meta.id, d]));

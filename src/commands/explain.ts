@@ -3,6 +3,7 @@
 import type { CheckDef, CodeMeta } from '../model.js';
 import { UsageError } from '../options.js';
 import { loadChecks } from '../registry.js';
+import { CHECK_ERROR, CHECK_ERROR_META } from '../runner.js';
 import { formatFix } from '../remediation.js';
 
 const indent = (text: string, by = '    ') =>
@@ -80,6 +81,17 @@ export async function explain(term: string): Promise<string> {
   }
   const { BROWSER_PAGE_CODES } = await import('../kit/browser-codes.js');
   const page = BROWSER_PAGE_CODES[code];
+  if (code === CHECK_ERROR) {
+    // The runner's code in a run, and the page's own on the browser-check page: both meanings, each with its fix.
+    const run = CHECK_ERROR_META;
+    const onPage = page
+      ? `\n\nOn the browser-check page (${page.rows}): ${page.why}\n\nFix there:\n${indent(formatFix(page.fix), '  ')}`
+      : '';
+    return (
+      `${code} (${run.status}) — from any check of a run\n\nWhy: ${run.why}\n\nFix:\n` +
+      `${indent(formatFix(run.fix), '  ')}${onPage}\n`
+    );
+  }
   if (page)
     return (
       `${code} (${page.status}) — from the browser-check page (${page.rows})\n\nWhy: ` +
