@@ -13,6 +13,7 @@ import { makeTempDir, runCleanups } from '../test/harness/proc.js';
 import {
   fullStack,
   nginxSite,
+  publicUrlArgs,
   startResponder,
   UPGRADE_MAP,
   waitPort,
@@ -54,9 +55,10 @@ beforeAll(async () => {
   const root = await pki.rootCa('Bench Root CA');
   const day = 86_400_000;
   for (const [k, i] of INSTALLS.slice(1).entries()) {
-    // Each install has its own stand-ins answering for its own domain, behind its own proxy.
+    // Each install has its own stand-ins answering for its own domain, behind its own proxy, installed with the
+    // public URLs users reach it at (else every install but the first is also a config mismatch).
     const ports = { cp: 3100 + 100 * k, browser: 3105 + 100 * k, sandbox: 3106 + 100 * k };
-    await startResponder(stack.ns, i.domain, ports);
+    await startResponder(stack.ns, i.domain, ports, publicUrlArgs(i.domain, i.port));
     const expired = i.domain === 'old.test';
     const leaf = await pki.leaf(root, {
       cn: i.domain,

@@ -5,7 +5,7 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { getData, type TransportAddress } from './stun/codec.js';
-import { TurnSession, type Credentials } from './stun/session.js';
+import { AllocationMismatch, TurnSession, type Credentials } from './stun/session.js';
 import {
   isFailure,
   openTcp,
@@ -44,18 +44,28 @@ export async function resolveTurn(host: string, port: number, timeoutMs: number)
   }
 }
 
+/** Fresh local ports tried when the server still holds an allocation for the last one (AllocationMismatch). */
+const MISMATCH_ATTEMPTS = 3;
+
+/** One transport (one local port) for `use`; after a 437 Allocation Mismatch, a new transport from another port. */
 async function withTransport<T>(
   kind: TransportKind,
   server: Endpoint,
   timeoutMs: number,
   use: (t: StunTransport) => Promise<T>,
 ): Promise<T | Failure> {
-  const t = await (kind === 'udp' ? openUdp(server, timeoutMs) : openTcp(server, timeoutMs));
-  if (isFailure(t)) return t;
-  try {
-    return await use(t);
-  } finally {
-    t.close();
+  for (let attempt = 1; ; attempt++) {
+    const t = await (kind === 'udp' ? openUdp(server, timeoutMs) : openTcp(server, timeoutMs));
+    if (isFailure(t)) return t;
+    try {
+      return await use(t);
+    } catch (e) {
+      if (!(e instanceof AllocationMismatch)) throw e;
+      if (attempt >= MISMATCH_ATTEMPTS)
+        return { kind: 'error', error: `${e.message}, from ${MISMATCH_ATTEMPTS} local ports in a row` };
+    } finally {
+      t.close();
+    }
   }
 }
 

@@ -30,6 +30,19 @@ export type Outcome<T> =
   | ({ ok: true; rttMs: number } & T)
   | ({ ok: false; code?: number; reason?: string } & Partial<Failure>);
 
+/**
+ * 437 Allocation Mismatch: the server still holds an allocation for this 5-tuple. A local port is reused by the
+ * kernel right after an allocation from it was released, and coturn frees a released allocation up to a second
+ * later (seen about once per 100 back-to-back exporter probes). RFC 8656 §7.2: retry from another local port.
+ */
+export class AllocationMismatch extends Error {
+  constructor(method: string) {
+    super(`${method}: 437 Allocation Mismatch (the server still holds an allocation for this local port)`);
+  }
+}
+
+const mismatch = (m: StunMessage) => m.cls === 'error' && getErrorCode(m)?.code === 437;
+
 export class TurnSession {
   private realm?: string;
   private nonce?: string;
@@ -85,6 +98,7 @@ export class TurnSession {
     const r = await this.transact('allocate', [{ type: 'REQUESTED-TRANSPORT', value: UDP }], false);
     if (!r.ok) return { ok: false, kind: r.kind, error: r.error };
     const m = r.message;
+    if (mismatch(m)) throw new AllocationMismatch('Allocate');
     if (m.cls === 'success') return { ok: true, rttMs: r.rttMs, status: 'success', hasNonce: false };
     const e = getErrorCode(m);
     const realm = getString(m, ATTR.REALM);
@@ -112,6 +126,7 @@ export class TurnSession {
       { type: 'LIFETIME', value: 600 },
     ]);
     if (!r.ok) return { ok: false, kind: r.kind, error: r.error };
+    if (mismatch(r.message)) throw new AllocationMismatch('Allocate');
     if (r.message.cls === 'error') return { ok: false, ...errorOf(r.message) };
     const relayed = getAddress(r.message, ATTR.XOR_RELAYED_ADDRESS);
     const mapped = getAddress(r.message, ATTR.XOR_MAPPED_ADDRESS);
