@@ -5,6 +5,7 @@
 // (prepareRun/executeRun): nothing here judges anything.
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { runSignal } from './run-signal.js';
 import { executeRun, prepareRun } from '../commands/check.js';
 import { parseDomain, UsageError } from '../options.js';
 import type { RunRecord } from '../report/json.js';
@@ -81,17 +82,18 @@ export function createExporter(deps: ExporterDeps) {
     runs.inc({ module });
     // A quick probe keeps each network step well inside the scrape's time, so a dead name is judged, not timed out.
     const o = optionsFor(config, domain, module, deps.secrets, budgetS === undefined ? config.timeoutS : budgetS * 0.4);
-    const signal =
-      budgetS === undefined ? shutdown.signal : AbortSignal.any([shutdown.signal, AbortSignal.timeout(budgetS * 1000)]);
+    const own = runSignal(shutdown.signal, budgetS);
     try {
       const prepared = await prepareRun(o, deps.env);
-      const run = await executeRun(prepared, o, signal);
+      const run = await executeRun(prepared, o, own.signal);
       return { run, timedOut: !!run.interrupted };
     } catch (e) {
       return {
         timedOut: false,
         error: e instanceof UsageError ? e.message : `internal error: ${(e as Error).message}`,
       };
+    } finally {
+      own.done();
     }
   }
 
