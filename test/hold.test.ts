@@ -21,6 +21,7 @@ const P = {
   varnish: 8446,
   buffered: 8447,
   bufferedH2: 8448,
+  bufferedH2Cut: 8449,
   haproxy5: 9443,
 };
 const WS_IDS = ['hold.ws.main', 'hold.ws.browsers', 'hold.ws.sandbox', 'hold.ws.preview'];
@@ -65,6 +66,7 @@ beforeAll(async () => {
       // No HTTP/2: nginx then buffers the stream for every client (over h2 it passes events on: routing.test).
       nginxSite(ing, R, { port: P.buffered, buffering: true, http2: false }),
       nginxSite(ing, R, { port: P.bufferedH2, buffering: true }),
+      nginxSite(ing, R, { port: P.bufferedH2Cut, buffering: true, readTimeout: '4s' }),
     ].join('\n'),
   );
   await startHaproxy(ing, R, P.haproxy5, '5s');
@@ -72,7 +74,7 @@ beforeAll(async () => {
     ...(['nginx4', 'haproxy5', 'nginx20', 'varnish'] as const).flatMap((n) =>
       HOLDS.map((h) => [n, h, ['--only', 'hold']] as [keyof typeof P, number, string[]]),
     ),
-    ...(['buffered', 'bufferedH2'] as const).flatMap((n) =>
+    ...(['buffered', 'bufferedH2', 'bufferedH2Cut'] as const).flatMap((n) =>
       HOLDS.map((h) => [n, h, ['--only', 'sse.main,hold.sse.main']] as [keyof typeof P, number, string[]]),
     ),
     ['nginxOk', 5, ['--only', 'hold']],
@@ -255,18 +257,29 @@ describe.each(HOLDS)('a buffered SSE stream at --hold %i', (hold) => {
 });
 
 describe.each(HOLDS)('an SSE stream buffered for HTTP/1.1 clients only at --hold %i', (hold) => {
-  it('sse.main warns SSE_BUFFERED_HTTP1 and hold.sse.main skips with that reason (it holds over HTTP/1.1)', () => {
+  it('sse.main warns SSE_BUFFERED_HTTP1 and hold.sse.main holds over HTTP/2 instead, saying so', () => {
     const r = run('bufferedH2', hold);
     expect(r.code).toBe(0);
     expect(r.byId['sse.main']).toMatchObject({ status: 'warn', code: 'SSE_BUFFERED_HTTP1' });
     const c = r.byId['hold.sse.main']!;
-    expect(c.status).toBe('skip');
-    expect(c.message).toBe(
-      'no hold on nap.test: the proxy holds the stream back from HTTP/1.1 clients (SSE_BUFFERED_HTTP1 in ' +
-        'sse.main), and the hold is read over HTTP/1.1: a cut cannot be observed through that buffer (the ' +
-        'WebSocket holds still measure the proxy)',
+    expect(c.status, c.message).toBe(hold > 60 ? 'pass' : 'warn');
+    expect(c.evidence.protocol).toBe('h2');
+    expect(c.message).toMatch(
+      /\(held over HTTP\/2: the proxy buffers the stream for HTTP\/1\.1 clients, SSE_BUFFERED_HTTP1\)$/,
     );
-    expect(c.evidence.silent).toBeUndefined();
+  });
+
+  it('behind a 4 s proxy_read_timeout the HTTP/2 hold times the cut: HOLD_CUT, idle, about 4 s', () => {
+    const r = run('bufferedH2Cut', hold);
+    expect(r.byId['sse.main']).toMatchObject({ status: 'warn', code: 'SSE_BUFFERED_HTTP1' });
+    const c = r.byId['hold.sse.main']!;
+    expect(c, c.message).toMatchObject({ status: 'fail', code: 'HOLD_CUT' });
+    expect(c.evidence.protocol).toBe('h2');
+    expect(c.evidence.limit).toBe('idle');
+    near(c.evidence.cutAfterS, 4, 'hold.sse.main over h2');
+    // nginx cuts an HTTP/2 stream with RST_STREAM: told as a reset, as a cut HTTP/1.1 stream is.
+    expect(c.evidence.ended).toMatch(/RST_STREAM NGHTTP2_INTERNAL_ERROR/);
+    expect(c.message).toContain('(held over HTTP/2: ');
   });
 });
 

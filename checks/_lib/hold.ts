@@ -2,6 +2,7 @@
 // it does not, when and how it was cut, and (from its keep-alive twin) whether that is an idle or a lifetime limit.
 import type { CheckDef, CheckMeta, Controller, Judgement, RunContext } from '../../src/model.js';
 import { OUTLIVE_MS, TWIN_BEAT_MS, type HoldPair, type StreamEnd } from '../../src/probes/hold-pair.js';
+import { h2Sse } from '../../src/probes/h2.js';
 import { readSse, type SseTimeline } from '../../src/probes/sse.js';
 import { holdWebSocket, type HoldTimeline } from '../../src/probes/ws.js';
 import { culpritFor, describeEnd, LIFETIME_FIX, STREAM_TIMEOUT_FIX, type LimitKind } from './culprit.js';
@@ -38,6 +39,8 @@ export interface HoldEvidence {
   culprit?: string;
   /** The silent stream never opened: no hold verdict can be made from it. */
   unopened?: boolean;
+  /** hold.sse.main read over HTTP/2: the proxy buffers the stream for HTTP/1.1 clients (SSE_BUFFERED_HTTP1). */
+  protocol?: 'h2';
 }
 
 /** Seconds to one decimal, from the probe's millisecond marks. */
@@ -259,14 +262,13 @@ export function holdWsCheck(role: StreamRole): CheckDef<HoldEvidence> {
   };
 }
 
+const H1_ONLY = 'SSE_BUFFERED_HTTP1';
+
 /** What sse.main's failure means for a hold: nothing can be observed through a buffer or a non-stream. */
 const NOT_HOLDABLE: Record<string, string> = {
   SSE_BUFFERED:
     'the proxy holds the stream back (SSE_BUFFERED in sse.main), and a hold cannot be observed through a buffer',
   SSE_BAD_TYPE: 'the answer is not an event stream (SSE_BAD_TYPE in sse.main), so there is no stream to hold',
-  SSE_BUFFERED_HTTP1:
-    'the proxy holds the stream back from HTTP/1.1 clients (SSE_BUFFERED_HTTP1 in sse.main), and the hold is read ' +
-    'over HTTP/1.1: a cut cannot be observed through that buffer (the WebSocket holds still measure the proxy)',
 };
 
 /** hold.sse.main: the SSE stream on <d> (nap-cp's), held like the WebSockets, by the responder's event stream. */
@@ -298,11 +300,12 @@ export function holdSseCheck(): CheckDef<HoldEvidence> {
             `maintenance window`,
         };
       const sse = up.get('sse.main');
-      if (sse?.status === 'fail' || sse?.code === 'SSE_BUFFERED_HTTP1') {
+      if (sse?.status === 'fail') {
         const why = NOT_HOLDABLE[sse.code ?? ''] ?? `sse.main failed (${sse.code ?? sse.message})`;
         return { ...base, unavailable: `no hold on ${host}: ${why}` };
       }
-      const url = `${originFor(ctx, 'main')}${WELL_KNOWN}/sse?hold=${ctx.holdS}`;
+      const path = `${WELL_KNOWN}/sse?hold=${ctx.holdS}`;
+      const twinPath = `${path}&beat=${TWIN_BEAT_MS / 1000}`;
       const o = {
         address: addressFor(ctx, 'main', up),
         timeoutMs: ctx.timeoutMs,
@@ -310,18 +313,31 @@ export function holdSseCheck(): CheckDef<HoldEvidence> {
         signal: tools.signal,
       };
       const shared: HoldPair = {};
-      const [silent, twin] = await Promise.all([
-        readSse({ ...o, url, pair: { shared, as: 'silent' } }),
-        readSse({ ...o, url: `${url}&beat=${TWIN_BEAT_MS / 1000}`, pair: { shared, as: 'twin' } }),
-      ]);
+      // Buffered for HTTP/1.1 clients only: held over HTTP/2, where the events (and so a cut) can be seen.
+      const overH2 = sse?.code === H1_ONLY;
+      const read = (p: string, as: 'silent' | 'twin'): Promise<SseTimeline> =>
+        overH2
+          ? h2Sse({ ...o, host, port: ctx.httpsPort, path: p, pair: { shared, as } }).then(
+              (r) => r.stream ?? { url: p, events: [], end: { how: 'error', detail: r.connection.error ?? 'no h2' } },
+            )
+          : readSse({ ...o, url: `${originFor(ctx, 'main')}${p}`, pair: { shared, as } });
+      const [silent, twin] = await Promise.all([read(path, 'silent'), read(twinPath, 'twin')]);
       return {
         ...base,
+        ...(overH2 ? { protocol: 'h2' as const } : {}),
         silent: sseAsHold(silent),
         keepalive: sseAsHold(twin),
         ...analyzeHold(sseAsHold(silent), sseAsHold(twin), controller),
       };
     },
-    judge: (ev, ctx) => judgeHold(ev, ctx, 'SSE stream'),
+    judge: (ev, ctx) => {
+      const j = judgeHold(ev, ctx, 'SSE stream');
+      if (ev.protocol !== 'h2' || j.status === 'skip') return j;
+      return {
+        ...j,
+        message: `${j.message} (held over HTTP/2: the proxy buffers the stream for HTTP/1.1 clients, ${H1_ONLY})`,
+      };
+    },
   };
 }
 

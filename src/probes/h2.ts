@@ -4,7 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import http2 from 'node:http2';
 import tls from 'node:tls';
-import type { StreamEnd } from './hold-pair.js';
+import { type HoldPair, reportSilentEnd, type StreamEnd, twinHasOutlived } from './hold-pair.js';
 import { UNVERIFIED_TLS } from './http.js';
 import { type SseTimeline, sseRecorder } from './sse.js';
 
@@ -308,6 +308,16 @@ export function readFrame(buf: Buffer): { opcode: number; payload: Buffer } | 'i
   return { opcode, payload: Buffer.from(buf.subarray(at, at + len)) };
 }
 
+export interface H2SseOptions extends H2ProbeOptions {
+  path: string;
+  /** How long the stream is expected to run; the probe's deadline is this plus two network steps. */
+  expectMs: number;
+  /** Stop reading once this event has arrived. */
+  stopAfter?: string;
+  /** In a hold: this stream's part in the silent/twin pair, as readSse's. */
+  pair?: { shared: HoldPair; as: 'silent' | 'twin' };
+}
+
 export interface H2Sse {
   connection: H2Connection;
   /** Read only when the server chose h2; the same timeline as readSse's (ms since this probe started). */
@@ -319,15 +329,15 @@ export interface H2Sse {
  * downstream protocol (nginx with proxy_buffering on holds small writes back from an HTTP/1.1 client and passes
  * them to an HTTP/2 one: measured), so sse.main reads both. Nothing is requested when the server does not speak h2.
  */
-export async function h2Sse(
-  o: H2ProbeOptions & { path: string; expectMs: number; stopAfter?: string },
-): Promise<H2Sse> {
+export async function h2Sse(o: H2SseOptions): Promise<H2Sse> {
   const t0 = performance.now();
   const deadline = deadlineFor(o, 2, o.expectMs);
   const { conn, session } = await open(o, deadline.signal);
   try {
     if (!session) return { connection: conn };
-    return { connection: conn, stream: await sseStream(session, o, t0, deadline.signal) };
+    const stream = await sseStream(session, o, t0, deadline.signal);
+    if (o.pair?.as === 'silent') reportSilentEnd(o.pair.shared, stream.end, stream.headersAt, stream.endedAt ?? 0);
+    return { connection: conn, stream };
   } finally {
     closeSession(session);
     deadline.clear();
@@ -336,7 +346,7 @@ export async function h2Sse(
 
 function sseStream(
   session: http2.ClientHttp2Session,
-  o: H2ProbeOptions & { path: string; stopAfter?: string },
+  o: H2SseOptions,
   t0: number,
   deadline: AbortSignal,
 ): Promise<SseTimeline> {
@@ -399,6 +409,11 @@ function sseStream(
       }
       // A compressed stream cannot be parsed as text; its arrival times still tell the story.
       if (!tl.contentEncoding) rec.feed(decoder.decode(c, { stream: true }));
+      const twin = o.pair?.as === 'twin' ? o.pair.shared : undefined;
+      if (twin && twinHasOutlived(twin, tl.lastByteAt - tl.headersAt!)) {
+        tl.outlivedMs = tl.lastByteAt - tl.headersAt! - twin.silentCutAgeMs!;
+        rec.stopped = true;
+      }
       if (rec.stopped) done({ how: 'survived' });
     });
     stream.on('end', () => {
@@ -409,7 +424,11 @@ function sseStream(
           : { how: 'eof', detail: 'the stream ended before its bye event' },
       );
     });
-    stream.on('error', (e: Error) => done({ how: 'error', detail: e.message }));
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      // RST_STREAM from the server (a proxy cutting the stream) arrives as this error: a reset, as on HTTP/1.1.
+      const rst = e.code === 'ERR_HTTP2_STREAM_ERROR' ? /error code (\S+)/.exec(e.message)?.[1] : undefined;
+      done(rst ? { how: 'reset', detail: `RST_STREAM ${rst}` } : { how: 'error', detail: e.message });
+    });
     stream.on('close', () =>
       done(
         stream.rstCode
