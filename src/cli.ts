@@ -118,6 +118,8 @@ async function main(argv: string[]): Promise<number> {
   const program = new Command('nap-verify')
     .description('Verify that a Neutree Agent Platform install is reachable the way its users reach it.')
     .version(VERSION, '--version')
+    // Inherited by every subcommand created below (commander copies both): errors go through main's one-line
+    // handler, never commander's own output or process.exit.
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .showSuggestionAfterError(true)
@@ -129,30 +131,24 @@ async function main(argv: string[]): Promise<number> {
         `argument: every area and code).`,
     );
   let exitCode = 0;
-  addCheckOptions(
-    program
-      .command('check', { isDefault: true })
-      .description('run the checks (default command)')
-      .exitOverride()
-      .configureOutput({ writeErr: () => {} }),
-  ).action(async (_opts, cmd: Command) => {
-    const { validate } = await import('./options.js');
-    const { runCheckCommand } = await import('./commands/check.js');
-    const secrets = {
-      turnSecret: process.env.NAP_VERIFY_TURN_SECRET,
-      turnPassword: process.env.NAP_VERIFY_TURN_PASSWORD,
-    };
-    exitCode = await runCheckCommand(validate(withEnv(cmd, process.env), secrets), {
-      stdout: process.stdout,
-      env: process.env,
-    });
-  });
+  addCheckOptions(program.command('check', { isDefault: true }).description('run the checks (default command)')).action(
+    async (_opts, cmd: Command) => {
+      const { validate } = await import('./options.js');
+      const { runCheckCommand } = await import('./commands/check.js');
+      const secrets = {
+        turnSecret: process.env.NAP_VERIFY_TURN_SECRET,
+        turnPassword: process.env.NAP_VERIFY_TURN_PASSWORD,
+      };
+      exitCode = await runCheckCommand(validate(withEnv(cmd, process.env), secrets), {
+        stdout: process.stdout,
+        env: process.env,
+      });
+    },
+  );
   program
     .command('explain')
     .argument('[check-id|CODE]', 'a check id (dns.preview), an area (tls), or a code (HOLD_CUT); none: list them all')
     .description('what a check proves, why each code happens, and the fix per ingress controller')
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .action(async (term: string | undefined) => {
       const { explain, explainAll } = await import('./commands/explain.js');
       process.stdout.write(term === undefined ? await explainAll() : await explain(term));
@@ -162,9 +158,7 @@ async function main(argv: string[]): Promise<number> {
     .description(
       'pre-flight kit: responder manifests, routes per controller, lint your ingress manifests, a check page for ' +
         'end-user browsers',
-    )
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} });
+    );
   kit
     .command('responder')
     .description("print Kubernetes YAML that runs the probe responder behind the platform's Service names")
@@ -185,8 +179,6 @@ async function main(argv: string[]): Promise<number> {
       'leave out the NetworkPolicy (a cluster without a policy-enforcing CNI, or a route from elsewhere)',
     )
     .option('--delete', 'print what to delete (pipe to kubectl delete -f -)')
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .action(async (o: Record<string, unknown>) => {
       const { kitResponder } = await import('./commands/kit.js');
       process.stdout.write(kitResponder(o));
@@ -220,8 +212,6 @@ async function main(argv: string[]): Promise<number> {
       '--bundle <file>',
       'the one-file CLI to ship (default: dist/nap-verify.mjs of this install, from npm run bundle)',
     )
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .action(async (checkArgs: string[], o: Record<string, unknown>) => {
       const { kitJob } = await import('./commands/kit.js');
       process.stdout.write(kitJob(o, checkArgs));
@@ -252,8 +242,6 @@ async function main(argv: string[]): Promise<number> {
       '--bundle <file>',
       'the one-file CLI to ship (default: dist/nap-verify.mjs of this install, from npm run bundle)',
     )
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .action(async (o: Record<string, unknown>) => {
       const { kitExporter } = await import('./commands/kit.js');
       process.stdout.write(kitExporter(o));
@@ -265,8 +253,6 @@ async function main(argv: string[]): Promise<number> {
     .option('-d, --domain <d>', 'the platform domain (apex or subdomain)')
     .option('--namespace <ns>', 'namespace of the routes and services (default nap)')
     .option('--suffix <s>', 'services named <name>-<s> (a responder deployed with --suffix)')
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .action(async (o: Record<string, unknown>) => {
       const { kitRoutes } = await import('./commands/kit.js');
       process.stdout.write(kitRoutes(o));
@@ -279,8 +265,6 @@ async function main(argv: string[]): Promise<number> {
     .option('--format <fmt>', 'text or json (default text)')
     .option('-q, --quiet', 'print only failures and the summary')
     .option('-v, --verbose', 'also list the rules that found nothing')
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .action(async (files: string[], o: Record<string, unknown>) => {
       const { kitLint } = await import('./commands/kit.js');
       exitCode = await kitLint(files, o, { stdout: process.stdout, env: process.env });
@@ -299,8 +283,6 @@ async function main(argv: string[]): Promise<number> {
     .option('--hold <s>', 'idle hold the page proposes, seconds (default 75; the user can shorten it)')
     .option('--https-port <n>', 'ingress HTTPS port (default 443)')
     .option('--timeout <s>', 'deadline of each step in the page, seconds (default 10)')
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .action(async (o: Record<string, unknown>) => {
       const { kitBrowserCheck } = await import('./commands/kit.js');
       process.stdout.write(await kitBrowserCheck(o, process.env));
@@ -311,8 +293,6 @@ async function main(argv: string[]): Promise<number> {
     .description('render a saved result: text on stdout, and a triage report with --report (.md or .html)')
     .option('--report <file>', 'write the triage report here (.md or .html)')
     .option('--format <fmt>', 'what goes to stdout: text or json (default text)')
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .action(async (file: string, o: Record<string, unknown>) => {
       const { runReportCommand } = await import('./commands/report.js');
       exitCode = await runReportCommand(file, o, { stdout: process.stdout, env: process.env });
@@ -332,8 +312,6 @@ async function main(argv: string[]): Promise<number> {
     .option('--format <fmt>', 'what goes to stdout: text or json (default text)')
     .option('--report <file>', 'also write the comparison as Markdown (.md) or a self-contained page (.html)')
     .option('--no-color', 'no colour (also NO_COLOR; FORCE_COLOR forces it)')
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .action(async (files: string[], o: Record<string, unknown>) => {
       const { runCompare } = await import('./commands/compare.js');
       exitCode = await runCompare(files, o, { stdout: process.stdout, env: process.env });
@@ -349,8 +327,6 @@ async function main(argv: string[]): Promise<number> {
       'exporter.yaml: full-module interval and hold, per-target options (TURN, CA, resolver, ingress IP)',
     )
     .option('--vantage <name>', 'the vantage label of its runs (default: the host name)')
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .action(async (o: Record<string, unknown>) => {
       const { runExporterCommand } = await import('./commands/exporter.js');
       exitCode = await runExporterCommand(o, process.env);
@@ -376,8 +352,6 @@ async function main(argv: string[]): Promise<number> {
       '--sandbox-public-url <url>',
       "SANDBOX_PUBLIC_URL for nap-sandbox's login redirect (default https://sandbox.<d>)",
     )
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
     .action(async (opts: RawOptions) => {
       const { runServeCommand } = await import('./commands/serve.js');
       const raw = { ...opts };
