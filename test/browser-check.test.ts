@@ -74,6 +74,9 @@ interface PageRun {
   stderr?: string;
 }
 
+/** The stack's TURN server and its secret file, as a page that tests the relay is written with. */
+const turnArgs = () => ['--turn', STACK_TURN_IP, '--turn-secret-file', secretFile];
+
 async function writePage(name: string, args: string[]): Promise<string> {
   const r = await runCli(stack.ns, [
     'kit',
@@ -204,13 +207,7 @@ describe('kit browser-check in headless Chromium', () => {
   it('healthy stack, responder, default 75 s hold: every check passes, a relay over UDP and over TCP; phone and ' +
     'desktop widths fit', async () => {
     const before = Math.floor(Date.now() / 1000);
-    const file = await writePage('healthy.html', [
-      '--responder',
-      '--turn',
-      STACK_TURN_IP,
-      '--turn-secret-file',
-      secretFile,
-    ]);
+    const file = await writePage('healthy.html', ['--responder', ...turnArgs()]);
     // The page carries coturn REST credentials made from the secret, valid 24 h by default, never the secret.
     expectNoSecret(file);
     const cfg = JSON.parse(
@@ -292,7 +289,7 @@ describe('kit browser-check in headless Chromium', () => {
 
   it('UDP 3478 dropped by the firewall: TURN over UDP warns TURN_UDP_UNUSED (the platform relays over TCP), over ' +
     'TCP passes; the WebSocket path passes (env-gateway closes 1008)', async () => {
-    const file = await writePage('udp-dropped.html', ['--turn', STACK_TURN_IP, '--turn-secret-file', secretFile]);
+    const file = await writePage('udp-dropped.html', turnArgs());
     expectNoSecret(file);
     const rule = ['INPUT', '-p', 'udp', '-d', STACK_TURN_IP, '--dport', '3478', '-j', 'DROP'];
     await runOk('ip', ['netns', 'exec', stack.ns.name, 'iptables', '-I', ...rule]);
@@ -328,7 +325,7 @@ describe('kit browser-check in headless Chromium', () => {
   }, 150_000);
 
   it('3478/tcp refused (RST): TURN over TCP fails at once as unreachable, over UDP passes', async () => {
-    const file = await writePage('tcp-refused.html', ['--turn', STACK_TURN_IP, '--turn-secret-file', secretFile]);
+    const file = await writePage('tcp-refused.html', turnArgs());
     const rule = [
       'INPUT',
       '-p',
@@ -478,14 +475,7 @@ describe('kit browser-check in headless Chromium', () => {
       evidence: { holdS: 2, survived: true },
     });
 
-    const file = await writePage('expired.html', [
-      '--turn',
-      STACK_TURN_IP,
-      '--turn-secret-file',
-      secretFile,
-      '--valid',
-      '2h',
-    ]);
+    const file = await writePage('expired.html', [...turnArgs(), '--valid', '2h']);
     const dead = path.join(out, 'expired-dead-port.html');
     // The same page pointed at a port nothing listens on.
     writeFileSync(
@@ -535,13 +525,7 @@ describe('kit browser-check in headless Chromium', () => {
 
   it('WebRTC switched off in the browser (an extension removes RTCPeerConnection): both TURN rows skip ' +
     'BROWSER_NO_WEBRTC, every other row runs and passes', async () => {
-    const file = await writePage('no-webrtc.html', [
-      '--responder',
-      '--turn',
-      STACK_TURN_IP,
-      '--turn-secret-file',
-      secretFile,
-    ]);
+    const file = await writePage('no-webrtc.html', ['--responder', ...turnArgs()]);
     // Chromium has no switch or policy that removes WebRTC (no Blink runtime feature guards RTCPeerConnection;
     // the WebRTC policies only narrow addresses and ports): a real extension does it, loaded into this browser only.
     const run = await openPage(file, { hash: 'hold=2', extension: 'no-webrtc' });
@@ -561,13 +545,7 @@ describe('kit browser-check in headless Chromium', () => {
 
   it('a content blocker replaced RTCPeerConnection with a stand-in: the page itself fails in its TURN part, both ' +
     'TURN rows CHECK_ERROR naming the step and the error; every other row still gets its own result', async () => {
-    const file = await writePage('webrtc-stand-in.html', [
-      '--responder',
-      '--turn',
-      STACK_TURN_IP,
-      '--turn-secret-file',
-      secretFile,
-    ]);
+    const file = await writePage('webrtc-stand-in.html', ['--responder', ...turnArgs()]);
     const run = await openPage(file, { hash: 'hold=2', extension: 'webrtc-stand-in' });
     const c = byId(run);
     for (const t of ['tcp', 'udp']) {
@@ -606,7 +584,7 @@ describe('kit browser-check in headless Chromium', () => {
 
   it('a damaged page (its settings edited by hand and broken, the file cut short, a line of its script lost) says ' +
     'so, what to do, and tests nothing', async () => {
-    const file = await writePage('to-damage.html', ['--turn', STACK_TURN_IP, '--turn-secret-file', secretFile]);
+    const file = await writePage('to-damage.html', turnArgs());
     const page = readFileSync(file, 'utf8');
     const edited = path.join(out, 'damaged-settings.html');
     // The port changed by hand, one quote too many.

@@ -296,6 +296,7 @@ describe('http.*', () => {
 describe('ws.*', () => {
   type Ev = EvidenceOf<typeof wsBrowsers>;
   const host = `browsers.${D}`;
+  const attemptTo = { url: `wss://${host}/.well-known/nap-verify/ws`, address: '192.0.2.10' };
   judgeRows<Ev>([
     [
       "101 and the responder's hello: pass",
@@ -304,8 +305,7 @@ describe('ws.*', () => {
         host,
         endpoint: 'responder',
         attempt: {
-          url: `wss://${host}/.well-known/nap-verify/ws`,
-          address: '192.0.2.10',
+          ...attemptTo,
           upgraded: true,
           status: 101,
           firstMessage: '{"type":"hello","service":"nap-browser"}',
@@ -321,8 +321,7 @@ describe('ws.*', () => {
         host,
         endpoint: 'responder',
         attempt: {
-          url: `wss://${host}/.well-known/nap-verify/ws`,
-          address: '192.0.2.10',
+          ...attemptTo,
           upgraded: false,
           status: 426,
           body: '{"error":"Upgrade required","upgrade":null}',
@@ -338,8 +337,7 @@ describe('ws.*', () => {
         host,
         endpoint: 'responder',
         attempt: {
-          url: `wss://${host}/.well-known/nap-verify/ws`,
-          address: '192.0.2.10',
+          ...attemptTo,
           upgraded: true,
           status: 101,
           error: 'socket hang up',
