@@ -2,7 +2,10 @@
 // here installs fine and then breaks one feature quietly, so each finding says what breaks.
 import net from 'node:net';
 import type { CheckDef, Judgement, RunContext } from '../src/model.js';
+import { moduleOn } from '../src/modules.js';
 import { isSecretKey } from '../src/values.js';
+import { sandboxConfigOf } from './_lib/http-role.js';
+import { evidenceOf } from './_lib/evidence.js';
 
 interface Finding {
   key: string;
@@ -18,6 +21,8 @@ interface ValuesEvidence {
   values?: Record<string, string>;
   problems?: Array<{ line: number; message: string }>;
   findings: Finding[];
+  /** Findings a live check shows from the installed service itself: reported there, once. */
+  reportedBy?: Array<{ key: string; check: string }>;
 }
 
 /** Which host a *_PUBLIC_URL must be on, by the key's role. */
@@ -36,7 +41,21 @@ const OAUTH_KEYS = [
   ['SANDBOX_PUBLIC_URL', 'sandbox'],
 ] as const;
 
-type ValuesCtx = Pick<RunContext, 'mode'> & { domain: string; httpsPort?: number; nodePorts?: RunContext['nodePorts'] };
+type ValuesCtx = Pick<RunContext, 'mode' | 'modules'> & {
+  domain: string;
+  httpsPort?: number;
+  nodePorts?: RunContext['nodePorts'];
+};
+
+/** Keys that only a module uses: with the module off, install.sh ignores them, and so does this check. */
+const MODULE_KEYS: Record<string, 'browser' | 'sandbox'> = {
+  BROWSER_PUBLIC_URL: 'browser',
+  BROWSERS_PUBLIC_URL: 'browser',
+  TURN_HOST: 'browser',
+  TURN_PORT: 'browser',
+  SANDBOX_DOMAIN: 'sandbox',
+  SANDBOX_PUBLIC_URL: 'sandbox',
+};
 
 /** The origin users reach a role at: what its *_PUBLIC_URL must be, whole (scheme, host, port). */
 function expectedOrigin(role: 'main' | 'browsers' | 'sandbox', ctx: ValuesCtx): string | undefined {
@@ -57,7 +76,8 @@ const originOf = (url: string) => {
   }
 };
 
-export function valuesFindings(v: Record<string, string>, ctx: ValuesCtx): Finding[] {
+export function valuesFindings(all: Record<string, string>, ctx: ValuesCtx): Finding[] {
+  const v = Object.fromEntries(Object.entries(all).filter(([k]) => moduleOn(ctx.modules, MODULE_KEYS[k])));
   const d = ctx.domain;
   const out: Finding[] = [];
   const mode = (v.INGRESS_MODE ?? '').toLowerCase();
@@ -128,7 +148,7 @@ export function valuesFindings(v: Record<string, string>, ctx: ValuesCtx): Findi
   // install.sh fills an unset public URL with the NodePort form http://<NAP_HOST>:<node port>: wrong behind an ingress.
   if (ctx.mode === 'external') {
     for (const [key, role] of OAUTH_KEYS) {
-      if (v[key] !== undefined && v[key] !== '') continue;
+      if (!moduleOn(ctx.modules, MODULE_KEYS[key]) || (v[key] !== undefined && v[key] !== '')) continue;
       out.push({
         key,
         expected: expectedOrigin(role, ctx)!,
@@ -176,21 +196,33 @@ const check: CheckDef<ValuesEvidence> = {
     },
   },
   appliesTo: (ctx) => (ctx.values ? true : 'no --values file given'),
-  async gather(ctx) {
+  // nap-sandbox's /api/config shows the SANDBOX_DOMAIN it runs with: one cause, one finding, where it is proven.
+  reads: () => ['http.sandbox'],
+  async gather(ctx, up) {
     const v = ctx.values!;
     const masked = Object.fromEntries(
       Object.entries(v.values).map(([k, val]) => [k, isSecretKey(k) ? (val ? '(set, redacted)' : '') : val]),
     );
+    const findings = valuesFindings(v.values, {
+      mode: ctx.mode,
+      domain: ctx.target.domain,
+      httpsPort: ctx.httpsPort,
+      ...(ctx.nodePorts ? { nodePorts: ctx.nodePorts } : {}),
+      ...(ctx.modules ? { modules: ctx.modules } : {}),
+    });
+    const live = sandboxConfigOf(evidenceOf(up, 'http.sandbox'));
+    const shown = (f: Finding) =>
+      f.key === 'SANDBOX_DOMAIN' &&
+      up.get('http.sandbox')?.code === 'HTTP_CONFIG_MISMATCH' &&
+      typeof live.sandboxDomain === 'string' &&
+      live.sandboxDomain.toLowerCase() !== `sandbox.${ctx.target.domain}`;
+    const reportedBy = findings.filter(shown).map((f) => ({ key: f.key, check: 'http.sandbox' }));
     return {
       file: v.file,
       values: masked,
       problems: v.problems,
-      findings: valuesFindings(v.values, {
-        mode: ctx.mode,
-        domain: ctx.target.domain,
-        httpsPort: ctx.httpsPort,
-        ...(ctx.nodePorts ? { nodePorts: ctx.nodePorts } : {}),
-      }),
+      findings: findings.filter((f) => !shown(f)),
+      ...(reportedBy.length ? { reportedBy } : {}),
     };
   },
   judge(ev): Judgement {
@@ -212,7 +244,11 @@ const check: CheckDef<ValuesEvidence> = {
       ? `; ${ev.problems.length} line(s) not understood: ` +
         `${ev.problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`
       : '';
-    return { status: 'pass', message: `${Object.keys(ev.values ?? {}).length} keys agree with the domain${notes}` };
+    const shownLive = (r: { key: string; check: string }) =>
+      `${r.key} is reported by ${r.check}, where the installed service shows it`;
+    const elsewhere = ev.reportedBy?.length ? `; ${ev.reportedBy.map(shownLive).join('; ')}` : '';
+    const agree = Object.keys(ev.values ?? {}).length - (ev.reportedBy?.length ?? 0);
+    return { status: 'pass', message: `${agree} keys agree with the domain${elsewhere}${notes}` };
   },
 };
 

@@ -1,5 +1,6 @@
 // dns.consistent: every name lands on one ingress address set (and the expected one, when --expect-ip says so).
 import { ROLES, type CheckDef, type Role } from '../src/model.js';
+import { activeRoles, namesPhrase } from '../src/modules.js';
 import { evidenceOf } from './_lib/evidence.js';
 
 interface ConsistencyEvidence {
@@ -37,11 +38,11 @@ const check: CheckDef<ConsistencyEvidence> = {
     },
   },
   appliesTo: (ctx) => (ctx.mode === 'nodeport' ? 'NodePort mode: one host for every service' : true),
-  after: () => ROLES.map((r) => `dns.${r}`),
+  after: (ctx) => activeRoles(ctx.modules, ROLES).map((r) => `dns.${r}`),
   async gather(ctx, up) {
     const sets: ConsistencyEvidence['sets'] = {};
     const unresolved: ConsistencyEvidence['unresolved'] = {};
-    for (const role of ROLES) {
+    for (const role of activeRoles(ctx.modules, ROLES)) {
       const r = up.get(`dns.${role}`);
       const ev = evidenceOf(up, `dns.${role}`);
       if (!r || r.status === 'fail' || r.status === 'skip' || !ev?.dnsAddresses?.length)
@@ -89,7 +90,7 @@ const check: CheckDef<ConsistencyEvidence> = {
     }
     return {
       status: 'pass',
-      message: `all five names → ${[...groups.keys()][0]}${ev.expect.length ? ' as expected' : ''}`,
+      message: `${namesPhrase(roles.length)} → ${[...groups.keys()][0]}${ev.expect.length ? ' as expected' : ''}`,
     };
   },
 };

@@ -1,6 +1,7 @@
 // http.coalesce: what browsers do with one certificate on one address (RFC 9113 §9.1.1): they reuse the HTTP/2
 // connection opened for <d> for every other host the certificate covers and that resolves to the same address.
 // An ingress that routes by SNI instead of :authority then answers those hosts from <d>'s service.
+import { activeRoles } from '../src/modules.js';
 import type { CheckDef, Judgement, Role } from '../src/model.js';
 import { h2Requests, type H2Connection, type H2Exchange } from '../src/probes/h2.js';
 import type { HttpExchange } from '../src/probes/http.js';
@@ -107,13 +108,16 @@ const check: CheckDef<CoalesceEvidence> = {
   appliesTo: (ctx) =>
     ctx.mode === 'nodeport' ? 'NodePort mode is plain HTTP: browsers use HTTP/2 only over TLS' : true,
   needs: (ctx) => transportNeeds(ctx, 'main'),
-  after: (ctx) => [...(ctx.target.ingressIp ? [] : OTHERS.map((r) => `dns.${r}`)), ...OTHERS.map((r) => `http.${r}`)],
+  after: (ctx) => {
+    const others = activeRoles(ctx.modules, OTHERS);
+    return [...(ctx.target.ingressIp ? [] : others.map((r) => `dns.${r}`)), ...others.map((r) => `http.${r}`)];
+  },
   async gather(ctx, up, tools) {
     const host = ctx.target.domain;
     const address = addressFor(ctx, 'main', up);
     const port = ctx.httpsPort;
     const cert = evidenceOf(up, 'tls.main')?.chain?.[0];
-    const hosts: CoalescedHost[] = OTHERS.map((role) => {
+    const hosts: CoalescedHost[] = activeRoles(ctx.modules, OTHERS).map((role) => {
       const h = ctx.target.hosts[role];
       const out: CoalescedHost = { role, host: h };
       if (!cert?.sans.some((s) => sanCovers(s, h)))

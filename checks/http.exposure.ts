@@ -3,6 +3,16 @@ import type { CheckDef } from '../src/model.js';
 import { httpGet, type HttpExchange } from '../src/probes/http.js';
 import { addressFor, detectController, dnsAfter, originFor, transportNeeds } from './_lib/routing.js';
 
+function nodePortFix(port: number | undefined): string {
+  const at = `NAP_HOST:${port ?? '<NAP_NODE_PORT>'}`;
+  return (
+    `NodePort mode has no ingress to deny one path: nap-cp serves /metrics on the same node port as the web UI ` +
+    `(${at}). Limit who reaches that port — the node's firewall or cloud security group, or a NetworkPolicy on ` +
+    "nap-cp that admits only your users' networks and the Prometheus scraper — or put an ingress in front " +
+    '(INGRESS_MODE=external) and deny /metrics there.'
+  );
+}
+
 const check: CheckDef<HttpExchange> = {
   meta: {
     id: 'http.exposure',
@@ -51,6 +61,8 @@ const check: CheckDef<HttpExchange> = {
         status: 'warn',
         code: 'HTTP_METRICS_PUBLIC',
         message: `${ex.url} is public: 200 with Prometheus metrics`,
+        // NodePort mode has no ingress to deny a path on: the node port serves /metrics beside the web UI.
+        ...(ctx.mode === 'nodeport' ? { fix: nodePortFix(ctx.nodePorts?.main), replacesFix: true } : {}),
       };
     const location = ex.headers?.location;
     if (ex.status !== undefined && ex.status >= 300 && ex.status < 400 && location) {

@@ -1,6 +1,7 @@
 // http.oauth: the OAuth wiring the install was given, read without credentials. nap-browser and nap-sandbox answer
 // GET /api/auth/login with a 302 to <WEB_PUBLIC_URL>/oauth/authorize?…&redirect_uri=<own public URL>/api/auth/callback
 // (internal/oauth-client); following neither redirect, both Locations show the three public URLs as installed.
+import { activeRoles } from '../src/modules.js';
 import type { CheckDef, Judgement, Role, Upstream } from '../src/model.js';
 import { httpGet, type HttpExchange } from '../src/probes/http.js';
 import { addressFor, dnsAfter, expectedPublicOrigin, originFor, originOf, PUBLIC_URL_KEY } from './_lib/routing.js';
@@ -73,11 +74,15 @@ const check: CheckDef<OAuthEvidence> = {
     },
   },
   // The DNS answers give the address to connect to (as for http.<role>); the http checks say whether to ask.
-  after: (ctx) => [
-    ...new Set([...dnsAfter(ctx, 'browsers'), ...dnsAfter(ctx, 'sandbox')]),
-    'http.browsers',
-    'http.sandbox',
-  ],
+  // Only nap-browser and nap-sandbox log in through nap-cp: with both modules off there is no login to follow.
+  appliesTo: (ctx) => {
+    if (activeRoles(ctx.modules, ROLES).length) return true;
+    return 'no login to follow: neither nap-browser nor nap-sandbox is installed (both modules are off)';
+  },
+  after: (ctx) => {
+    const roles = activeRoles(ctx.modules, ROLES);
+    return [...new Set(roles.flatMap((r) => dnsAfter(ctx, r))), ...roles.map((r) => `http.${r}`)];
+  },
   async gather(ctx, up, tools) {
     const expected = {
       WEB_PUBLIC_URL: expectedPublicOrigin(ctx, 'main'),
@@ -85,7 +90,7 @@ const check: CheckDef<OAuthEvidence> = {
       SANDBOX_PUBLIC_URL: expectedPublicOrigin(ctx, 'sandbox'),
     };
     const logins = await Promise.all(
-      ROLES.map(async (role): Promise<LoginEvidence> => {
+      activeRoles(ctx.modules, ROLES).map(async (role): Promise<LoginEvidence> => {
         // NodePort mode: every role is on NAP_HOST, told apart by port; name the host:port then.
         const host = ctx.mode === 'nodeport' ? new URL(originFor(ctx, role)).host : ctx.target.hosts[role];
         const notAsked = usable(up, role);

@@ -3,6 +3,7 @@
 // (dns.* races them), so a dead address is reported here, once.
 import { setMaxListeners } from 'node:events';
 import net from 'node:net';
+import { activeRoles } from '../src/modules.js';
 import { ROLES, type CheckDef, type Judgement, type Role, type RunContext } from '../src/model.js';
 import { httpGet, type HttpExchange } from '../src/probes/http.js';
 import { probeTls, type TlsEvidence } from '../src/probes/tls.js';
@@ -154,13 +155,13 @@ const check: CheckDef<NetEvidence> = {
   // Per address, in parallel: TCP + TLS (one deadline), then the health path (undici's two).
   deadlineMs: (ctx) => ctx.timeoutMs * 4 + 2000,
   // Runs after the checks whose probes it reuses for the address they chose: no connection is made twice.
-  after: () => ROLES.flatMap((r) => [`dns.${r}`, `tls.${r}`, `http.${r}`]),
+  after: (ctx) => activeRoles(ctx.modules, ROLES).flatMap((r) => [`dns.${r}`, `tls.${r}`, `http.${r}`]),
   async gather(ctx, up, tools) {
     const port = ctx.httpsPort;
     // A TLS and an HTTP probe per address of each of five names listen to this one signal.
     setMaxListeners(100, tools.signal);
     const names = await Promise.all(
-      ROLES.map(async (role): Promise<NameAddresses> => {
+      activeRoles(ctx.modules, ROLES).map(async (role): Promise<NameAddresses> => {
         const host = ctx.target.hosts[role];
         const dnsResult = up.get(`dns.${role}`);
         const dns = evidenceOf(up, `dns.${role}`);

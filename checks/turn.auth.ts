@@ -6,6 +6,8 @@ import { reachableTransports, turnServer } from './_lib/turn-reach.js';
 export type TurnAuthEvidence = AuthEvidence | { unavailable: string };
 
 const check: CheckDef<TurnAuthEvidence> = {
+  // coturn follows the browser module (install.sh: COTURN_ENABLED="$BROWSER_ENABLED").
+  module: 'browser',
   meta: {
     id: 'turn.auth',
     area: 'turn',

@@ -11,6 +11,8 @@ interface PeersEvidence {
 }
 
 const check: CheckDef<PeersEvidence> = {
+  // coturn follows the browser module (install.sh: COTURN_ENABLED="$BROWSER_ENABLED").
+  module: 'browser',
   meta: {
     id: 'turn.peers',
     area: 'turn',

@@ -27,6 +27,8 @@ const IN_CLUSTER = 'run nap-verify from inside the cluster (`nap-verify kit job`
 const addr = (s: RelaySample) => (s.relayed ? `${s.relayed.address}:${s.relayed.port}` : '?');
 
 const check: CheckDef<RelayEvidence> = {
+  // coturn follows the browser module (install.sh: COTURN_ENABLED="$BROWSER_ENABLED").
+  module: 'browser',
   meta: {
     id: 'turn.relay',
     area: 'turn',

@@ -4,6 +4,7 @@
 import type { CheckDef, Judgement, Role, RunContext } from '../src/model.js';
 import { h2WebSocket, type H2WebSocket } from '../src/probes/h2.js';
 import { addressFor, detectController, dnsAfter, parseJson, WELL_KNOWN } from './_lib/routing.js';
+import { activeRoles } from '../src/modules.js';
 import { evidenceOf, STREAM_ROLES } from './_lib/evidence.js';
 
 const WS_ROLES = STREAM_ROLES;
@@ -64,10 +65,11 @@ const check: CheckDef<WsH2Evidence> = {
   },
   appliesTo: (ctx: RunContext) =>
     ctx.mode === 'nodeport' ? 'NodePort mode is plain HTTP: browsers use HTTP/2 only over TLS' : true,
-  after: (ctx) => WS_ROLES.flatMap((r) => [...dnsAfter(ctx, r), `tls.${r}`, `http.${r}`, `ws.${r}`]),
+  after: (ctx) =>
+    activeRoles(ctx.modules, WS_ROLES).flatMap((r) => [...dnsAfter(ctx, r), `tls.${r}`, `http.${r}`, `ws.${r}`]),
   async gather(ctx, up, tools) {
     const hosts = await Promise.all(
-      WS_ROLES.map(async (role): Promise<WsH2Host> => {
+      activeRoles(ctx.modules, WS_ROLES).map(async (role): Promise<WsH2Host> => {
         const host = ctx.target.hosts[role];
         const out: WsH2Host = { role, host };
         const tls = up.get(`tls.${role}`);

@@ -28,6 +28,12 @@ const CHECK_OPTIONS: OptionSpec[] = [
     flags: '--mode <mode>',
     description: 'external (behind your ingress, default) or nodeport (plain HTTP on the node ports)',
   },
+  {
+    flags: '--modules <list>',
+    description:
+      'the optional modules installed: browser, sandbox, both (browser,sandbox) or none; nap-cp is always ' +
+      'checked (default: BROWSER_ENABLED/SANDBOX_ENABLED from --values, else all)',
+  },
   { flags: '--nap-node-port <n>', description: 'NodePort mode: nap-cp node port (NAP_NODE_PORT)' },
   { flags: '--browser-node-port <n>', description: 'NodePort mode: nap-browser node port (BROWSER_NODE_PORT)' },
   { flags: '--sandbox-node-port <n>', description: 'NodePort mode: nap-sandbox node port (SANDBOX_NODE_PORT)' },

@@ -5,6 +5,17 @@ export type Status = 'pass' | 'warn' | 'fail' | 'skip';
 export const ROLES = ['main', 'files', 'browsers', 'sandbox', 'preview'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** The platform's optional modules (install.sh: BROWSER_ENABLED, SANDBOX_ENABLED); nap-cp is always there. */
+export const MODULES = ['browser', 'sandbox'] as const;
+export type Module = (typeof MODULES)[number];
+
+export interface ModuleChoice {
+  browser: boolean;
+  sandbox: boolean;
+  /** values: BROWSER_ENABLED/SANDBOX_ENABLED (the installer's default: off); flag: --modules; assumed: neither. */
+  source: 'values' | 'flag' | 'assumed';
+}
+
 export type Area = 'config' | 'env' | 'dns' | 'net' | 'tls' | 'http' | 'ws' | 'hold' | 'sse' | 'turn' | 'lint';
 
 /**
@@ -84,6 +95,8 @@ export interface RunContext {
   mode: 'external' | 'nodeport';
   /** NodePort mode: the node port of each service. */
   nodePorts?: { main: number; browsers: number; sandbox: number };
+  /** The optional modules the install runs; absent: all assumed (no --modules, no --values). */
+  modules?: ModuleChoice;
   /** The parsed values.env, when --values was given (secrets included: never put it in evidence as is). */
   values?: { file: string; values: Record<string, string>; problems: Array<{ line: number; message: string }> };
   httpsPort: number;
@@ -126,12 +139,19 @@ export const needId = (n: Need) => (typeof n === 'string' ? n : n.id);
 
 export interface CheckDef<E = unknown> {
   meta: CheckMeta;
+  /** The optional module whose service this check proves: off in this run → `skip`, naming the values.env key. */
+  module?: Module;
   /** Whether the check means anything for this run; a string is the reason it does not (then it is `skip`). */
   appliesTo?(ctx: RunContext): true | string;
   /** Checks that must not fail or skip; otherwise this one is `skip` with the reason. */
   needs?(ctx: RunContext): Need[];
   /** Checks whose results this one reads, whatever their status. */
   after?(ctx: RunContext): string[];
+  /**
+   * Checks whose results this one reads when the run has them anyway; unlike `after`, never pulls them into the
+   * run (config.values leaves a key to the live check that shows it, but needs no network of its own).
+   */
+  reads?(ctx: RunContext): string[];
   /** How long gather may take at most, when more than a few network steps (the holds). */
   deadlineMs?(ctx: RunContext): number;
   /**

@@ -5,7 +5,8 @@ import net from 'node:net';
 import os from 'node:os';
 import { domainToASCII } from 'node:url';
 import { parsePemBundle } from './probes/certs.js';
-import type { IpFamily, Resolver } from './model.js';
+import type { IpFamily, ModuleChoice, Resolver } from './model.js';
+import { modulesFromValues, parseModules } from './modules.js';
 import { parseValues, type ValuesFile } from './values.js';
 
 export class UsageError extends Error {}
@@ -18,6 +19,8 @@ export interface CheckOptions {
   mode: Mode;
   nodePorts?: { main: number; browsers: number; sandbox: number };
   values?: { file: string } & ValuesFile;
+  /** The optional modules: --modules, else BROWSER_ENABLED/SANDBOX_ENABLED from --values; absent: all assumed. */
+  modules?: ModuleChoice;
   ingressIp?: string;
   /** --ip-family: connect only to IPv4 (4) or IPv6 (6) addresses, or to whichever answers (auto). */
   ipFamily: IpFamily;
@@ -208,7 +211,10 @@ export function validate(raw: RawOptions, secrets: Secrets = {}): CheckOptions {
     ? parseMode(str(raw.mode)!, '--mode')
     : v.INGRESS_MODE
       ? parseMode(v.INGRESS_MODE, 'INGRESS_MODE in --values')
-      : 'external';
+      : // install.sh: INGRESS_MODE="${INGRESS_MODE:-nodeport}"; without --values the tool's own default applies.
+        values
+        ? 'nodeport'
+        : 'external';
   const domainRaw = str(raw.domain) ?? v.NAP_HOST;
   if (!domainRaw)
     throw new UsageError(
@@ -269,9 +275,20 @@ export function validate(raw: RawOptions, secrets: Secrets = {}): CheckOptions {
   }
   if (raw.color === false) o.color = false;
   if (values) o.values = values;
+  const modules = str(raw.modules);
+  if (modules !== undefined) {
+    const m = parseModules(modules);
+    if ('error' in m) throw new UsageError(`--modules ${modules}: ${m.error}`);
+    o.modules = m;
+  } else if (values) o.modules = modulesFromValues(v);
   if (mode === 'nodeport') {
+    // A module that is off has no node port to reach; install.sh's defaults fill the gap, nothing connects there.
+    const offDefault: Record<string, string | undefined> = {
+      ...(o.modules && !o.modules.browser ? { BROWSER_NODE_PORT: '30085' } : {}),
+      ...(o.modules && !o.modules.sandbox ? { SANDBOX_NODE_PORT: '30086' } : {}),
+    };
     const port = (flag: string, key: string, ...keys: string[]) => {
-      const val = str(raw[flag]) ?? [key, ...keys].map((k) => v[k]).find(Boolean);
+      const val = str(raw[flag]) ?? [key, ...keys].map((k) => v[k]).find(Boolean) ?? offDefault[key];
       if (!val)
         throw new UsageError(
           `NodePort mode needs --${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (or ${key} in --values)`,

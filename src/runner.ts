@@ -10,6 +10,7 @@ import {
   type Need,
   type RunContext,
 } from './model.js';
+import { moduleOffReason } from './modules.js';
 import { remediationFor } from './remediation.js';
 
 export interface RunHooks {
@@ -31,6 +32,12 @@ export const CHECK_ERROR_META: CodeMeta = {
     'with the JSON result (--json result.json) and the message.',
 };
 
+/** Whether a check means anything in this run: its module is on and its own appliesTo agrees; else the reason. */
+export function applicability(def: CheckDef, ctx: RunContext): true | string {
+  const off = def.module ? moduleOffReason(ctx.modules, def.module, ctx.target.domain) : undefined;
+  return off ?? def.appliesTo?.(ctx) ?? true;
+}
+
 export function dependencyClosure(defs: CheckDef[], selected: string[], ctx: RunContext): Set<string> {
   const byId = new Map(defs.map((d) => [d.meta.id, d]));
   const out = new Set<string>();
@@ -38,7 +45,7 @@ export function dependencyClosure(defs: CheckDef[], selected: string[], ctx: Run
     const d = byId.get(id);
     if (!d || out.has(id) || depth > 32) return;
     out.add(id);
-    if (d.appliesTo && d.appliesTo(ctx) !== true) return;
+    if (applicability(d, ctx) !== true) return;
     for (const dep of [...(d.needs?.(ctx) ?? []).map(needId), ...(d.after?.(ctx) ?? [])]) visit(dep, depth + 1);
   };
   for (const id of selected) visit(id, 0);
@@ -59,9 +66,9 @@ export function runDeadlineMs(defs: CheckDef[], ids: Iterable<string>, ctx: RunC
     const d = byId.get(id);
     if (!d || seen.has(id)) return 0;
     if (memo.has(id)) return memo.get(id)!;
-    if (d.appliesTo && d.appliesTo(ctx) !== true) return 0;
+    if (applicability(d, ctx) !== true) return 0;
     const next = new Set(seen).add(id);
-    const deps = [...(d.needs?.(ctx) ?? []).map(needId), ...(d.after?.(ctx) ?? [])];
+    const deps = [...(d.needs?.(ctx) ?? []).map(needId), ...(d.after?.(ctx) ?? []), ...(d.reads?.(ctx) ?? [])];
     const v = checkLimitMs(d, ctx) + Math.max(0, ...deps.map((x) => longest(x, next)));
     memo.set(id, v);
     return v;
@@ -110,17 +117,17 @@ export async function runChecks(
 
   const runOne = async (def: CheckDef): Promise<CheckResult> => {
     const { id, title } = def.meta;
-    const applies = def.appliesTo?.(ctx) ?? true;
+    const applies = applicability(def, ctx);
     if (applies !== true) {
-      const r = withDomain(
-        { id, title, status: 'skip', message: applies, durationMs: 0, evidence: { notApplicable: true } },
-        ctx.target.domain,
-      );
+      // A module that is off is named, so reports can tell "not installed" from "not testable here".
+      const off = def.module && moduleOffReason(ctx.modules, def.module) ? { moduleOff: def.module } : {};
+      const evidence = { notApplicable: true, ...off };
+      const r = withDomain({ id, title, status: 'skip', message: applies, durationMs: 0, evidence }, ctx.target.domain);
       hooks.onResult?.(r);
       return r;
     }
     const needs = (def.needs?.(ctx) ?? []).filter((n) => byId.has(needId(n)));
-    const after = (def.after?.(ctx) ?? []).filter((d) => byId.has(d));
+    const after = [...(def.after?.(ctx) ?? []), ...(def.reads?.(ctx) ?? [])].filter((d) => byId.has(d));
     if (def.early) void startEarly(def.early);
     const upstream = new Map<string, CheckResult>();
     for (const dep of [...new Set([...needs.map(needId), ...after])]) upstream.set(dep, await start(dep));

@@ -38,6 +38,8 @@ beforeAll(async () => {
     [
       'NAP_HOST=nap.test',
       'INGRESS_MODE=nodeport',
+      'BROWSER_ENABLED=true',
+      'SANDBOX_ENABLED=true',
       'NAP_NODE_PORT=30080',
       'BROWSER_NODE_PORT=30085',
       'SANDBOX_NODE_PORT=30086',

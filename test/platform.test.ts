@@ -1,23 +1,16 @@
-// Post-install runs against the platform as its own code answers (test/support/platform.mjs, not our responder)
-// behind the real test nginx, with coturn beside it: a healthy install is all-pass except the stream checks that
+// Post-install runs against the real platform (nap-cp, nap-browser, nap-sandbox built from their source:
+// test/support/real-platform.ts) behind the real test nginx, with coturn beside it: a healthy install is all-pass except the stream checks that
 // need the responder (they skip and say so), and the three faults the platform's source shows are caught for
 // real: a host routed to another service, napUrl with the NodePort origin, and NodePort public URLs in the login
-// redirect. The same NodePort-configured stand-in, reached on its node ports, is right in NodePort mode.
+// redirect. The same NodePort-configured install, reached on its node ports, is right in NodePort mode.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, runCli, type JsonCheck, withChecks } from './harness/cli.js';
+import { runCli, type JsonCheck, withChecks } from './harness/cli.js';
 import { startNginx } from './harness/nginx.js';
 import { makeTempDir, runCleanups } from './harness/proc.js';
-import {
-  ingressBase,
-  nginxSite,
-  publicUrlArgs,
-  UPGRADE_MAP,
-  waitPort,
-  type Ingress,
-  type ResponderPorts,
-} from './support/ingress.js';
+import { ingressBase, nginxSite, UPGRADE_MAP, type Ingress, type ResponderPorts } from './support/ingress.js';
+import { startRealPlatform } from './support/real-platform.js';
 import { addAddress, startCoturn } from './support/turn.js';
 
 const D = 'nap.test';
@@ -34,23 +27,33 @@ let ing: Ingress;
 let values: string;
 let secretFile: string;
 
-async function startPlatform(ports: ResponderPorts, urls: string[]): Promise<void> {
-  ing.ns.spawn('node', [
-    path.join(REPO_ROOT, 'test/support/platform.mjs'),
-    '--domain',
-    D,
-    '--host',
-    '127.0.0.1',
-    '--cp-port',
-    String(ports.cp),
-    '--browser-port',
-    String(ports.browser),
-    '--sandbox-port',
-    String(ports.sandbox),
-    ...urls,
-  ]);
-  await Promise.all([ports.cp, ports.browser, ports.sandbox].map((p) => waitPort(ing.ns, p, `platform stand-in ${p}`)));
+/** The real nap-cp, nap-browser and nap-sandbox, installed with these public URLs (both modules on). */
+async function startPlatform(ports: ResponderPorts, urls: { web: string; browser: string; sandbox: string }) {
+  await startRealPlatform(
+    ing.ns,
+    {
+      NAP_HOST: D,
+      INGRESS_MODE: 'external',
+      BROWSER_ENABLED: 'true',
+      SANDBOX_ENABLED: 'true',
+      SANDBOX_DOMAIN: `sandbox.${D}`,
+      WEB_PUBLIC_URL: urls.web,
+      FILES_PUBLIC_URL: `https://files.${D}`,
+      BROWSER_PUBLIC_URL: urls.browser,
+      SANDBOX_PUBLIC_URL: urls.sandbox,
+      TURN_HOST: TURN_IP,
+      TURN_AUTH_SECRET: TURN_SECRET,
+    },
+    ports,
+  );
 }
+
+/** The public URLs of an install reached at https://<role>.<d>:<port>. */
+const httpsUrls = (port: number) => ({
+  web: `https://${D}:${port}`,
+  browser: `https://browsers.${D}:${port}`,
+  sandbox: `https://sandbox.${D}:${port}`,
+});
 
 async function run(port: number, extra: string[]) {
   const r = await runCli(ing.ns, [
@@ -73,24 +76,14 @@ async function run(port: number, extra: string[]) {
 
 beforeAll(async () => {
   ing = await ingressBase(D);
-  const nodePortForm = [
-    '--web-public-url',
-    `http://${D}:30080`,
-    '--browser-public-url',
-    `http://${D}:30085`,
-    '--sandbox-public-url',
-    `http://${D}:30086`,
-  ];
-  await Promise.all([
-    startPlatform(HEALTHY, publicUrlArgs(D, P.healthy)),
-    startPlatform(NODEPORT_URLS, nodePortForm),
-    startPlatform(BROWSER_URL_LEFT, [
-      ...publicUrlArgs(D, P.browserUrlLeft).slice(0, 2),
-      '--browser-public-url',
-      `http://${D}:30085`,
-      ...publicUrlArgs(D, P.browserUrlLeft).slice(4),
-    ]),
-  ]);
+  // One after another: each nap-cp applies its migrations to a fresh database at start.
+  await startPlatform(HEALTHY, httpsUrls(P.healthy));
+  await startPlatform(NODEPORT_URLS, {
+    web: `http://${D}:30080`,
+    browser: `http://${D}:30085`,
+    sandbox: `http://${D}:30086`,
+  });
+  await startPlatform(BROWSER_URL_LEFT, { ...httpsUrls(P.browserUrlLeft), browser: `http://${D}:30085` });
   await startNginx(
     ing.ns,
     [
@@ -114,6 +107,8 @@ beforeAll(async () => {
     [
       `NAP_HOST=${D}`,
       'INGRESS_MODE=external',
+      'BROWSER_ENABLED=true',
+      'SANDBOX_ENABLED=true',
       `SANDBOX_DOMAIN=sandbox.${D}`,
       `WEB_PUBLIC_URL=https://${D}:${P.healthy}`,
       `BROWSER_PUBLIC_URL=https://browsers.${D}:${P.healthy}`,
@@ -123,7 +118,7 @@ beforeAll(async () => {
       'TURN_PORT=3478',
     ].join('\n'),
   );
-}, 60_000);
+}, 180_000);
 afterAll(runCleanups);
 
 const STREAM_CHECKS = [

@@ -91,6 +91,8 @@ describe('triage report', () => {
       [
         'NAP_HOST=nap.test',
         'INGRESS_MODE=external',
+        'BROWSER_ENABLED=true',
+        'SANDBOX_ENABLED=true',
         'FILES_PUBLIC_URL=https://nap.test/files',
         'TURN_HOST=203.0.113.20',
         'TURN_PORT=3479',

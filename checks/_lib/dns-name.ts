@@ -1,6 +1,7 @@
 // dns.<role>: the name resolves, through this machine and through every DNS server asked, to the same addresses.
+import { activeRoles, assumedModuleHint, moduleOfRole, namesPhrase } from '../../src/modules.js';
 import net from 'node:net';
-import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
+import { ROLES, type CheckDef, type Judgement, type Role, type RunContext } from '../../src/model.js';
 import { resolveName, type NameEvidence, type ServerView } from '../../src/probes/dns.js';
 import { chooseAddress, preferredOrder, type AddressChoice } from '../../src/probes/reach.js';
 
@@ -32,10 +33,15 @@ function recordFix(ctx: RunContext, role: Role): string {
     const wild = `*.sandbox.${ctx.target.domain}`;
     return (
       `Add a wildcard record ${wild} A/AAAA → ${to}, or ${wild} CNAME sandbox.${ctx.target.domain}. It must ` +
-      `be a wildcard: every sandbox preview is a new name like {id}-{port}.sandbox.${ctx.target.domain}.`
+      `be a wildcard: every sandbox preview is a new name like {id}-{port}.sandbox.${ctx.target.domain}.` +
+      assumedModuleHint(ctx.modules, role)
     );
   }
-  return `Add an A/AAAA record ${host} → ${to}; all five names must point at the same ingress address.`;
+  const names = namesPhrase(activeRoles(ctx.modules, ROLES).length);
+  return (
+    `Add an A/AAAA record ${host} → ${to}; ${names} must point at the same ingress address.` +
+    assumedModuleHint(ctx.modules, role)
+  );
 }
 
 const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
@@ -43,6 +49,7 @@ const list = (a: string[]) => (a.length ? a.join(', ') : 'nothing');
 
 export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
   return {
+    ...moduleOfRole(role),
     meta: {
       id: `dns.${role}`,
       area: 'dns',

@@ -1,5 +1,6 @@
 // hold.ws.<role> and hold.sse.main: a silent stream stays open for --hold seconds and still carries data; when
 // it does not, when and how it was cut, and (from its keep-alive twin) whether that is an idle or a lifetime limit.
+import { moduleOfRole } from '../../src/modules.js';
 import type { CheckDef, CheckMeta, Controller, Judgement, RunContext } from '../../src/model.js';
 import { OUTLIVE_MS, TWIN_BEAT_MS, type HoldPair, type StreamEnd } from '../../src/probes/hold-pair.js';
 import { h2Sse } from '../../src/probes/h2.js';
@@ -225,6 +226,7 @@ export function judgeHold(ev: HoldEvidence, ctx: RunContext, kind: 'WebSocket' |
 export function holdWsCheck(role: StreamRole): CheckDef<HoldEvidence> {
   const id = `hold.ws.${role}`;
   return {
+    ...moduleOfRole(role),
     meta: holdMeta(
       id,
       `Idle WebSocket held on ${role === 'main' ? '<d>' : role === 'preview' ? '*.sandbox.<d>' : `${role}.<d>`}`,

@@ -1,4 +1,5 @@
 // http.<role>: the host reaches its own service with Host preserved, and the service agrees on the domain.
+import { assumedModuleHint, moduleOfRole } from '../../src/modules.js';
 import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
 import { httpGet, type HttpExchange } from '../../src/probes/http.js';
 import {
@@ -36,6 +37,23 @@ export interface HttpRoleEvidence {
   responder?: ResponderIdentity;
   fingerprint?: Fingerprint;
   controller?: string;
+  /**
+   * http.preview: the SANDBOX_DOMAIN nap-sandbox runs with, from http.sandbox's public /api/config (absent when
+   * that was not read). nap-sandbox treats only hosts under it as previews.
+   */
+  sandboxDomain?: string;
+}
+
+const UNSET_SANDBOX_DOMAIN = 'unset (install.sh leaves it empty unless set, and nap-sandbox then says localhost)';
+
+/** What nap-sandbox's public /api/config says (napUrl, sandboxDomain), from an http.<role> evidence. */
+export function sandboxConfigOf(ev: Partial<HttpRoleEvidence> | undefined): {
+  napUrl?: unknown;
+  sandboxDomain?: unknown;
+} {
+  const config = ev?.exchanges?.['/api/config'];
+  if (config?.status !== 200 || ev?.responder) return {};
+  return parseJson(config.body) ?? {};
 }
 
 const ROUTE_FIX = {
@@ -53,6 +71,7 @@ const ROUTE_FIX = {
 
 export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
   return {
+    ...moduleOfRole(role),
     meta: {
       id: `http.${role}`,
       area: 'http',
@@ -138,7 +157,8 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
         }
       : {}),
     needs: (ctx) => transportNeeds(ctx, role),
-    after: (ctx) => dnsAfter(ctx, role),
+    // A preview is told apart by nap-sandbox's SANDBOX_DOMAIN, which http.sandbox reads from its /api/config.
+    after: (ctx) => [...dnsAfter(ctx, role), ...(role === 'preview' ? ['http.sandbox'] : [])],
     async gather(ctx, up, tools) {
       const address = addressFor(ctx, role, up);
       const host = ctx.target.hosts[role];
@@ -157,7 +177,9 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
       const port = new URL(origin).port || (origin.startsWith('https') ? '443' : '80');
       const connectedTo = `${address.includes(':') ? `[${address}]` : address}:${port}`;
       const alpn = evidenceOf(up, `tls.${role}`)?.alpn;
+      const { sandboxDomain } = role === 'preview' ? sandboxConfigOf(evidenceOf(up, 'http.sandbox')) : {};
       return {
+        ...(typeof sandboxDomain === 'string' ? { sandboxDomain } : {}),
         host,
         address,
         connectedTo,
@@ -169,6 +191,45 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
       };
     },
     judge: (ev, ctx) => judgeHttp(ev, ctx, role),
+  };
+}
+
+/**
+ * A preview host reached nap-sandbox, which did not treat it as a preview. nap-sandbox takes hosts ending in
+ * `.${SANDBOX_DOMAIN}` as previews (SANDBOX_DOMAIN defaults to localhost when unset, as install.sh leaves it), so
+ * only when its own sandboxDomain is sandbox.<d> does this show a changed Host.
+ */
+function previewNotSeen(ev: HttpRoleEvidence, ctx: RunContext, base: { host: string }): Judgement {
+  const want = `sandbox.${ctx.target.domain}`;
+  const sd = ev.sandboxDomain;
+  if (sd !== undefined && sd.toLowerCase() !== want)
+    return {
+      status: 'skip',
+      message:
+        `preview routing not tested: nap-sandbox runs with SANDBOX_DOMAIN ${sd || '(empty)'} (its /api/config), ` +
+        `not ${want}, so it treats no *.${want} host as a preview; http.sandbox reports it`,
+    };
+  if (sd === undefined)
+    return {
+      ...base,
+      status: 'fail',
+      code: 'HTTP_UNEXPECTED',
+      message:
+        `${base.host} reached nap-sandbox, which did not treat it as a preview: either nap-sandbox's ` +
+        `SANDBOX_DOMAIN is not ${want} or the Host header was changed on the way (nap-sandbox's /api/config ` +
+        'could not be read to tell which)',
+      fix:
+        `Check SANDBOX_DOMAIN=${want} in values.env (then re-run install.sh), and that the route for ` +
+        `*.${want} passes the Host header unchanged.`,
+      replacesFix: true,
+    };
+  return {
+    ...base,
+    status: 'fail',
+    code: 'HTTP_HOST_REWRITTEN',
+    message:
+      `${base.host} reached nap-sandbox, which did not see it as a preview host although it runs with ` +
+      `SANDBOX_DOMAIN ${sd}: the Host header was changed on the way`,
   };
 }
 
@@ -209,19 +270,17 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
       };
   } else {
     const fp = ev.fingerprint;
-    if (!fp) return proxyAnswer(ev, base, host);
+    if (!fp) return proxyAnswer(ev, base, host, ctx, role);
     if (fp !== expected) {
-      if ((role === 'files' && fp === 'nap-cp') || (role === 'preview' && fp === 'nap-sandbox')) {
+      if (role === 'preview' && fp === 'nap-sandbox') return previewNotSeen(ev, ctx, base);
+      if (role === 'files' && fp === 'nap-cp') {
         return {
           ...base,
           status: 'fail',
           code: 'HTTP_HOST_REWRITTEN',
           message:
-            role === 'files'
-              ? `${host} landed on nap-cp's web UI (${root.status} to ${root.headers?.location ?? '?'}) instead ` +
-                `of the export app: nap-cp did not see Host ${host}`
-              : `${host} reached nap-sandbox, which did not see it as a preview host: the Host header was ` +
-                `changed on the way`,
+            `${host} landed on nap-cp's web UI (${root.status} to ${root.headers?.location ?? '?'}) instead ` +
+            `of the export app: nap-cp did not see Host ${host}`,
         };
       }
       return {
@@ -252,29 +311,33 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
     // http://<d>:<node port>).
     const want = expectedPublicOrigin(ctx, 'main');
     const found = typeof c.napUrl === 'string' ? originOf(c.napUrl) : undefined;
-    if (found !== want) {
+    const wrong: Array<{ said: string; set: string }> = [];
+    if (found !== want)
+      wrong.push({
+        said:
+          `napUrl ${String(c.napUrl)}, expected origin ${want}: the platform was installed with ` +
+          `WEB_PUBLIC_URL=${String(c.napUrl)}`,
+        set: `WEB_PUBLIC_URL=${want}`,
+      });
+    const sandboxHost = `sandbox.${ctx.target.domain}`;
+    if (role === 'sandbox' && ctx.mode === 'external' && String(c.sandboxDomain).toLowerCase() !== sandboxHost)
+      wrong.push({
+        said:
+          `sandboxDomain ${String(c.sandboxDomain)}, not ${sandboxHost}: nap-sandbox runs with SANDBOX_DOMAIN ` +
+          `${c.sandboxDomain === 'localhost' ? UNSET_SANDBOX_DOMAIN : String(c.sandboxDomain)}, ` +
+          `so it treats no *.${sandboxHost} host as a preview and every sandbox preview link fails`,
+        set: `SANDBOX_DOMAIN=${sandboxHost}`,
+      });
+    if (wrong.length)
       return {
         ...base,
         status: 'fail',
         code: 'HTTP_CONFIG_MISMATCH',
-        message:
-          `${host}/api/config says napUrl ${String(c.napUrl)}, expected origin ${want}: the platform was ` +
-          `installed with WEB_PUBLIC_URL=${String(c.napUrl)}`,
-        fix: `In values.env set WEB_PUBLIC_URL=${want}, then re-run install.sh.`,
+        message: `${host}/api/config says ${wrong.map((w) => w.said).join('; and ')}`,
+        fix: `In values.env set ${wrong.map((w) => w.set).join(' and ')}, then re-run install.sh.`,
         // The value to set, named: the general fix with its placeholders would only repeat it less precisely.
         replacesFix: true,
       };
-    }
-    if (role === 'sandbox' && ctx.mode === 'external' && c.sandboxDomain !== `sandbox.${ctx.target.domain}`) {
-      return {
-        ...base,
-        status: 'fail',
-        code: 'HTTP_CONFIG_MISMATCH',
-        message: `${host}/api/config says sandboxDomain ${String(c.sandboxDomain)}, not sandbox.${ctx.target.domain}`,
-        fix: `In values.env set SANDBOX_DOMAIN=sandbox.${ctx.target.domain}, then re-run install.sh.`,
-        replacesFix: true,
-      };
-    }
   }
   const who = ev.responder ? `${ev.responder.service} (responder)` : describe(expected);
   const proto = ev.responder?.forwardedProto ? `, X-Forwarded-Proto ${ev.responder.forwardedProto}` : '';
@@ -285,6 +348,8 @@ function proxyAnswer(
   ev: HttpRoleEvidence,
   base: { host: string; controller?: Judgement['controller'] },
   host: string,
+  ctx: RunContext,
+  role: Role,
 ): Judgement {
   const root = ev.exchanges['/']!;
   const s = root.status;
@@ -295,7 +360,7 @@ function proxyAnswer(
       status: 'fail',
       code: 'HTTP_DEFAULT_BACKEND',
       message: `${host}: the ingress${via} answered 404 itself — no rule for this host`,
-      fix: `Create the route for ${host}.`,
+      fix: `Create the route for ${host}.${assumedModuleHint(ctx.modules, role)}`,
     };
   if (s === 502)
     return {

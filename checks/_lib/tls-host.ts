@@ -1,4 +1,5 @@
 // tls.<role>: the ingress answers the host's SNI with a certificate that a browser accepts.
+import { moduleOfRole } from '../../src/modules.js';
 import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
 import type { CertInfo } from '../../src/probes/certs.js';
 import { probeTls, type TlsEvidence } from '../../src/probes/tls.js';
@@ -30,6 +31,7 @@ function sansNeeded(ctx: RunContext, role: Role): string {
 export function tlsHostCheck(role: Role): CheckDef<TlsEvidence> {
   const secret = secretFor(role);
   return {
+    ...moduleOfRole(role),
     meta: {
       id: `tls.${role}`,
       area: 'tls',

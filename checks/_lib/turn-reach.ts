@@ -31,6 +31,8 @@ export const PLATFORM_ICE = 'turn:<TURN_HOST>:<TURN_PORT>?transport=tcp';
 export function turnReachCheck(kind: TransportKind): CheckDef<ReachEvidence> {
   const proto = kind.toUpperCase();
   return {
+    // coturn follows the browser module (install.sh: COTURN_ENABLED="$BROWSER_ENABLED").
+    module: 'browser',
     meta: {
       id: `turn.${kind}`,
       area: 'turn',

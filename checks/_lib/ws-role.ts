@@ -1,4 +1,5 @@
 // ws.<role>: a WebSocket upgrade passes the proxy to the host's service.
+import { moduleOfRole } from '../../src/modules.js';
 import type { CheckDef, Judgement, RunContext } from '../../src/model.js';
 import { httpGet } from '../../src/probes/http.js';
 import { wsUpgrade, type WsUpgrade } from '../../src/probes/ws.js';
@@ -43,6 +44,7 @@ export const WS_FIX = {
 
 export function wsRoleCheck(role: StreamRole): CheckDef<WsEvidence> {
   return {
+    ...moduleOfRole(role),
     meta: {
       id: `ws.${role}`,
       area: 'ws',

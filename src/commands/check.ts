@@ -102,7 +102,12 @@ export async function prepareRun(o: CheckOptions, env: Io['env']): Promise<Prepa
   }
   if (!chosen.length) throw new UsageError('--only/--skip leave no check to run');
   // --no-hold keeps the hold checks in every output as `skip` with the reason, so CI's test counts stay put.
-  const notHeld = o.noHold ? chosen.filter((id) => id.startsWith('hold.')) : [];
+  // A hold of a module that is off is skipped for that reason instead (the runner says it).
+  const offModule = (id: string) => {
+    const m = defs.find((d) => d.meta.id === id)?.module;
+    return !!m && !!o.modules && !o.modules[m];
+  };
+  const notHeld = o.noHold ? chosen.filter((id) => id.startsWith('hold.') && !offModule(id)) : [];
   const selected = chosen.filter((id) => !notHeld.includes(id));
   const target = buildTarget(o.domain, o.ingressIp, o.turn, o.mode);
   const system = await systemResolvers();
@@ -111,6 +116,7 @@ export async function prepareRun(o: CheckOptions, env: Io['env']): Promise<Prepa
     mode: o.mode,
     ...(o.nodePorts ? { nodePorts: o.nodePorts } : {}),
     ...(o.values ? { values: o.values } : {}),
+    ...(o.modules ? { modules: o.modules } : {}),
     httpsPort: o.httpsPort,
     httpPort: o.httpPort,
     ipFamily: o.ipFamily,
@@ -221,10 +227,13 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
   // Results print as their checks finish (the holds last): above the live line on a TTY, one line each off it.
   const wanted = new Set(chosen);
   const printed = new Set<string>();
+  const moduleOff: CheckResult[] = [];
   const emit = (r: CheckResult) => {
     if (!text || printed.has(r.id) || !wanted.has(r.id)) return;
     printed.add(r.id);
     if (!text.shows(r)) return;
+    // Said once per module after the run (-v lists each check as it comes).
+    if (r.evidence.moduleOff && !o.verbose) return void moduleOff.push(r);
     const block = `${text.block(r).join('\n')}\n`;
     if (live) live.print(block);
     else io.stdout.write(block);
@@ -254,6 +263,9 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
   run.results.forEach(emit);
   const summary = run.summary;
   if (text) {
+    const order = new Map(chosen.map((id, i) => [id, i]));
+    const off = text.modulesOff(moduleOff.sort((a, b) => order.get(a.id)! - order.get(b.id)!));
+    if (off.length) io.stdout.write(`${off.join('\n')}\n`);
     const footer = text.footer(run);
     io.stdout.write(`${(o.quiet ? '' : '\n') + footer.join('\n')}\n`);
   } else io.stdout.write(toJson(run));

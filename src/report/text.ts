@@ -169,6 +169,26 @@ export class TextRenderer {
     return out;
   }
 
+  /**
+   * The checks of a module that is off, one line for the module instead of one per check: a default install
+   * (install.sh turns the Browser and Sandbox modules off) would otherwise print twenty lines of one reason.
+   */
+  modulesOff(results: CheckResult[]): string[] {
+    if (this.o.quiet || !results.length) return [];
+    const { c } = this;
+    const byReason = new Map<string, string[]>();
+    for (const r of results) byReason.set(r.message, [...(byReason.get(r.message) ?? []), r.id]);
+    const out: string[] = [];
+    for (const [reason, ids] of byReason) {
+      const head = `  ${SYMBOL.skip} `;
+      const text = `${reason}; not checked: ${ids.join(', ')}`;
+      wrapWords(text, this.width - head.length, this.width - 6).forEach((l, i) => {
+        out.push(i === 0 ? `  ${c.dim(`${SYMBOL.skip} ${l}`)}` : `      ${c.dim(l)}`);
+      });
+    }
+    return out;
+  }
+
   /** What was not tested (prominent, even with -q) and the closing summary line. */
   footer(
     run: Pick<RunRecord, 'summary' | 'startedAt' | 'finishedAt' | 'interrupted' | 'results' | 'target'>,

@@ -8,7 +8,7 @@ import { startDnsmasq } from '../harness/dnsmasq.js';
 import { createNetns, type Netns } from '../harness/netns.js';
 import { createPki } from '../harness/pki.js';
 import { makeTempDir, waitFor, type ManagedProc } from '../harness/proc.js';
-import { zone } from './zone.js';
+import { zone, type ZoneSpec } from './zone.js';
 
 export interface Ingress {
   ns: Netns;
@@ -30,10 +30,15 @@ export async function waitPort(ns: Netns, port: number, what = `port ${port}`): 
 }
 
 /** `ip6`: an IPv6 address on the namespace's loopback, and an AAAA to it for all five names. */
-export async function ingressBase(domain = 'nap.test', extraDnsLines: string[] = [], ip6?: string): Promise<Ingress> {
+export async function ingressBase(
+  domain = 'nap.test',
+  extraDnsLines: string[] = [],
+  ip6?: string,
+  records: ZoneSpec = {},
+): Promise<Ingress> {
   const ns = await createNetns();
   if (ip6) await addAddress6(ns, ip6);
-  await startDnsmasq(ns, { lines: ['local=/test/', ...zone(domain, {}, '127.0.0.1', ip6), ...extraDnsLines] });
+  await startDnsmasq(ns, { lines: ['local=/test/', ...zone(domain, records, '127.0.0.1', ip6), ...extraDnsLines] });
   const pki = await createPki(mkdtempSync(path.join(tmpdir(), 'nvt-pki-')));
   const root = await pki.rootCa('Ingress Root CA');
   const inter = await pki.intermediate(root, 'Ingress Intermediate CA');

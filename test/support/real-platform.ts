@@ -170,7 +170,13 @@ export async function startRealPlatform(
     ].join('\n'),
   );
   const valuesFile = path.join(dir, 'values.env');
-  writeFileSync(valuesFile, `${Object.entries(values).map(([k, v]) => `${k}=${v}`).join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(
+    valuesFile,
+    `${Object.entries(values)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+    { mode: 0o600 },
+  );
   const d = derive(values);
   const cpUrl = `http://127.0.0.1:${ports.cp}`;
   const secret = (n: string) => `nvt-${n}-${'0'.repeat(48)}`;
