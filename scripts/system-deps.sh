@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests run (nginx, dnsmasq, haproxy, coturn, openssl, iproute2, iptables, script,
 # chromium, varnish (a lifetime cap: send_timeout), prometheus with promtool; dig, GNU time and
-# prometheus-blackbox-exporter for the benchmarks) when missing.
+# prometheus-blackbox-exporter for the benchmarks; PostgreSQL for the real platform's services) when missing.
 # Debian/Ubuntu as root; anywhere else it says what is missing and stops.
 set -euo pipefail
 # Command (or path) → the Debian package that provides it.
@@ -10,11 +10,14 @@ declare -A pkg=(
   [chromium]=chromium [dig]=bind9-dnsutils [/usr/bin/time]=time [openssl]=openssl [ip]=iproute2 [iptables]=iptables
   [varnishd]=varnish [prometheus]=prometheus [promtool]=prometheus
   [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
+  [runuser]=util-linux [flock]=util-linux
 )
 missing=()
 for cmd in "${!pkg[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${pkg[$cmd]}")
 done
+# Debian keeps PostgreSQL's server programs off PATH, under its major version.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "tests need these Debian packages (as root): ${missing[*]}" >&2

@@ -1,8 +1,9 @@
 // Post-install runs against the real platform (nap-cp, nap-browser, nap-sandbox built from their source:
-// test/support/real-platform.ts) behind the real test nginx, with coturn beside it: a healthy install is all-pass except the stream checks that
-// need the responder (they skip and say so), and the three faults the platform's source shows are caught for
-// real: a host routed to another service, napUrl with the NodePort origin, and NodePort public URLs in the login
-// redirect. The same NodePort-configured install, reached on its node ports, is right in NodePort mode.
+// test/support/real-platform.ts) behind the real test nginx, with coturn beside it: a healthy install is all-pass
+// except the stream checks that need the responder (they skip and say so), and the faults the platform's
+// configuration shows are caught for real: a host routed to another service, napUrl with the NodePort origin, and
+// NodePort public URLs in the login redirect. The same NodePort-configured install, reached on its node ports, is
+// right in NodePort mode.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

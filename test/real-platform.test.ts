@@ -157,7 +157,7 @@ describe('the real platform, healthy full install, at the default options', () =
 });
 
 describe("a default install (install.sh's defaults: the Browser and Sandbox modules off)", () => {
-  it('with its values.env: no failure; the modules are skipped naming BROWSER_ENABLED and SANDBOX_ENABLED', async () => {
+  it('with its values.env: no failure; the modules skip naming BROWSER_ENABLED and SANDBOX_ENABLED', async () => {
     const r = await run(installs.default);
     const checks = r.json.checks as JsonCheck[];
     expect(
@@ -193,7 +193,7 @@ describe("a default install (install.sh's defaults: the Browser and Sandbox modu
     );
   });
 
-  it('with neither: every module assumed, and the fix of each missing host names the modules as a possibility', async () => {
+  it('with neither: all modules assumed; the fix of each missing host names the modules as a possibility', async () => {
     const r = await run(installs.default, ['--domain', D, '--no-hold'], false);
     expect(r.byId['dns.browsers']).toMatchObject({ status: 'fail', code: 'DNS_NXDOMAIN' });
     expect(r.byId['dns.browsers']!.remediation).toContain(

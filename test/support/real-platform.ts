@@ -3,7 +3,7 @@
 // environment install.sh gives each service (self-host/manifests/*.yaml), derived from a values.env.
 // No stand-in here: what these services answer is what nap-verify must judge right.
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../harness/cli.js';
 import type { Netns } from '../harness/netns.js';
@@ -44,7 +44,18 @@ export function platformBuild(): PlatformBuild {
   return build;
 }
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** Debian keeps the server programs under /usr/lib/postgresql/<major>/bin, off PATH; the newest is taken. */
+function pgBin(): string {
+  const root = '/usr/lib/postgresql';
+  const majors = existsSync(root)
+    ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'initdb')))
+    : [];
+  const newest = majors.sort((a, b) => Number(b) - Number(a))[0];
+  if (newest) return path.join(root, newest, 'bin');
+  throw new Error(
+    'no PostgreSQL server programs (initdb) under /usr/lib/postgresql: scripts/system-deps.sh installs them',
+  );
+}
 
 export interface Postgres {
   /** A fresh database on this server, and the DATABASE_URL that reaches it (unix socket: works in any netns). */
@@ -56,7 +67,7 @@ let pg: Promise<Postgres> | undefined;
 /** One PostgreSQL per test file, its own cluster in a temporary directory, gone with the file's cleanups. */
 export function startPostgres(): Promise<Postgres> {
   pg ??= (async () => {
-    const bin = existsSync(PG_BIN) ? PG_BIN : path.dirname(execFileSync('which', ['initdb']).toString().trim());
+    const bin = pgBin();
     const dir = await makeTempDir('nvt-pg-');
     const data = path.join(dir, 'data');
     const sock = path.join(dir, 'sock');
