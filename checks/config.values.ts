@@ -111,7 +111,8 @@ export function valuesFindings(all: Record<string, string>, ctx: ValuesCtx): Fin
     });
   }
   for (const [key, value] of Object.entries(v)) {
-    if (!key.endsWith('PUBLIC_URL')) continue;
+    // Empty is unset (install.sh's `${KEY:-default}`): said once, below, where the fallback is explained.
+    if (!key.endsWith('PUBLIC_URL') || value === '') continue;
     let host: string;
     try {
       host = new URL(value).hostname.toLowerCase();

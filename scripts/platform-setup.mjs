@@ -46,7 +46,9 @@ const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: ['ignore'
 
 // The stamp names the source (the archive's hash, or the directory's path and mtime) and this script's hash.
 function identity() {
-  const self = createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex');
+  const self = createHash('sha256')
+    .update(readFileSync(fileURLToPath(import.meta.url)))
+    .digest('hex');
   const s = statSync(src);
   const id = s.isDirectory()
     ? `${path.resolve(src)}@${s.mtimeMs}`

@@ -258,10 +258,70 @@ describe('http.*', () => {
       },
     ],
     [
-      "a preview host answered as nap-sandbox's own API: HTTP_HOST_REWRITTEN",
+      "a preview host answered as nap-sandbox's own API, nap-sandbox on SANDBOX_DOMAIN sandbox.<d>: the Host " +
+        'was changed, HTTP_HOST_REWRITTEN',
+      httpPreview,
+      { ...fromAnswers(PREVIEW, sandboxApi), sandboxDomain: `sandbox.${D}` },
+      {
+        status: 'fail',
+        code: 'HTTP_HOST_REWRITTEN',
+        message:
+          `${PREVIEW} reached nap-sandbox, which did not see it as a preview host although it runs with ` +
+          `SANDBOX_DOMAIN sandbox.${D}: the Host header was changed on the way`,
+      },
+    ],
+    [
+      'the same answer while nap-sandbox runs with SANDBOX_DOMAIN unset (it says localhost): skip with that cause, ' +
+        'no word of the proxy',
+      httpPreview,
+      { ...fromAnswers(PREVIEW, sandboxApi), sandboxDomain: 'localhost' },
+      {
+        status: 'skip',
+        message:
+          `preview routing not tested: nap-sandbox runs with SANDBOX_DOMAIN localhost (its /api/config), not ` +
+          `sandbox.${D}, so it treats no *.sandbox.${D} host as a preview; http.sandbox reports it`,
+      },
+    ],
+    [
+      "the same answer when nap-sandbox's /api/config could not be read: both causes named, neither asserted",
       httpPreview,
       fromAnswers(PREVIEW, sandboxApi),
-      { status: 'fail', code: 'HTTP_HOST_REWRITTEN', message: /did not see it as a preview host/ },
+      {
+        status: 'fail',
+        code: 'HTTP_UNEXPECTED',
+        message: /either nap-sandbox's SANDBOX_DOMAIN is not sandbox\.acme\.test or the Host header was changed/,
+      },
+    ],
+    [
+      'sandbox.<d> running with SANDBOX_DOMAIN unset (install.sh leaves it empty; it says localhost): ' +
+        'HTTP_CONFIG_MISMATCH naming the key',
+      httpSandbox,
+      fromAnswers(`sandbox.${D}`, {
+        ...sandboxApi,
+        '/api/config': ex(200, JSON.stringify({ napUrl: `https://${D}`, sandboxDomain: 'localhost' })),
+      }),
+      {
+        status: 'fail',
+        code: 'HTTP_CONFIG_MISMATCH',
+        message:
+          `sandbox.${D}/api/config says sandboxDomain localhost, not sandbox.${D}: nap-sandbox runs with ` +
+          'SANDBOX_DOMAIN unset (install.sh leaves it empty unless set, and nap-sandbox then says localhost), so ' +
+          `it treats no *.sandbox.${D} host as a preview and every sandbox preview link fails`,
+        fix: `In values.env set SANDBOX_DOMAIN=sandbox.${D}, then re-run install.sh.`,
+      },
+    ],
+    [
+      'napUrl and sandboxDomain both wrong: one finding naming both keys',
+      httpSandbox,
+      fromAnswers(`sandbox.${D}`, {
+        ...sandboxApi,
+        '/api/config': ex(200, JSON.stringify({ napUrl: 'http://10.0.0.1:30080', sandboxDomain: 'localhost' })),
+      }),
+      {
+        status: 'fail',
+        code: 'HTTP_CONFIG_MISMATCH',
+        fix: `In values.env set WEB_PUBLIC_URL=https://${D} and SANDBOX_DOMAIN=sandbox.${D}, then re-run install.sh.`,
+      },
     ],
     [
       'the export app answering: pass',
@@ -366,9 +426,10 @@ describe('sse.main over HTTP/1.1 and HTTP/2', () => {
     end: { how: 'survived' },
     ...o,
   });
-  // As sent: the tick 100 ms after hello. Held: both at the stream's end, 1 s later, a few ms apart.
-  const live = { stream: stream(), helloAt: 0, tickAt: 101 };
-  const held = { stream: stream(), helloAt: 1001, tickAt: 1003, firstGapMs: 1 };
+  // As sent: the tick 100 ms after hello. Held: both at the stream's end, 1 s later, a few ms apart, on the second
+  // read too (its tick sent 800 ms after hello).
+  const live = { stream: stream(), helloAt: 0, tickAt: 101, sentGapMs: 100, firstGapMs: null };
+  const held = { stream: stream(), helloAt: 1001, tickAt: 1003, sentGapMs: 800, firstGapMs: 1 };
   const ev = (h1: Partial<E>, h2?: E['h2']): E => ({ host: D, ...h1, ...(h2 ? { h2 } : {}) }) as E;
   judgeRows<E>([
     [
@@ -507,7 +568,47 @@ describe('config.values', () => {
       { file: '/tmp/values.env', values: { NAP_HOST: D }, findings: [] },
       { status: 'pass', message: '1 keys agree with the domain' },
     ],
+    [
+      'SANDBOX_DOMAIN shown by http.sandbox from the installed service: left to it, said once',
+      configValues,
+      {
+        file: '/tmp/values.env',
+        values: { NAP_HOST: D, SANDBOX_DOMAIN: '' },
+        findings: [],
+        reportedBy: [{ key: 'SANDBOX_DOMAIN', check: 'http.sandbox' }],
+      },
+      {
+        status: 'pass',
+        message:
+          '1 keys agree with the domain; SANDBOX_DOMAIN is reported by http.sandbox, where the installed ' +
+          'service shows it',
+      },
+    ],
   ]);
+
+  it("a default install's values.env (modules off, their keys empty as in values.env.example): no finding", () => {
+    const v = {
+      NAP_HOST: D,
+      INGRESS_MODE: 'external',
+      WEB_PUBLIC_URL: `https://${D}`,
+      FILES_PUBLIC_URL: `https://files.${D}`,
+      SANDBOX_ENABLED: 'false',
+      SANDBOX_DOMAIN: '',
+      SANDBOX_PUBLIC_URL: '',
+      BROWSER_ENABLED: 'false',
+      BROWSER_PUBLIC_URL: '',
+      TURN_HOST: '',
+      TURN_PORT: '3478',
+    };
+    const off = { browser: false, sandbox: false, source: 'values' as const };
+    expect(valuesFindings(v, { mode: 'external', domain: D, httpsPort: 443, modules: off })).toEqual([]);
+    // The same file judged as if both modules were installed: their empty keys are findings.
+    expect(
+      valuesFindings(v, { mode: 'external', domain: D, httpsPort: 443 })
+        .map((f) => f.key)
+        .sort(),
+    ).toEqual(['BROWSER_PUBLIC_URL', 'SANDBOX_DOMAIN', 'SANDBOX_PUBLIC_URL', 'TURN_HOST']);
+  });
 });
 
 describe('hold.*', () => {
