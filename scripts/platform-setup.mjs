@@ -6,11 +6,14 @@
 //   NAP_PLATFORM_SRC=<agent-platform tree or its git-archive .tar.gz> node scripts/platform-setup.mjs
 //
 // The tree is neutree-ai/agent-platform at e5ea8d04950d78480906e814aab60b526bee8586 (clone it at that commit, or
-// `git archive` it). Output goes to NAP_PLATFORM_DIR (default .platform/ in this repository); a stamp makes a second
-// run with the same source a no-op. Two lockfile repairs are needed at that commit (measured 2026-12-04):
-// @scalar/hono-api-reference is locked at versions the registry no longer serves (npm re-resolves it within the
-// package.json range once its entries are dropped), and browser-service resolves 15 tarballs on a mirror host
-// (pointed back at the npm registry; the integrity hashes are the same bytes).
+// `git archive` it). Output goes to a folder per source and script version under NAP_PLATFORM_DIR (default
+// .platform/ in this repository), printed as the last line of stdout: a second run with the same source is a
+// no-op, and a rebuild never deletes a tree whose services another test may be running.
+//
+// Two lockfile repairs are needed at that commit (measured 2026-12-04): @scalar/hono-api-reference is locked at
+// versions the registry no longer serves (npm re-resolves it within the package.json range once its entries are
+// dropped), and browser-service resolves 15 tarballs on a mirror host (pointed back at the npm registry; the
+// integrity hashes are the same bytes).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,7 +28,7 @@ const MIRROR = /^https:\/\/registry\.npmmirror\.com\//;
 const NPM_REGISTRY = 'https://registry.npmjs.org/';
 
 const src = process.env.NAP_PLATFORM_SRC;
-const out = path.resolve(process.env.NAP_PLATFORM_DIR ?? path.join(REPO, '.platform'));
+const base = path.resolve(process.env.NAP_PLATFORM_DIR ?? path.join(REPO, '.platform'));
 
 function fail(msg) {
   process.stderr.write(`platform-setup: ${msg}\n`);
@@ -55,13 +58,16 @@ function identity() {
     : createHash('sha256').update(readFileSync(src)).digest('hex');
   return `${id} ${self}`;
 }
-const stamp = path.join(out, '.ready');
 const want = identity();
+const out = path.join(base, createHash('sha256').update(want).digest('hex').slice(0, 12));
+const stamp = path.join(out, '.ready');
 if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) {
   step(`up to date in ${out}`);
+  process.stdout.write(`${out}\n`);
   process.exit(0);
 }
 
+// A half-built folder of this very identity (an interrupted run) is ours to redo; other versions are left alone.
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const tree = path.join(out, 'tree');
@@ -141,3 +147,4 @@ for (const s of ['browser-service', 'sandbox-service']) {
 }
 writeFileSync(stamp, want);
 step(`ready in ${out}`);
+process.stdout.write(`${out}\n`);

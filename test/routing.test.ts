@@ -1,7 +1,7 @@
 // http.*, ws.* and sse.main through real nginx and haproxy in front of the real responder (`nap-verify serve`),
 // each proxy configuration healthy or broken the way ingresses are broken in the field.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TICK_GAP_MS } from '../checks/sse.main.js';
+import { CONFIRM_GAP_MS, TICK_GAP_MS } from '../checks/sse.main.js';
 import { areaOf } from '../src/model.js';
 import { loadChecks } from '../src/registry.js';
 import { runCli, type JsonCheck, withChecks } from './harness/cli.js';
@@ -174,12 +174,16 @@ describe('routing through real nginx', () => {
   it('proxy_buffering on, no HTTP/2: SSE_BUFFERED', async () => {
     const r = await run(P.bufferedH1, ['--only', 'sse']);
     expect(r.byId['sse.main']).toMatchObject({ status: 'fail', code: 'SSE_BUFFERED' });
+    // Together on both reads: the first (tick sent 0.1 s after hello) and the one that decides (0.8 s).
+    const s = (ms: number) => String(ms / 1000).replace('.', '\\.');
     expect(r.byId['sse.main']!.message).toMatch(
       new RegExp(
-        `hello and the first tick, sent ${String(TICK_GAP_MS / 1000).replace('.', '\\.')} s apart, arrived ` +
-          `within \\d+ ms of each other, .* \\(twice: \\d+ ms the first time\\): the proxy buffers the stream$`,
+        `hello and the first tick, sent ${s(CONFIRM_GAP_MS)} s apart, arrived within \\d+ ms of each other, .* ` +
+          `\\(read twice: sent ${s(TICK_GAP_MS)} s apart the first time, within \\d+ ms\\): the proxy buffers ` +
+          `the stream$`,
       ),
     );
+    expect(r.byId['sse.main']!.evidence).toMatchObject({ sentGapMs: CONFIRM_GAP_MS, firstGapMs: expect.any(Number) });
     expect(r.byId['sse.main']!.evidence.h2).toMatchObject({ alpn: 'http/1.1' });
     expect(r.byId['sse.main']!.remediation).toContain('proxy-buffering: "off"');
   });
@@ -244,9 +248,16 @@ describe('routing through real nginx', () => {
     // nap-browser's /api/config is behind its auth (401): only nap-sandbox's public one says what it was given.
     expect(r.byId['http.browsers']!.status).toBe('pass');
     expect(r.byId['http.sandbox']).toMatchObject({ status: 'fail', code: 'HTTP_CONFIG_MISMATCH' });
+    // Both keys it was installed with, in one finding: napUrl (WEB_PUBLIC_URL) and sandboxDomain (SANDBOX_DOMAIN).
     expect(r.byId['http.sandbox']!.message).toBe(
       'sandbox.nap.test/api/config says napUrl https://other.test, expected origin https://nap.test:8451: the ' +
-        'platform was installed with WEB_PUBLIC_URL=https://other.test',
+        'platform was installed with WEB_PUBLIC_URL=https://other.test; and sandboxDomain sandbox.other.test, not ' +
+        'sandbox.nap.test: nap-sandbox runs with SANDBOX_DOMAIN sandbox.other.test, so it treats no ' +
+        '*.sandbox.nap.test host as a preview and every sandbox preview link fails',
+    );
+    expect(r.byId['http.sandbox']!.remediation).toBe(
+      'In values.env set WEB_PUBLIC_URL=https://nap.test:8451 and SANDBOX_DOMAIN=sandbox.nap.test, then re-run ' +
+        'install.sh.',
     );
     expect(r.byId['http.oauth']).toMatchObject({ status: 'fail', code: 'HTTP_OAUTH_MISMATCH' });
     expect(r.byId['http.oauth']!.message).toContain(

@@ -33,13 +33,15 @@ export function platformBuild(): PlatformBuild {
         `${PLATFORM_COMMIT} (a checkout or a git-archive .tar.gz). .ci/run sets it; see README "Tests".`,
     );
   }
-  const dir = path.resolve(process.env.NAP_PLATFORM_DIR ?? path.join(REPO_ROOT, '.platform'));
+  const base = path.resolve(process.env.NAP_PLATFORM_DIR ?? path.join(REPO_ROOT, '.platform'));
   // Two test files may ask at once: the lock makes the second wait for the first's build, then find it ready.
-  execFileSync('flock', [`${dir}.lock`, process.execPath, path.join(REPO_ROOT, 'scripts', 'platform-setup.mjs')], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, NAP_PLATFORM_DIR: dir },
-    timeout: 600_000,
-  });
+  const out = execFileSync(
+    'flock',
+    [`${base}.lock`, process.execPath, path.join(REPO_ROOT, 'scripts', 'platform-setup.mjs')],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NAP_PLATFORM_DIR: base }, timeout: 600_000 },
+  );
+  // The setup script's last line is the folder it built (or found built) for this source.
+  const dir = out.toString().trim().split('\n').pop()!;
   build = { tree: path.join(dir, 'tree'), node: path.join(dir, 'node22', 'bin', 'node') };
   return build;
 }
