@@ -102,7 +102,8 @@ async function alive(t: Target) {
 
 describe('responder: no request target ends the process', () => {
   it(
-    '//, ///, /\\, //[, //a:99999, *, absolute-form and a WebSocket upgrade to //: answered, 400 ' + 'when bad',
+    '//, ///, /\\, //[, //a:99999, *, absolute-form: answered, 400 when bad; a WebSocket upgrade to //: ' +
+      'destroyed, as nap-browser does',
     async () => {
       for (const t of full) {
         const r = await attack(t.port, 'targets');
@@ -118,7 +119,8 @@ describe('responder: no request target ends the process', () => {
           '*': 400,
           'http://[/': 400,
         });
-        expect(r.upgrade, t.name).toBe(404);
+        // nap-browser destroys the socket of an upgrade it does not proxy, and so does its stand-in: no status.
+        expect(r.upgrade, t.name).toBeNull();
         expect(r.upgradeBracket, t.name).toBe(400);
         expect(r.health, t.name).toBe(200);
         await alive(t);
@@ -133,7 +135,9 @@ describe('responder: no request target ends the process', () => {
         expect(status, `${n.name} ${target}`).not.toBe(502);
         expect(status, `${n.name} ${target}`).not.toBeNull();
       }
-      expect(r.upgrade, n.name).not.toBe(502);
+      // The stand-in destroys an upgrade it does not take, as nap-browser does: nginx says 502 for it, as it would
+      // for the real service. What counts is that the stand-in lives on and answers.
+      expect(r.upgrade, n.name).toBe(502);
       // nginx passes the target as received: the stand-in itself answered // and refused //[.
       expect(r.results['//'], n.name).toBe(200);
       expect(r.health, n.name).toBe(200);

@@ -1,10 +1,21 @@
-// The probe responder (spec §7): stand-ins for nap-cp, nap-browser and nap-sandbox that answer the platform's
-// own fingerprints plus /.well-known/nap-verify. It never sends anything unasked on a WebSocket, so a proxy's
-// idle timer is all that can end a silent stream.
+// The probe responder (spec §7): stand-ins for nap-cp, nap-browser and nap-sandbox that answer as the platform does
+// (./platform.ts; test/conformance.test.ts compares them with the real services) plus /.well-known/nap-verify. It
+// never sends anything unasked on a WebSocket, so a proxy's idle timer is all that can end a silent stream.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  browserAnswer,
+  cpAnswer,
+  sandboxAnswer,
+  tokenAnswer,
+  type Answer,
+  type Asked,
+  type PublicUrls,
+} from './platform.js';
+
+export type { PublicUrls } from './platform.js';
 
 export type Service = 'nap-cp' | 'nap-browser' | 'nap-sandbox';
 
@@ -70,12 +81,6 @@ export function limitsFromEnv(env: NodeJS.ProcessEnv): Partial<ResponderLimits> 
   return out;
 }
 
-export interface PublicUrls {
-  web: string;
-  browser: string;
-  sandbox: string;
-}
-
 export function defaultPublicUrls(domain: string): PublicUrls {
   return { web: `https://${domain}`, browser: `https://browsers.${domain}`, sandbox: `https://sandbox.${domain}` };
 }
@@ -108,10 +113,6 @@ const json = (res: http.ServerResponse, status: number, body: unknown, headers: 
   });
   res.end(text);
 };
-const text = (res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8') => {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-};
 
 /**
  * The request target split by hand: `new URL(target, base)` throws on `//`, `//[`, `//a:99999`, and a throw here
@@ -126,18 +127,6 @@ export function parseTarget(target: string | undefined): { path: string; query: 
   return q < 0
     ? { path: target, query: new URLSearchParams() }
     : { path: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) };
-}
-
-/** The Host header without its port, lower-cased: what the platform routes on. */
-export const hostOf = (req: http.IncomingMessage) =>
-  (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
-
-/** Preview labels are `{id}-{port}`: the platform parses the text after the last hyphen as the port. */
-function previewPort(label: string): number | undefined {
-  const i = label.lastIndexOf('-');
-  if (i < 0) return undefined;
-  const port = Number.parseInt(label.slice(i + 1), 10);
-  return Number.isNaN(port) ? undefined : port;
 }
 
 function identity(service: Service, req: http.IncomingMessage) {
@@ -252,8 +241,6 @@ function handle(
   query: URLSearchParams,
 ) {
   const { service, o } = st;
-  const host = hostOf(req);
-  const d = o.domain;
   if (!o.fingerprintsOnly) {
     if (path === WELL_KNOWN) return json(res, 200, identity(service, req), CORS);
     if (path === `${WELL_KNOWN}/sse`) return sse(st, req, res, query);
@@ -271,69 +258,106 @@ function handle(
         { upgrade: 'websocket' },
       );
   }
-  if (service === 'nap-cp') {
-    if (host === `files.${d}`) return text(res, 404, 'Not found');
-    if (path === '/healthz') return json(res, 200, { status: 'ok' });
-    if (path === '/api/version')
-      return json(res, 200, { commit: 'nap-verify-responder', builtAt: '1970-01-01T00:00:00Z' });
-    if (path === '/metrics')
-      return text(
-        res,
-        200,
-        '# HELP nap_verify_up The probe responder is up.\n# TYPE nap_verify_up gauge\nnap_verify_up 1\n',
-        'text/plain; version=0.0.4',
-      );
-    if (path === '/') {
-      res.writeHead(302, { location: '/login', 'content-length': 0 });
-      return res.end();
-    }
-    if (path === '/login')
-      return text(
-        res,
-        200,
-        '<!doctype html><title>NAP</title><p>nap-verify responder standing in for nap-cp</p>',
-        'text/html; charset=utf-8',
-      );
-    return json(res, 404, { error: 'Not found' });
-  }
-  if (service === 'nap-sandbox' && host.endsWith(`.sandbox.${d}`)) {
-    const label = host.slice(0, -`.sandbox.${d}`.length);
-    if (label.includes('.') || previewPort(label) === undefined)
-      return json(res, 400, { error: 'Invalid preview subdomain' });
-    return json(res, 502, { error: 'Endpoint not available' });
-  }
-  if (path === '/health') return json(res, 200, { status: 'ok' });
-  const urls = { ...defaultPublicUrls(d), ...o.publicUrls };
-  // The shared OAuth client (internal/oauth-client): PKCE login redirect to the control plane, public.
-  if (path === '/api/auth/login')
-    return loginRedirect(res, urls.web, service === 'nap-sandbox' ? urls.sandbox : urls.browser, service);
-  // nap-sandbox registers /api/config before its auth middleware; nap-browser after it (401 without a session).
-  if (path === '/api/config' && service === 'nap-sandbox')
-    return json(res, 200, { napUrl: urls.web, sandboxDomain: `sandbox.${d}` });
-  if (path === '/api' || path.startsWith('/api/')) return json(res, 401, { error: 'Unauthorized' });
-  // Everything else is the service's web UI.
-  const title = service === 'nap-sandbox' ? 'Sandboxes' : 'Browsers';
-  return text(
-    res,
-    200,
-    `<!doctype html><html><head><title>${title}</title></head><body><div id="root"></div></body></html>`,
-    'text/html; charset=utf-8',
+  platform(st, req, res, path, rawSearch(req.url));
+}
+
+/** The query as the platform's URL parser gives it: `?…`, or '' when there is none or it is empty. */
+function rawSearch(url: string | undefined): string {
+  const q = (url ?? '').indexOf('?');
+  return q < 0 || q === (url ?? '').length - 1 ? '' : (url ?? '').slice(q);
+}
+
+function asked(req: http.IncomingMessage, method: string, path: string, search: string): Asked {
+  return { method, path, search, host: req.headers.host ?? '' };
+}
+
+/** The answer of the stand-in's service, as the platform's own code gives it (./platform.ts). */
+function answerOf(st: StandIn, a: Asked): Answer | undefined {
+  const urls = { ...defaultPublicUrls(st.o.domain), ...st.o.publicUrls };
+  if (st.service === 'nap-cp') return cpAnswer(a);
+  if (st.service === 'nap-browser') return browserAnswer(a, urls);
+  return sandboxAnswer(a, urls, `sandbox.${st.o.domain}`);
+}
+
+function send(res: http.ServerResponse, method: string, a: Answer) {
+  res.writeHead(a.status, { 'content-type': a.type, 'content-length': Buffer.byteLength(a.body), ...a.headers });
+  res.end(method === 'HEAD' ? undefined : a.body);
+}
+
+/** The most of a request body the stand-in reads (POST /api/oauth/token): a stranger's body is bounded. */
+const MAX_READ_BYTES = 64 * 1024;
+/** @hono/node-server, which the three services run on: an unread body is drained this long and this far, then cut. */
+const DRAIN_MS = 500;
+const DRAIN_BYTES = 64 * 1024 * 1024;
+
+function platform(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse, path: string, search: string) {
+  const method = req.method ?? 'GET';
+  const a = asked(req, method, path, search);
+  const answer = answerOf(st, a);
+  if (method !== 'GET' && method !== 'HEAD') drainAfter(req, res);
+  if (answer) return send(res, method, answer);
+  // POST /api/oauth/token: the platform reads the body (nap-browser's and nap-sandbox's pods call it at every login).
+  readBody(req, MAX_READ_BYTES).then(
+    (body) => {
+      if (res.writableEnded || res.destroyed) return;
+      if (body === undefined)
+        return json(res, 413, { error: 'Request body too large for the probe responder' }, { connection: 'close' });
+      send(res, method, tokenAnswer(String(req.headers['content-type'] ?? ''), body));
+    },
+    () => res.destroy(),
   );
 }
 
-/** 302 to <web>/oauth/authorize with redirect_uri <service public URL>/api/auth/callback, as the platform answers. */
-function loginRedirect(res: http.ServerResponse, web: string, self: string, service: Service) {
-  const params = new URLSearchParams({
-    client_id: service,
-    redirect_uri: `${self}/api/auth/callback`,
-    response_type: 'code',
-    code_challenge: 'nap-verify-responder',
-    code_challenge_method: 'S256',
-    state: 'nap-verify-responder',
-    scope: 'profile',
+/** The body as text, or undefined past `limit` bytes (then the request stops being read). */
+function readBody(req: http.IncomingMessage, limit: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.pause();
+        return resolve(undefined);
+      }
+      chunks.push(c);
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+    req.once('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
   });
-  res.writeHead(302, { location: `${web}/oauth/authorize?${params.toString()}`, 'content-length': 0 });
-  res.end();
+}
+
+/**
+ * As @hono/node-server: a request answered before its body was read (401 on an upload path: http.upload's probe)
+ * has the rest of its body read and thrown away for at most DRAIN_MS / DRAIN_BYTES, then the connection is cut; a
+ * body that arrives in time leaves the connection open for the next request.
+ */
+function drainAfter(req: http.IncomingMessage, res: http.ServerResponse) {
+  res.once('finish', () => {
+    if (req.complete || req.destroyed) return;
+    let bytes = 0;
+    const done = () => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('error', done);
+    };
+    const cut = () => {
+      done();
+      const socket = req.socket as Duplex & { destroySoon?: () => void };
+      if (!socket.destroyed) (socket.destroySoon ?? socket.destroy).call(socket);
+    };
+    const onData = (c: Buffer) => {
+      bytes += c.length;
+      if (bytes > DRAIN_BYTES) cut();
+    };
+    const timer = setTimeout(cut, DRAIN_MS);
+    timer.unref();
+    req.on('data', onData);
+    req.on('end', done);
+    req.on('error', done);
+    req.resume();
+  });
 }
 
 const refuse = (socket: Duplex, status: string, body: string) => {
@@ -350,10 +374,24 @@ function upgrade(st: StandIn, req: http.IncomingMessage, socket: Duplex, head: B
     if (!target) return refuse(socket, '400 Bad Request', 'Bad request target');
     const { service, o } = st;
     const path = target.path;
-    const known =
-      (!o.fingerprintsOnly && path === `${WELL_KNOWN}/ws`) ||
-      (service === 'nap-cp' && path === '/env-gateway' && hostOf(req) === o.domain);
-    if (!known) return refuse(socket, '404 Not Found', 'Not found');
+    if (o.fingerprintsOnly || path !== `${WELL_KNOWN}/ws`) {
+      // nap-browser and nap-sandbox take only upgrades they proxy (to a remote browser, to a preview's sandbox), and
+      // no browser or sandbox exists behind the stand-ins: they destroy the socket without a word.
+      if (service !== 'nap-cp') return void socket.destroy();
+      // nap-cp answers an upgrade as the same GET, and only /env-gateway (not on files.*) upgrades; any other answer
+      // is written as a bare status line and the connection closed (@hono/node-ws).
+      const a = asked(req, 'GET', path, rawSearch(req.url));
+      const envGateway =
+        path === '/env-gateway' &&
+        !(a.host.split(':')[0] ?? '').startsWith('files.') &&
+        String(req.headers.upgrade).toLowerCase() === 'websocket';
+      if (!envGateway) {
+        const status = answerOf(st, a)?.status ?? 404;
+        return void socket.end(
+          `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+        );
+      }
+    }
     if (st.ws >= st.limits.wsStreams) return refuse(socket, '503 Service Unavailable', 'Too many streams');
     st.ws++;
     let counted = true;
@@ -381,7 +419,8 @@ function echo(st: StandIn, req: http.IncomingMessage, ws: WebSocket, path: strin
   };
   // A protocol error (a message over maxPayload: ws has already sent 1009 by now) ends the same way.
   ws.on('error', () => closeNow(1002, 'protocol error'));
-  if (path === '/env-gateway') return closeNow(1008, 'missing token');
+  // The platform upgrades first and then checks the environment token: 1008 without one.
+  if (path === '/env-gateway') return closeNow(1008, 'unauthorized');
   // Above the longest hold (3600 s): no hold is ever cut by us, and no socket lives for ever.
   const lifetime = setTimeout(() => closeNow(1001, 'lifetime'), limits.wsLifetimeS * 1000);
   ws.once('close', () => {

@@ -224,18 +224,61 @@ describe('responder: the platform fingerprints (spec §1)', () => {
   });
 
   it('--fingerprints-only hides /.well-known/nap-verify, as the real platform would', async () => {
-    expect((await get(bare.ports['nap-cp']!, '/.well-known/nap-verify', D)).status).toBe(404);
+    // nap-cp sends every path it has no public route for to its login, with the path to come back to (measured on
+    // the real nap-cp; this used to be a 404, which nap-cp never answers there).
+    const cp = await get(bare.ports['nap-cp']!, '/.well-known/nap-verify', D);
+    expect(cp.status).toBe(302);
+    expect(cp.headers.location).toBe('/login?next=%2F.well-known%2Fnap-verify');
     expect((await get(bare.ports['nap-browser']!, '/.well-known/nap-verify', `browsers.${D}`)).body).toContain(
       '<title>Browsers</title>',
     );
     expect((await get(bare.ports['nap-cp']!, '/healthz', D)).status).toBe(200);
+    // nap-browser destroys the socket of every upgrade it does not proxy to a remote browser (it used to be a 404
+    // here, which the real nap-browser never writes): no HTTP answer at all.
     const sock = ws(bare.ports['nap-browser']!, '/.well-known/nap-verify/ws', `browsers.${D}`);
-    sock.on('error', () => {});
-    const status = await new Promise<number>((res) =>
-      sock.on('unexpected-response', (_q, rs) => res(rs.statusCode ?? 0)),
-    );
+    const seen = await new Promise<string>((res) => {
+      sock.on('unexpected-response', (_q, rs) => res(`status ${rs.statusCode}`));
+      sock.on('open', () => res('open'));
+      sock.on('error', (e) => res(`error ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+    });
     sock.terminate();
-    expect(status).toBe(404);
+    expect(seen).toMatch(/^error (ECONNRESET|socket hang up)/);
+  });
+
+  it('answers as the platform does where the old stand-ins did not (all of it: test/conformance.test.ts)', async () => {
+    const cp = r.ports['nap-cp']!;
+    // Every path but / goes to the login with the path (and query) to come back to.
+    expect((await get(cp, '/x/y?z=1', D)).headers.location).toBe('/login?next=%2Fx%2Fy%3Fz%3D1');
+    expect(await get(cp, '/api/workspaces', D)).toMatchObject({ status: 401, body: '{"error":"Unauthorized"}' });
+    // files.<d>: a path is an export token lookup.
+    expect(await get(cp, '/exp_AAAAAAAAAAAAAAAAAAAAAA/x.txt', `files.${D}`)).toMatchObject({
+      status: 404,
+      body: 'Not found or expired',
+    });
+    const token = await request(`http://127.0.0.1:${cp}/api/oauth/token`, {
+      method: 'POST',
+      headers: { host: D, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(token.statusCode).toBe(400);
+    expect(await token.body.json()).toEqual({ error: 'invalid_request', error_description: 'client_id is required' });
+    // A WebSocket upgrade no route takes: nap-cp's status line for the same GET, then the connection closes.
+    const up = ws(cp, '/', D);
+    const status = await new Promise<number>((res) => {
+      up.on('unexpected-response', (_q, rs) => res(rs.statusCode ?? 0));
+      up.on('error', () => res(0));
+    });
+    up.terminate();
+    expect(status).toBe(302);
+    // The login redirect of nap-browser and nap-sandbox names their OAuth client as the manifests register it.
+    const login = new URL(
+      String((await get(r.ports['nap-sandbox']!, '/api/auth/login', `sandbox.${D}`)).headers.location),
+    );
+    expect(login.searchParams.get('client_id')).toBe('sandbox-service');
+    expect(login.searchParams.get('scope')).toBe('profile');
+    // A preview label whose port is out of range or has no id before it is no preview.
+    for (const label of ['abc-0', 'abc-65536', '-8080'])
+      expect((await get(r.ports['nap-sandbox']!, '/', `${label}.sandbox.${D}`)).status, label).toBe(400);
   });
 });
 
