@@ -175,6 +175,11 @@ async function main(argv: string[]): Promise<number> {
       "use the platform's own Service names (nap-cp, nap-browser, nap-sandbox): before NAP is installed",
     )
     .option('--suffix <s>', 'name everything <name>-<s>, to run beside an install')
+    .option(
+      '--modules <list>',
+      'stand-ins only for the optional modules installed: browser, sandbox, both (browser,sandbox) or none; ' +
+        'nap-cp always (default: all)',
+    )
     .option('--image <img>', 'Node image to run the bundle (default node:22-alpine); pin it with @sha256:<digest>')
     .option(
       '--ingress-namespace <ns>',
@@ -210,6 +215,11 @@ async function main(argv: string[]): Promise<number> {
       '--ca-configmap <name[:key]>',
       'a ConfigMap key holding a private CA (PEM) for --ca-file (key default ca.crt)',
     )
+    .option(
+      '--modules <list>',
+      'the optional modules installed (browser, sandbox, both or none), passed to the run as --modules ' +
+        '(default: BROWSER_ENABLED/SANDBOX_ENABLED from --values-secret, else all)',
+    )
     .option('--cron <schedule>', 'a CronJob on this schedule instead of a Job')
     .option('--helm-test', 'add the helm.sh/hook: test annotations, so `helm test` runs it')
     .option('--name <name>', 'name of the Job/CronJob (default nap-verify)')
@@ -228,7 +238,7 @@ async function main(argv: string[]): Promise<number> {
       "print the exporter's Deployment and Service (and a ServiceMonitor with alert rules), or only the alert rules",
     )
     .option('--namespace <ns>', 'namespace to deploy into')
-    .option('--config <file>', 'exporter.yaml to ship in a ConfigMap (its targets are probed)')
+    .option('--config <file>', 'exporter.yaml to ship in a ConfigMap (its targets are probed, each with its modules)')
     .option(
       '--target <d>',
       'repeatable: a domain the ServiceMonitor probes',
@@ -254,11 +264,19 @@ async function main(argv: string[]): Promise<number> {
     });
   kit
     .command('routes')
-    .description('print the five NAP routes for an ingress controller, TLS secrets, WebSockets and stream timeouts set')
+    .description(
+      'print the NAP routes (all five, or those of --modules) for an ingress controller, TLS secrets, WebSockets ' +
+        'and stream timeouts set',
+    )
     .option('--controller <c>', 'contour, nginx (or ingress-nginx), traefik, istio or gateway-api')
     .option('-d, --domain <d>', 'the platform domain (apex or subdomain)')
     .option('--namespace <ns>', 'namespace of the routes and services (default nap)')
     .option('--suffix <s>', 'services named <name>-<s> (a responder deployed with --suffix)')
+    .option(
+      '--modules <list>',
+      'routes only for the optional modules installed: browser, sandbox, both (browser,sandbox) or none; ' +
+        "nap-cp's <d> and files.<d> always (default: all)",
+    )
     .action(async (o: Record<string, unknown>) => {
       const { kitRoutes } = await import('./commands/kit.js');
       process.stdout.write(kitRoutes(o));
@@ -268,6 +286,11 @@ async function main(argv: string[]): Promise<number> {
     .argument('<files...>', 'manifest files (multi-document YAML), or - for standard input')
     .description('find the ingress mistakes that break NAP, before applying anything')
     .option('-d, --domain <d>', 'the platform domain (default: read from the hosts)')
+    .option(
+      '--modules <list>',
+      'the optional modules installed (browser, sandbox, both or none): hosts of a module that is off need no ' +
+        'route (default: all)',
+    )
     .option('--format <fmt>', 'text or json (default text)')
     .option('-q, --quiet', 'print only failures and the summary')
     .option('-v, --verbose', 'also list the rules that found nothing')
@@ -286,6 +309,11 @@ async function main(argv: string[]): Promise<number> {
     )
     .option('--valid <duration>', "how long the page's TURN credentials work: 90m, 24h, at most 7d (default 24h)")
     .option('--responder', 'the probe responder is deployed: test echo, idle holds and SSE too')
+    .option(
+      '--modules <list>',
+      'rows only for the optional modules installed: browser (with TURN), sandbox, both or none; nap-cp ' +
+        'always (default: all)',
+    )
     .option('--hold <s>', 'idle hold the page proposes, seconds (default 75; the user can shorten it)')
     .option('--https-port <n>', 'ingress HTTPS port (default 443)')
     .option('--timeout <s>', 'deadline of each step in the page, seconds (default 10)')
@@ -330,7 +358,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--listen <addr:port>', 'where to listen (default 0.0.0.0:9816)')
     .option(
       '--config <file>',
-      'exporter.yaml: full-module interval and hold, per-target options (TURN, CA, resolver, ingress IP)',
+      'exporter.yaml: full-module interval and hold, per-target options (TURN, CA, resolver, ingress IP, modules)',
     )
     .option('--vantage <name>', 'the vantage label of its runs (default: the host name)')
     .action(async (o: Record<string, unknown>) => {

@@ -625,6 +625,48 @@ describe('kit browser-check in headless Chromium', () => {
       expect(run.requests.filter((u) => !u.startsWith('file://'))).toEqual([]);
     }
   }, 150_000);
+
+  it('--modules: rows only for nap-cp and the modules that are on; no TURN rows (nor credentials) without the ' +
+    'Browser module; a damaged modules setting says so', async () => {
+    // A default install: nap-cp alone. The TURN options are given, as a script would, and left unused.
+    const noneFile = await writePage('modules-none.html', ['--modules', 'none', ...turnArgs()]);
+    expectNoSecret(noneFile);
+    const none = await openPage(noneFile);
+    expect(none.result.checks.map((x: any) => x.id)).toEqual([
+      'tls.main',
+      'tls.files',
+      'ws.main',
+      'sse.main',
+      'hold.ws.main',
+    ]);
+    const n = byId(none);
+    for (const id of ['tls.main', 'tls.files', 'ws.main']) expect(n[id].status, id).toBe('pass');
+    expect(none.result.options.modules).toBe('none');
+    expect(none.result.summary).toMatchObject({ fail: 0, warn: 0, status: 'pass' });
+    expect(none.page.text).not.toMatch(/TURN|video relay/);
+    expectSchema1(none);
+    expectOnlyCheckRequests(none, stack.httpsPort);
+
+    const sandbox = await openPage(await writePage('modules-sandbox.html', ['--modules', 'sandbox']));
+    expect(sandbox.result.checks.map((x: any) => x.id)).toEqual([
+      ...['main', 'files', 'sandbox', 'preview'].map((r) => `tls.${r}`),
+      ...['main', 'sandbox', 'preview'].map((r) => `ws.${r}`),
+      'sse.main',
+      ...['main', 'sandbox', 'preview'].map((r) => `hold.ws.${r}`),
+    ]);
+    const c = byId(sandbox);
+    expect(c['tls.preview'].host).toMatch(/^nvf[0-9a-f]{10}\.sandbox\.nap\.test$/);
+    expect(c['tls.sandbox'].status).toBe('pass');
+    expect(sandbox.result.options.modules).toBe('sandbox');
+    expectSchema1(sandbox);
+
+    const page = readFileSync(noneFile, 'utf8');
+    const edited = path.join(out, 'modules-damaged.html');
+    writeFileSync(edited, page.replace('"modules":{"browser":false,"sandbox":false}', '"modules":{"browser":"no"}'));
+    const damaged = await openPage(edited, { damaged: true });
+    expect(damaged.state).toBe('damaged');
+    expect(damaged.page.verdict).toContain('its settings have no valid "modules"');
+  }, 150_000);
 });
 
 describe('kit browser-check: the command line', () => {

@@ -476,3 +476,199 @@ describe('kit responder', () => {
     await proc.stop();
   });
 });
+
+describe('--modules: the kit follows the optional modules', () => {
+  const hostsOf = (objs: Array<Record<string, any>>) =>
+    [
+      ...new Set(
+        objs.flatMap((o) => [
+          ...(o.spec?.virtualhost?.fqdn ? [o.spec.virtualhost.fqdn] : []),
+          ...(o.spec?.rules ?? []).map((r: any) => r.host).filter(Boolean),
+        ]),
+      ),
+    ].sort();
+
+  it('kit routes: routes and TLS only for the hosts of the modules that are on; without --modules unchanged', () => {
+    const none = cli(['kit', 'routes', '--controller', 'contour', '--domain', 'acme.com', '--modules', 'none']);
+    expect(none.status, none.stderr).toBe(0);
+    expect(none.stdout.split('\n')[0]).toMatch(
+      /^# nap-verify \S+: the two NAP routes for contour, acme\.com, namespace nap \(--modules none: nap-cp only\)$/,
+    );
+    expect(hostsOf(docs(none.stdout))).toEqual(['acme.com', 'files.acme.com']);
+    expect(none.stdout).not.toContain('nap-sandbox-tls-cert');
+    const nginx = docs(
+      cli(['kit', 'routes', '--controller', 'nginx', '--domain', 'acme.com', '--modules', 'browser']).stdout,
+    );
+    // One Ingress: no wildcard, so no second one with an empty TLS section.
+    expect(nginx.map((o) => o.metadata.name)).toEqual(['nap']);
+    expect(nginx[0]!.spec.tls).toEqual([
+      { hosts: ['acme.com', 'files.acme.com', 'browsers.acme.com'], secretName: 'nap-tls-cert' },
+    ]);
+    const sandbox = docs(
+      cli(['kit', 'routes', '--controller', 'contour', '--domain', 'acme.com', '--modules', 'sandbox']).stdout,
+    );
+    expect(sandbox.map((o) => `${o.metadata.name} ${o.spec.virtualhost.tls.secretName}`)).toEqual([
+      'nap-main nap-tls-cert',
+      'nap-files nap-tls-cert',
+      'nap-sandbox nap-tls-cert',
+      'nap-preview nap-sandbox-tls-cert',
+    ]);
+    // No --modules: all five as before; --modules all prints the same objects.
+    const before = routes('contour', 'acme.com');
+    expect(before.split('\n')[0]).toMatch(/: the five NAP routes for contour, acme\.com, namespace nap$/);
+    const all = cli(['kit', 'routes', '--controller', 'contour', '--domain', 'acme.com', '--modules', 'all']);
+    expect(all.stdout.replace(/^#.*\n/, '')).toBe(before.replace(/^#.*\n/, ''));
+  });
+
+  it('kit lint: a default install lints clean with --modules none; assumed, findings say which --modules fits', () => {
+    const text = cli(['kit', 'routes', '--controller', 'nginx', '--domain', 'acme.com', '--modules', 'none']).stdout;
+    const given = lint(text, ['--modules', 'none']);
+    expect(given.findings).toEqual([]);
+    expect(given.code).toBe(0);
+    expect(given.json.options.modules).toBe('none');
+    const plain = cli(['kit', 'lint', '-', '--modules', 'none'], text);
+    expect(plain.status).toBe(0);
+    expect(plain.stdout).toMatch(/\(kit lint: 1 object in <stdin>; --modules none: nap-cp only\)/);
+    const assumed = lint(text);
+    expect(assumed.code).toBe(1);
+    expect(assumed.json.options.modules).toBeUndefined();
+    expect(assumed.findings.map((f) => `${f.code} ${f.evidence.host}`)).toEqual([
+      'LINT_HOST_MISSING browsers.acme.com',
+      'LINT_HOST_MISSING sandbox.acme.com',
+      'LINT_WILDCARD_MISSING *.sandbox.acme.com',
+    ]);
+    for (const f of assumed.findings as Array<{ remediation?: string }>)
+      expect(f.remediation).toMatch(/No --modules was given, so every module was assumed: .* --modules none\.$/);
+    // Routes of the sandbox module only, linted with every module assumed: the browsers host says --modules sandbox.
+    const sandboxOnly = lint(
+      cli(['kit', 'routes', '--controller', 'traefik', '--domain', 'acme.com', '--modules', 'sandbox']).stdout,
+    );
+    expect(sandboxOnly.findings.map((f) => f.code)).toEqual(['LINT_HOST_MISSING']);
+    expect((sandboxOnly.findings[0] as { remediation?: string }).remediation).toMatch(
+      /install without the Browser module \(BROWSER_ENABLED=false is install\.sh's default\).* --modules sandbox\.$/,
+    );
+    // A host of a module that is on is still required.
+    expect(lint(text, ['--modules', 'browser']).findings.map((f) => f.message)).toEqual([
+      '<stdin>:2 no route for browsers.acme.com',
+    ]);
+  });
+
+  it('kit responder: Deployments, Services and policies only for nap-cp and the modules that are on', () => {
+    const args = ['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install'];
+    const r = cli([...args, '--modules', 'sandbox']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')[0]).toContain(
+      'probe responder for acme.com in nap (--modules sandbox: nap-cp, nap-sandbox)',
+    );
+    const objs = docs(r.stdout);
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'ConfigMap/nap-verify-responder',
+      ...['nap-cp', 'nap-sandbox'].flatMap((n) => [`Deployment/${n}`, `NetworkPolicy/${n}`, `Service/${n}`]),
+    ]);
+    const ports = objs
+      .filter((o) => o.kind === 'Deployment')
+      .map((d) => d.spec.template.spec.containers[0].args.join(' '));
+    expect(ports).toEqual([
+      '--domain acme.com --service nap-cp --port 3000',
+      '--domain acme.com --service nap-sandbox --port 3006',
+    ]);
+    const del = docs(cli([...args, '--modules', 'sandbox', '--delete']).stdout);
+    expect(del.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(objs.map((o) => `${o.kind}/${o.metadata.name}`));
+    const refused = cli(['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--modules', 'none']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^nap-verify: kit responder would create Services named nap-cp, which the platform/);
+  });
+
+  it('kit job: --modules reaches the run, and the run it starts skips the module that is off', async () => {
+    const dir = await makeTempDir('nvt-job-modules-');
+    const bundle = path.join(dir, 'nap-verify.mjs');
+    writeFileSync(bundle, readFileSync(path.join(REPO_ROOT, 'dist', 'nap-verify.mjs')));
+    const job = (extra: string[], after: string[] = []) =>
+      cli(['kit', 'job', '--namespace', 'nap', '--bundle', bundle, ...extra, '--', ...after]);
+    const r = job(['--domain', 'acme.invalid', '--modules', 'sandbox'], ['--only', 'turn,dns.browsers']);
+    expect(r.status, r.stderr).toBe(0);
+    const args: string[] = docs(r.stdout).find((o) => o.kind === 'Job')!.spec.template.spec.containers[0].args;
+    expect(args).toEqual([
+      '--vantage',
+      'in-cluster',
+      '--domain',
+      'acme.invalid',
+      '--modules',
+      'sandbox',
+      '--only',
+      'turn,dns.browsers',
+    ]);
+    // The pod's command line, run here: every check of the Browser module skips, naming --modules.
+    const run = cli([...args, '--format', 'json']);
+    expect(run.status, run.stderr).toBe(0);
+    const checks = JSON.parse(run.stdout).checks as Array<{ id: string; status: string; message: string }>;
+    expect(checks.map((c) => c.id)).toEqual([
+      'dns.browsers',
+      'turn.udp',
+      'turn.tcp',
+      'turn.auth',
+      'turn.relay',
+      'turn.peers',
+    ]);
+    for (const c of checks) {
+      expect(c.status).toBe('skip');
+      expect(c.message).toMatch(/^the Browser module is off \(--modules sandbox\): nap-browser/);
+    }
+    // Beside --values-secret the flag is passed too (and wins in the run); given twice it is refused.
+    const values = docs(job(['--values-secret', 'nap-values', '--modules', 'none']).stdout);
+    expect(values.find((o) => o.kind === 'Job')!.spec.template.spec.containers[0].args).toEqual([
+      '--vantage',
+      'in-cluster',
+      '--values',
+      '/etc/nap-verify/values.env',
+      '--modules',
+      'none',
+    ]);
+    const plain = docs(job(['--values-secret', 'nap-values']).stdout);
+    expect(plain.find((o) => o.kind === 'Job')!.spec.template.spec.containers[0].args).not.toContain('--modules');
+    const twice = job(['--domain', 'acme.com', '--modules', 'none'], ['--modules', 'browser']);
+    expect(twice.status).toBe(2);
+    expect(twice.stderr.trim()).toBe('nap-verify: --modules is given twice (before and after --): give it once');
+  });
+
+  it('kit browser-check: the settings name the modules; no TURN credentials without the Browser module', async () => {
+    const dir = await makeTempDir('nvt-page-modules-');
+    const secret = path.join(dir, 'turn.secret');
+    writeFileSync(secret, 'kit-modules-page-secret\n');
+    const config = (args: string[]) => {
+      const r = cli(['kit', 'browser-check', '--domain', 'acme.com', '--turn-secret-file', secret, ...args]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).not.toContain('kit-modules-page-secret');
+      return JSON.parse(/id="nv-config">(.*?)<\/script>/s.exec(r.stdout)![1]!);
+    };
+    const none = config(['--modules', 'none']);
+    expect(none.modules).toEqual({ browser: false, sandbox: false });
+    expect(none.turn).toEqual({ host: 'acme.com', port: 3478 });
+    expect(config(['--modules', 'browser']).turn.username).toMatch(/^\d+:nap-verify$/);
+    const all = config([]);
+    expect(all.modules).toBeUndefined();
+    expect(all.turn.username).toMatch(/^\d+:nap-verify$/);
+  });
+
+  it('a bad --modules is a usage error: exit 2, one line naming --modules, nothing on stdout', () => {
+    const cases = [
+      ['kit', 'routes', '--controller', 'contour', '--domain', 'acme.com', '--modules', 'bogus'],
+      ['kit', 'lint', path.join(REPO_ROOT, 'fixtures/contour-guide.yaml'), '--modules', 'bogus'],
+      ['kit', 'responder', '--namespace', 'nap', '--domain', 'acme.com', '--pre-install', '--modules', 'bogus'],
+      ['kit', 'job', '--namespace', 'nap', '--domain', 'acme.com', '--modules', 'bogus'],
+      ['kit', 'browser-check', '--domain', 'acme.com', '--modules', 'bogus'],
+    ];
+    for (const args of cases) {
+      const r = cli(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(
+        'nap-verify: --modules bogus: "bogus" is not a module: give browser, sandbox, all or none (nap-cp is always ' +
+          'checked)\n',
+      );
+    }
+    const both = cli(['kit', 'routes', '--controller', 'nginx', '--domain', 'acme.com', '--modules', 'none,sandbox']);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toBe('nap-verify: --modules none,sandbox: says none and names a module: choose one\n');
+  });
+});

@@ -10,14 +10,16 @@ import {
   instanceLabel,
   isImageRef,
   responderObjects,
-  STAND_INS,
+  standIns,
 } from '../kit/responder.js';
 import { cliBundleBase64 } from '../kit/cli-bundle.js';
 import { alertRules, exporterObjects } from '../kit/exporter.js';
 import { isCronSchedule, jobObjects, type SecretRef } from '../kit/job.js';
 import { lintManifests, lintResults, type SourceFile } from '../kit/lint.js';
 import { parseExporterConfigShape } from '../exporter/config.js';
-import { CONTROLLER_KINDS, routeObjects, type RouteController } from '../kit/routes.js';
+import { CONTROLLER_KINDS, platformRoutes, routeObjects, type RouteController } from '../kit/routes.js';
+import type { ModuleChoice } from '../model.js';
+import { modulesLabel, parseModules } from '../modules.js';
 import { parseDomain, parseHostPort, parsePort, readSecret, UsageError } from '../options.js';
 import { toJson } from '../report/json.js';
 import { exitCodeFor, summarize } from '../report/summary.js';
@@ -31,6 +33,25 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 // No anchors/aliases for repeated label maps: plain YAML reads the same in every tool.
 const yamlDocs = (objs: Array<Record<string, unknown>>) =>
   objs.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+
+/**
+ * --modules of a kit subcommand, in check's grammar and words (a bad value is one line, exit 2); undefined when
+ * absent: every module assumed, as before the modules were optional.
+ */
+export function modulesOption(raw: unknown): ModuleChoice | undefined {
+  if (raw === undefined) return undefined;
+  const m = parseModules(String(raw));
+  if ('error' in m) throw new UsageError(`--modules ${String(raw)}: ${m.error}`);
+  return m;
+}
+
+/** "--modules browser: nap-cp, nap-browser": what a kit output covers when the modules were chosen. */
+export function modulesNote(m: ModuleChoice): string {
+  const services = ['nap-cp', ...(m.browser ? ['nap-browser'] : []), ...(m.sandbox ? ['nap-sandbox'] : [])];
+  return `--modules ${modulesLabel(m)}: ${services.length === 1 ? 'nap-cp only' : services.join(', ')}`;
+}
+
+const NUMBER_WORDS = ['no', 'one', 'two', 'three', 'four', 'five'];
 
 /** The platform installs into `nap`: the namespace routes and responders go to unless told otherwise. */
 export const DEFAULT_NAMESPACE = 'nap';
@@ -58,9 +79,11 @@ export function kitResponder(o: Record<string, unknown>): string {
     throw new UsageError('kit responder needs --domain (the platform domain the stand-ins answer for)');
   const domain = parseDomain(o.domain);
   const suffix = suffixOf(o.suffix);
+  const modules = modulesOption(o.modules);
   if (!suffix && o.preInstall !== true) {
+    const services = standIns(modules).map((s) => s.service);
     throw new UsageError(
-      `kit responder would create Services named ${STAND_INS.map((s) => s.service).join(', ')}, which the ` +
+      `kit responder would create Services named ${services.join(', ')}, which the ` +
         `platform install owns: add --pre-install (before installing NAP) or --suffix <s> (beside an install)`,
     );
   }
@@ -82,6 +105,7 @@ export function kitResponder(o: Record<string, unknown>): string {
     ingressNamespace,
     bundle: o.delete === true ? '' : bundleText(),
     ...(suffix ? { suffix } : {}),
+    ...(modules ? { modules } : {}),
   };
   const selector = `app.kubernetes.io/instance=${instanceLabel(opts)}`;
   if (o.delete === true)
@@ -90,7 +114,8 @@ export function kitResponder(o: Record<string, unknown>): string {
       `deploy,svc,cm,netpol)\n${yamlDocs(deletionObjects(opts))}`
     );
   return (
-    `# nap-verify ${VERSION} probe responder for ${domain} in ${namespace}; remove with: kubectl delete -n ` +
+    `# nap-verify ${VERSION} probe responder for ${domain} in ${namespace}` +
+    `${modules ? ` (${modulesNote(modules)})` : ''}; remove with: kubectl delete -n ` +
     `${namespace} -l ${selector} deploy,svc,cm,netpol\n${yamlDocs(responderObjects(opts))}`
   );
 }
@@ -106,9 +131,12 @@ export function kitRoutes(o: Record<string, unknown>): string {
   const domain = parseDomain(o.domain);
   const namespace = namespaceOf(o.namespace, DEFAULT_NAMESPACE);
   const suffix = suffixOf(o.suffix);
+  const modules = modulesOption(o.modules);
+  const count = platformRoutes(domain, suffix, modules).length;
   return (
-    `# nap-verify ${VERSION}: the five NAP routes for ${controller}, ${domain}, namespace ` +
-    `${namespace}\n${yamlDocs(routeObjects(controller as RouteController, domain, namespace, suffix))}`
+    `# nap-verify ${VERSION}: the ${NUMBER_WORDS[count]} NAP routes for ${controller}, ${domain}, namespace ` +
+    `${namespace}${modules ? ` (${modulesNote(modules)})` : ''}\n` +
+    yamlDocs(routeObjects(controller as RouteController, domain, namespace, suffix, modules))
   );
 }
 
@@ -116,6 +144,7 @@ export async function kitLint(paths: string[], o: Record<string, unknown>, io: I
   if (!paths.length) throw new UsageError('kit lint needs files (or - for standard input)');
   const format = String(o.format ?? 'text');
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format ${format}: expected text or json`);
+  const modules = modulesOption(o.modules);
   const files: SourceFile[] = paths.map((p) => {
     let text: string;
     try {
@@ -132,7 +161,7 @@ export async function kitLint(paths: string[], o: Record<string, unknown>, io: I
   const domainArg = typeof o.domain === 'string' ? parseDomain(o.domain) : undefined;
   let lint: ReturnType<typeof lintManifests>;
   try {
-    lint = lintManifests(files, domainArg);
+    lint = lintManifests(files, domainArg, modules);
   } catch (e) {
     throw new UsageError(`kit lint: not YAML: ${(e as Error).message}`);
   }
@@ -153,11 +182,19 @@ export async function kitLint(paths: string[], o: Record<string, unknown>, io: I
     finishedAt: now,
     // The hosts as routed, the preview as its wildcard: a lint has no random preview name and no TURN server.
     target: { domain, hosts: { ...buildTarget(first).hosts, preview: `*.sandbox.${first}` } },
-    options: { command: 'kit lint', files: files.map((f) => f.name), domains: lint.domains, documents: lint.documents },
+    options: {
+      command: 'kit lint',
+      files: files.map((f) => f.name),
+      domains: lint.domains,
+      documents: lint.documents,
+      ...(modules ? { modules: modulesLabel(modules) } : {}),
+    },
     resolvers: [],
     summary,
     results,
-    headline: `kit lint: ${plural(lint.documents, 'object')} in ${files.map((f) => f.name).join(', ')}${judgedApart}`,
+    headline:
+      `kit lint: ${plural(lint.documents, 'object')} in ${files.map((f) => f.name).join(', ')}${judgedApart}` +
+      (modules ? `; ${modulesNote(modules)}` : ''),
   };
   const verbose = o.verbose === true;
   const quiet = o.quiet === true;
@@ -223,6 +260,9 @@ export function kitJob(o: Record<string, unknown>, checkArgs: string[]): string 
     throw new UsageError(
       'secrets never go into the manifest: use --turn-secret-from <secret>[:key] or --values-secret',
     );
+  const modules = modulesOption(o.modules);
+  if (modules && checkArgs.some((a) => /^--modules(=|$)/.test(a)))
+    throw new UsageError('--modules is given twice (before and after --): give it once');
   const holdAt = checkArgs.indexOf('--hold');
   const hold = holdAt >= 0 ? Number(checkArgs[holdAt + 1]) : 75;
   const name = k8sName('--name', o.name, 'nap-verify');
@@ -241,6 +281,7 @@ export function kitJob(o: Record<string, unknown>, checkArgs: string[]): string 
     ...(valuesSecret ? { valuesSecret } : {}),
     ...(turnSecret ? { turnSecret } : {}),
     ...(caConfigMap ? { caConfigMap } : {}),
+    ...(modules ? { modules } : {}),
   });
   const what = cron ? `CronJob (${cron})` : o.helmTest === true ? 'helm test Job' : 'Job';
   return (
@@ -325,10 +366,14 @@ export async function kitBrowserCheck(
   };
   const holdS = seconds('--hold', o.hold, 75, 3600);
   const timeoutS = seconds('--timeout', o.timeout, 10, 120);
+  const modules = modulesOption(o.modules);
+  // coturn follows the Browser module: without it the page tests no relay, and the secret is not even read.
   const turnSecret =
-    typeof o.turnSecretFile === 'string'
-      ? readSecret(o.turnSecretFile)
-      : env.NAP_VERIFY_TURN_SECRET?.trim() || undefined;
+    modules && !modules.browser
+      ? undefined
+      : typeof o.turnSecretFile === 'string'
+        ? readSecret(o.turnSecretFile)
+        : env.NAP_VERIFY_TURN_SECRET?.trim() || undefined;
   return browserCheckPage({
     domain,
     httpsPort,
@@ -339,5 +384,6 @@ export async function kitBrowserCheck(
     holdS,
     timeoutS,
     version: VERSION,
+    ...(modules ? { modules } : {}),
   });
 }

@@ -12,8 +12,10 @@
 //       resolver: [10.0.0.10]
 //       ingressIp: 198.51.100.7
 //       httpsPort: 443
+//       modules: browser,sandbox   # the optional modules it runs (browser, sandbox, both, none); absent: all
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { parseModules } from '../modules.js';
 import { parseDomain, UsageError, validate, type CheckOptions, type RawOptions } from '../options.js';
 
 /** Per-target keys, spelt as the check command's options (kebab-case accepted too). */
@@ -35,6 +37,7 @@ export const TARGET_KEYS = [
   'napNodePort',
   'browserNodePort',
   'sandboxNodePort',
+  'modules',
 ] as const;
 
 export interface ExporterConfig {
@@ -69,7 +72,13 @@ function targetOptions(where: string, raw: unknown): RawOptions {
     const key = camel(k);
     if (!(TARGET_KEYS as readonly string[]).includes(key))
       throw new UsageError(`${where}: unknown option ${k} (known: ${TARGET_KEYS.join(', ')})`);
-    if (Array.isArray(v)) out[key] = v.map(String);
+    if (key === 'modules') {
+      // `modules: none`, `modules: browser,sandbox` or a list; checked here, so kit exporter refuses it too.
+      const list = Array.isArray(v) ? v.map(String).join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v);
+      const m = parseModules(list);
+      if ('error' in m) throw new UsageError(`${where}: ${k} ${list}: ${m.error}`);
+      out.modules = list;
+    } else if (Array.isArray(v)) out[key] = v.map(String);
     else if (typeof v === 'string' || typeof v === 'number') out[key] = String(v);
     else throw new UsageError(`${where}.${k}: expected a value or a list`);
   }

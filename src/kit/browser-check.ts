@@ -2,6 +2,7 @@
 // network (spec §9). Everything it needs is inline; the only requests it makes are the checks themselves, and a
 // Content-Security-Policy says so to the browser. TURN credentials are made here, time-limited; the secret
 // itself never enters the page.
+import type { ModuleChoice } from '../model.js';
 import { restCredentials } from '../probes/stun/credentials.js';
 import { PAGE_CSS, PAGE_GUARD, PAGE_SCRIPT } from './browser-page.js';
 
@@ -18,6 +19,8 @@ export interface BrowserCheckOptions {
   holdS: number;
   timeoutS: number;
   version: string;
+  /** The optional modules (--modules): rows only for their hosts, TURN only with the browser module; absent: all. */
+  modules?: ModuleChoice;
   now?: Date;
 }
 
@@ -44,7 +47,10 @@ function connectSources(domain: string, port: number): string {
 export function browserCheckPage(o: BrowserCheckOptions): string {
   const now = o.now ?? new Date();
   const validS = Math.min(Math.max(1, Math.floor(o.validS)), MAX_VALID_S);
-  const creds = o.turnSecret ? restCredentials(o.turnSecret, CREDENTIAL_NAME, validS, now.getTime()) : undefined;
+  // coturn follows the Browser module: without it the page tests no relay and carries no credentials.
+  const turnTested = o.modules?.browser ?? true;
+  const creds =
+    o.turnSecret && turnTested ? restCredentials(o.turnSecret, CREDENTIAL_NAME, validS, now.getTime()) : undefined;
   // The username carries coturn's idea of the expiry: the page states that very instant.
   const expiresAt = creds ? Number(creds.username.split(':')[0]) * 1000 : now.getTime() + validS * 1000;
   const config = {
@@ -63,6 +69,8 @@ export function browserCheckPage(o: BrowserCheckOptions): string {
     writtenAt: now.getTime(),
     expiresAt,
     version: o.version,
+    // Read by the page script: it keeps only the rows of the modules that are on.
+    ...(o.modules ? { modules: { browser: o.modules.browser, sandbox: o.modules.sandbox } } : {}),
   };
   const csp = [
     "default-src 'none'",
@@ -74,6 +82,10 @@ export function browserCheckPage(o: BrowserCheckOptions): string {
     "form-action 'none'",
   ].join('; ');
   const d = esc(o.domain);
+  const turnPhrase = turnTested ? ', and the video relay (TURN)' : '';
+  // The script fills #expiry in any case; without TURN it stays out of sight.
+  const expiry = ' · TURN test credentials valid until <span id="expiry"></span>';
+  const expiryLine = turnTested ? expiry : `<span hidden>${expiry}</span>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${esc(csp)}">
@@ -86,11 +98,11 @@ export function browserCheckPage(o: BrowserCheckOptions): string {
 <body>
 <h1>Connection check for ${d}</h1>
 <p>This page tests, from this browser and this network, what the platform at <strong>${d}</strong> needs: each of its
-web addresses, WebSockets${o.responder ? ', live updates and long idle connections' : ''}, and the video relay (TURN).
+web addresses, WebSockets${o.responder ? ', live updates and long idle connections' : ''}${turnPhrase}.
 It sends nothing about you anywhere: when it is done, press <strong>Copy result</strong> and paste the result to
 whoever sent you this page.</p>
 <p class="muted">Browser: <span id="browser"></span> · opened <span id="opened"></span> · written by nap-verify
-${esc(o.version)} · TURN test credentials valid until <span id="expiry"></span></p>
+${esc(o.version)}${expiryLine}</p>
 <div id="expired" class="banner expired" hidden></div>
 <div id="verdict" class="banner">Starting…</div>
 <div class="controls"><span id="holdbox"><label for="hold">Hold idle connections for</label>

@@ -85,9 +85,16 @@ export const PAGE_SCRIPT = String.raw`
   });
   if (typeof C.turn.host !== 'string' || typeof C.turn.port !== 'number')
     throw damaged('its settings have no valid "turn"');
+  // The optional modules (kit browser-check --modules; absent: all): rows only for the hosts of those that are on,
+  // TURN only with the Browser module (coturn follows it). nap-cp's main and files always.
+  if (C.modules !== undefined && !(C.modules && typeof C.modules.browser === 'boolean' &&
+    typeof C.modules.sandbox === 'boolean')) throw damaged('its settings have no valid "modules"');
+  var MODULES = C.modules || { browser: true, sandbox: true };
+  var MODULE_OF = { browsers: 'browser', sandbox: 'sandbox', preview: 'sandbox' };
+  var roleOn = function (r) { return !MODULE_OF[r] || MODULES[MODULE_OF[r]]; };
   var $ = function (id) { return document.getElementById(id); };
-  var ROLES = ['main', 'files', 'browsers', 'sandbox', 'preview'];
-  var WS_ROLES = ['main', 'browsers', 'sandbox', 'preview'];
+  var ROLES = ['main', 'files', 'browsers', 'sandbox', 'preview'].filter(roleOn);
+  var WS_ROLES = ['main', 'browsers', 'sandbox', 'preview'].filter(roleOn);
   var SERVICE = { main: 'nap-cp', browsers: 'nap-browser', sandbox: 'nap-sandbox', preview: 'nap-sandbox' };
   var WHAT = { main: 'the web app', files: 'shared file links', browsers: 'remote browsers', sandbox: 'sandboxes',
     preview: 'sandbox previews' };
@@ -477,8 +484,10 @@ export const PAGE_SCRIPT = String.raw`
       WS_ROLES.forEach(function (r) { row('ws.' + r, 'WebSocket to ' + WHAT[r], hosts[r]); });
       row('sse.main', 'Live updates (server-sent events) on the web app', d);
       WS_ROLES.forEach(function (r) { row('hold.ws.' + r, 'Idle WebSocket kept open (' + r + ')', hosts[r]); });
-      row('turn.udp', 'Video relay (TURN) over UDP', C.turn.host + ':' + C.turn.port);
-      row('turn.tcp', 'Video relay (TURN) over TCP', C.turn.host + ':' + C.turn.port);
+      if (MODULES.browser) {
+        row('turn.udp', 'Video relay (TURN) over UDP', C.turn.host + ':' + C.turn.port);
+        row('turn.tcp', 'Video relay (TURN) over TCP', C.turn.host + ':' + C.turn.port);
+      }
       await Promise.all(checks(holdS));
     } catch (e) {
       // Outside every part (each part catches its own): whatever has no result yet.
@@ -519,7 +528,7 @@ export const PAGE_SCRIPT = String.raw`
       return part(['turn.' + t], 'asking ' + C.turn.host + ':' + C.turn.port + ' for a TURN relay over ' +
         t.toUpperCase(), function () { return turnRelay(t); });
     };
-    tasks.push(relay('tcp').then(function () { return relay('udp'); }));
+    if (MODULES.browser) tasks.push(relay('tcp').then(function () { return relay('udp'); }));
     return tasks;
   }
 
@@ -542,6 +551,9 @@ export const PAGE_SCRIPT = String.raw`
         screen: window.innerWidth + 'x' + window.innerHeight, resolvers: [] },
       summary: summary, checks: checks
     };
+    if (C.modules) {
+      doc.options.modules = ['browser', 'sandbox'].filter(function (m) { return MODULES[m]; }).join(',') || 'none';
+    }
     var text = JSON.stringify(doc, null, 2);
     $('result').textContent = text;
     var named = function (broken) {
@@ -578,7 +590,7 @@ export const PAGE_SCRIPT = String.raw`
   $('browser').textContent = browserName();
   $('opened').textContent = new Date().toString();
   $('expiry').textContent = new Date(C.expiresAt).toString();
-  if (Date.now() > C.expiresAt) {
+  if (Date.now() > C.expiresAt && MODULES.browser) {
     var b = $('expired'); b.hidden = false;
     b.textContent = 'This page expired on ' + new Date(C.expiresAt).toString() + '. Its TURN (video relay) test ' +
       'credentials no longer work, so that part is skipped: ask the person who sent it for a new page. ' +

@@ -1,6 +1,8 @@
 // `kit job`: the verifier as a Kubernetes Job (or CronJob) inside the cluster, against the public names — the
 // hairpin NAT / split-horizon view a laptop cannot see. One-file bundle from a ConfigMap on a stock node image,
 // `--vantage in-cluster`, the text report then JUnit then JSON in its log, the Job's status = the verdict.
+import type { ModuleChoice } from '../model.js';
+import { modulesLabel } from '../modules.js';
 import { APP_DIR, bundleConfigMapData, LOADER_KEY, TMP_DIR } from './cli-bundle.js';
 import { CONTAINER_SECURITY, MANAGED_BY, POD_SECURITY, RESOURCES } from './responder.js';
 
@@ -31,6 +33,8 @@ export interface JobKitOptions {
   turnSecret?: SecretRef;
   /** A ConfigMap key holding a private CA (PEM), for --ca-file. */
   caConfigMap?: SecretRef;
+  /** --modules for the run; absent: the run decides (from values.env with valuesSecret, else every module). */
+  modules?: ModuleChoice;
   /** More `check` options, as given after `--`. */
   checkArgs: string[];
   /** activeDeadlineSeconds: the run's hold plus start-up, with room. */
@@ -49,12 +53,15 @@ export const JOB_SCRIPT = [
 ].join('; ');
 
 /** The arguments the CLI gets in the pod. */
-export function jobCliArgs(o: Pick<JobKitOptions, 'domain' | 'valuesSecret' | 'checkArgs' | 'caConfigMap'>): string[] {
+export function jobCliArgs(
+  o: Pick<JobKitOptions, 'domain' | 'valuesSecret' | 'checkArgs' | 'caConfigMap' | 'modules'>,
+): string[] {
   return [
     '--vantage',
     'in-cluster',
     ...(o.domain ? ['--domain', o.domain] : []),
     ...(o.valuesSecret ? ['--values', VALUES_PATH] : []),
+    ...(o.modules ? ['--modules', modulesLabel(o.modules)] : []),
     ...(o.caConfigMap ? ['--ca-file', `${CA_DIR}/${o.caConfigMap.key}`] : []),
     ...o.checkArgs,
   ];

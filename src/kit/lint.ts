@@ -4,7 +4,8 @@
 // Gateway API Gateway/HTTPRoute) and find the mistakes that break NAP before any traffic flows. Pure: text in,
 // findings out, each naming the file, the document index and the fix.
 import { LineCounter, parseAllDocuments } from 'yaml';
-import type { CheckResult, Status } from '../model.js';
+import type { CheckResult, Module, ModuleChoice, Role, Status } from '../model.js';
+import { MODULE_KEY, roleModule, roleOn } from '../modules.js';
 import { WILDCARD_SECRET } from './routes.js';
 
 export interface SourceFile {
@@ -238,9 +239,14 @@ export function inferDomain(hosts: string[]): string | undefined {
   return [...votes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
+/**
+ * `modules`: the optional modules the install runs (--modules); a host of a module that is off needs no route and
+ * no TLS. Undefined: every module assumed, and a finding for a module's missing host says how to tell lint otherwise.
+ */
 export function lintManifests(
   files: SourceFile[],
   domainArg?: string,
+  modules?: ModuleChoice,
 ): { domains: string[]; findings: LintFinding[]; documents: number } {
   const routes: RouteEntry[] = [];
   const findings: LintFinding[] = [];
@@ -311,6 +317,7 @@ export function lintManifests(
       docs.filter((x) => mine(x.w.file)),
       files.filter((f) => mine(f.name)),
       findings,
+      modules,
     );
   }
   return { domains, findings, documents: docs.length };
@@ -322,8 +329,9 @@ function judgeHosts(
   docs: Array<{ w: Where }>,
   files: SourceFile[],
   findings: LintFinding[],
+  modules: ModuleChoice | undefined,
 ) {
-  const roles: Array<[string, string]> = [
+  const roles: Array<[Role, string]> = [
     ['main', domain],
     ['files', `files.${domain}`],
     ['browsers', `browsers.${domain}`],
@@ -333,7 +341,11 @@ function judgeHosts(
   const firstWhere: Where = docs[0]?.w ?? { file: files[0]?.name ?? '-', document: 0, line: 1, kind: '-', name: '-' };
   for (const [role, host] of roles) {
     const rs = routes.filter((r) => r.host === host);
+    // A host of a module that is off needs no route and no TLS; a route it has anyway is still judged below.
+    const on = roleOn(modules, role);
     if (!rs.length) {
+      if (!on) continue;
+      const hint = assumedModuleHint(modules, role, domain, routes);
       findings.push(
         role === 'preview'
           ? {
@@ -341,7 +353,7 @@ function judgeHosts(
               code: 'LINT_WILDCARD_MISSING',
               host,
               message: `no route for ${host}: sandbox previews ({id}-{port}.sandbox.${domain}) have nowhere to go`,
-              fix: `Add a route for ${host} to nap-sandbox:3006 with the wildcard secret ${WILDCARD_SECRET}.`,
+              fix: `Add a route for ${host} to nap-sandbox:3006 with the wildcard secret ${WILDCARD_SECRET}.${hint}`,
             }
           : {
               ...firstWhere,
@@ -350,7 +362,8 @@ function judgeHosts(
               message: `no route for ${host}`,
               fix:
                 `Add a route for ${host} to ` +
-                `${EXPECTED_BACKEND[role]!.service}:${EXPECTED_BACKEND[role]!.port} with TLS secret nap-tls-cert.`,
+                `${EXPECTED_BACKEND[role]!.service}:${EXPECTED_BACKEND[role]!.port} with TLS secret nap-tls-cert.` +
+                hint,
             },
       );
       continue;
@@ -374,14 +387,15 @@ function judgeHosts(
           fix: `Point ${host} at ${want.service} port ${want.port}.`,
         });
       }
-      if (!r.tlsSecret)
+      // A host of a module that is off is not served by the install: its TLS is nobody's concern.
+      if (on && !r.tlsSecret)
         findings.push({
           ...where,
           code: 'LINT_TLS_UNCOVERED',
           message: `${host} has no TLS section or secret in ${r.kind} ${r.name}`,
           fix: `Serve ${host} with TLS secret ${role === 'preview' ? WILDCARD_SECRET : 'nap-tls-cert'}.`,
         });
-      else if (role === 'preview' && r.tlsSecret !== WILDCARD_SECRET)
+      else if (on && role === 'preview' && r.tlsSecret && r.tlsSecret !== WILDCARD_SECRET)
         findings.push({
           ...where,
           code: 'LINT_WILDCARD_MISSING',
@@ -417,6 +431,35 @@ function judgeHosts(
       }
     }
   }
+}
+
+const MODULE_NAME: Record<Module, string> = { browser: 'Browser', sandbox: 'Sandbox' };
+
+/**
+ * With no --modules every module is assumed; a module none of whose hosts is routed may simply not be installed
+ * (install.sh's default). Said in the fix, naming the --modules that fits the routes there are; nothing when the
+ * module shows itself by another routed host (then the missing one is a plain mistake) or when --modules was given.
+ */
+function assumedModuleHint(
+  modules: ModuleChoice | undefined,
+  role: Role,
+  domain: string,
+  routes: RouteEntry[],
+): string {
+  const m = roleModule(role);
+  if (!m || modules) return '';
+  const hostsOf: Record<Module, string[]> = {
+    browser: [`browsers.${domain}`],
+    sandbox: [`sandbox.${domain}`, `*.sandbox.${domain}`],
+  };
+  const routed = (x: Module) => routes.some((r) => hostsOf[x].includes(r.host));
+  if (routed(m)) return '';
+  const fits = (['browser', 'sandbox'] as const).filter((x) => x !== m && routed(x));
+  return (
+    ` No --modules was given, so every module was assumed: an install without the ${MODULE_NAME[m]} module ` +
+    `(${MODULE_KEY[m]}=false is install.sh's default) has no route for ${hostsOf[m].join(' or ')}; if this is ` +
+    `one, lint with --modules ${fits.length ? fits.join(',') : 'none'}.`
+  );
 }
 
 function downloadFix(kind: string): string {

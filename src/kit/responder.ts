@@ -2,6 +2,8 @@
 // platform service a Deployment plus a Service under the platform's name (or beside it, with a suffix), so the
 // user's real ingress routes reach it unchanged.
 import { readFileSync } from 'node:fs';
+import type { Module, ModuleChoice } from '../model.js';
+import { moduleOn } from '../modules.js';
 import type { Service } from '../serve/responder.js';
 
 export const DEFAULT_IMAGE = 'node:22-alpine';
@@ -20,11 +22,14 @@ export const isImageRef = (s: string) => s.length <= 512 && IMAGE_REF.test(s);
 export const MANAGED_BY = 'nap-verify';
 export const PART_OF = 'nap-verify-responder';
 
-export const STAND_INS: Array<{ service: Service; port: number; health: string }> = [
+export const STAND_INS: Array<{ service: Service; port: number; health: string; module?: Module }> = [
   { service: 'nap-cp', port: 3000, health: '/healthz' },
-  { service: 'nap-browser', port: 3005, health: '/health' },
-  { service: 'nap-sandbox', port: 3006, health: '/health' },
+  { service: 'nap-browser', port: 3005, health: '/health', module: 'browser' },
+  { service: 'nap-sandbox', port: 3006, health: '/health', module: 'sandbox' },
 ];
+
+/** The stand-ins of the modules that are on (all three when no choice was made); nap-cp's always. */
+export const standIns = (modules?: ModuleChoice) => STAND_INS.filter((s) => moduleOn(modules, s.module));
 
 /** What every pod the kit prints runs with: non-root, no privilege, read-only, no capabilities, small limits. */
 export const POD_SECURITY = {
@@ -49,6 +54,8 @@ export interface ResponderKitOptions {
   ingressNamespace: string | null;
   /** The bundle (dist/responder.mjs) text. */
   bundle: string;
+  /** The optional modules: stand-ins only for those that are on (nap-cp always); absent: all three. */
+  modules?: ModuleChoice;
 }
 
 // The one-file CLI bundle carries the responder bundle inside it (defined by scripts/build-bundle.mjs).
@@ -79,7 +86,7 @@ export function responderObjects(o: ResponderKitOptions): Array<Record<string, u
       data: { 'responder.mjs': o.bundle },
     },
   ];
-  for (const s of STAND_INS) {
+  for (const s of standIns(o.modules)) {
     const podLabels = { ...labels, 'app.kubernetes.io/name': name(s.service) };
     objects.push({
       apiVersion: 'apps/v1',

@@ -1,5 +1,8 @@
 // `kit routes`: the five routes of spec §1 for one ingress controller, with the platform's TLS secrets, WebSockets
-// on and stream timeouts lifted — the translation of the platform's Contour example to each controller.
+// on and stream timeouts lifted — the translation of the platform's Contour example to each controller. Routes of an
+// optional module that is off (--modules) are left out: a default install is nap-cp alone on <d> and files.<d>.
+import type { ModuleChoice, Role } from '../model.js';
+import { roleOn } from '../modules.js';
 
 export const CONTROLLER_KINDS = ['contour', 'nginx', 'traefik', 'istio', 'gateway-api'] as const;
 export type RouteController = (typeof CONTROLLER_KINDS)[number];
@@ -9,7 +12,7 @@ export const WILDCARD_SECRET = 'nap-sandbox-tls-cert';
 
 export interface Route {
   /** Short name for object names: main, files, browsers, sandbox, preview. */
-  role: string;
+  role: Role;
   host: string;
   service: string;
   port: number;
@@ -18,9 +21,10 @@ export interface Route {
   streaming: boolean;
 }
 
-export function platformRoutes(domain: string, suffix?: string): Route[] {
+/** The routes of the modules that are on (all of them when no choice was made); nap-cp's two always. */
+export function platformRoutes(domain: string, suffix?: string, modules?: ModuleChoice): Route[] {
   const svc = (s: string) => (suffix ? `${s}-${suffix}` : s);
-  return [
+  const all: Route[] = [
     { role: 'main', host: domain, service: svc('nap-cp'), port: 3000, secret: TLS_SECRET, streaming: true },
     {
       role: 'files',
@@ -55,6 +59,7 @@ export function platformRoutes(domain: string, suffix?: string): Route[] {
       streaming: true,
     },
   ];
+  return all.filter((r) => roleOn(modules, r.role));
 }
 
 type Obj = Record<string, unknown>;
@@ -90,29 +95,32 @@ function nginx(routes: Route[], ns: string): Obj[] {
     ['nap', routes.filter((r) => r.secret === TLS_SECRET)],
     ['nap-sandbox-preview', routes.filter((r) => r.secret === WILDCARD_SECRET)],
   ];
-  return groups.map(([name, rs]) => ({
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: meta(name, ns, {
-      annotations: {
-        'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600',
-        'nginx.ingress.kubernetes.io/proxy-send-timeout': '3600',
-        'nginx.ingress.kubernetes.io/proxy-body-size': '0',
-      },
-    }),
-    spec: {
-      ingressClassName: 'nginx',
-      tls: [{ hosts: rs.map((r) => r.host), secretName: rs[0]!.secret }],
-      rules: rs.map((r) => ({
-        host: r.host,
-        http: {
-          paths: [
-            { path: '/', pathType: 'Prefix', backend: { service: { name: r.service, port: { number: r.port } } } },
-          ],
+  // Without the Sandbox module there is no wildcard, so no second Ingress.
+  return groups
+    .filter(([, rs]) => rs.length)
+    .map(([name, rs]) => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: meta(name, ns, {
+        annotations: {
+          'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600',
+          'nginx.ingress.kubernetes.io/proxy-send-timeout': '3600',
+          'nginx.ingress.kubernetes.io/proxy-body-size': '0',
         },
-      })),
-    },
-  }));
+      }),
+      spec: {
+        ingressClassName: 'nginx',
+        tls: [{ hosts: rs.map((r) => r.host), secretName: rs[0]!.secret }],
+        rules: rs.map((r) => ({
+          host: r.host,
+          http: {
+            paths: [
+              { path: '/', pathType: 'Prefix', backend: { service: { name: r.service, port: { number: r.port } } } },
+            ],
+          },
+        })),
+      },
+    }));
 }
 
 function traefik(routes: Route[], ns: string): Obj[] {
@@ -175,7 +183,8 @@ function istio(routes: Route[], ns: string): Obj[] {
           tls: { httpsRedirect: true },
           hosts: routes.map((r) => r.host),
         },
-      ],
+        // A server needs a host: without the Sandbox module there is no wildcard to serve.
+      ].filter((x) => x.hosts.length),
     },
   };
   return [
@@ -230,8 +239,14 @@ function gatewayApi(routes: Route[], ns: string): Obj[] {
   ];
 }
 
-export function routeObjects(controller: RouteController, domain: string, namespace: string, suffix?: string): Obj[] {
-  const routes = platformRoutes(domain, suffix);
+export function routeObjects(
+  controller: RouteController,
+  domain: string,
+  namespace: string,
+  suffix?: string,
+  modules?: ModuleChoice,
+): Obj[] {
+  const routes = platformRoutes(domain, suffix, modules);
   switch (controller) {
     case 'contour':
       return contour(routes, namespace);

@@ -26,7 +26,7 @@ export interface Answer {
   headers?: http.OutgoingHttpHeaders;
 }
 
-/** The content types as the platform's frameworks write them (Hono's c.json/c.text/c.html, serveStatic, prom-client). */
+/** The content types as the platform's frameworks write them (Hono c.json/c.text/c.html, serveStatic, prom-client). */
 export const TYPE = {
   json: 'application/json',
   text: 'text/plain; charset=UTF-8',
