@@ -34,7 +34,11 @@ async function runBundle(args: string[], env: Record<string, string> = {}) {
   });
 }
 
-/** A run without what differs between two runs: times, timings, the random preview label, port numbers. */
+/**
+ * A run without what differs between two runs: times, timings, the random preview label, port numbers. Evidence is
+ * compared by its keys: each check's evidence has the same keys whatever the timing (sse.main's second read, taken
+ * on a busy machine, fills `firstGapMs` where a run that read once has null), so a key that differs is a real one.
+ */
 function comparable(doc: any) {
   const n = (v: unknown) =>
     JSON.stringify(v ?? null)

@@ -36,9 +36,12 @@ export const AREA_TITLE: Record<string, string> = {
   lint: 'Ingress manifests',
 };
 
-/** `12 ms` below a second, `75.1 s` above: a duration a person reads at a glance. */
+/**
+ * `12 ms` below a second, `75.1 s` above: a duration a person reads at a glance. Rounded first, so 999.6 ms is
+ * `1.0 s`, never `1000 ms`.
+ */
 export function formatDuration(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+  return Math.round(ms) < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 /**

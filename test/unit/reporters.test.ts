@@ -4,7 +4,7 @@ import type { CheckResult } from '../../src/model.js';
 import { toJson, type RunRecord } from '../../src/report/json.js';
 import { toJunit } from '../../src/report/junit.js';
 import { summarize } from '../../src/report/summary.js';
-import { toText } from '../../src/report/text.js';
+import { formatDuration, toText } from '../../src/report/text.js';
 import { buildTarget } from '../../src/target.js';
 import { assertResultSchema, RESULT_SCHEMA } from '../harness/schema.js';
 
@@ -145,5 +145,20 @@ describe('reporters', () => {
     const quiet = toText(run(), { color: false, quiet: true, verbose: false });
     expect(quiet).not.toContain('dns.main');
     expect(quiet).toContain('dns.preview');
+  });
+});
+
+describe('formatDuration', () => {
+  it('ms below a second, s from a second, decided after rounding: 999.6 ms is never "1000 ms"', () => {
+    expect([0.4, 12, 999.4, 999.5, 999.6, 1000, 1049, 75_100].map(formatDuration)).toEqual([
+      '0 ms',
+      '12 ms',
+      '999 ms',
+      '1.0 s',
+      '1.0 s',
+      '1.0 s',
+      '1.0 s',
+      '75.1 s',
+    ]);
   });
 });
