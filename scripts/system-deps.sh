@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests run (nginx, dnsmasq, haproxy, coturn, openssl, iproute2, iptables, script,
-# chromium, varnish (a lifetime cap: send_timeout), prometheus with promtool; dig, GNU time and
-# prometheus-blackbox-exporter for the benchmarks; PostgreSQL for the real platform's services) when missing.
+# chromium, varnish (a lifetime cap: send_timeout; first_byte_timeout), caddy (a body limit enforced only on real
+# bytes), prometheus with promtool; dig, GNU time and prometheus-blackbox-exporter for the benchmarks; PostgreSQL for
+# the real platform's services) when missing.
 # Debian/Ubuntu as root; anywhere else it says what is missing and stops.
 set -euo pipefail
 # Command (or path) → the Debian package that provides it.
 declare -A pkg=(
   [nginx]=nginx-light [dnsmasq]=dnsmasq-base [haproxy]=haproxy [turnserver]=coturn [script]=bsdutils
   [chromium]=chromium [dig]=bind9-dnsutils [/usr/bin/time]=time [openssl]=openssl [ip]=iproute2 [iptables]=iptables
-  [varnishd]=varnish [prometheus]=prometheus [promtool]=prometheus
+  [varnishd]=varnish [caddy]=caddy [prometheus]=prometheus [promtool]=prometheus
   [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
   [runuser]=util-linux [flock]=util-linux
 )

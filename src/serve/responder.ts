@@ -50,6 +50,16 @@ export interface ResponderLimits {
   wsStreams: number;
   /** Concurrent SSE streams per stand-in; beyond it 503. */
   sseStreams: number;
+  /** Concurrent /wait requests per stand-in (each holds its connection silent for up to 3600 s); beyond it 503. */
+  waits: number;
+  /** Concurrent /upload bodies being read per stand-in; beyond it 503 (before any byte of the body is read). */
+  uploads: number;
+  /** An upload body that brings no byte for this long ends (`"ended":"stalled"`). */
+  uploadStallS: number;
+  /** An upload body still arriving this long after its request began ends (`"ended":"too long"`). */
+  uploadMaxS: number;
+  /** Largest upload body read: a larger declared Content-Length is 413 at once, a chunked body is cut there. */
+  uploadMaxBytes: number;
   /** A WebSocket is closed (1001) after this long: above the longest hold (3600 s) so no hold is cut by us. */
   wsLifetimeS: number;
   /** Largest WebSocket message accepted (ws maxPayload); larger closes with 1009. */
@@ -59,9 +69,15 @@ export interface ResponderLimits {
 }
 
 export const DEFAULT_LIMITS: ResponderLimits = {
-  maxConnections: 640,
+  // Above every stream cap together (256 + 256 + 256 + 64): /health still answers with every slot taken.
+  maxConnections: 1024,
   wsStreams: 256,
   sseStreams: 256,
+  waits: 256,
+  uploads: 64,
+  uploadStallS: 30,
+  uploadMaxS: 600,
+  uploadMaxBytes: 1024 ** 3,
   wsLifetimeS: 3700,
   wsMessageBytes: 4096,
   wsBufferedBytes: 256 * 1024,
@@ -69,7 +85,9 @@ export const DEFAULT_LIMITS: ResponderLimits = {
 
 /**
  * Test-only override, `NAP_VERIFY_RESPONDER_LIMITS="wsLifetimeS=2,wsStreams=3"`: lets a test prove a limit in
- * seconds. Unknown keys and values that are not positive numbers are ignored (the defaults stay).
+ * seconds. Every key of ResponderLimits is accepted (`waits=2`, `uploadStallS=0.5`, `uploadMaxS=3`,
+ * `uploadMaxBytes=1048576`, ...). Unknown keys and values that are not positive numbers are ignored (the defaults
+ * stay).
  */
 export function limitsFromEnv(env: NodeJS.ProcessEnv): Partial<ResponderLimits> {
   const out: Partial<ResponderLimits> = {};
@@ -97,6 +115,13 @@ export const MAX_HOLD_S = 3600;
 export const MIN_BEAT_S = 0.5;
 export const MIN_GAP_MS = 50;
 export const MAX_GAP_MS = 2000;
+/** Longest /wait a client may ask for (§7: 0–3600 s). */
+export const MAX_WAIT_S = 3600;
+/** Upload ids (`?id=`, nap-verify's own addition to §7) remembered per stand-in, and how long after their end. */
+export const MAX_UPLOAD_IDS = 256;
+export const UPLOAD_ID_TTL_S = 600;
+const UPLOAD_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const SECONDS = /^\d+(?:\.\d+)?$/;
 /** Room for the echo's JSON envelope and a little escaping on top of the message cap. */
 const ECHO_ENVELOPE_BYTES = 256;
 /** How long a client has to answer our close frame before its socket is cut. */
@@ -147,9 +172,28 @@ interface StandIn {
   wss: WebSocketServer;
   ws: number;
   sse: number;
+  waits: number;
+  uploads: number;
+  /** Uploads that named an `?id=`, oldest first (a Map keeps insertion order); at most MAX_UPLOAD_IDS. */
+  uploadIds: Map<string, UploadRecord>;
   /** Sockets carrying a stream: a further request on one is pipelined behind a response that never ends. */
   streaming: WeakSet<Duplex>;
 }
+
+/** What an upload brought so far, for `GET …/upload?id=` (asked when a proxy cut the transfer and its answer). */
+interface UploadRecord {
+  received: number;
+  done: boolean;
+  ended?: UploadEnd;
+  /** Date.now() of its last byte or its end: the record is forgotten UPLOAD_ID_TTL_S after it. */
+  at: number;
+}
+
+/**
+ * Why an upload ended before its whole body was read: it stalled (uploadStallS without a byte), ran past uploadMaxS,
+ * went past uploadMaxBytes (chunked; a declared length that large is refused at once), or its connection closed.
+ */
+type UploadEnd = 'stalled' | 'too long' | 'too large' | 'aborted';
 
 function sse(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse, query: URLSearchParams) {
   if (st.sse >= st.limits.sseStreams) return json(res, 503, { error: 'Too many streams' }, { connection: 'close' });
@@ -214,6 +258,164 @@ function sse(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse, q
   socket.once('close', stop);
 }
 
+const methodNotAllowed = (st: StandIn, res: http.ServerResponse, allow: string) =>
+  json(res, 405, { error: 'Method not allowed', service: st.service }, { allow, connection: 'close', ...CORS });
+
+/** Holds the socket for this response: a request pipelined behind it is cut (see `guarded`), then released. */
+function hold(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse, release: () => void) {
+  const socket = req.socket;
+  st.streaming.add(socket);
+  let released = false;
+  const once = () => {
+    if (released) return;
+    released = true;
+    st.streaming.delete(socket);
+    release();
+  };
+  res.once('close', once);
+  socket.once('close', once);
+}
+
+/**
+ * `GET …/wait?after=<s>` (§7): nothing at all on the connection (no status line, no headers) for `s` seconds, then
+ * 200 JSON. A proxy's first-byte / response-header timeout shorter than `s` shows as its own error instead.
+ */
+function wait(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse, query: URLSearchParams) {
+  const { service } = st;
+  if (req.method !== 'GET') return methodNotAllowed(st, res, 'GET');
+  const v = query.get('after') ?? '';
+  const after = SECONDS.test(v) ? Number(v) : Number.NaN;
+  if (!(after >= 0 && after <= MAX_WAIT_S))
+    return json(
+      res,
+      400,
+      { error: `after must be a number of seconds from 0 to ${MAX_WAIT_S}`, service },
+      { connection: 'close', ...CORS },
+    );
+  if (st.waits >= st.limits.waits)
+    return json(res, 503, { error: 'Too many waits', service }, { connection: 'close', ...CORS });
+  st.waits++;
+  const timer = setTimeout(() => {
+    if (res.writableEnded || res.destroyed) return;
+    json(res, 200, { service, waitedS: after }, { connection: 'close', ...CORS });
+  }, after * 1000);
+  // The client (or the proxy) going away frees the slot and the timer at once.
+  hold(st, req, res, () => {
+    clearTimeout(timer);
+    st.waits--;
+  });
+}
+
+/** `…/upload`: POST reads and counts a body (§7); GET `?id=` says what an earlier POST with that id brought. */
+function upload(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse, query: URLSearchParams) {
+  const { service } = st;
+  const id = query.get('id');
+  if (req.method !== 'POST' && req.method !== 'GET') return methodNotAllowed(st, res, 'GET, POST');
+  if (id !== null && !UPLOAD_ID.test(id))
+    return json(
+      res,
+      400,
+      { error: 'id must be 1 to 64 characters of A-Z a-z 0-9 _ -', service },
+      { connection: 'close', ...CORS },
+    );
+  if (req.method === 'GET') {
+    if (id === null) return json(res, 400, { error: 'GET needs ?id=', service }, CORS);
+    const r = uploadRecord(st, id);
+    if (!r) return json(res, 404, { error: 'Unknown upload id', service, id }, CORS);
+    return json(
+      res,
+      200,
+      { service, id, received: r.received, done: r.done, ...(r.ended ? { ended: r.ended } : {}) },
+      { 'cache-control': 'no-store', ...CORS },
+    );
+  }
+  const cl = req.headers['content-length'];
+  const declared = cl === undefined ? null : Number(cl);
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  const refuse = (status: number, body: Record<string, unknown>) =>
+    json(res, status, { ...body, service, declared }, { connection: 'close', ...CORS });
+  if (declared === null && !chunked) return refuse(411, { error: 'Length required' });
+  // Refused on the declared length alone, before a byte of the body is read.
+  if (declared !== null && declared > st.limits.uploadMaxBytes)
+    return refuse(413, { error: 'Body too large', maxBytes: st.limits.uploadMaxBytes });
+  if (st.uploads >= st.limits.uploads) return refuse(503, { error: 'Too many uploads' });
+  readUpload(st, req, res, id, declared);
+}
+
+/** The record of `id` if it is still being read, or it ended less than UPLOAD_ID_TTL_S ago. */
+function uploadRecord(st: StandIn, id: string): UploadRecord | undefined {
+  const r = st.uploadIds.get(id);
+  if (!r || r.done === false || Date.now() - r.at <= UPLOAD_ID_TTL_S * 1000) return r;
+  st.uploadIds.delete(id);
+  return undefined;
+}
+
+function remember(st: StandIn, id: string, r: UploadRecord) {
+  // A reused id starts over, as the newest.
+  st.uploadIds.delete(id);
+  st.uploadIds.set(id, r);
+  for (const k of st.uploadIds.keys()) {
+    if (st.uploadIds.size <= MAX_UPLOAD_IDS) break;
+    st.uploadIds.delete(k);
+  }
+}
+
+function readUpload(
+  st: StandIn,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  id: string | null,
+  declared: number | null,
+) {
+  const { service, limits } = st;
+  const rec: UploadRecord = { received: 0, done: false, at: Date.now() };
+  if (id !== null) remember(st, id, rec);
+  st.uploads++;
+  const answer = (status: number, ended?: UploadEnd) => {
+    if (rec.done) return;
+    rec.done = true;
+    rec.ended = ended;
+    rec.at = Date.now();
+    cleanup();
+    if (ended === 'aborted') return;
+    // Ended early: the rest of the body is not read; the answer goes out if the socket can still take it.
+    if (ended) req.pause();
+    if (res.headersSent || res.writableEnded || res.destroyed || !req.socket.writable) return void req.socket.destroy();
+    const body = { service, declared, received: rec.received, ...(ended ? { ended } : {}) };
+    json(res, status, body, { connection: 'close', 'cache-control': 'no-store', ...CORS });
+    // Whatever is still coming is not read: the connection goes once the answer is out.
+    if (ended) res.once('finish', () => req.socket.destroySoon?.());
+  };
+  const stall = setTimeout(() => answer(200, 'stalled'), limits.uploadStallS * 1000);
+  const total = setTimeout(() => answer(200, 'too long'), limits.uploadMaxS * 1000);
+  const onData = (c: Buffer) => {
+    rec.received += c.length;
+    rec.at = Date.now();
+    if (rec.received > limits.uploadMaxBytes) return answer(413, 'too large');
+    stall.refresh();
+  };
+  const onEnd = () => answer(200);
+  let cleaned = false;
+  const cleanup = () => {
+    if (cleaned) return;
+    cleaned = true;
+    clearTimeout(stall);
+    clearTimeout(total);
+    req.off('data', onData);
+    req.off('end', onEnd);
+    st.uploads--;
+  };
+  hold(st, req, res, () => {
+    // The connection closed before the body ended (a proxy cut it, the client left): what arrived is on record.
+    if (!rec.done) answer(0, 'aborted');
+    cleanup();
+  });
+  req.on('data', onData);
+  req.once('end', onEnd);
+  // A reset mid-body: the 'close' above records it; the error itself needs a listener, or it would be thrown.
+  req.on('error', () => answer(0, 'aborted'));
+}
+
 /** Top-level guard: whatever a request does, the process keeps serving the others. */
 function guarded(st: StandIn, req: http.IncomingMessage, res: http.ServerResponse) {
   try {
@@ -244,6 +446,8 @@ function handle(
   if (!o.fingerprintsOnly) {
     if (path === WELL_KNOWN) return json(res, 200, identity(service, req), CORS);
     if (path === `${WELL_KNOWN}/sse`) return sse(st, req, res, query);
+    if (path === `${WELL_KNOWN}/wait`) return wait(st, req, res, query);
+    if (path === `${WELL_KNOWN}/upload`) return upload(st, req, res, query);
     // A plain GET here means the proxy dropped the Upgrade headers: say so, recognisably.
     if (path === `${WELL_KNOWN}/ws`)
       return json(
@@ -455,7 +659,18 @@ export async function startResponder(o: ResponderOptions): Promise<Responder> {
         maxPayload: limits.wsMessageBytes,
         autoPong: false,
       });
-      const st: StandIn = { service, o, limits, wss, ws: 0, sse: 0, streaming: new WeakSet() };
+      const st: StandIn = {
+        service,
+        o,
+        limits,
+        wss,
+        ws: 0,
+        sse: 0,
+        waits: 0,
+        uploads: 0,
+        uploadIds: new Map(),
+        streaming: new WeakSet(),
+      };
       const server = http.createServer((req, res) => guarded(st, req, res));
       server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => upgrade(st, req, socket, head));
       server.on('connection', (s) => {

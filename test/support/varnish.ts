@@ -39,12 +39,21 @@ sub vcl_backend_response {
 `;
 }
 
+export interface VarnishOptions {
+  /**
+   * first_byte_timeout: how long Varnish waits for the service's response headers before it answers 503 "Backend
+   * fetch failed" itself (default 60 s in Varnish; 3600 here unless set, so send_timeout stays the only limit).
+   */
+  firstByteTimeoutS?: number;
+}
+
 /** varnishd in the namespace on `port`, capping delivered responses at sendTimeoutS seconds. */
 export async function startVarnish(
   ing: Ingress,
   ports: ResponderPorts,
   port: number,
   sendTimeoutS: number,
+  opts: VarnishOptions = {},
 ): Promise<ManagedProc> {
   const dir = await makeTempDir('nvt-varnish-');
   const vcl = path.join(dir, 'nap.vcl');
@@ -70,7 +79,7 @@ export async function startVarnish(
     '-p',
     'pipe_timeout=3600',
     '-p',
-    'first_byte_timeout=3600',
+    `first_byte_timeout=${opts.firstByteTimeoutS ?? 3600}`,
     '-p',
     'idle_send_timeout=3600',
     '-p',

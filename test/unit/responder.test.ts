@@ -1,10 +1,16 @@
 // The probe responder's protocol (spec §7) and its platform fingerprints (spec §1), on loopback.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_LIMITS,
   limitsFromEnv,
+  MAX_UPLOAD_IDS,
   parseTarget,
   startResponder,
   type Responder,
@@ -313,7 +319,369 @@ describe('responder: request targets and limits, parsed without throwing', () =>
       }),
     ).toEqual({ wsLifetimeS: 2, sseStreams: 3 });
     expect(limitsFromEnv({})).toEqual({});
-    expect(DEFAULT_LIMITS.wsStreams + DEFAULT_LIMITS.sseStreams).toBeLessThan(DEFAULT_LIMITS.maxConnections);
+    expect(
+      limitsFromEnv({
+        NAP_VERIFY_RESPONDER_LIMITS: 'waits=2,uploads=3,uploadStallS=0.5,uploadMaxS=4,uploadMaxBytes=1000,uploadX=1',
+      }),
+    ).toEqual({ waits: 2, uploads: 3, uploadStallS: 0.5, uploadMaxS: 4, uploadMaxBytes: 1000 });
+    const { wsStreams, sseStreams, waits, uploads } = DEFAULT_LIMITS;
+    expect(wsStreams + sseStreams + waits + uploads).toBeLessThan(DEFAULT_LIMITS.maxConnections);
     expect(DEFAULT_LIMITS.wsLifetimeS).toBeGreaterThan(3600);
+    expect(DEFAULT_LIMITS).toMatchObject({
+      waits: 256,
+      uploadStallS: 30,
+      uploadMaxS: 600,
+      uploadMaxBytes: 1024 ** 3,
+    });
+  });
+});
+
+/** A raw connection: every byte the responder sends, with when it arrived (ms after the request was written). */
+interface Raw {
+  sock: net.Socket;
+  t0: number;
+  chunks: Array<{ t: number; data: Buffer }>;
+  closedAt: number | null;
+  text(): string;
+}
+
+function raw(port: number, head: string): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const r: Raw = {
+      sock,
+      t0: 0,
+      chunks: [],
+      closedAt: null,
+      text: () => Buffer.concat(r.chunks.map((c) => c.data)).toString('latin1'),
+    };
+    sock.on('data', (data) => r.chunks.push({ t: Date.now() - r.t0, data }));
+    sock.on('close', () => (r.closedAt = Date.now() - r.t0));
+    // A reset after the answer (a body we were still sending) is part of what is judged, not a failure.
+    sock.on('error', () => {});
+    sock.once('connect', () => {
+      r.t0 = Date.now();
+      sock.write(head);
+      resolve(r);
+    });
+    sock.once('error', reject);
+  });
+}
+
+/** Polls `cond` every 20 ms for at most `ms`. */
+async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string) {
+  const end = Date.now() + ms;
+  for (let i = 0; i < 10_000 && Date.now() < end; i++) {
+    if (await cond()) return;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  throw new Error(`not within ${ms} ms: ${what}`);
+}
+
+/** The pod bundle `kit responder` ships (scripts/build-responder.mjs, from src/serve: `npm run build`). */
+const BUNDLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/responder.mjs');
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+const bodyOf = (text: string) => JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
+const UPLOAD = '/.well-known/nap-verify/upload';
+const WAIT = '/.well-known/nap-verify/wait';
+const postHead = (path: string, length: number | null, extra = '') =>
+  `POST ${path} HTTP/1.1\r\nHost: ${D}\r\n${length === null ? '' : `Content-Length: ${length}\r\n`}${extra}\r\n`;
+
+describe('responder: /wait and /upload (spec §7)', () => {
+  let short: Responder;
+  beforeAll(async () => {
+    short = await startResponder({
+      domain: D,
+      host: '127.0.0.1',
+      ports: { 'nap-cp': 0 },
+      services: ['nap-cp'],
+      limits: limitsFromEnv({
+        NAP_VERIFY_RESPONDER_LIMITS: 'uploadStallS=0.5,uploadMaxS=1.5,uploadMaxBytes=100000,waits=2,uploads=2',
+      }),
+    });
+  });
+  afterAll(() => short.close());
+
+  it('wait: not a byte (no status line, no headers) before `after`, then 200 {service, waitedS}', async () => {
+    for (const [svc, host] of [
+      ['nap-cp', D],
+      ['nap-browser', `browsers.${D}`],
+      ['nap-sandbox', `sandbox.${D}`],
+    ] as const) {
+      const c = await raw(r.ports[svc]!, `GET ${WAIT}?after=0.3 HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      await until(() => c.closedAt !== null, 3000, 'the wait answered and closed');
+      expect(c.chunks.length, svc).toBeGreaterThan(0);
+      // The first byte of anything at all: the status line, no earlier than the wait.
+      expect(c.chunks[0]!.t, svc).toBeGreaterThanOrEqual(250);
+      expect(c.chunks[0]!.t, svc).toBeLessThan(1500);
+      const text = c.text();
+      expect(text, svc).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(text, svc).toMatch(/\r\nconnection: close\r\n/i);
+      expect(bodyOf(text), svc).toEqual({ service: svc, waitedS: 0.3 });
+    }
+  });
+
+  it('wait: after outside 0–3600 or not a number is 400 JSON; another method 405', async () => {
+    const cp = r.ports['nap-cp']!;
+    for (const q of ['', '?after=', '?after=abc', '?after=-1', '?after=3600.5', '?after=1e2', '?after=0x10']) {
+      const a = await get(cp, `${WAIT}${q}`, D);
+      expect(a.status, q).toBe(400);
+      expect(JSON.parse(a.body), q).toMatchObject({ service: 'nap-cp', error: expect.stringContaining('3600') });
+    }
+    expect((await get(cp, `${WAIT}?after=0`, D)).body).toBe('{"service":"nap-cp","waitedS":0}');
+    const post = await request(`http://127.0.0.1:${cp}${WAIT}?after=1`, { method: 'POST', headers: { host: D } });
+    expect(post.statusCode).toBe(405);
+    expect(post.headers.allow).toBe('GET');
+    await post.body.dump();
+  });
+
+  it('wait: the cap (waits=2 here) answers 503; a client that leaves frees its slot at once', async () => {
+    const port = short.ports['nap-cp']!;
+    const held = await Promise.all([1, 2].map(() => raw(port, `GET ${WAIT}?after=30 HTTP/1.1\r\nHost: ${D}\r\n\r\n`)));
+    await sleep(100);
+    const third = await get(port, `${WAIT}?after=1`, D);
+    expect(third.status).toBe(503);
+    expect(JSON.parse(third.body)).toMatchObject({ error: 'Too many waits' });
+    for (const h of held) h.sock.destroy();
+    await until(async () => (await get(port, `${WAIT}?after=0`, D)).status === 200, 2000, 'a slot free again');
+    for (const h of held) expect(h.chunks).toHaveLength(0);
+  });
+
+  it('upload: a real 5 MB body is read and counted; the answer says connection: close', async () => {
+    const size = 5 * 1024 * 1024;
+    for (const svc of ['nap-cp', 'nap-browser', 'nap-sandbox'] as const) {
+      const res = await request(`http://127.0.0.1:${r.ports[svc]!}${UPLOAD}`, {
+        method: 'POST',
+        headers: { host: D, 'content-type': 'application/octet-stream' },
+        body: Buffer.alloc(size, 7),
+      });
+      expect(res.statusCode, svc).toBe(200);
+      expect(res.headers.connection, svc).toBe('close');
+      expect(await res.body.json(), svc).toEqual({ service: svc, declared: size, received: size });
+    }
+  });
+
+  it('upload: a chunked body (no Content-Length) is counted, declared null; past uploadMaxBytes 413', async () => {
+    // A stream of unknown length: undici sends it chunked.
+    const ok = await request(`http://127.0.0.1:${r.ports['nap-cp']!}${UPLOAD}`, {
+      method: 'POST',
+      headers: { host: D },
+      body: Readable.from(Array.from({ length: 30 }, () => Buffer.alloc(10_000, 1))),
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(await ok.body.json()).toEqual({ service: 'nap-cp', declared: null, received: 300_000 });
+    // uploadMaxBytes=100000 here: a chunked body is cut past it (a declared one would be refused at once).
+    const big = await raw(
+      short.ports['nap-cp']!,
+      `POST ${UPLOAD}?id=chunked-big HTTP/1.1\r\nHost: ${D}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
+    for (let i = 0; i < 15 && big.closedAt === null; i++) big.sock.write(`2710\r\n${'x'.repeat(10_000)}\r\n`);
+    await until(() => big.closedAt !== null, 3000, 'the too-large chunked upload ended');
+    expect(big.text()).toMatch(/^HTTP\/1\.1 413 /);
+    expect(bodyOf(big.text())).toMatchObject({ service: 'nap-cp', declared: null, ended: 'too large' });
+    const rec = JSON.parse((await get(short.ports['nap-cp']!, `${UPLOAD}?id=chunked-big`, D)).body);
+    expect(rec).toMatchObject({ id: 'chunked-big', done: true, ended: 'too large' });
+    expect(rec.received).toBeGreaterThan(100_000);
+  });
+
+  it('upload: Expect: 100-continue with headers only gets 100 Continue promptly and no final answer', async () => {
+    const c = await raw(r.ports['nap-cp']!, postHead(UPLOAD, 100 * 1024 * 1024, 'Expect: 100-continue\r\n'));
+    await until(() => c.chunks.length > 0, 2000, '100 Continue');
+    expect(c.chunks[0]!.t).toBeLessThan(1000);
+    await sleep(500);
+    expect(c.text()).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    expect(c.closedAt).toBeNull();
+    c.sock.destroy();
+  });
+
+  it('upload: a declared length above 1 GiB is 413 at once, before a byte of the body is sent', async () => {
+    const c = await raw(r.ports['nap-cp']!, postHead(UPLOAD, 1024 ** 3 + 1));
+    await until(() => c.closedAt !== null, 2000, 'the 413 and the close');
+    expect(c.text()).toMatch(/^HTTP\/1\.1 413 /);
+    expect(bodyOf(c.text())).toEqual({
+      error: 'Body too large',
+      maxBytes: 1024 ** 3,
+      service: 'nap-cp',
+      declared: 1024 ** 3 + 1,
+    });
+    // Exactly 1 GiB is accepted: the request waits for its body.
+    const ok = await raw(r.ports['nap-cp']!, postHead(UPLOAD, 1024 ** 3));
+    await sleep(300);
+    expect(ok.chunks).toHaveLength(0);
+    ok.sock.destroy();
+  });
+
+  it('upload: no Content-Length and not chunked is 411; other methods 405; a bad id 400', async () => {
+    const cp = r.ports['nap-cp']!;
+    const c = await raw(cp, postHead(UPLOAD, null));
+    await until(() => c.closedAt !== null, 2000, 'the 411');
+    expect(c.text()).toMatch(/^HTTP\/1\.1 411 /);
+    expect(bodyOf(c.text())).toMatchObject({ error: 'Length required', declared: null });
+    for (const method of ['PUT', 'DELETE', 'HEAD'] as const) {
+      const res = await request(`http://127.0.0.1:${cp}${UPLOAD}`, { method, headers: { host: D } });
+      expect(res.statusCode, method).toBe(405);
+      expect(res.headers.allow).toBe('GET, POST');
+      await res.body.dump();
+    }
+    for (const id of ['', 'a b', 'x'.repeat(65), 'é', 'a.b']) {
+      const res = await request(`http://127.0.0.1:${cp}${UPLOAD}?id=${encodeURIComponent(id)}`, {
+        method: 'POST',
+        headers: { host: D },
+        body: 'x',
+      });
+      expect(res.statusCode, id).toBe(400);
+      await res.body.dump();
+    }
+    expect((await get(cp, UPLOAD, D)).status).toBe(400);
+    expect(await get(cp, `${UPLOAD}?id=never-seen`, D)).toMatchObject({
+      status: 404,
+      body: '{"error":"Unknown upload id","service":"nap-cp","id":"never-seen"}',
+    });
+  });
+
+  it('upload ?id=: what arrived so far during the upload, and the outcome after it', async () => {
+    const cp = r.ports['nap-cp']!;
+    const id = `during-${Date.now()}`;
+    const size = 1024 * 1024;
+    const c = await raw(cp, postHead(`${UPLOAD}?id=${id}`, size));
+    c.sock.write(Buffer.alloc(300_000, 1));
+    const status = async () => JSON.parse((await get(cp, `${UPLOAD}?id=${id}`, D)).body);
+    await until(async () => (await status()).received === 300_000, 3000, '300000 bytes seen');
+    expect(await status()).toEqual({ service: 'nap-cp', id, received: 300_000, done: false });
+    c.sock.write(Buffer.alloc(size - 300_000, 2));
+    await until(() => c.closedAt !== null, 3000, 'the answer');
+    expect(bodyOf(c.text())).toEqual({ service: 'nap-cp', declared: size, received: size });
+    expect(await status()).toEqual({ service: 'nap-cp', id, received: size, done: true });
+    // A transfer cut on the way (the client, or a proxy in between, goes away): what arrived is on record.
+    const cut = await raw(cp, postHead(`${UPLOAD}?id=${id}-cut`, size));
+    cut.sock.write(Buffer.alloc(1000, 3));
+    await until(
+      async () => (await get(cp, `${UPLOAD}?id=${id}-cut`, D)).body.includes('"received":1000'),
+      3000,
+      '1000',
+    );
+    cut.sock.destroy();
+    await until(
+      async () => JSON.parse((await get(cp, `${UPLOAD}?id=${id}-cut`, D)).body).done === true,
+      3000,
+      'the cut upload done',
+    );
+    expect(JSON.parse((await get(cp, `${UPLOAD}?id=${id}-cut`, D)).body)).toEqual({
+      service: 'nap-cp',
+      id: `${id}-cut`,
+      received: 1000,
+      done: true,
+      ended: 'aborted',
+    });
+  });
+
+  it('upload: a stalled body ends after uploadStallS (0.5 s here) and says what was counted', async () => {
+    const c = await raw(short.ports['nap-cp']!, postHead(`${UPLOAD}?id=stalled`, 10_000));
+    c.sock.write('x'.repeat(1234));
+    await until(() => c.closedAt !== null, 3000, 'the stalled upload answered');
+    expect(c.chunks[0]!.t).toBeGreaterThanOrEqual(450);
+    expect(c.chunks[0]!.t).toBeLessThan(1400);
+    expect(c.text()).toMatch(/^HTTP\/1\.1 200 /);
+    expect(bodyOf(c.text())).toEqual({ service: 'nap-cp', declared: 10_000, received: 1234, ended: 'stalled' });
+    expect(JSON.parse((await get(short.ports['nap-cp']!, `${UPLOAD}?id=stalled`, D)).body)).toEqual({
+      service: 'nap-cp',
+      id: 'stalled',
+      received: 1234,
+      done: true,
+      ended: 'stalled',
+    });
+  });
+
+  it('upload: a body still trickling in after uploadMaxS (1.5 s here) ends "too long"', async () => {
+    const c = await raw(short.ports['nap-cp']!, postHead(UPLOAD, 10_000));
+    for (let i = 0; i < 40 && c.closedAt === null && c.chunks.length === 0; i++) {
+      c.sock.write('x');
+      await sleep(100);
+    }
+    await until(() => c.closedAt !== null, 3000, 'the too-long upload ended');
+    expect(c.chunks[0]!.t).toBeGreaterThanOrEqual(1400);
+    expect(c.chunks[0]!.t).toBeLessThan(2500);
+    expect(bodyOf(c.text())).toMatchObject({ service: 'nap-cp', declared: 10_000, ended: 'too long' });
+  });
+
+  it(`upload ids are bounded: after ${MAX_UPLOAD_IDS + 1} uploads the first id is forgotten (404)`, async () => {
+    const port = short.ports['nap-cp']!;
+    for (let i = 0; i <= MAX_UPLOAD_IDS; i++) {
+      const res = await request(`http://127.0.0.1:${port}${UPLOAD}?id=bound-${i}`, {
+        method: 'POST',
+        headers: { host: D },
+        body: 'ab',
+      });
+      expect(res.statusCode).toBe(200);
+      await res.body.dump();
+    }
+    expect((await get(port, `${UPLOAD}?id=bound-0`, D)).status).toBe(404);
+    expect(JSON.parse((await get(port, `${UPLOAD}?id=bound-1`, D)).body)).toMatchObject({ received: 2, done: true });
+    expect((await get(port, `${UPLOAD}?id=bound-${MAX_UPLOAD_IDS}`, D)).status).toBe(200);
+  });
+
+  it('uploads beyond the cap (uploads=2 here) are 503 before their body is read', async () => {
+    const port = short.ports['nap-cp']!;
+    const held = await Promise.all([1, 2].map(() => raw(port, postHead(UPLOAD, 1000))));
+    await sleep(100);
+    const c = await raw(port, postHead(UPLOAD, 1000));
+    await until(() => c.closedAt !== null, 2000, 'the 503');
+    expect(c.text()).toMatch(/^HTTP\/1\.1 503 /);
+    expect(bodyOf(c.text())).toMatchObject({ error: 'Too many uploads' });
+    for (const h of held) h.sock.destroy();
+  });
+
+  it('the pod bundle (dist/responder.mjs) serves both, its limits from NAP_VERIFY_RESPONDER_LIMITS', async () => {
+    // A free port for the bundle (it takes no port 0): the kernel's pick, released just before.
+    const port = await new Promise<number>((res) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as net.AddressInfo).port;
+        probe.close(() => res(p));
+      });
+    });
+    const child = spawn(
+      process.execPath,
+      [BUNDLE, '--domain', D, '--service', 'nap-sandbox', '--port', String(port), '--host', '127.0.0.1'],
+      { env: { ...process.env, NAP_VERIFY_RESPONDER_LIMITS: 'uploadStallS=0.5' }, stdio: 'ignore' },
+    );
+    try {
+      await until(
+        () =>
+          new Promise<boolean>((res) => {
+            const c = net.connect(port, '127.0.0.1', () => {
+              c.destroy();
+              res(true);
+            });
+            c.on('error', () => res(false));
+          }),
+        10_000,
+        'the bundle listening',
+      );
+      const w = await raw(port, `GET ${WAIT}?after=0.3 HTTP/1.1\r\nHost: sandbox.${D}\r\n\r\n`);
+      await until(() => w.closedAt !== null, 3000, 'the wait answered');
+      expect(w.chunks[0]!.t).toBeGreaterThanOrEqual(250);
+      expect(bodyOf(w.text())).toEqual({ service: 'nap-sandbox', waitedS: 0.3 });
+      const u = await raw(port, postHead(`${UPLOAD}?id=b1`, 100));
+      u.sock.write('x'.repeat(40));
+      await until(() => u.closedAt !== null, 3000, 'the stalled upload answered');
+      expect(u.chunks[0]!.t).toBeLessThan(1400);
+      expect(bodyOf(u.text())).toEqual({ service: 'nap-sandbox', declared: 100, received: 40, ended: 'stalled' });
+      expect(JSON.parse((await get(port, `${UPLOAD}?id=b1`, D)).body)).toMatchObject({ received: 40, done: true });
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('--fingerprints-only has neither path: the platform answers them', async () => {
+    const cp = await get(bare.ports['nap-cp']!, `${WAIT}?after=0`, D);
+    expect(cp.status).toBe(302);
+    const up = await request(`http://127.0.0.1:${bare.ports['nap-cp']!}${UPLOAD}`, {
+      method: 'POST',
+      headers: { host: D },
+      body: 'x',
+    });
+    // nap-cp sends a path outside /api it has no route for to its login, POST included.
+    expect(up.statusCode).toBe(302);
+    await up.body.dump();
   });
 });
