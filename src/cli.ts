@@ -62,6 +62,10 @@ const CHECK_OPTIONS: OptionSpec[] = [
   },
   { flags: '--skip <ids>', description: 'comma list of check ids or prefixes to leave out', list: true },
   { flags: '--timeout <s>', description: 'deadline of each network step, seconds (default 10)' },
+  {
+    flags: '--upload-size <size>',
+    description: 'the largest request body http.upload asks the ingress to take (100MiB, 25MB, 1g; default 100MiB)',
+  },
   { flags: '--hold <s>', description: 'how long the idle WebSocket/SSE streams are held, seconds (default 75)' },
   { flags: '--no-hold', description: 'skip the hold checks (fast smoke test; also NAP_VERIFY_NO_HOLD=1)', env: false },
   { flags: '--turn <host[:port]>', description: 'TURN server (default <d>:3478)' },

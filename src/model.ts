@@ -31,6 +31,8 @@ export type Fix = string | ({ general?: string } & Partial<Record<Controller, st
 export interface CodeMeta {
   /** The status a result with this code has. */
   status: Exclude<Status, 'pass'>;
+  /** A milder case of the same finding has this status (HTTP_BODY_LIMIT: a limit above 50 MiB only warns). */
+  alsoStatus?: Exclude<Status, 'pass'>;
   /** Why this happens, in the user's words. */
   why: string;
   fix: Fix;
@@ -111,6 +113,10 @@ export interface RunContext {
   timeoutMs: number;
   /** Idle-hold duration in seconds for the hold.* checks. */
   holdS: number;
+  /** --upload-size in bytes (default 100 MiB): the largest body http.upload asks the ingress to take. */
+  uploadBytes?: number;
+  /** --no-hold: a fast run, whose http.upload sends no real body (the holds' time is not there to use). */
+  noHold?: boolean;
   turn: TurnContext;
   env: Record<string, string | undefined>;
   now: () => Date;

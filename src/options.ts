@@ -36,6 +36,8 @@ export interface CheckOptions {
   timeoutMs: number;
   /** Idle-hold duration for the hold.* checks, seconds. */
   holdS: number;
+  /** --upload-size: the largest request body http.upload asks the ingress to take, bytes. */
+  uploadBytes: number;
   /** --no-hold: leave the hold checks out (a fast smoke test). */
   noHold: boolean;
   format: 'text' | 'json';
@@ -196,6 +198,32 @@ function parseIpFamily(raw: string): IpFamily {
   throw new UsageError(`--ip-family ${raw}: expected auto, 4 or 6`);
 }
 
+const UNIT: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kib: 1024,
+  kb: 1000,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  mb: 1000 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  gb: 1000 ** 3,
+};
+/** The responder reads at most 1 GiB of a body (spec §7). */
+export const MAX_UPLOAD_BYTES = 1024 ** 3;
+
+/** `100MiB`, `25MB`, `1g` (k/m/g alone are binary, as nginx reads `client_max_body_size 1m`), or bytes. */
+export function parseSize(raw: string, flag = '--upload-size'): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
+  const unit = m ? UNIT[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new UsageError(`${flag} ${raw}: expected a size like 100MiB, 25MB or 1g`);
+  const bytes = Math.round(Number(m[1]) * unit);
+  if (bytes < 1024 || bytes > MAX_UPLOAD_BYTES) throw new UsageError(`${flag} ${raw}: give a size from 1 KiB to 1 GiB`);
+  return bytes;
+}
+
 function parseMode(raw: string, from: string): Mode {
   const m = raw.trim().toLowerCase();
   if (m === 'nodeport') return 'nodeport';
@@ -243,6 +271,7 @@ export function validate(raw: RawOptions, secrets: Secrets = {}): CheckOptions {
     timeoutMs: Math.round(parseNumber('--timeout', str(raw.timeout) ?? '10', 0.1, 600, false) * 1000),
     holdS: raw.hold === false ? 75 : parseNumber('--hold', str(raw.hold) ?? '75', 1, 3600, false),
     noHold: raw.hold === false,
+    uploadBytes: parseSize(str(raw.uploadSize) ?? '100MiB'),
     format,
     relayRange: parseRange(str(raw.relayRange) ?? '49152-49252'),
     relaySamples: parseNumber('--relay-samples', str(raw.relaySamples) ?? '3', 1, 50, true),

@@ -88,6 +88,13 @@ describe('mutations give exactly their finding', () => {
     expect(r.findings[0]!.message).toContain('no route for browsers.acme.com');
   });
 
+  it('nginx routes lift the body limit (proxy-body-size 0); without it → LINT_BODY_LIMIT on <d>, sandbox.<d>', () => {
+    const o = nginx();
+    for (const ing of o) expect(ing.metadata.annotations['nginx.ingress.kubernetes.io/proxy-body-size']).toBe('0');
+    delete o[0]!.metadata.annotations['nginx.ingress.kubernetes.io/proxy-body-size'];
+    only(lint(o), 'LINT_BODY_LIMIT', 2);
+  });
+
   it('a timeout annotation dropped → LINT_TIMEOUT_DEFAULT per streaming host of that Ingress', () => {
     const o = nginx();
     delete o[0]!.metadata.annotations['nginx.ingress.kubernetes.io/proxy-send-timeout'];
@@ -197,7 +204,55 @@ describe("the platform's own examples", () => {
       'LINT_TIMEOUT_DEFAULT',
       'LINT_PATHTYPE_MISSING',
       'LINT_CLASS_ANNOTATION',
+      // No proxy-body-size (the platform's guide never mentions it): ingress-nginx's 1m on <d> and sandbox.<d>.
+      'LINT_BODY_LIMIT',
+      'LINT_BODY_LIMIT',
     ]);
+  });
+
+  it('LINT_BODY_LIMIT: a cap below 50 MiB warns (Ingress or ConfigMap); 100m, 0 or a raising ConfigMap do not', () => {
+    const ingress = (ann: string) =>
+      [
+        'apiVersion: networking.k8s.io/v1',
+        'kind: Ingress',
+        'metadata:',
+        '  name: nap',
+        ...(ann ? ['  annotations:', `    ${ann}`] : []),
+        'spec:',
+        '  ingressClassName: nginx',
+        '  tls: [{hosts: [nap.test, sandbox.nap.test], secretName: nap-tls-cert}]',
+        '  rules:',
+        '  - host: nap.test',
+        '    http:',
+        '      paths: [{path: /, pathType: Prefix, backend: {service: {name: nap-cp, port: {number: 3000}}}}]',
+        '  - host: sandbox.nap.test',
+        '    http:',
+        '      paths: [{path: /, pathType: Prefix, backend: {service: {name: nap-sandbox, port: {number: 3006}}}}]',
+        '',
+      ].join('\n');
+    const configMap = (v: string) =>
+      '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ingress-nginx-controller}\n' +
+      `data: {proxy-body-size: "${v}"}\n`;
+    const lint = (yaml: string) => {
+      const r = cli(['kit', 'lint', '-', '--domain', 'nap.test', '--modules', 'sandbox', '--format', 'json'], yaml);
+      return (JSON.parse(r.stdout).checks as Array<{ code?: string; status: string; message: string }>).filter(
+        (c) => c.code === 'LINT_BODY_LIMIT',
+      );
+    };
+    const capped = lint(ingress('nginx.ingress.kubernetes.io/proxy-body-size: "8m"'));
+    expect(capped).toHaveLength(2);
+    expect(capped[0]).toMatchObject({ status: 'warn' });
+    expect(capped[0]!.message).toContain('capped below 50 MiB (proxy-body-size 8m)');
+    expect(lint(ingress(''))[0]!.message).toContain("proxy-body-size unset (ingress-nginx's default 1m)");
+    expect(lint(ingress('nginx.ingress.kubernetes.io/proxy-body-size: "100m"'))).toEqual([]);
+    expect(lint(ingress('nginx.ingress.kubernetes.io/proxy-body-size: "0"'))).toEqual([]);
+    expect(lint(ingress("nginx.ingress.kubernetes.io/server-snippet: 'client_max_body_size 2m;'"))).toHaveLength(2);
+    // The controller ConfigMap: raising it clears the unset Ingress; lowering it is one finding of its own.
+    expect(lint(ingress('') + configMap('200m'))).toEqual([]);
+    const low = lint(ingress('') + configMap('10m'));
+    expect(low.map((c) => c.message).join('\n')).toContain(
+      'ConfigMap ingress-nginx-controller sets proxy-body-size 10m',
+    );
   });
 
   it('not YAML, or no domain to be found: exit 2 with one line', () => {

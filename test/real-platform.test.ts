@@ -16,7 +16,9 @@ import { addAddress, startCoturn } from './support/turn.js';
 const D = 'nap.test';
 const TURN_IP = '203.0.113.40';
 const TURN_SECRET = 'nvt-real-platform-turn-3c9d';
-const REDIRECT_80 = 'server { listen 127.0.0.1:80 default_server; return 301 https://$host$request_uri; }';
+const REDIRECT_80 =
+  'server { listen 127.0.0.1:80 default_server; listen 127.0.0.2:80 default_server; ' +
+  'return 301 https://$host$request_uri; }';
 
 /** values.env of an install behind an ingress with both modules, as its admin writes it for install.sh. */
 const FULL: ValuesEnv = {
@@ -63,13 +65,21 @@ async function withCoturn(ing: Ingress): Promise<void> {
   await startCoturn(ing, { listenIp: TURN_IP, secret: TURN_SECRET, realm: D });
 }
 
+/** The same install through nginx on its own default body limit (1m), at this address: --ingress-ip. */
+const NGINX_1M = '127.0.0.2';
+
 async function behindNginx(values: ValuesEnv, unrouted: string[] = []): Promise<Install> {
   const records = unrouted.length ? { browsers: null, sandbox: null, wildcard: null } : {};
   const ing = await ingressBase(D, [], undefined, records);
   const platform = await startRealPlatform(ing.ns, values);
   await startNginx(
     ing.ns,
-    [UPGRADE_MAP, nginxSite(ing, platform.ports, { port: 443, unrouted }), REDIRECT_80].join('\n'),
+    [
+      UPGRADE_MAP,
+      nginxSite(ing, platform.ports, { port: 443, unrouted }),
+      nginxSite(ing, platform.ports, { port: 443, unrouted, listen: [NGINX_1M], maxBody: '1m' }),
+      REDIRECT_80,
+    ].join('\n'),
   );
   if (platform.running.includes('browser')) await withCoturn(ing);
   return { ing, platform };
@@ -148,12 +158,34 @@ describe('the real platform, healthy full install, at the default options', () =
         expect(r.byId[id]!.status, id).toBe('pass');
       expect(r.byId['http.preview']!.message).toContain("nap-sandbox's preview router");
       expect(r.byId['ws.main']!.message).toContain('101 from /env-gateway, then 1008');
+      // Without the responder: bodies through the platform's own 401 paths, declared sizes only; no wait to hold.
+      const u = r.byId['http.upload']!;
+      expect(u.message).toContain(`${D} and sandbox.${D} take request bodies up to 100 MiB`);
+      expect(u.message).toContain('not measured: no responder behind the host');
+      for (const h of u.evidence.hosts)
+        for (const d of h.declared) expect(d.continued || d.answer?.status === 401, `${h.host} ${d.size}`).toBe(true);
+      for (const id of ['hold.wait.main', 'hold.wait.sandbox'])
+        expect(r.byId[id]!.message, id).toMatch(/^no responder behind \S+ \(the platform has no request that waits/);
       // Skipped only for want of the responder (the platform has no stream open without credentials).
       for (const c of checks.filter((x) => x.status === 'skip'))
         expect(c.message, c.id).toMatch(/no responder|skipped: ws\.\w+ was skipped/);
       expect(r.stdout).not.toContain(TURN_SECRET);
     });
   }
+});
+
+describe('the real platform behind nginx at its default body limit (1m), without the responder', () => {
+  it("http.upload finds the limit through the platform's own 401 upload paths: one finding, the fix", async () => {
+    const r = await run(installs.nginx, ['--ingress-ip', NGINX_1M]);
+    const checks = r.json.checks as JsonCheck[];
+    expect(
+      checks.filter((c) => c.status === 'fail').map((c) => `${c.id} ${c.code}`),
+      summary(checks).join('\n'),
+    ).toEqual(['http.upload HTTP_BODY_LIMIT']);
+    const u = r.byId['http.upload']!;
+    expect(u.message).toContain(`${D} takes request bodies only below 2 MiB (1 MiB accepted, 2 MiB refused with 413)`);
+    expect(u.remediation).toContain('proxy-body-size');
+  });
 });
 
 describe("a default install (install.sh's defaults: the Browser and Sandbox modules off)", () => {
@@ -277,6 +309,6 @@ describe('the text a person reads', () => {
     expect(r.stdout).not.toMatch(/^ {2}\S (dns|tls|http)\.(browsers|sandbox|preview) /m);
     expect(r.stdout).not.toMatch(/DNS_NXDOMAIN|HTTP_DEFAULT_BACKEND|TLS_HANDSHAKE/);
     // What was not tested names only the streams of modules that are installed.
-    expect(flat).toMatch(/stream timeouts NOT tested: sse\.main, hold\.sse\.main, hold\.ws\.main \(/);
+    expect(flat).toMatch(/stream timeouts NOT tested: sse\.main, hold\.sse\.main, hold\.wait\.main, hold\.ws\.main \(/);
   });
 });

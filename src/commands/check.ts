@@ -129,6 +129,8 @@ export async function prepareRun(o: CheckOptions, env: Io['env']): Promise<Prepa
     certWarnDays: o.certWarnDays,
     timeoutMs: o.timeoutMs,
     holdS: o.holdS,
+    uploadBytes: o.uploadBytes,
+    noHold: o.noHold,
     turn: { relayRange: o.relayRange, relaySamples: o.relaySamples, ...(await turnCredentials(o)) },
     env,
     now: () => new Date(),

@@ -6,6 +6,9 @@ import { loadChecks } from '../registry.js';
 import { CHECK_ERROR, CHECK_ERROR_META } from '../runner.js';
 import { formatFix } from '../remediation.js';
 
+/** `fail`, or `fail or warn` for a code whose milder case warns. */
+const statusOf = (c: CodeMeta) => (c.alsoStatus ? `${c.status} or ${c.alsoStatus}` : c.status);
+
 const indent = (text: string, by = '    ') =>
   text
     .split('\n')
@@ -14,7 +17,7 @@ const indent = (text: string, by = '    ') =>
 
 function codeText(code: string, c: CodeMeta): string {
   const fix = indent(`fix: ${formatFix(c.fix)}`).replace(/\n {4}(?!fix)/g, '\n         ');
-  return `  ${code} (${c.status})\n${indent(`why: ${c.why}`)}\n${fix}`;
+  return `  ${code} (${statusOf(c)})\n${indent(`why: ${c.why}`)}\n${fix}`;
 }
 
 function checkText(def: CheckDef): string {
@@ -53,7 +56,7 @@ export async function explainAll(): Promise<string> {
     const groups = new Map<string, string[]>();
     for (const d of family) {
       const codes = Object.entries(d.meta.codes)
-        .map(([c, m]) => (m.status === 'fail' ? c : `${c} (${m.status})`))
+        .map(([c, m]) => (m.status === 'fail' && !m.alsoStatus ? c : `${c} (${statusOf(m)})`))
         .join(' ');
       groups.set(codes, [...(groups.get(codes) ?? []), d.meta.id]);
     }
@@ -71,13 +74,22 @@ export async function explain(term: string): Promise<string> {
   const code = t.toUpperCase();
   const owners = defs.filter((d) => code in d.meta.codes);
   if (owners.length) {
-    const c = owners[0]!.meta.codes[code]!;
-    const ids = owners.map((d) => d.meta.id);
-    return (
-      `${code} (${c.status}) — from ${ids.join(', ')}\n\nWhy: ` +
-      `${c.why}\n\nFix:\n${indent(formatFix(c.fix), '  ')}\n\nThe check${ids.length > 1 ? 's' : ''}: ` +
-      `${owners[0]!.meta.proves}\n`
-    );
+    // One code may mean one thing for some checks and another for others (HOLD_CUT: a stream cut; a wait for the
+    // first byte cut): each meaning once, with the checks that give it.
+    const meanings = new Map<string, CheckDef[]>();
+    for (const d of owners)
+      meanings.set(d.meta.codes[code]!.why, [...(meanings.get(d.meta.codes[code]!.why) ?? []), d]);
+    return [...meanings.values()]
+      .map((group) => {
+        const c = group[0]!.meta.codes[code]!;
+        const ids = group.map((d) => d.meta.id);
+        return (
+          `${code} (${statusOf(c)}) — from ${ids.join(', ')}\n\nWhy: ` +
+          `${c.why}\n\nFix:\n${indent(formatFix(c.fix), '  ')}\n\nThe check${ids.length > 1 ? 's' : ''}: ` +
+          `${group[0]!.meta.proves}\n`
+        );
+      })
+      .join('\n');
   }
   const { BROWSER_PAGE_CODES } = await import('../kit/browser-codes.js');
   const page = BROWSER_PAGE_CODES[code];

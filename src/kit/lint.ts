@@ -35,6 +35,8 @@ interface RouteEntry extends Where {
   timeoutNote?: string;
   /** A limit on the whole response, body included (Envoy's route timeout), in seconds; undefined when none. */
   responseCapS?: number;
+  /** ingress-nginx: the request body limit in bytes (Infinity: none), and where it comes from. */
+  bodyLimit?: { bytes: number; note: string; unset?: true };
 }
 
 export interface LintFinding extends Where {
@@ -64,7 +66,37 @@ export const LINT_RULES: Record<string, { id: string; title: string; status: Exc
     status: 'warn',
   },
   LINT_WRONG_BACKEND: { id: 'lint.backends', title: 'Each host goes to its NAP service and port', status: 'fail' },
+  LINT_BODY_LIMIT: {
+    id: 'lint.bodies',
+    title: 'Request bodies of the platform’s sizes (50 MiB and more) pass',
+    status: 'warn',
+  },
 };
+
+/** The platform's uploads: skill packages are 50 MB, file uploads ~100 MB (see http.upload). */
+const BODY_FLOOR = 50 * 1024 * 1024;
+
+/** nginx sizes: "1m", "512k", "1g", bytes; "0" is no limit. */
+export function nginxSize(v: unknown): number | undefined {
+  const m = /^\s*(\d+)\s*([kmg]?)\s*$/i.exec(String(v ?? ''));
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  if (n === 0) return Number.POSITIVE_INFINITY;
+  return n * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()] ?? 1);
+}
+
+/** The body limit an ingress-nginx Ingress sets: its annotation, a client_max_body_size in a snippet, or none. */
+function nginxBodyLimit(ann: Record<string, string>): RouteEntry['bodyLimit'] {
+  const key = 'nginx.ingress.kubernetes.io/proxy-body-size';
+  const byAnnotation = nginxSize(ann[key]);
+  if (byAnnotation !== undefined) return { bytes: byAnnotation, note: `proxy-body-size ${ann[key]}` };
+  for (const snippet of ['server-snippet', 'configuration-snippet']) {
+    const m = /client_max_body_size\s+([^;\s]+)/.exec(ann[`nginx.ingress.kubernetes.io/${snippet}`] ?? '');
+    const bytes = nginxSize(m?.[1]);
+    if (bytes !== undefined) return { bytes, note: `client_max_body_size ${m![1]} in the ${snippet}` };
+  }
+  return { bytes: 1024 ** 2, note: "proxy-body-size unset (ingress-nginx's default 1m)", unset: true };
+}
 
 const EXPECTED_BACKEND: Record<string, { service: string; port: number }> = {
   main: { service: 'nap-cp', port: 3000 },
@@ -120,6 +152,7 @@ function fromIngress(d: Doc, w: Where, out: { routes: RouteEntry[]; findings: Li
       `proxy-send-timeout ${ann['nginx.ingress.kubernetes.io/proxy-send-timeout'] ?? 'unset (60 s)'}`
     : undefined;
   const tls: Array<{ hosts?: string[]; secretName?: string }> = d.spec?.tls ?? [];
+  const bodyLimit = nginx ? nginxBodyLimit(ann) : undefined;
   for (const rule of (d.spec?.rules ?? []) as Doc[]) {
     if (!rule?.host) continue;
     const secret = tls.find((t) => (t.hosts ?? []).some((h) => hostCovers(h, rule.host)))?.secretName;
@@ -142,6 +175,7 @@ function fromIngress(d: Doc, w: Where, out: { routes: RouteEntry[]; findings: Li
         ...(Number.isFinite(port) ? { port } : {}),
         ...(secret ? { tlsSecret: secret } : {}),
         ...(lifted !== undefined ? { timeoutsLifted: lifted, timeoutNote: note! } : {}),
+        ...(bodyLimit ? { bodyLimit } : {}),
       });
     }
   }
@@ -299,6 +333,23 @@ export function lintManifests(
     else if (d.kind === 'VirtualService') fromVirtualService(d, w, out, gatewayTls);
     else if (d.kind === 'HTTPRoute') fromHttpRoute(d, w, out, gatewayTls);
   }
+  // ingress-nginx's ConfigMap sets the body limit of every Ingress that does not set its own.
+  for (const { d, w } of docs) {
+    const global = d.kind === 'ConfigMap' ? nginxSize(d.data?.['proxy-body-size']) : undefined;
+    if (global === undefined) continue;
+    if (global < BODY_FLOOR)
+      findings.push({
+        ...w,
+        code: 'LINT_BODY_LIMIT',
+        message:
+          `ConfigMap ${w.name} sets proxy-body-size ${d.data['proxy-body-size']} for every Ingress without its own: ` +
+          'the platform takes bodies of 50 MiB and more (skill packages; file uploads ~100 MB)',
+        fix: 'Set proxy-body-size: "100m" in the ConfigMap (or "0": no limit), or annotate the NAP Ingresses.',
+      });
+    for (const r of routes)
+      if (r.bodyLimit?.unset)
+        r.bodyLimit = { bytes: global, note: `proxy-body-size ${d.data['proxy-body-size']} from ConfigMap ${w.name}` };
+  }
   // Each file's hosts are judged against its own domain (two installs linted together stay apart), files of one
   // domain together (routes split over files); --domain judges everything against that one.
   const fileDomain = new Map<string, string | undefined>();
@@ -408,6 +459,16 @@ function judgeHosts(
           code: 'LINT_WS_DISABLED',
           message: `${r.kind} ${r.name}: WebSocket not enabled for ${host}`,
           fix: 'Set enableWebsockets: true on the route.',
+        });
+      // Uploads go to <d> (chat attachments, voice, skills, files) and sandbox.<d>.
+      if (on && (role === 'main' || role === 'sandbox') && r.bodyLimit && r.bodyLimit.bytes < BODY_FLOOR)
+        findings.push({
+          ...where,
+          code: 'LINT_BODY_LIMIT',
+          message: `${r.kind} ${r.name}: request bodies to ${host} are capped below 50 MiB (${r.bodyLimit.note}${
+            r.bodyLimit.unset ? ', unless the controller ConfigMap raises it' : ''
+          }): chat photos, voice input, skill packages (50 MB) and file uploads are refused with 413`,
+          fix: 'Annotate the Ingress: nginx.ingress.kubernetes.io/proxy-body-size: "100m" (or "0": no limit).',
         });
       if (r.timeoutsLifted === false && role !== 'files')
         findings.push({

@@ -21,9 +21,9 @@ export interface Ingress {
   combinedPem: string;
 }
 
-export async function waitPort(ns: Netns, port: number, what = `port ${port}`): Promise<void> {
+export async function waitPort(ns: Netns, port: number, what = `port ${port}`, address = '127.0.0.1'): Promise<void> {
   await waitFor(
-    async () => (await ns.exec('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { timeoutMs: 2000 })).code === 0,
+    async () => (await ns.exec('bash', ['-c', `exec 3<>/dev/tcp/${address}/${port}`], { timeoutMs: 2000 })).code === 0,
     what,
     10_000,
   );
@@ -125,6 +125,11 @@ export interface SiteOptions {
   http2?: boolean;
   /** Addresses to listen on (IPv6 without brackets); default 127.0.0.1 only. */
   listen?: string[];
+  /**
+   * client_max_body_size of the routed hosts. Default '0' (no limit), as a healthy install is told to set it:
+   * nginx's own default (1m, ingress-nginx's proxy-body-size too) refuses the platform's uploads.
+   */
+  maxBody?: string;
 }
 
 /** nginx server blocks proxying the five names to the responder the way an ingress controller would. */
@@ -177,6 +182,7 @@ export function nginxSite(ing: Ingress, ports: ResponderPorts, o: SiteOptions): 
         `  server_name ${host};`,
         `  ssl_certificate ${ing.certPath};`,
         `  ssl_certificate_key ${ing.keyPath};`,
+        `  client_max_body_size ${o.maxBody ?? '0'};`,
         ...(o.extra ? [`  ${o.extra}`] : []),
         ...location(o.hostBackends?.[host] ?? port),
         '}',
@@ -197,6 +203,8 @@ export interface HaproxyOptions {
   alpn?: string;
   /** Raw lines added to the frontend (before the routing rules). */
   frontend?: string[];
+  /** The address to bind; default 127.0.0.1 (any 127.x is the namespace's loopback). */
+  address?: string;
 }
 
 /** A real haproxy terminating TLS in front of the responder; one timeout for idle client, server and tunnel. */
@@ -220,7 +228,7 @@ export async function startHaproxy(
     `  timeout server ${timeout}`,
     `  timeout tunnel ${timeout}`,
     'frontend fe',
-    `  bind 127.0.0.1:${port} ssl crt ${ing.combinedPem} alpn ${opts.alpn ?? 'h2,http/1.1'}`,
+    `  bind ${opts.address ?? '127.0.0.1'}:${port} ssl crt ${ing.combinedPem} alpn ${opts.alpn ?? 'h2,http/1.1'}`,
     '  http-request set-header X-Forwarded-Proto https',
     ...(opts.frontend ?? []).map((l) => `  ${l}`),
     `  acl cp ${by} -i ${d} files.${d}`,
@@ -240,7 +248,7 @@ export async function startHaproxy(
   const check = await ing.ns.exec('haproxy', ['-c', '-f', file], { timeoutMs: 10_000 });
   if (check.code !== 0) throw new Error(`haproxy -c failed:\n${check.stdout}${check.stderr}\n${cfg}`);
   const proc = ing.ns.spawn('haproxy', ['-db', '-f', file]);
-  await waitPort(ing.ns, port, `haproxy ${port}`);
+  await waitPort(ing.ns, port, `haproxy ${port}`, opts.address);
   return proc;
 }
 

@@ -208,7 +208,7 @@ export function platformRequests(d: string): PlatformRequest[] {
     service: 'cp',
     host: HOSTS.main,
     method: 'POST',
-    path: '/api/workspaces',
+    path: '/api/workspaces/nap-verify/chat',
     headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': '104857600', Expect: '100-continue' },
   });
   add({
@@ -217,9 +217,20 @@ export function platformRequests(d: string): PlatformRequest[] {
     service: 'sandbox',
     host: HOSTS.sandbox,
     method: 'POST',
-    path: '/api/sandboxes',
+    path: '/api/sandboxes/nap-verify/files',
     headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': '104857600', Expect: '100-continue' },
   });
+  // http.upload with the responder: its own §7 upload path, header-only (the real body goes there too).
+  for (const role of ['main', 'sandbox'] as const)
+    add({
+      by: 'http.upload (responder)',
+      tag: 'Expect: 100-continue, no body',
+      service: OWN[role],
+      host: HOSTS[role],
+      method: 'POST',
+      path: `${WELL_KNOWN}/upload`,
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': '104857600', Expect: '100-continue' },
+    });
   add({ by: 'spec §1', service: 'cp', host: HOSTS.files, path: '/exp_AAAAAAAAAAAAAAAAAAAAAA/x.txt' });
   for (const path of ['/exp_AAAAAAAAAAAAAAAAAAAAAA', '/session/exp_AAAAAAAAAAAAAAAAAAAAAA', '/a/b/c.txt'])
     add({ by: 'README (files: every GET /<seg> is a token lookup)', service: 'cp', host: HOSTS.files, path });

@@ -46,6 +46,9 @@ export const CONTRACT: Record<string, string[]> = {
   'http.redirect': ['HTTP_NO_REDIRECT'],
   'http.exposure': ['HTTP_METRICS_PUBLIC'],
   'http.oauth': ['HTTP_OAUTH_MISMATCH'],
+  'http.upload': ['HTTP_BODY_LIMIT'],
+  'hold.wait.main': ['HOLD_CUT', 'HOLD_SHORT'],
+  'hold.wait.sandbox': ['HOLD_CUT', 'HOLD_SHORT'],
   ...roles(
     STREAM_ROLES.map((r) => `ws.${r}`),
     ['WS_REJECTED', 'WS_UPGRADE_STRIPPED', 'WS_NO_ENDPOINT'],

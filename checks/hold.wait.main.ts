@@ -1,0 +1,3 @@
+import { holdWaitCheck } from './_lib/wait.js';
+
+export default holdWaitCheck('main');

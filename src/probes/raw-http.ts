@@ -1,0 +1,123 @@
+// HTTP/1.1 written by hand on one socket pinned to an address, for the exchanges a client library hides: a request
+// that declares a body and never sends it (Expect: 100-continue), a body streamed until the proxy cuts it, an answer
+// that starts only after a long wait. Every step has a deadline; whatever arrives is evidence, not an exception.
+import net from 'node:net';
+import tls from 'node:tls';
+import { UNVERIFIED_TLS } from './http.js';
+
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  /** The first bytes of the body (at most 2 KiB), as text. */
+  body: string;
+}
+
+const MAX_HEAD = 64 * 1024;
+const MAX_BODY = 2048;
+
+/** Opens a socket to `address` for `url` (TLS with SNI = the URL's host for https), within `timeoutMs`. */
+export function openSocket(url: URL, address: string, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  return new Promise((resolve, reject) => {
+    const sock =
+      url.protocol === 'https:'
+        ? tls.connect({ host: address, port, servername: url.hostname, ALPNProtocols: ['http/1.1'], ...UNVERIFIED_TLS })
+        : net.connect({ host: address, port });
+    const fail = (err: Error) => {
+      cleanup();
+      sock.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(
+      () => fail(Object.assign(new Error(`no connection within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+      timeoutMs,
+    );
+    const onAbort = () => fail(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }));
+    const cleanup = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      sock.off('error', fail);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    sock.once('error', fail);
+    sock.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+      cleanup();
+      resolve(sock);
+    });
+  });
+}
+
+export function requestHead(method: string, url: URL, headers: Record<string, string>): string {
+  const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, 'User-Agent: nap-verify'];
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/**
+ * Reads responses as they arrive on a socket: interim ones (100 Continue) and the final one, whose body is kept up
+ * to 2 KiB. Feed it every chunk; it says what it has seen so far.
+ */
+export class ResponseReader {
+  private buf = Buffer.alloc(0);
+  /** Interim statuses seen (100, 103). */
+  readonly interim: number[] = [];
+  final?: RawAnswer;
+  private bodyLeft = 0;
+  /** The head could not be read (over 64 KiB, or not HTTP). */
+  garbled?: string;
+  firstByteAt?: number;
+
+  feed(chunk: Buffer): void {
+    this.firstByteAt ??= performance.now();
+    if (this.final) {
+      if (this.final.body.length < MAX_BODY && this.bodyLeft > 0) {
+        const take = chunk.subarray(0, Math.min(chunk.length, this.bodyLeft, MAX_BODY - this.final.body.length));
+        this.final.body += take.toString('utf8');
+        this.bodyLeft -= chunk.length;
+      }
+      return;
+    }
+    this.buf = Buffer.concat([this.buf, chunk]);
+    for (let round = 0; round < 8 && !this.final; round++) {
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (this.buf.length > MAX_HEAD) this.garbled = 'response head over 64 KiB';
+        return;
+      }
+      const [statusLine = '', ...lines] = this.buf.subarray(0, end).toString('latin1').split('\r\n');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
+      if (!m) {
+        this.garbled = `not an HTTP answer: ${JSON.stringify(statusLine.slice(0, 60))}`;
+        return;
+      }
+      const status = Number(m[1]);
+      const rest = this.buf.subarray(end + 4);
+      this.buf = Buffer.alloc(0);
+      if (status >= 100 && status < 200 && status !== 101) {
+        this.interim.push(status);
+        this.buf = rest;
+        continue;
+      }
+      const headers: Record<string, string> = {};
+      for (const l of lines) {
+        const i = l.indexOf(':');
+        if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+      }
+      const length = Number(headers['content-length']);
+      this.bodyLeft = Number.isFinite(length) ? length : MAX_BODY;
+      this.final = { status, headers, body: '' };
+      if (rest.length) this.feed(rest);
+    }
+  }
+
+  /** The final answer's body is complete (or as much of it as is kept). */
+  get bodyDone(): boolean {
+    return !!this.final && (this.bodyLeft <= 0 || this.final.body.length >= MAX_BODY);
+  }
+}
+
+/** How a socket ended without a final answer, in the words evidence uses. */
+export function endOf(err: NodeJS.ErrnoException | undefined): 'reset' | 'eof' | 'error' {
+  if (!err) return 'eof';
+  return err.code === 'ECONNRESET' || err.code === 'EPIPE' ? 'reset' : 'error';
+}
