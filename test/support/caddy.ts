@@ -19,7 +19,7 @@ export interface CaddyOptions {
   address?: string;
 }
 
-/** The Caddyfile: global options (no admin endpoint, no automatic HTTPS, HTTP/1.1 and h2 only), then one site per role. */
+/** The Caddyfile: global options (no admin endpoint, no automatic HTTPS, HTTP/1.1 and h2), then one site per role. */
 export function caddyfile(ing: Ingress, ports: ResponderPorts, port: number, opts: CaddyOptions = {}): string {
   const d = ing.domain;
   const sites: Array<[string[], number]> = [
