@@ -128,7 +128,7 @@ export async function runChecks(
     }
     const needs = (def.needs?.(ctx) ?? []).filter((n) => byId.has(needId(n)));
     const after = [...(def.after?.(ctx) ?? []), ...(def.reads?.(ctx) ?? [])].filter((d) => byId.has(d));
-    if (def.early) void startEarly(def.early);
+    if (def.early) void startEarly(def);
     const upstream = new Map<string, CheckResult>();
     for (const dep of [...new Set([...needs.map(needId), ...after])]) upstream.set(dep, await start(dep));
     const began = performance.now();
@@ -136,6 +136,7 @@ export async function runChecks(
     const blocks = (n: Need) => {
       const r = upstream.get(needId(n))!;
       if (r.status === 'skip') return true;
+      if (r.code && byId.get(r.id)?.meta.codes[r.code]?.blocksDependents) return true;
       return r.status === 'fail' && !(typeof n !== 'string' && r.code && n.tolerate.includes(r.code));
     };
     const blockedNeed = needs.find(blocks);
@@ -158,7 +159,11 @@ export async function runChecks(
         status: 'skip',
         message:
           `skipped: ${blocked.id} ` +
-          `${blocked.status === 'fail' ? `failed${blocked.code ? ` (${blocked.code})` : ''}` : 'was skipped'}`,
+          `${
+            blocked.status === 'skip'
+              ? 'was skipped'
+              : `${blocked.status === 'fail' ? 'failed' : 'warned'}${blocked.code ? ` (${blocked.code})` : ''}`
+          }`,
         durationMs: 0,
         evidence: { blockedBy: blocked.id },
       };
@@ -172,10 +177,20 @@ export async function runChecks(
     return result;
   };
 
-  const startEarly = async (early: NonNullable<CheckDef['early']>): Promise<void> => {
+  const startEarly = async (def: CheckDef): Promise<void> => {
+    const early = def.early!;
     const ready = new Map<string, CheckResult>();
     for (const dep of early.after(ctx).filter((d) => byId.has(d))) ready.set(dep, await start(dep));
-    if (earlySignal.aborted || [...ready.values()].some((r) => r.status === 'fail' || r.status === 'skip')) return;
+    // A failure the check tolerates in its needs (a config mismatch on http.<role>) does not hold its probe back.
+    const tolerated = (r: CheckResult) =>
+      (def.needs?.(ctx) ?? []).some(
+        (n) => typeof n !== 'string' && n.id === r.id && !!r.code && n.tolerate.includes(r.code),
+      );
+    if (
+      earlySignal.aborted ||
+      [...ready.values()].some((r) => r.status === 'skip' || (r.status === 'fail' && !tolerated(r)))
+    )
+      return;
     try {
       early.start(ctx, ready, tools(earlySignal));
     } catch {

@@ -349,10 +349,16 @@ describe('interrupt', () => {
           ],
           { env },
         );
-        // Wait until every hold is holding: its two streams (silent and keep-alive) open from this process.
+        // Wait until every hold is holding: each stream hold's two streams (silent and keep-alive) and each wait's
+        // request open from this process, once every check a hold needs has printed its verdict (other connections
+        // of the run, the uploads beside the holds among them, also count in the socket table).
+        const waits = shape.holds - shape.streamHolds;
         await waitFor(
-          async () => (await holdingStreams(proc.pid)) >= 2 * shape.holds,
-          "every hold's two streams open",
+          async () =>
+            ['ws.main', 'ws.browsers', 'ws.sandbox', 'ws.preview', 'sse.main'].every((id) =>
+              new RegExp(`^ {2}\\S ${id.replace('.', '\\.')} `, 'm').test(proc.output()),
+            ) && (await holdingStreams(proc.pid)) >= 2 * shape.streamHolds + waits,
+          "every hold's streams open",
           20_000,
         );
         const sent = Date.now();

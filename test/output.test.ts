@@ -123,7 +123,7 @@ describe('streaming and width off a TTY', () => {
       // Its duration in either unit: how long dns.main took depends on the machine's load, the layout does not.
       expect(r.stdout).toMatch(/^ {2}✔ dns\.main + (\d+ ms|\d+\.\d s) {2}\S/m);
       expect(r.stdout).not.toMatch(/\d{4,} ms/);
-      expect(r.stdout).toMatch(/^30 passed, 0 failed, 5 warnings, 0 skipped {2}\(\d+\.\d s\)$/m);
+      expect(r.stdout).toMatch(/^31 passed, 0 failed, 7 warnings, 0 skipped {2}\(\d+\.\d s\)$/m);
       // A wrapped message continues under its own column (hanging indent), never at column 0.
       const sse = lines.findIndex((l) => / hold\.sse\.main /.test(l));
       expect(lines[sse + 1]).toMatch(new RegExp(`^ {${lines[sse]!.indexOf('HOLD_SHORT')}}\\S`));
@@ -145,7 +145,7 @@ describe('on a terminal (script, stty cols)', () => {
       expect(r.raw.slice(tlsAt, summaryAt)).toMatch(/holding idle streams: \d+ s left of 3 s/);
       for (const l of r.screen) expect(l.length, JSON.stringify(l)).toBeLessThanOrEqual(cols);
       expect(r.screen.some((l) => /^ {2}✔ tls\.main/.test(l))).toBe(true);
-      expect(r.screen.filter((l) => /^\d+ passed, 0 failed, 5 warnings/.test(l))).toHaveLength(1);
+      expect(r.screen.filter((l) => /^\d+ passed, 0 failed, 7 warnings/.test(l))).toHaveLength(1);
       // Nothing cut mid-word: every code is whole on screen.
       for (const code of r.raw.match(/HOLD_[A-Z_]+/g) ?? []) expect(['HOLD_SHORT']).toContain(code);
       if (cols === 80)
@@ -182,20 +182,21 @@ describe('--strict counts warnings as failures everywhere', () => {
       junit,
     ]);
     expect(q.code).toBe(1);
-    expect(q.stdout).toMatch(/^0 passed, 5 failed, 0 warnings, 0 skipped/m);
-    expect(q.stdout.match(/^ {2}✖ hold\.\S+ .*HOLD_SHORT/gm)).toHaveLength(5);
+    // The five stream holds and the two waits (hold.wait.*), each HOLD_SHORT at --hold 2.
+    expect(q.stdout).toMatch(/^0 passed, 7 failed, 0 warnings, 0 skipped/m);
+    expect(q.stdout.match(/^ {2}✖ hold\.\S+ .*HOLD_SHORT/gm)).toHaveLength(7);
     expect(JSON.parse(readFileSync(json, 'utf8')).summary).toEqual({
       pass: 0,
       warn: 0,
-      fail: 5,
+      fail: 7,
       skip: 0,
       status: 'fail',
     });
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(junit, 'utf8'));
-    expect(doc.testsuites.failures).toBe('5');
+    expect(doc.testsuites.failures).toBe('7');
     const loose = await runCli(stack.ns, [...stack.args, '--only', 'hold', '--hold', '2', '-q']);
     expect(loose.code).toBe(0);
-    expect(loose.stdout.trim()).toMatch(/^0 passed, 0 failed, 5 warnings, 0 skipped/);
+    expect(loose.stdout.trim()).toMatch(/^0 passed, 0 failed, 7 warnings, 0 skipped/);
   }, 60_000);
 });
 
@@ -221,8 +222,9 @@ describe('what was NOT tested', () => {
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout.replace(/\n {4}(?=\S)/g, ' ')).toMatch(
       new RegExp(
-        /^stream timeouts NOT tested: sse\.main, hold\.sse\.main, hold\.ws\.main, hold\.ws\.browsers, /.source +
-          /hold\.ws\.sandbox, hold\.ws\.preview \(no responder behind nap\.test/.source,
+        /^stream timeouts NOT tested: sse\.main, hold\.sse\.main, hold\.wait\.main, hold\.ws\.main, /.source +
+          /hold\.ws\.browsers, hold\.wait\.sandbox, hold\.ws\.sandbox, hold\.ws\.preview /.source +
+          /\(no responder behind nap\.test/.source,
         'm',
       ),
     );
@@ -253,15 +255,17 @@ describe('what was NOT tested', () => {
     const holds = r.json.checks.filter((c: { id: string }) => c.id.startsWith('hold.'));
     expect(holds.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual([
       ['hold.sse.main', 'skip'],
+      ['hold.wait.main', 'skip'],
       ['hold.ws.main', 'skip'],
       ['hold.ws.browsers', 'skip'],
+      ['hold.wait.sandbox', 'skip'],
       ['hold.ws.sandbox', 'skip'],
       ['hold.ws.preview', 'skip'],
     ]);
     expect(holds[0].message).toMatch(/^not held: --no-hold/);
-    expect(r.json.summary).toMatchObject({ pass: 35, skip: 5, status: 'pass' });
+    expect(r.json.summary).toMatchObject({ pass: 36, skip: 7, status: 'pass' });
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(junit, 'utf8'));
-    expect(doc.testsuites).toMatchObject({ tests: '40', skipped: '5', failures: '0' });
+    expect(doc.testsuites).toMatchObject({ tests: '43', skipped: '7', failures: '0' });
     const text = await runCli(stack.ns, [...stack.args, '--no-hold']);
     expect(text.stdout).toMatch(/^stream timeouts NOT tested \(--no-hold\): hold\.sse\.main, /m);
   }, 60_000);

@@ -123,6 +123,8 @@ beforeAll(async () => {
 afterAll(runCleanups);
 
 const STREAM_CHECKS = [
+  'hold.wait.main',
+  'hold.wait.sandbox',
   'ws.browsers',
   'ws.sandbox',
   'ws.preview',

@@ -8,7 +8,15 @@ import type { CheckDef, Controller, Judgement, RunContext, Upstream } from '../.
 import type { RawAnswer } from '../../src/probes/raw-http.js';
 import { waitProbe, type WaitAnswer } from '../../src/probes/wait.js';
 import { holdMeta } from './hold.js';
-import { addressFor, detectController, originFor, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './routing.js';
+import {
+  addressFor,
+  detectController,
+  dnsAfter,
+  originFor,
+  SOFT_HTTP_CODES,
+  transportNeeds,
+  WELL_KNOWN,
+} from './routing.js';
 import { evidenceOf } from './evidence.js';
 
 export type WaitRole = 'main' | 'sandbox';
@@ -184,7 +192,8 @@ export function holdWaitCheck(role: WaitRole): CheckDef<WaitEvidence> {
     reads: () => STREAMS[role],
     // The wait starts as soon as the host is known to be the responder, beside the stream holds, not after them.
     early: {
-      after: () => [`http.${role}`],
+      // The address comes from the DNS answer (addressFor reads it), the verdict that a responder is there from http.
+      after: (ctx) => [...dnsAfter(ctx, role), `http.${role}`],
       start(ctx, up, tools) {
         if (evidenceOf(up, `http.${role}`)?.responder)
           void tools.probe(probeKey(role), () => startWait(ctx, role, up, tools.signal));

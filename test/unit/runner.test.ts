@@ -134,6 +134,44 @@ describe('runner', () => {
     expect(started).toBe(false);
   });
 
+  it('an early probe starts despite an input that failed with a code its check tolerates in its needs', async () => {
+    let started = false;
+    const defs = [
+      check('a.addr', { status: 'fail' }),
+      check('a.stream', {
+        needs: () => [{ id: 'a.addr', tolerate: ['X_FAIL'] }],
+        early: {
+          after: () => ['a.addr'],
+          start: () => {
+            started = true;
+          },
+        },
+      }),
+    ];
+    const r = await runChecks(defs, ['a.stream'], ctx(), new AbortController().signal);
+    expect(r[0]!.status).toBe('pass');
+    expect(started).toBe(true);
+  });
+
+  it('a need that ends with a code whose meta blocks dependents skips them even when it only warned', async () => {
+    const gate = check('a.gate', {
+      meta: {
+        id: 'a.gate',
+        area: 'http',
+        title: 'a.gate',
+        proves: '',
+        codes: { GATE: { status: 'fail', alsoStatus: 'warn', blocksDependents: true, why: '', fix: 'exempt it' } },
+      },
+      judge: () => ({ status: 'warn', code: 'GATE', message: 'a gate answered' }),
+    });
+    const defs = [gate, check('a.behind', { needs: () => ['a.gate'] })];
+    const r = await runChecks(defs, ['a.behind'], ctx(), new AbortController().signal);
+    expect(r.find((x) => x.id === 'a.behind')).toMatchObject({
+      status: 'skip',
+      message: 'skipped: a.gate warned (GATE)',
+    });
+  });
+
   it('a gather that never returns fails CHECK_ERROR at its deadline', async () => {
     const defs = [check('a.stuck', { gather: () => new Promise(() => {}), deadlineMs: () => 150 })];
     const r = await runChecks(defs, ['a.stuck'], ctx(), new AbortController().signal);
