@@ -1,6 +1,6 @@
 // tls.<role>: the ingress answers the host's SNI with a certificate that a browser accepts.
 import { moduleOfRole } from '../../src/modules.js';
-import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
+import type { CheckDef, Fix, Judgement, Role, RunContext } from '../../src/model.js';
 import type { CertInfo } from '../../src/probes/certs.js';
 import { probeTls, type TlsEvidence } from '../../src/probes/tls.js';
 import { sanCovers, wildcardsTooHigh } from './san.js';
@@ -20,6 +20,34 @@ interface Finding {
   message: string;
   fix?: string;
 }
+
+/**
+ * The ingress expects PROXY protocol and the load balancer in front does not send it: both sides named, the load
+ * balancer first (what the ingress was set up for), then how each controller turns it off.
+ */
+export const PROXY_PROTOCOL_FIX = {
+  general:
+    'Make the two sides agree. Either the load balancer in front sends PROXY protocol (AWS NLB: the target group ' +
+    "attribute proxy_protocol_v2.enabled=true; a Service of type LoadBalancer: the cloud's annotation, e.g. " +
+    'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: "*"), or the ingress stops expecting it.',
+  'ingress-nginx':
+    'Set use-proxy-protocol: "false" in the controller ConfigMap, or keep it and make the load balancer send ' +
+    'PROXY protocol (on AWS the controller Service annotation ' +
+    'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: "*").',
+  nginx: 'Drop proxy_protocol from the listen directives, or make the load balancer in front send PROXY protocol.',
+  haproxy:
+    'Drop accept-proxy from the bind lines (HAProxy Kubernetes Ingress: the proxy-protocol ConfigMap key), or ' +
+    'make the load balancer in front send PROXY protocol.',
+  traefik:
+    'Remove proxyProtocol from the entryPoint (entryPoints.<name>.proxyProtocol), or make the load balancer in ' +
+    'front send PROXY protocol.',
+  contour:
+    'Turn off use-proxy-protocol in the Contour configuration (ContourConfiguration ' +
+    'envoy.listener.useProxyProtocol), or make the load balancer in front send PROXY protocol.',
+  istio:
+    "Remove gatewayTopology.proxyProtocol from the ingress gateway's proxy config, or make the load balancer in " +
+    'front send PROXY protocol.',
+} satisfies Fix;
 
 export const secretFor = (role: Role) => (role === 'preview' ? 'nap-sandbox-tls-cert' : 'nap-tls-cert');
 
@@ -52,6 +80,15 @@ export function tlsHostCheck(role: Role): CheckDef<TlsEvidence> {
             contour: 'Contour only answers an SNI that has an HTTPProxy with virtualhost.tls: create it for this fqdn.',
             'ingress-nginx': 'Check the controller Service exposes 443 and the Ingress lists the host under spec.tls.',
           },
+        },
+        TLS_PROXY_PROTOCOL: {
+          status: 'fail',
+          why:
+            'The ingress expects PROXY protocol (ingress-nginx use-proxy-protocol: "true", nginx listen … ' +
+            'proxy_protocol, HAProxy accept-proxy) and the load balancer in front does not send it: the ingress ' +
+            'closes every connection as soon as the TLS ClientHello arrives, and the handshake completes only when ' +
+            'a PROXY protocol header comes first.',
+          fix: PROXY_PROTOCOL_FIX,
         },
         TLS_UNTRUSTED: {
           status: 'fail',
@@ -167,6 +204,9 @@ export function tlsHostCheck(role: Role): CheckDef<TlsEvidence> {
     judge(ev, ctx): Judgement {
       const host = ev.host;
       const where = `${ev.address}:${ev.port}`;
+      const proxied = ev.proxyProtocol;
+      if (ev.failure && proxied && !proxied.failure && proxied.chain.length)
+        return proxyProtocolJudgement(ev, { ...ev, ...proxied, failure: undefined }, ctx, role);
       if (ev.failure || !ev.chain.length) {
         const f = ev.failure;
         const why = !f
@@ -174,11 +214,13 @@ export function tlsHostCheck(role: Role): CheckDef<TlsEvidence> {
           : f.stage === 'connect'
             ? f.error
             : `TCP connected, then the TLS handshake failed: ${f.error}`;
+        // The PROXY protocol question was asked and did not help: say so, it rules that cause out.
+        const alsoProxied = proxied?.failure ? `; after a PROXY protocol header too: ${proxied.failure.error}` : '';
         return {
           status: 'fail',
           code: 'TLS_HANDSHAKE',
           host,
-          message: `no TLS session with ${where} for ${host}: ${why}`,
+          message: `no TLS session with ${where} for ${host}: ${why}${alsoProxied}`,
         };
       }
       const findings = tlsFindings(ev, ctx, role);
@@ -204,6 +246,32 @@ export function tlsHostCheck(role: Role): CheckDef<TlsEvidence> {
         ...(top!.fix ? { fix: top!.fix } : {}),
       };
     },
+  };
+}
+
+/**
+ * The handshake completes only behind a PROXY protocol header: that is the finding. What the certificate behind it
+ * would give is named in the message (fix the PROXY protocol and it is next), not as a second code.
+ */
+function proxyProtocolJudgement(ev: TlsEvidence, behind: TlsEvidence, ctx: RunContext, role: Role): Judgement {
+  const where = `${ev.address}:${ev.port}`;
+  const how = /closed/.test(ev.failure?.error ?? '') ? 'closes' : 'resets';
+  const findings = tlsFindings(behind, ctx, role);
+  const leaf = behind.chain[0]!;
+  const days = Math.floor((Date.parse(leaf.notAfter) - ctx.now().getTime()) / DAY);
+  const [top, ...rest] = findings;
+  const after = top
+    ? `behind the header: ${top.message}${rest.length ? ` (also: ${rest.map((f) => f.code).join(', ')})` : ''}`
+    : `behind the header: ${behind.protocol ?? 'TLS'}, certificate from ${shortName(leaf.issuer)} valid ${days} ` +
+      `more days`;
+  return {
+    status: 'fail',
+    code: 'TLS_PROXY_PROTOCOL',
+    host: ev.host,
+    message:
+      `${where} ${how} the connection for ${ev.host} as soon as the TLS ClientHello arrives, and the handshake ` +
+      `completes only after a PROXY protocol v1 header: the ingress expects PROXY protocol and the load balancer in ` +
+      `front does not send it (${after})`,
   };
 }
 

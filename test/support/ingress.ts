@@ -121,6 +121,10 @@ export interface SiteOptions {
   blockMetrics?: boolean;
   /** Raw nginx directives added to every routed server block (extra locations, gzip, ...). */
   extra?: string;
+  /** Raw nginx directives added to the server block of these hosts only (host → directives). */
+  hostExtra?: Record<string, string>;
+  /** proxy_pass target per host, instead of 127.0.0.1:<port> (an upstream block's name). */
+  hostProxyPass?: Record<string, string>;
   /** Offer HTTP/2 (ALPN h2), as ingress controllers do; default true. */
   http2?: boolean;
   /** Addresses to listen on (IPv6 without brackets); default 127.0.0.1 only. */
@@ -143,10 +147,10 @@ export function nginxSite(ing: Ingress, ports: ResponderPorts, o: SiteOptions): 
     [`sandbox.${d}`, backend.sandbox],
     [`*.sandbox.${d}`, backend.sandbox],
   ];
-  const location = (port: number) => [
+  const location = (port: number, target = `127.0.0.1:${port}`) => [
     ...(o.blockMetrics ? ['  location = /metrics { return 404; }'] : []),
     '  location / {',
-    `    proxy_pass http://127.0.0.1:${port};`,
+    `    proxy_pass http://${target};`,
     ...(o.upgrade === false
       ? []
       : [
@@ -184,7 +188,8 @@ export function nginxSite(ing: Ingress, ports: ResponderPorts, o: SiteOptions): 
         `  ssl_certificate_key ${ing.keyPath};`,
         `  client_max_body_size ${o.maxBody ?? '0'};`,
         ...(o.extra ? [`  ${o.extra}`] : []),
-        ...location(o.hostBackends?.[host] ?? port),
+        ...(o.hostExtra?.[host] ? [`  ${o.hostExtra[host]}`] : []),
+        ...location(o.hostBackends?.[host] ?? port, o.hostProxyPass?.[host]),
         '}',
       ].join('\n'),
     );
@@ -205,6 +210,8 @@ export interface HaproxyOptions {
   frontend?: string[];
   /** The address to bind; default 127.0.0.1 (any 127.x is the namespace's loopback). */
   address?: string;
+  /** Raw words appended to the bind line (`accept-proxy`: expect a PROXY protocol header first). */
+  bindExtra?: string;
 }
 
 /** A real haproxy terminating TLS in front of the responder; one timeout for idle client, server and tunnel. */
@@ -228,7 +235,8 @@ export async function startHaproxy(
     `  timeout server ${timeout}`,
     `  timeout tunnel ${timeout}`,
     'frontend fe',
-    `  bind ${opts.address ?? '127.0.0.1'}:${port} ssl crt ${ing.combinedPem} alpn ${opts.alpn ?? 'h2,http/1.1'}`,
+    `  bind ${opts.address ?? '127.0.0.1'}:${port} ssl crt ${ing.combinedPem} alpn ${opts.alpn ?? 'h2,http/1.1'}` +
+      (opts.bindExtra ? ` ${opts.bindExtra}` : ''),
     '  http-request set-header X-Forwarded-Proto https',
     ...(opts.frontend ?? []).map((l) => `  ${l}`),
     `  acl cp ${by} -i ${d} files.${d}`,
