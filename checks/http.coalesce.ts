@@ -129,12 +129,16 @@ const check: CheckDef<CoalesceEvidence> = {
       }
       const http = up.get(`http.${role}`);
       // A config mismatch (napUrl) is no routing fault: the host still answers as its own service.
-      if ((http?.status === 'fail' && http.code !== 'HTTP_CONFIG_MISMATCH') || http?.status === 'skip')
+      if (
+        (http?.status === 'fail' && http.code !== 'HTTP_CONFIG_MISMATCH') ||
+        http?.status === 'skip' ||
+        http?.code === 'HTTP_AUTH_GATE'
+      )
         return {
           ...out,
-          notCoalesced:
-            `http.${role} ${http.status === 'fail' ? `failed (${http.code})` : 'skipped'}: its own ` +
-            `route is judged there`,
+          notCoalesced: `http.${role} ${
+            http.status === 'skip' ? 'skipped' : `${http.status === 'warn' ? 'warned' : 'failed'} ` + `(${http.code})`
+          }: its own route is judged there`,
         };
       const ev = evidenceOf(up, `http.${role}`);
       if (ev)

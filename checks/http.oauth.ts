@@ -41,6 +41,8 @@ interface Finding {
 function usable(up: Upstream, role: Role): string | undefined {
   const r = up.get(`http.${role}`);
   if (!r) return `http.${role} did not run`;
+  // A gate answers its login instead: its redirect would be read as a wrong public URL.
+  if (r.code === 'HTTP_AUTH_GATE') return `an authentication gate answers for it (http.${role} HTTP_AUTH_GATE)`;
   if (
     r.status === 'pass' ||
     r.status === 'warn' ||

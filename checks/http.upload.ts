@@ -218,8 +218,20 @@ async function uploadHost(
 ): Promise<HostUpload> {
   const host = ctx.target.hosts[role];
   const http = up.get(`http.${role}`);
-  if (!http || http.status === 'skip' || (http.status === 'fail' && http.code !== 'HTTP_CONFIG_MISMATCH'))
-    return { role, host, notAsked: `http.${role} ${http ? (http.code ?? http.status) : 'not run'}` };
+  if (
+    !http ||
+    http.status === 'skip' ||
+    http.code === 'HTTP_AUTH_GATE' ||
+    (http.status === 'fail' && http.code !== 'HTTP_CONFIG_MISMATCH')
+  )
+    return {
+      role,
+      host,
+      notAsked:
+        http?.code === 'HTTP_AUTH_GATE'
+          ? `an authentication gate answers for it (http.${role} HTTP_AUTH_GATE)`
+          : `http.${role} ${http ? (http.code ?? http.status) : 'not run'}`,
+    };
   const responder = !!evidenceOf(up, `http.${role}`)?.responder;
   const path = responder ? `${WELL_KNOWN}/upload` : PLATFORM_PATH[role];
   const url = `${originFor(ctx, role)}${path}`;

@@ -173,6 +173,8 @@ const check: CheckDef<NetEvidence> = {
         if (!tlsRef?.chain?.length || !tlsRef.address)
           return { ...base, notTried: `no TLS session at ${tlsRef?.address ?? list[0]}: tls.${role} reports it` };
         const refAddress = tlsRef.address;
+        const gated = up.get(`http.${role}`)?.code === 'HTTP_AUTH_GATE';
+        if (gated) return { ...base, notTried: `an authentication gate answers for it (http.${role} HTTP_AUTH_GATE)` };
         const http = evidenceOf(up, `http.${role}`);
         const path = http?.responder ? WELL_KNOWN : HEALTH_PATH[role];
         const origin = originFor(ctx, role);

@@ -79,8 +79,8 @@ const check: CheckDef<WsH2Evidence> = {
         for (const id of [`http.${role}`, `ws.${role}`]) {
           const r = up.get(id);
           // A config mismatch (napUrl) leaves the route answering as it should: still worth trying.
-          if (r?.status === 'fail' && r.code !== 'HTTP_CONFIG_MISMATCH')
-            return { ...out, notTried: `${id} failed (${r.code}): judged there` };
+          if ((r?.status === 'fail' && r.code !== 'HTTP_CONFIG_MISMATCH') || r?.code === 'HTTP_AUTH_GATE')
+            return { ...out, notTried: `${id} ${r.status === 'warn' ? 'warned' : 'failed'} (${r.code}): judged there` };
         }
         const http = evidenceOf(up, `http.${role}`);
         const endpoint = http?.responder ? 'responder' : role === 'main' ? 'env-gateway' : 'none';
@@ -177,6 +177,13 @@ const check: CheckDef<WsH2Evidence> = {
     const aside = notAsked.length
       ? `; not asked: ${notAsked.map((h) => `${h.host} (${whyNotAsked(h)})`).join(', ')}`
       : '';
+    // Nothing connected at all: nothing was tested, whatever the reason (spec §3: skip, never pass).
+    if (!ev.hosts.some((h) => h.attempt && !h.attempt.connection.error))
+      return {
+        ...base,
+        status: 'skip',
+        message: `nothing to ask: ${notAsked.map((h) => `${h.host} (${whyNotAsked(h)})`).join(', ')}`,
+      };
     if (!asked.length)
       return {
         ...base,

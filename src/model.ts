@@ -33,6 +33,11 @@ export interface CodeMeta {
   status: Exclude<Status, 'pass'>;
   /** A milder case of the same finding has this status (HTTP_BODY_LIMIT: a limit above 50 MiB only warns). */
   alsoStatus?: Exclude<Status, 'pass'>;
+  /**
+   * Whatever its status, nothing behind this answer can be seen: the checks that need this one skip with it as the
+   * reason (HTTP_AUTH_GATE warns on browsers.<d>, and a WebSocket to it would only meet the gate again).
+   */
+  blocksDependents?: true;
   /** Why this happens, in the user's words. */
   why: string;
   fix: Fix;

@@ -1,7 +1,18 @@
 // http.<role>: the host reaches its own service with Host preserved, and the service agrees on the domain.
 import { assumedModuleHint, moduleOfRole } from '../../src/modules.js';
 import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
-import { httpGet, type HttpExchange } from '../../src/probes/http.js';
+import { httpGet, httpRepeat, type HttpExchange } from '../../src/probes/http.js';
+import {
+  frameVerdict,
+  gateOf,
+  judgeGate,
+  judgeIntermittent,
+  tally,
+  tokenEndpointPublic,
+  answerKey,
+  type Gate,
+  type Tally,
+} from './front.js';
 import {
   addressFor,
   detectController,
@@ -37,6 +48,12 @@ export interface HttpRoleEvidence {
   responder?: ResponderIdentity;
   fingerprint?: Fingerprint;
   controller?: string;
+  /** An authentication gate answered instead of the service (HTTP_AUTH_GATE). */
+  gate?: Gate;
+  /** <d> behind a gate: nap-cp's public token endpoint (POST /api/oauth/token with {}) through it. */
+  token?: HttpExchange;
+  /** The identifying request (GET /) six times, each on its own connection: a broken replica shows here. */
+  repeats?: Tally;
   /**
    * http.preview: the SANDBOX_DOMAIN nap-sandbox runs with, from http.sandbox's public /api/config (absent when
    * that was not read). nap-sandbox treats only hosts under it as previews.
@@ -141,6 +158,55 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
             'Set WEB_PUBLIC_URL (https://<d> behind an ingress; http://<NAP_HOST>:<NAP_NODE_PORT> in NodePort ' +
             'mode) and SANDBOX_DOMAIN = sandbox.<d> in values.env, then re-run install.sh.',
         },
+        HTTP_AUTH_GATE: {
+          status: 'fail',
+          alsoStatus: 'warn',
+          blocksDependents: true,
+          why:
+            'An authentication gate (oauth2-proxy behind ingress-nginx auth-url/auth-signin, Authelia, forward-auth, ' +
+            'Cloudflare Access, IAP) answers instead of the service, for every request, POSTs and WebSocket ' +
+            'upgrades included. files.<d> and the previews are public by design, and <d> has paths the ' +
+            "platform's own pods and anonymous clients call without a session (POST /api/oauth/token during every " +
+            'login of nap-browser and nap-sandbox, /env-gateway, /mcp, /s/): a gate there fails; on browsers.<d> ' +
+            'or sandbox.<d>, or on a <d> whose public paths pass, it warns. The checks behind it skip.',
+          fix:
+            'Exempt files.<d>, *.sandbox.<d> and the public paths of <d> (/s/, /sk/, /.well-known/agent-skills, ' +
+            '/api/shares/public/, /api/oauth/token, /api/oauth/userinfo, /env-gateway, /env/v1/, /mcp) from the ' +
+            'gate: with ingress-nginx, an Ingress of their own without the auth-url/auth-signin annotations.',
+        },
+        HTTP_INTERMITTENT: {
+          status: 'fail',
+          why:
+            'The same request, sent six times on separate connections, got different answers: one endpoint behind ' +
+            'the route is broken, or two routes or ingress controllers claim the host. Users meet the failure ' +
+            'now and then, and a one-shot check passes or fails at random.',
+          fix:
+            "Find the endpoint that answers otherwise (the Service's endpoints, their logs and readiness probes) " +
+            'or the second route or controller for the host, and remove it.',
+        },
+        ...(role === 'browsers'
+          ? {
+              HTTP_FRAME_BLOCKED: {
+                status: 'fail' as const,
+                why:
+                  'The web UI on <d> embeds the remote browser from browsers.<d> in an iframe; an X-Frame-Options ' +
+                  '(DENY, SAMEORIGIN) or a CSP frame-ancestors on browsers.<d> that does not allow https://<d> ' +
+                  '(often added by a global security-headers policy) leaves it blank.',
+                fix: {
+                  general:
+                    'Let https://<d> frame browsers.<d>: drop X-Frame-Options there and send ' +
+                    'Content-Security-Policy: frame-ancestors https://<d> (browsers honour frame-ancestors over ' +
+                    'X-Frame-Options).',
+                  'ingress-nginx':
+                    'Exclude browsers.<d> from the add-headers ConfigMap (or the server-snippet) that sets ' +
+                    'X-Frame-Options, and add more_set_headers "Content-Security-Policy: frame-ancestors https://<d>".',
+                  traefik:
+                    'In the headers middleware on browsers.<d>: frameDeny: false, and contentSecurityPolicy: ' +
+                    '"frame-ancestors https://<d>".',
+                },
+              },
+            }
+          : {}),
         HTTP_UNEXPECTED: {
           status: 'fail',
           why: 'The host answered something that is neither a NAP service nor a known proxy error.',
@@ -163,6 +229,7 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
       const address = addressFor(ctx, role, up);
       const host = ctx.target.hosts[role];
       const origin = originFor(ctx, role);
+      const repeated = httpRepeat({ url: `${origin}/`, address, timeoutMs: ctx.timeoutMs, signal: tools.signal }, 6);
       const results = await Promise.all(
         HTTP_PATHS.map((p) =>
           tools.probe(`http:${origin}${p}@${address}`, () =>
@@ -170,6 +237,21 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
           ),
         ),
       );
+      const gate = gateOf(results[HTTP_PATHS.indexOf('/')], host);
+      // Behind a gate, <d>'s public paths tell a gate that spares them from one that blocks the platform itself.
+      const token =
+        gate && role === 'main'
+          ? await httpGet({
+              url: `${origin}/api/oauth/token`,
+              address,
+              timeoutMs: ctx.timeoutMs,
+              signal: tools.signal,
+              method: 'POST',
+              body: '{}',
+              headers: { 'content-type': 'application/json' },
+            })
+          : undefined;
+      const repeats = tally(await repeated);
       const exchanges = Object.fromEntries(HTTP_PATHS.map((p, i) => [p, results[i]!]));
       const responder = responderIdentity(exchanges[WELL_KNOWN]);
       const fp = fingerprint(exchanges);
@@ -180,6 +262,9 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
       const { sandboxDomain } = role === 'preview' ? sandboxConfigOf(evidenceOf(up, 'http.sandbox')) : {};
       return {
         ...(typeof sandboxDomain === 'string' ? { sandboxDomain } : {}),
+        ...(gate ? { gate } : {}),
+        ...(token ? { token } : {}),
+        repeats,
         host,
         address,
         connectedTo,
@@ -248,6 +333,14 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
       code: 'HTTP_UNEXPECTED',
       message: `no HTTP answer from ${host} at ${ev.address}: ${root.error.message}`,
     };
+  // Answers that differ from one connection to the next first: any single one of them would mislead.
+  if (ev.repeats) {
+    const good = ev.repeats.answers.find((a) => !/^(5\d\d|no answer)/.test(a.answer))?.answer;
+    const intermittent = judgeIntermittent(ev.repeats, host, good);
+    if (intermittent) return { ...intermittent, ...(controller ? { controller } : {}) };
+  }
+  if (ev.gate && !ev.responder && !ev.fingerprint)
+    return judgeGate(ev.gate, role, host, ctx.target.domain, tokenEndpointPublic(ev.token));
 
   if (ev.responder) {
     const r = ev.responder;
@@ -341,6 +434,22 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
   }
   const who = ev.responder ? `${ev.responder.service} (responder)` : describe(expected);
   const proto = ev.responder?.forwardedProto ? `, X-Forwarded-Proto ${ev.responder.forwardedProto}` : '';
+  if (role === 'browsers') {
+    // The web UI on <d> shows the remote browser from browsers.<d> in an iframe.
+    const parent = expectedPublicOrigin(ctx, 'main');
+    const frame = frameVerdict(root.headers, expectedPublicOrigin(ctx, 'browsers'), parent);
+    if (frame.blocked)
+      return {
+        ...base,
+        status: 'fail',
+        code: 'HTTP_FRAME_BLOCKED',
+        message:
+          `${host} answers with ${frame.header}, which does not let ${parent} frame it: the web UI shows the ` +
+          `remote browser in an iframe from ${host}, which stays blank; ${who} does not send it, so a ` +
+          'security-headers policy in front added it (an ingress-wide add-headers or server-snippet, a headers ' +
+          'middleware, a CDN rule)',
+      };
+  }
   return { ...base, status: 'pass', message: `${who}, Host preserved${proto}` };
 }
 

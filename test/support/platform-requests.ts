@@ -42,6 +42,10 @@ export const NOT_REQUESTS: Record<string, string> = {
   '/oauth/authorize': 'http.oauth: the path the login redirect must name, read from a Location',
   '/api/auth/callback': 'http.oauth: the redirect_uri path the login redirect must carry, read from a Location',
   '/udp': 'turn.relay: text of a remediation (49152-49252/udp), not a path',
+  // HTTP_AUTH_GATE's fix lists <d>'s public paths to exempt from a gate (checks/_lib/front.ts); none is requested.
+  '/sk/': 'HTTP_AUTH_GATE: a public path to exempt from a gate, named in the fix',
+  '/.well-known/agent-skills': 'HTTP_AUTH_GATE: a public path to exempt from a gate, named in the fix',
+  '/env/v1/': 'HTTP_AUTH_GATE: a public path to exempt from a gate, named in the fix',
 };
 
 export function platformRequests(d: string): PlatformRequest[] {
