@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { activeRoles } from '../src/modules.js';
-import type { CheckDef, Controller, Judgement, RunContext, Upstream } from '../src/model.js';
+import type { CheckDef, Controller, GatherTools, Judgement, RunContext, Upstream } from '../src/model.js';
 import { httpGet } from '../src/probes/http.js';
 import type { RawAnswer } from '../src/probes/raw-http.js';
 import { expectProbe, streamBody, type BodyTransfer, type ExpectAnswer } from '../src/probes/upload.js';
@@ -193,6 +193,18 @@ const check: CheckDef<UploadEvidence> = {
   appliesTo: (ctx) =>
     ctx.mode === 'nodeport' ? 'NodePort mode: no proxy between the users and the services to limit bodies' : true,
   after: (ctx) => activeRoles(ctx.modules, ROLES).flatMap((r) => [...dnsAfter(ctx, r), `http.${r}`]),
+  // The largest size to the responder's path as soon as the address is known, beside the http checks, not after
+  // them: on a healthy install that one question is all, and the fast run's tail stays where it was.
+  early: {
+    after: (ctx) => activeRoles(ctx.modules, ROLES).flatMap((r) => dnsAfter(ctx, r)),
+    start(ctx, up, tools) {
+      setMaxListeners(100, tools.signal);
+      for (const role of activeRoles(ctx.modules, ROLES))
+        void tools.probe(largestKey(ctx, role), () =>
+          largestAsk(ctx, role, `${originFor(ctx, role)}${WELL_KNOWN}/upload`, addressFor(ctx, role, up), tools.signal),
+        );
+    },
+  },
   // The real body runs beside the holds, in the time they take anyway.
   deadlineMs: (ctx) => (ctx.noHold ? 0 : ctx.holdS * 1000) + 6 * ctx.timeoutMs + 2000,
   async gather(ctx, up, tools) {
@@ -201,12 +213,18 @@ const check: CheckDef<UploadEvidence> = {
     const size = ctx.uploadBytes ?? 100 * MiB;
     const steps = [...new Set([...UPLOAD_STEPS.filter((s) => s < size), size])];
     const hosts = await Promise.all(
-      activeRoles(ctx.modules, ROLES).map((role) => uploadHost(ctx, role, up, steps, size, tools.signal)),
+      activeRoles(ctx.modules, ROLES).map((role) => uploadHost(ctx, role, up, steps, size, tools)),
     );
     return { uploadBytes: size, hosts };
   },
   judge: judgeUpload,
 };
+
+const largestKey = (ctx: RunContext, role: UploadRole) => `http.upload:${role}:${ctx.uploadBytes}:responder`;
+function largestAsk(ctx: RunContext, role: UploadRole, url: string, address: string, signal: AbortSignal) {
+  const size = ctx.uploadBytes ?? 100 * MiB;
+  return expectProbe({ url, address, size, timeoutMs: ctx.timeoutMs, waitMs: Math.min(ctx.timeoutMs, 3000), signal });
+}
 
 async function uploadHost(
   ctx: RunContext,
@@ -214,8 +232,9 @@ async function uploadHost(
   up: Upstream,
   steps: number[],
   size: number,
-  signal: AbortSignal,
+  tools: GatherTools,
 ): Promise<HostUpload> {
+  const { signal } = tools;
   const host = ctx.target.hosts[role];
   const http = up.get(`http.${role}`);
   if (
@@ -240,7 +259,11 @@ async function uploadHost(
   const ask = (s: number) => expectProbe({ url, address, size: s, timeoutMs: ctx.timeoutMs, waitMs, signal });
   // The largest size first: a proxy that lets it on needs no other question (one connection on a healthy install,
   // so the fast run stays fast); otherwise every step at once brackets the limit.
-  const declaredP = ask(size).then(async (largest) =>
+  // With the responder the largest size was asked early (the same question, picked up here).
+  const first = responder
+    ? tools.probe(largestKey(ctx, role), () => largestAsk(ctx, role, url, address, signal))
+    : ask(size);
+  const declaredP = first.then(async (largest) =>
     verdictOf(largest) === 'accepted' ? [largest] : [...(await Promise.all(steps.slice(0, -1).map(ask))), largest],
   );
   const realSkipped = !responder

@@ -1,7 +1,8 @@
 // http.<role>: the host reaches its own service with Host preserved, and the service agrees on the domain.
 import { assumedModuleHint, moduleOfRole } from '../../src/modules.js';
 import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
-import { httpGet, httpRepeat, type HttpExchange } from '../../src/probes/http.js';
+import { httpGet, type HttpExchange } from '../../src/probes/http.js';
+import { httpRepeat } from '../../src/probes/raw-http.js';
 import {
   frameVerdict,
   gateOf,
@@ -229,14 +230,13 @@ export function httpRoleCheck(role: Role): CheckDef<HttpRoleEvidence> {
       const address = addressFor(ctx, role, up);
       const host = ctx.target.hosts[role];
       const origin = originFor(ctx, role);
-      const repeated = httpRepeat({ url: `${origin}/`, address, timeoutMs: ctx.timeoutMs, signal: tools.signal }, 6);
-      const results = await Promise.all(
-        HTTP_PATHS.map((p) =>
-          tools.probe(`http:${origin}${p}@${address}`, () =>
-            httpGet({ url: origin + p, address, timeoutMs: ctx.timeoutMs, signal: tools.signal }),
-          ),
+      const asked = HTTP_PATHS.map((p) =>
+        tools.probe(`http:${origin}${p}@${address}`, () =>
+          httpGet({ url: origin + p, address, timeoutMs: ctx.timeoutMs, signal: tools.signal }),
         ),
       );
+      const repeated = httpRepeat({ url: `${origin}/`, address, timeoutMs: ctx.timeoutMs, signal: tools.signal }, 6);
+      const results = await Promise.all(asked);
       const gate = gateOf(results[HTTP_PATHS.indexOf('/')], host);
       // Behind a gate, <d>'s public paths tell a gate that spares them from one that blocks the platform itself.
       const token =

@@ -34,8 +34,6 @@ export interface HttpGetOptions {
   /** Default GET; a POST carries `body` (the token endpoint's `{}`). */
   method?: 'GET' | 'POST';
   body?: string;
-  /** Send on this dispatcher instead of the shared kept-alive one (httpRepeat's separate connections). */
-  dispatcher?: Dispatcher;
 }
 
 /** A lookup that answers every name with one address: the name still drives SNI and Host. */
@@ -87,7 +85,7 @@ function agentFor(address: string, timeoutMs: number): Dispatcher {
 export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
-  const agent = o.dispatcher ?? agentFor(o.address, o.timeoutMs);
+  const agent = agentFor(o.address, o.timeoutMs);
   const signal = o.signal
     ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs * 2)])
     : AbortSignal.timeout(o.timeoutMs * 2);
@@ -136,27 +134,5 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
     const code = err.code ?? err.cause?.code ?? err.name ?? 'ERROR';
     const message = err.cause?.message ? `${err.message}: ${err.cause.message}` : err.message;
     return { url: o.url, address: o.address, error: { code, message }, ms: ms() };
-  }
-}
-
-/**
- * The same request `times` times at once, each on a connection of its own (one agent of `times` connections, so
- * TLS sessions resume and the extra handshakes cost little): what a broken replica or a second claimant of the
- * host shows, one answer in several, where a kept-alive connection would hear one backend only.
- */
-export async function httpRepeat(o: HttpGetOptions, times: number): Promise<HttpExchange[]> {
-  const timer = phaseTimer({ lookup: pinnedLookup(o.address), ...UNVERIFIED_TLS, timeout: o.timeoutMs });
-  const agent = new Agent({
-    connect: timer.connector,
-    headersTimeout: o.timeoutMs,
-    bodyTimeout: o.timeoutMs,
-    maxHeaderSize: 64 * 1024,
-    connections: times,
-    pipelining: 0,
-  });
-  try {
-    return await Promise.all(Array.from({ length: times }, () => httpGet({ ...o, dispatcher: agent })));
-  } finally {
-    await agent.close().catch(() => {});
   }
 }

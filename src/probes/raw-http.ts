@@ -3,7 +3,7 @@
 // that starts only after a long wait. Every step has a deadline; whatever arrives is evidence, not an exception.
 import net from 'node:net';
 import tls from 'node:tls';
-import { UNVERIFIED_TLS } from './http.js';
+import { UNVERIFIED_TLS, type HttpExchange, type HttpGetOptions } from './http.js';
 
 export interface RawAnswer {
   status: number;
@@ -16,12 +16,25 @@ const MAX_HEAD = 64 * 1024;
 const MAX_BODY = 2048;
 
 /** Opens a socket to `address` for `url` (TLS with SNI = the URL's host for https), within `timeoutMs`. */
-export function openSocket(url: URL, address: string, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
+export function openSocket(
+  url: URL,
+  address: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  session?: Buffer,
+): Promise<net.Socket> {
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   return new Promise((resolve, reject) => {
     const sock =
       url.protocol === 'https:'
-        ? tls.connect({ host: address, port, servername: url.hostname, ALPNProtocols: ['http/1.1'], ...UNVERIFIED_TLS })
+        ? tls.connect({
+            host: address,
+            port,
+            servername: url.hostname,
+            ALPNProtocols: ['http/1.1'],
+            ...UNVERIFIED_TLS,
+            ...(session ? { session } : {}),
+          })
         : net.connect({ host: address, port });
     const fail = (err: Error) => {
       cleanup();
@@ -120,4 +133,83 @@ export class ResponseReader {
 export function endOf(err: NodeJS.ErrnoException | undefined): 'reset' | 'eof' | 'error' {
   if (!err) return 'eof';
   return err.code === 'ECONNRESET' || err.code === 'EPIPE' ? 'reset' : 'error';
+}
+
+/** One GET on a connection of its own (Connection: close), as an HttpExchange: status, headers, up to 2 KiB of body. */
+export async function rawGet(
+  urlText: string,
+  address: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  session?: { resume?: Buffer; onSession?: (s: Buffer) => void },
+): Promise<HttpExchange> {
+  const started = performance.now();
+  const ms = () => Math.round(performance.now() - started);
+  const url = new URL(urlText);
+  let sock: net.Socket;
+  try {
+    sock = await openSocket(url, address, timeoutMs, signal, session?.resume);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return { url: urlText, address, error: { code: err.code ?? 'ERROR', message: err.message }, ms: ms() };
+  }
+  const got = sock instanceof tls.TLSSocket ? sock.getSession() : undefined;
+  if (got) session?.onSession?.(got);
+  const reader = new ResponseReader();
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (err?: { code: string; message: string }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      sock.destroy();
+      const a = reader.final;
+      resolve(
+        a
+          ? { url: urlText, address, status: a.status, headers: a.headers, body: a.body, ms: ms() }
+          : {
+              url: urlText,
+              address,
+              error: err ?? { code: 'UND_ERR_SOCKET', message: reader.garbled ?? 'closed without an answer' },
+              ms: ms(),
+            },
+      );
+    };
+    const onAbort = () => done({ code: 'ABORT_ERR', message: 'aborted' });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => done({ code: 'UND_ERR_HEADERS_TIMEOUT', message: 'no answer in time' }), timeoutMs);
+    sock.on('data', (chunk: Buffer) => {
+      reader.feed(chunk);
+      if (reader.garbled || (reader.final && reader.bodyDone)) done();
+    });
+    sock.on('error', (e: NodeJS.ErrnoException) => done({ code: e.code ?? 'ERROR', message: e.message }));
+    sock.on('close', () => done());
+    sock.write(requestHead('GET', url, { Accept: '*/*', Connection: 'close' }));
+  });
+}
+
+/**
+ * The same request `times` times at once, each on a connection of its own: what a broken replica or a second
+ * claimant of the host shows, one answer in several, where a kept-alive connection would hear one backend only.
+ * Written by hand on plain sockets: an undici connection instantiates its own llhttp WebAssembly parser, and thirty
+ * of them (six per host) cost the fast run ~30 ms of CPU on its critical path.
+ */
+export async function httpRepeat(o: HttpGetOptions, times: number): Promise<HttpExchange[]> {
+  // The first connection's TLS session, once it has one, lets the others resume: a full handshake costs the
+  // ingress a signature each, thirty of them in a fast run.
+  let resume: Buffer | undefined;
+  let ready!: () => void;
+  const sessionKnown = new Promise<void>((r) => (ready = r));
+  const first = rawGet(o.url, o.address, o.timeoutMs, o.signal, {
+    onSession: (s) => {
+      resume = s;
+      ready();
+    },
+  }).finally(() => ready());
+  await sessionKnown;
+  const rest = Array.from({ length: times - 1 }, () =>
+    rawGet(o.url, o.address, o.timeoutMs, o.signal, resume ? { resume } : undefined),
+  );
+  return Promise.all([first, ...rest]);
 }

@@ -27,8 +27,11 @@ export interface ExpectProbeOptions {
   signal?: AbortSignal;
 }
 
-/** After a 100 Continue, how long a final answer may take to follow (nap-cp: 401 at once; nginx: none). */
-const AFTER_CONTINUE_MS = 250;
+/**
+ * After a 100 Continue, a final answer that is already in the same read is kept (nap-cp's 401 comes with it); none
+ * is waited for: the proxy has let the size on, which is the question (nginx sends nothing more without the body).
+ */
+const AFTER_CONTINUE_MS = 0;
 
 export async function expectProbe(o: ExpectProbeOptions): Promise<ExpectAnswer> {
   const started = performance.now();
