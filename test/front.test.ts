@@ -7,7 +7,6 @@
 //   - a broken replica: an upstream of two servers, the second answering 503: HTTP_INTERMITTENT with the tally;
 //   - X-Frame-Options DENY on browsers.<d>: HTTP_FRAME_BLOCKED quoting it; CSP frame-ancestors https://<d> passes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, withChecks, type JsonCheck } from './harness/cli.js';
 import { startNginx } from './harness/nginx.js';
 import { runCleanups } from './harness/proc.js';
 import {
@@ -18,6 +17,7 @@ import {
   type Ingress,
   type ResponderPorts,
 } from './support/ingress.js';
+import { failuresOf, runAt, warningsOf } from './support/run-at.js';
 
 const D = 'nap.test';
 const PORTS: ResponderPorts = { cp: 3000, browser: 3005, sandbox: 3006 };
@@ -71,32 +71,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(runCleanups);
 
-async function run(address: string, extra: string[] = []) {
-  const r = await runCli(
-    ing.ns,
-    [
-      '--domain',
-      D,
-      '--ingress-ip',
-      address,
-      '--ca-file',
-      ing.rootPem,
-      '--format',
-      'json',
-      // No coturn and no plain-HTTP listener here: what is tested is the HTTPS path.
-      '--skip',
-      'turn,http.redirect',
-      ...extra,
-    ],
-    { timeoutMs: 150_000 },
-  );
-  return withChecks(r);
-}
-
-const failures = (r: { json?: { checks: JsonCheck[] } }) =>
-  (r.json?.checks ?? []).filter((c) => c.status === 'fail').map((c) => `${c.id} ${c.code}`);
-const warnings = (r: { json?: { checks: JsonCheck[] } }) =>
-  (r.json?.checks ?? []).filter((c) => c.status === 'warn').map((c) => `${c.id} ${c.code}`);
+const run = (address: string, extra: string[] = []) => runAt(ing, address, extra);
+const failures = failuresOf;
+const warnings = warningsOf;
 
 function expectGateEverywhere(r: Awaited<ReturnType<typeof run>>) {
   expect(failures(r).sort()).toEqual(

@@ -7,7 +7,7 @@
 //   - nginx proxy_read_timeout 4s and HAProxy timeout server 5s: the stream holds and the wait are cut together,
 //     and the wait says it shares the streams' cut (one cause, one fix).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, withChecks, type JsonCheck } from './harness/cli.js';
+import { runCli, type JsonCheck } from './harness/cli.js';
 import { startNginx } from './harness/nginx.js';
 import { runCleanups } from './harness/proc.js';
 import { startCaddy } from './support/caddy.js';
@@ -20,6 +20,7 @@ import {
   type Ingress,
   type ResponderPorts,
 } from './support/ingress.js';
+import { failuresOf, runAt } from './support/run-at.js';
 import { startVarnish } from './support/varnish.js';
 
 const D = 'nap.test';
@@ -72,34 +73,11 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(runCleanups);
 
-async function run(address: string, extra: string[] = []) {
-  const r = await runCli(
-    ing.ns,
-    [
-      '--domain',
-      D,
-      '--ingress-ip',
-      address,
-      '--ca-file',
-      ing.rootPem,
-      '--format',
-      'json',
-      '--skip',
-      // No coturn and no plain-HTTP listener here: what is tested is the HTTPS path.
-      'turn,http.redirect',
-      ...extra,
-    ],
-    { timeoutMs: 150_000 },
-  );
-  return withChecks(r);
-}
+const run = (address: string, extra: string[] = []) => runAt(ing, address, extra);
 
 const upload = (r: { byId: Record<string, JsonCheck> }) => r.byId['http.upload']!;
-/** The failures of a run but the ones a test expects, as lines that say what they were. */
-const otherFailures = (r: { json?: { checks: JsonCheck[] } }, expected: string[] = []) =>
-  (r.json?.checks ?? [])
-    .filter((c) => c.status === 'fail' && !expected.includes(c.id))
-    .map((c) => `${c.id} ${c.code} ${c.message}`);
+/** The failures of a run but the ones a test expects. */
+const otherFailures = (r: Parameters<typeof failuresOf>[0], expected: string[] = []) => failuresOf(r, expected);
 
 describe('request bodies (http.upload)', () => {
   it('a fast run (--no-hold) finds the declared-size limits and says what it did not measure', async () => {

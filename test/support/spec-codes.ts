@@ -6,6 +6,19 @@ import { loadChecks } from '../../src/registry.js';
 const roles = (ids: readonly string[], codes: string[]) => Object.fromEntries(ids.map((id) => [id, codes]));
 const STREAM_ROLES = ROLES.filter((r) => r !== 'files');
 
+const HTTP_CODES = [
+  'HTTP_DEFAULT_BACKEND',
+  'HTTP_BAD_GATEWAY',
+  'HTTP_NO_ENDPOINTS',
+  'HTTP_GATEWAY_TIMEOUT',
+  'HTTP_WRONG_SERVICE',
+  'HTTP_HOST_REWRITTEN',
+  'HTTP_CONFIG_MISMATCH',
+  'HTTP_UNEXPECTED',
+  'HTTP_AUTH_GATE',
+  'HTTP_INTERMITTENT',
+];
+
 export const CONTRACT: Record<string, string[]> = {
   'config.values': ['CONFIG_MISMATCH'],
   'env.proxy': ['ENV_PROXY'],
@@ -33,33 +46,10 @@ export const CONTRACT: Record<string, string[]> = {
   ),
   ...roles(
     ROLES.map((r) => `http.${r}`),
-    [
-      'HTTP_DEFAULT_BACKEND',
-      'HTTP_BAD_GATEWAY',
-      'HTTP_NO_ENDPOINTS',
-      'HTTP_GATEWAY_TIMEOUT',
-      'HTTP_WRONG_SERVICE',
-      'HTTP_HOST_REWRITTEN',
-      'HTTP_CONFIG_MISMATCH',
-      'HTTP_UNEXPECTED',
-      'HTTP_AUTH_GATE',
-      'HTTP_INTERMITTENT',
-    ],
+    HTTP_CODES,
   ),
   // http.browsers alone: the web UI on <d> frames it (spec §3, contract 3).
-  'http.browsers': [
-    'HTTP_DEFAULT_BACKEND',
-    'HTTP_BAD_GATEWAY',
-    'HTTP_NO_ENDPOINTS',
-    'HTTP_GATEWAY_TIMEOUT',
-    'HTTP_WRONG_SERVICE',
-    'HTTP_HOST_REWRITTEN',
-    'HTTP_CONFIG_MISMATCH',
-    'HTTP_UNEXPECTED',
-    'HTTP_AUTH_GATE',
-    'HTTP_INTERMITTENT',
-    'HTTP_FRAME_BLOCKED',
-  ],
+  'http.browsers': [...HTTP_CODES, 'HTTP_FRAME_BLOCKED'],
   'http.redirect': ['HTTP_NO_REDIRECT'],
   'http.exposure': ['HTTP_METRICS_PUBLIC'],
   'http.oauth': ['HTTP_OAUTH_MISMATCH'],
