@@ -196,7 +196,12 @@ const check: CheckDef<UploadEvidence> = {
   // The largest size to the responder's path as soon as the address is known, beside the http checks, not after
   // them: on a healthy install that one question is all, and the fast run's tail stays where it was.
   early: {
-    after: (ctx) => activeRoles(ctx.modules, ROLES).flatMap((r) => dnsAfter(ctx, r)),
+    // After tls.* too: the question then resumes its TLS session instead of a full handshake of its own.
+    after: (ctx) =>
+      activeRoles(ctx.modules, ROLES).flatMap((r) => [
+        ...dnsAfter(ctx, r),
+        ...(ctx.mode === 'nodeport' ? [] : [`tls.${r}`]),
+      ]),
     start(ctx, up, tools) {
       setMaxListeners(100, tools.signal);
       for (const role of activeRoles(ctx.modules, ROLES))

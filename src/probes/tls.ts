@@ -1,4 +1,5 @@
 // One TLS handshake to an address with SNI = the host, trusting nothing so that we see exactly what was sent.
+import { rememberSession } from './tls-sessions.js';
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -206,6 +207,8 @@ function handshake(o: TlsProbeOptions, legacy: boolean, proxy: boolean): Promise
       });
       sock = s;
       s.once('secureConnect', () => {
+        const session = !proxy && !legacy ? s.getSession() : undefined;
+        if (session) rememberSession(o.address, o.port, o.host, session);
         done({
           protocol: s.getProtocol() ?? undefined,
           cipher: s.getCipher()?.name,
