@@ -4,6 +4,7 @@
 // proxy-body-size (1m) refuses all of them with 413 before the service sees a byte.
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { inert } from '../src/inert.js';
 import { activeRoles } from '../src/modules.js';
 import type { CheckDef, Controller, GatherTools, Judgement, RunContext, Upstream } from '../src/model.js';
 import { httpGet } from '../src/probes/http.js';
@@ -148,7 +149,9 @@ function refuser(
         'Content-Length).',
     };
   return {
-    name: a ? `the proxy that answered ${a.status}${server ? ` (Server: ${server})` : ''}` : 'a proxy on the path',
+    name: a
+      ? `the proxy that answered ${a.status}${server ? ` (Server: ${inert(server)})` : ''}`
+      : 'a proxy on the path',
     fix:
       `Raise the request body limit on every layer in front of NAP to ${m} MiB or more: ingress-nginx ` +
       'proxy-body-size, nginx client_max_body_size, Caddy request_body max_size, Traefik buffering ' +

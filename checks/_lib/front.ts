@@ -1,6 +1,7 @@
 // Faults that sit in front of the platform, between the user and the services, read from what a host answered:
 // an authentication gate answering instead of the service, one answer in several differing (a broken replica or a
 // second claimant of the host), and a framing policy that blanks the remote browser inside the web UI.
+import { inert } from '../../src/inert.js';
 import type { Judgement, Role } from '../../src/model.js';
 import type { HttpExchange } from '../../src/probes/http.js';
 import { htmlTitle, parseJson } from './routing.js';
@@ -43,7 +44,7 @@ export function gateOf(root: HttpExchange | undefined, host: string): Gate | und
   const h = root.headers ?? {};
   const challenge = h['www-authenticate'] ?? h['proxy-authenticate'];
   if ((root.status === 401 || root.status === 407) && challenge)
-    return { status: root.status, challenge, kind: gateKind(undefined, challenge) };
+    return { status: root.status, challenge: inert(challenge), kind: gateKind(undefined, challenge) };
   const location = h.location;
   if (root.status < 300 || root.status >= 400 || !location) return undefined;
   let to: URL;
@@ -54,7 +55,12 @@ export function gateOf(root: HttpExchange | undefined, host: string): Gate | und
   }
   const sameHost = to.hostname.toLowerCase() === host.toLowerCase();
   if (sameHost && !SAME_ORIGIN_LOGIN.test(to.pathname)) return undefined;
-  return { status: root.status, location, origin: to.origin, kind: gateKind(location, undefined) };
+  return {
+    status: root.status,
+    location: inert(location),
+    origin: inert(to.origin),
+    kind: gateKind(location, undefined),
+  };
 }
 
 /** nap-cp's public token endpoint answered as the platform does: the gate lets <d>'s public paths through. */
@@ -88,7 +94,7 @@ const GATE_BREAKS: Record<Role, string> = {
 export function judgeGate(gate: Gate, role: Role, host: string, domain: string, publicOk: boolean): Judgement {
   const what =
     gate.location !== undefined
-      ? `${gate.status} to ${gate.origin}${new URL(gate.location, `https://${host}`).pathname}`
+      ? `${gate.status} to ${gate.origin}${inert(new URL(gate.location, `https://${host}`).pathname)}`
       : `${gate.status} with ${gate.challenge}`;
   const failing = role === 'files' || role === 'preview' || (role === 'main' && !publicOk);
   const breaks =
@@ -116,13 +122,13 @@ export function judgeGate(gate: Gate, role: Role, host: string, domain: string, 
 
 /** What a check tells answers apart by: status, the redirect's path, the page title or the start of the body. */
 export function answerKey(ex: HttpExchange): string {
-  if (ex.error) return `no answer (${ex.error.code})`;
+  if (ex.error) return `no answer (${inert(ex.error.code)})`;
   const loc = ex.headers?.location;
-  if (loc) return `${ex.status} to ${loc.replace(/\?.*$/, '')}`;
+  if (loc) return `${ex.status} to ${inert(loc.replace(/\?.*$/, ''))}`;
   const title = htmlTitle(ex);
-  if (title !== undefined) return `${ex.status} "${title}"`;
+  if (title !== undefined) return `${ex.status} "${inert(title)}"`;
   const body = (ex.body ?? '').replace(/\s+/g, ' ').trim().slice(0, 60);
-  return `${ex.status}${body ? ` ${JSON.stringify(body)}` : ''}`;
+  return `${ex.status}${body ? ` ${inert(JSON.stringify(body))}` : ''}`;
 }
 
 export interface Tally {
@@ -135,7 +141,7 @@ export function tally(exchanges: HttpExchange[]): Tally {
   const by = new Map<string, { count: number; server?: string }>();
   for (const ex of exchanges) {
     const k = answerKey(ex);
-    const cur = by.get(k) ?? { count: 0, ...(ex.headers?.server ? { server: ex.headers.server } : {}) };
+    const cur = by.get(k) ?? { count: 0, ...(ex.headers?.server ? { server: inert(ex.headers.server) } : {}) };
     cur.count++;
     by.set(k, cur);
   }
@@ -200,10 +206,10 @@ export function frameVerdict(
       const portOk = !m[4] ? parent.port === '' : m[4] === '*' || m[4] === port;
       return hostOk && portOk;
     });
-    return allowed ? { blocked: false } : { blocked: true, header: `Content-Security-Policy: ${fa}` };
+    return allowed ? { blocked: false } : { blocked: true, header: `Content-Security-Policy: ${inert(fa)}` };
   }
   const xfo = headers?.['x-frame-options']?.trim();
   if (xfo && /^(deny|sameorigin)$/i.test(xfo) && !(xfo.toLowerCase() === 'sameorigin' && selfOrigin === parentOrigin))
-    return { blocked: true, header: `X-Frame-Options: ${xfo}` };
+    return { blocked: true, header: `X-Frame-Options: ${inert(xfo)}` };
   return { blocked: false };
 }

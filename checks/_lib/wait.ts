@@ -3,6 +3,7 @@
 // 180 s; a document conversion 120 s; sandbox exec until the command ends), and proxies cut them with a limit on
 // the wait for the first byte that idle-stream settings do not show (Varnish first_byte_timeout, Traefik
 // responseHeaderTimeout) or with the same idle timeout that cuts quiet streams (nginx proxy_read_timeout).
+import { inert } from '../../src/inert.js';
 import { moduleOfRole } from '../../src/modules.js';
 import type { CheckDef, Controller, Judgement, RunContext, Upstream } from '../../src/model.js';
 import type { RawAnswer } from '../../src/probes/raw-http.js';
@@ -116,7 +117,7 @@ function describe(w: WaitAnswer): string {
   if (w.answer) return `HTTP ${w.answer.status}`;
   if (w.ended === 'reset') return 'connection reset';
   if (w.ended === 'eof') return 'connection closed (EOF) without an answer';
-  return w.error ? `${w.ended}: ${w.error.message}` : w.ended;
+  return w.error ? `${w.ended}: ${inert(w.error.message)}` : w.ended;
 }
 
 /** The stream holds on the same host whose cut would be this wait's too. */

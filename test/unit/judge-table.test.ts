@@ -20,6 +20,7 @@ import tlsMain from '../../checks/tls.main.js';
 import turnTcp from '../../checks/turn.tcp.js';
 import turnUdp from '../../checks/turn.udp.js';
 import wsBrowsers from '../../checks/ws.browsers.js';
+import { gateOf, judgeGate, judgeIntermittent, tally } from '../../checks/_lib/front.js';
 import { analyzeHold } from '../../checks/_lib/hold.js';
 import { fingerprint } from '../../checks/_lib/routing.js';
 import type { CheckDef, Judgement, RunContext } from '../../src/model.js';
@@ -647,5 +648,32 @@ describe('hold.*', () => {
   it('the evidence of those rows carries the limit kind', () => {
     expect(held(line(0, 1500, 30_050), line(0, 29_600, 30_080)).limit).toBe('lifetime');
     expect(held(line(0, 1500, 21_500), { endedAt: 300, end: { how: 'http', status: 503 } }).limit).toBe('unknown');
+  });
+});
+
+describe('what a server sends in front of the platform reaches a message inert', () => {
+  it('a title, Server header and challenge with escapes, CR, BEL and a bidi override are shown escaped', () => {
+    const hostile = '\u001b]0;owned\u0007\r\u202eevil';
+    const t = tally([
+      {
+        url: 'u',
+        address: 'a',
+        status: 200,
+        ms: 1,
+        headers: { 'content-type': 'text/html', server: hostile },
+        body: `<title>${hostile}</title>`,
+      },
+      { url: 'u', address: 'a', status: 503, ms: 1, headers: { server: hostile }, body: hostile },
+    ]);
+    const j = judgeIntermittent(t, 'browsers.acme.test', undefined)!;
+    const gate = gateOf(
+      { url: 'u', address: 'a', status: 401, ms: 1, headers: { 'www-authenticate': `Basic realm="${hostile}"` } },
+      'acme.test',
+    )!;
+    const g = judgeGate(gate, 'files', 'files.acme.test', 'acme.test', false);
+    for (const text of [j.message, g.message]) {
+      expect(text).not.toMatch(/[\u0000-\u001f\u202e]/);
+      expect(text).toContain('\\x1b]0;owned\\x07\\x0d\\u202eevil');
+    }
   });
 });
