@@ -388,11 +388,16 @@ export function judgeUpload(ev: UploadEvidence, _ctx: RunContext): Judgement {
   if (!fine.length)
     return { status: 'skip', message: `no size got an answer without its body from ${unknown.join(', ')}` };
   const notes: string[] = [];
+  // Whole real bodies in one clause for every host: the same fact is said once.
+  const whole = asked.filter((h) => h.real?.ended === 'answered' && h.real.received === h.real.size);
+  if (whole.length)
+    notes.push(
+      `a real ${mib(size)} body reached the responder whole on ${whole.map((h) => h.host).join(' and ')} ` +
+        `(in at most ${(Math.max(...whole.map((h) => h.real!.ms)) / 1000).toFixed(1)} s, paced beside the holds)`,
+    );
   for (const h of asked) {
     const r = h.real;
-    if (r?.ended === 'answered' && r.received === r.size)
-      notes.push(`a real ${mib(r.size)} body reached the responder on ${h.host} in ${(r.ms / 1000).toFixed(1)} s`);
-    else if (r)
+    if (r && !whole.includes(h))
       notes.push(
         `${h.host}: ${mib(r.received ?? r.sent)} of a real body proven in ${(r.ms / 1000).toFixed(1)} s ` +
           `(${r.mbps} MB/s) before the holds ended`,
