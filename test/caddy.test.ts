@@ -151,10 +151,10 @@ describe('Caddy 2.6.2 in front of the responder', () => {
     async () => {
       for (const size of [1 * MiB, 20 * MiB, 100 * MiB]) {
         const x = await exchange({ port: P.caddyLimited, head: postHead(ing.domain, size, true), readMs: 1500 });
-        // Two of them (measured): Go's own, written as Caddy starts reading the body to send it on, then the
-        // responder's (Node's), relayed with Caddy's Server header. Both within milliseconds.
-        expect(x.text, `declared ${size}`).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
-        expect(x.text, `declared ${size}`).toMatch(/^(HTTP\/1\.1 100 Continue\r\n(Server: Caddy\r\n)?\r\n)+$/);
+        // One or two of them (measured): Go's own, written as Caddy starts reading the body to send it on, and the
+        // responder's (Node's), relayed with Caddy's Server header; which comes first, or whether Go's is written at
+        // all before the read, varies from run to run (a CI run saw the relayed one alone). Only interim answers.
+        expect(x.text, `declared ${size}`).toMatch(/^(HTTP\/1\.1 100 Continue\r\n(Server: Caddy\r\n)?\r\n){1,2}$/);
         expect(x.chunks[0]!.t, `declared ${size}`).toBeLessThan(1000);
         expect(x.status, `declared ${size}: ${x.text}`).toBeNull();
       }
