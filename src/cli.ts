@@ -409,8 +409,28 @@ function oneLine(message: string): string {
     .join(' ');
 }
 
+// A closed stdout (`| head`, a pager that quit) ends the output quietly: no stack trace, the exit status unchanged.
+// Node ignores SIGPIPE, so a write to a pipe nobody reads fails with EPIPE and, with no listener, the 'error' event
+// would crash the run with a stack trace before it wrote its --json/--junit/--report files. Handled, the stream is
+// destroyed: every later write is dropped (its callback gets an error, nothing is emitted) and the command goes on
+// to its own exit status. Any other stdout error (a full disk) is said once on stderr, also when the exit below
+// comes before the event; stderr's own errors have nowhere to go. Before main(): a command may write at once.
+const READER_GONE = new Set(['EPIPE', 'ECONNRESET']);
+let stdoutFailureTold = false;
+function stdoutFailed(e: NodeJS.ErrnoException | null | undefined): void {
+  if (!e || stdoutFailureTold || READER_GONE.has(e.code ?? '')) return;
+  stdoutFailureTold = true;
+  process.stderr.write(`nap-verify: cannot write to stdout: ${e.message}\n`);
+}
+process.stdout.on('error', stdoutFailed);
+process.stderr.on('error', () => {});
+
 // Exit explicitly once output is flushed: a getaddrinfo that outlived its deadline must not keep us alive.
-const exit = (code: number) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+const exit = (code: number) =>
+  process.stdout.write('', () => {
+    stdoutFailed(process.stdout.errored);
+    process.stderr.write('', () => process.exit(code));
+  });
 
 main(process.argv.slice(2)).then(
   (code) => exit(code),
