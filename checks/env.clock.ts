@@ -1,12 +1,17 @@
 // env.clock: this machine's clock agrees with the servers' — certificate validity and TURN credentials depend on it.
-import type { CheckDef } from '../src/model.js';
+import { needId, type CheckDef, type Upstream } from '../src/model.js';
+import type { HttpExchange } from '../src/probes/http.js';
+import { causeOf } from './_lib/cause.js';
 import { evidenceOf } from './_lib/evidence.js';
+import { transportNeeds } from './_lib/routing.js';
 
 interface ClockEvidence {
   serverDate?: string;
   /** This machine's time when that answer arrived (approximately). */
   localDate?: string;
   skewS?: number;
+  /** Why there is no Date to compare with, from what http.main found (no address, no TLS, no answer, no header). */
+  missing?: string;
 }
 
 const LIMIT_S = 60;
@@ -29,11 +34,13 @@ const check: CheckDef<ClockEvidence> = {
       },
     },
   },
-  after: () => ['http.main'],
+  // http.main's own prerequisites too: when it was skipped, the reason names the one that failed.
+  after: (ctx) => [...transportNeeds(ctx, 'main').map(needId), 'http.main'],
   async gather(ctx, up) {
     const http = evidenceOf(up, 'http.main');
-    const dated = Object.values(http?.exchanges ?? {}).find((e) => e.headers?.date);
-    if (!dated?.headers?.date) return {};
+    const answers = Object.values(http?.exchanges ?? {});
+    const dated = answers.find((e) => e.headers?.date);
+    if (!dated?.headers?.date) return { missing: missingDate(ctx.target.domain, up, answers) };
     const server = Date.parse(dated.headers.date);
     if (Number.isNaN(server)) return { serverDate: dated.headers.date };
     const local = ctx.now().getTime();
@@ -49,7 +56,7 @@ const check: CheckDef<ClockEvidence> = {
         status: 'skip',
         message: ev.serverDate
           ? `unreadable Date header "${ev.serverDate}"`
-          : 'no Date header from the main host to compare with',
+          : `no Date to compare with: ${ev.missing ?? "none in the main host's answers"}`,
       };
     const off = Math.abs(ev.skewS);
     if (off > LIMIT_S)
@@ -63,5 +70,13 @@ const check: CheckDef<ClockEvidence> = {
     return { status: 'pass', message: `within ${Math.max(1, off)} s of the servers' Date` };
   },
 };
+
+/** Why no Date came back from the main host: it was never asked, nothing answered, or no answer had the header. */
+function missingDate(host: string, up: Upstream, answers: HttpExchange[]): string {
+  if (!answers.length) return `${host} was not asked (${causeOf(up, 'http.main')})`;
+  const answered = answers.filter((e) => e.status !== undefined);
+  if (!answered.length) return `no HTTP answer from ${host}: ${answers.find((e) => e.error)?.error?.message ?? 'none'}`;
+  return `${host} answered without a Date header`;
+}
 
 export default check;

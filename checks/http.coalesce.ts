@@ -19,6 +19,7 @@ import {
 } from './_lib/routing.js';
 import { sanCovers } from './_lib/san.js';
 import { evidenceOf } from './_lib/evidence.js';
+import { causeOf, describeBlock } from './_lib/cause.js';
 
 const OTHERS: Role[] = ['files', 'browsers', 'sandbox', 'preview'];
 
@@ -27,6 +28,11 @@ export interface CoalescedHost {
   host: string;
   /** Why no request went to this host over the shared connection (a browser would not coalesce it either). */
   notCoalesced?: string;
+  /**
+   * Why this host was not asked although a browser might coalesce it: what failed before (no address, its own
+   * route failing or skipped). Nothing is known of it here.
+   */
+  notAsked?: string;
   exchanges?: Record<string, H2Exchange>;
   /** Who answered on the shared connection. */
   service?: string;
@@ -39,7 +45,10 @@ export interface CoalesceEvidence {
   host: string;
   address: string;
   port: number;
-  /** What the server chose when offered h2 and http/1.1 on the connection to <d>. */
+  /**
+   * What the server chose when offered h2 and http/1.1 on the connection to <d> (tls.main's, when no host was asked
+   * and so no connection of this check's own was opened).
+   */
   alpn?: string;
   connection?: H2Connection;
   hosts: CoalescedHost[];
@@ -125,21 +134,16 @@ const check: CheckDef<CoalesceEvidence> = {
       if (!ctx.target.ingressIp) {
         const dns = evidenceOf(up, `dns.${role}`);
         const addrs = [...(dns?.connectAddresses ?? []), ...(dns?.dnsAddresses ?? [])];
+        // No address at all is no answer from DNS, not an answer elsewhere: where it would go is unknown.
+        if (!addrs.length) return { ...out, notAsked: causeOf(up, `dns.${role}`) };
         if (!addrs.includes(address)) return { ...out, notCoalesced: `it does not resolve to ${address}` };
       }
       const http = up.get(`http.${role}`);
       // A config mismatch (napUrl) is no routing fault: the host still answers as its own service.
-      if (
-        (http?.status === 'fail' && http.code !== 'HTTP_CONFIG_MISMATCH') ||
-        http?.status === 'skip' ||
-        http?.code === 'HTTP_AUTH_GATE'
-      )
-        return {
-          ...out,
-          notCoalesced: `http.${role} ${
-            http.status === 'skip' ? 'skipped' : `${http.status === 'warn' ? 'warned' : 'failed'} ` + `(${http.code})`
-          }: its own route is judged there`,
-        };
+      if (!http || http.status === 'skip') return { ...out, notAsked: causeOf(up, `http.${role}`) };
+      if (http.code === 'HTTP_AUTH_GATE') return { ...out, notAsked: describeBlock(http) };
+      if (http.status === 'fail' && http.code !== 'HTTP_CONFIG_MISMATCH')
+        return { ...out, notAsked: `${describeBlock(http)}: its own route is judged there` };
       const ev = evidenceOf(up, `http.${role}`);
       if (ev)
         out.direct = {
@@ -149,8 +153,12 @@ const check: CheckDef<CoalesceEvidence> = {
         };
       return out;
     });
-    const ask = hosts.filter((h) => !h.notCoalesced);
-    if (!ask.length) return { host, address, port, hosts };
+    const ask = hosts.filter((h) => !h.notCoalesced && !h.notAsked);
+    if (!ask.length) {
+      // What <d> chose when tls.main offered h2 and http/1.1: without h2 there is nothing to coalesce anyway.
+      const alpn = evidenceOf(up, 'tls.main')?.alpn;
+      return { host, address, port, ...(alpn ? { alpn } : {}), hosts };
+    }
     const authority = (h: string) => (port === 443 ? h : `${h}:${port}`);
     const { connection, exchanges } = await h2Requests(
       { host, address, port, timeoutMs: ctx.timeoutMs, signal: tools.signal },
@@ -179,13 +187,30 @@ const check: CheckDef<CoalesceEvidence> = {
   judge(ev): Judgement {
     const where = `${ev.address.includes(':') ? `[${ev.address}]` : ev.address}:${ev.port}`;
     const base = { host: ev.host, ...(ev.controller ? { controller: ev.controller as Judgement['controller'] } : {}) };
-    const asked = ev.hosts.filter((h) => !h.notCoalesced);
-    if (!asked.length)
+    const asked = ev.hosts.filter((h) => !h.notCoalesced && !h.notAsked);
+    const notAsked = ev.hosts.filter((h) => h.notAsked);
+    const noH2 = (alpn: string | undefined) =>
+      `${ev.host} at ${where} offers no HTTP/2 (ALPN ${alpn ?? 'none'}): browsers open one ` +
+      `connection per host, nothing is coalesced`;
+    const whyNot = (hs: CoalescedHost[]) => hs.map((h) => `${h.host} (${h.notCoalesced ?? h.notAsked})`).join(', ');
+    if (!asked.length) {
+      // Measured on tls.main's handshake: no HTTP/2, so no browser coalesces whatever the other hosts are.
+      if (ev.alpn && ev.alpn !== 'h2') return { ...base, status: 'pass', message: noH2(ev.alpn) };
+      // Hosts a browser might coalesce, not asked because something before failed: nothing was tested.
+      if (notAsked.length)
+        return {
+          ...base,
+          status: 'skip',
+          message: `no host asked over the HTTP/2 connection to ${ev.host}: ${whyNot(ev.hosts)}`,
+        };
       return {
         ...base,
         status: 'pass',
-        message: `no other host shares the certificate and address of ${ev.host}: nothing for a browser to coalesce`,
+        message:
+          `no other host shares the certificate and address of ${ev.host}: nothing for a browser to coalesce ` +
+          `(${whyNot(ev.hosts)})`,
       };
+    }
     const c = ev.connection;
     if (!c) return { ...base, status: 'skip', message: `no connection to ${ev.host} at ${where}` };
     if (c.error)
@@ -194,14 +219,7 @@ const check: CheckDef<CoalesceEvidence> = {
         status: 'skip',
         message: `no HTTP/2 session with ${ev.host} at ${where}: ${c.error} (tls.main judges the connection)`,
       };
-    if (c.alpn !== 'h2')
-      return {
-        ...base,
-        status: 'pass',
-        message:
-          `${ev.host} at ${where} offers no HTTP/2 (ALPN ${c.alpn ?? 'none'}): browsers open one ` +
-          `connection per host, nothing is coalesced`,
-      };
+    if (c.alpn !== 'h2') return { ...base, status: 'pass', message: noH2(c.alpn) };
     const names = asked.map((h) => h.host);
     for (const h of asked) {
       const ex = h.exchanges ?? {};
@@ -268,13 +286,14 @@ const check: CheckDef<CoalesceEvidence> = {
         };
       }
     }
-    const untried = ev.hosts.filter((h) => h.notCoalesced).map((h) => h.host);
+    const untried = ev.hosts.filter((h) => h.notCoalesced);
     return {
       ...base,
       status: 'pass',
       message:
         `one HTTP/2 connection to ${ev.host} (${where}) reached each host's own service: ` +
-        `${names.join(', ')}${untried.length ? ` (not coalesced: ${untried.join(', ')})` : ''}`,
+        `${names.join(', ')}${untried.length ? ` (not coalesced: ${whyNot(untried)})` : ''}` +
+        `${notAsked.length ? `; not asked: ${whyNot(notAsked)}` : ''}`,
     };
   },
 };

@@ -4,6 +4,7 @@
 import { activeRoles } from '../src/modules.js';
 import type { CheckDef, Judgement, Role, Upstream } from '../src/model.js';
 import { httpGet, type HttpExchange } from '../src/probes/http.js';
+import { causeOf, describeBlock } from './_lib/cause.js';
 import { addressFor, dnsAfter, expectedPublicOrigin, originFor, originOf, PUBLIC_URL_KEY } from './_lib/routing.js';
 
 const ROLES = ['browsers', 'sandbox'] as const;
@@ -40,16 +41,17 @@ interface Finding {
 
 function usable(up: Upstream, role: Role): string | undefined {
   const r = up.get(`http.${role}`);
-  if (!r) return `http.${role} did not run`;
+  // Skipped (or not run): what blocked it, traced back (no address in DNS, no TLS session).
+  if (!r || r.status === 'skip') return causeOf(up, `http.${role}`);
   // A gate answers its login instead: its redirect would be read as a wrong public URL.
-  if (r.code === 'HTTP_AUTH_GATE') return `an authentication gate answers for it (http.${role} HTTP_AUTH_GATE)`;
+  if (r.code === 'HTTP_AUTH_GATE') return describeBlock(r);
   if (
     r.status === 'pass' ||
     r.status === 'warn' ||
     (r.status === 'fail' && r.code && USABLE_HTTP_CODES.includes(r.code))
   )
     return undefined;
-  return `http.${role} ${r.status === 'skip' ? 'skipped' : `failed (${r.code ?? r.status})`}`;
+  return describeBlock(r);
 }
 
 const check: CheckDef<OAuthEvidence> = {
@@ -110,7 +112,11 @@ const check: CheckDef<OAuthEvidence> = {
   },
   judge(ev, ctx): Judgement {
     const asked = ev.logins.filter((l) => l.exchange);
-    if (!asked.length) return { status: 'skip', message: `skipped: ${ev.logins.map((l) => l.notAsked).join('; ')}` };
+    if (!asked.length)
+      return {
+        status: 'skip',
+        message: `no login asked: ${ev.logins.map((l) => `${l.host} (${l.notAsked})`).join('; ')}`,
+      };
     const findings: Finding[] = [];
     const web = ev.expected.WEB_PUBLIC_URL!;
     for (const l of asked) findings.push(...judgeLogin(l, web, ev.expected[PUBLIC_URL_KEY[l.role]!]!));

@@ -10,8 +10,9 @@ import type { CheckDef, Controller, GatherTools, Judgement, RunContext, Upstream
 import { httpGet } from '../src/probes/http.js';
 import type { RawAnswer } from '../src/probes/raw-http.js';
 import { expectProbe, streamBody, type BodyTransfer, type ExpectAnswer } from '../src/probes/upload.js';
+import { causeOf, describeBlock } from './_lib/cause.js';
 import { evidenceOf } from './_lib/evidence.js';
-import { addressFor, detectController, dnsAfter, originFor, WELL_KNOWN } from './_lib/routing.js';
+import { addressFor, detectController, dnsAfter, originFor, serverProduct, WELL_KNOWN } from './_lib/routing.js';
 
 const MiB = 1024 * 1024;
 /** Below this the platform's own uploads fail (skill packages are 50 MB): a failure, not a warning. */
@@ -108,7 +109,9 @@ function refuser(
 ): { name: string; fix: string } {
   const m = Math.ceil(size / MiB);
   const server = a?.headers.server ?? '';
-  if (/cloudflare/i.test(server))
+  // Named from the whole Server header read inert, never from a word inside it.
+  const product = serverProduct(server)?.name;
+  if (product === 'cloudflare')
     return {
       name: 'Cloudflare',
       fix:
@@ -116,7 +119,7 @@ function refuser(
         "don't proxy the NAP hosts through it (DNS only), or move to a plan whose limit is above the " +
         "platform's uploads.",
     };
-  if (/caddy/i.test(server))
+  if (product === 'caddy')
     return {
       name: 'Caddy (request_body max_size)',
       fix: `Raise or remove request_body { max_size … } on the NAP sites: max_size ${m}MB at least.`,
@@ -254,10 +257,8 @@ async function uploadHost(
     return {
       role,
       host,
-      notAsked:
-        http?.code === 'HTTP_AUTH_GATE'
-          ? `an authentication gate answers for it (http.${role} HTTP_AUTH_GATE)`
-          : `http.${role} ${http ? (http.code ?? http.status) : 'not run'}`,
+      // Skipped: what blocked http.<role> (no address, no TLS session); else how http.<role> itself ended.
+      notAsked: !http || http.status === 'skip' ? causeOf(up, `http.${role}`) : describeBlock(http),
     };
   const responder = !!evidenceOf(up, `http.${role}`)?.responder;
   const path = responder ? `${WELL_KNOWN}/upload` : PLATFORM_PATH[role];

@@ -9,6 +9,7 @@ import { httpGet, type HttpExchange } from '../src/probes/http.js';
 import { probeTls, type TlsEvidence } from '../src/probes/tls.js';
 import { originFor, responderIdentity, WELL_KNOWN } from './_lib/routing.js';
 import { evidenceOf } from './_lib/evidence.js';
+import { causeOf, describeBlock } from './_lib/cause.js';
 
 /** What the platform answers without the responder, per role: the path whose answer identifies the service. */
 const HEALTH_PATH: Record<Role, string> = {
@@ -167,14 +168,21 @@ const check: CheckDef<NetEvidence> = {
         const dns = evidenceOf(up, `dns.${role}`);
         const list = dns?.connectAddresses ?? [];
         const base = { role, host, addresses: [] as AddressResult[] };
-        if (!list.length)
-          return { ...base, notTried: `no address (dns.${role} ${dnsResult?.code ?? dnsResult?.status ?? 'not run'})` };
+        if (!list.length) {
+          // DNS answered without an address to connect to; otherwise what DNS found (or why it did not ask) says why.
+          const answered = dnsResult?.status === 'pass' || dnsResult?.status === 'warn';
+          const why = answered ? `dns.${role} gave no address to connect to` : causeOf(up, `dns.${role}`);
+          return { ...base, notTried: why };
+        }
         const tlsRef = evidenceOf(up, `tls.${role}`);
-        if (!tlsRef?.chain?.length || !tlsRef.address)
-          return { ...base, notTried: `no TLS session at ${tlsRef?.address ?? list[0]}: tls.${role} reports it` };
+        if (!tlsRef?.chain?.length || !tlsRef.address) {
+          const tls = up.get(`tls.${role}`);
+          const at = tls?.status === 'fail' ? ` at ${tlsRef?.address ?? list[0]}` : '';
+          return { ...base, notTried: `${causeOf(up, `tls.${role}`)}${at}` };
+        }
         const refAddress = tlsRef.address;
-        const gated = up.get(`http.${role}`)?.code === 'HTTP_AUTH_GATE';
-        if (gated) return { ...base, notTried: `an authentication gate answers for it (http.${role} HTTP_AUTH_GATE)` };
+        const httpResult = up.get(`http.${role}`);
+        if (httpResult?.code === 'HTTP_AUTH_GATE') return { ...base, notTried: describeBlock(httpResult) };
         const http = evidenceOf(up, `http.${role}`);
         const path = http?.responder ? WELL_KNOWN : HEALTH_PATH[role];
         const origin = originFor(ctx, role);
@@ -222,7 +230,7 @@ const check: CheckDef<NetEvidence> = {
     if (!tried.length)
       return {
         status: 'skip',
-        message: `no name had an address to try: ${ev.names.map((n) => `${n.host}: ${n.notTried}`).join('; ')}`,
+        message: `no address tried: ${ev.names.map((n) => `${n.host}: ${n.notTried}`).join('; ')}`,
       };
     const worst = (verdict: AddressResult['verdict']) => {
       // One line per address, naming every host that has it: five names on one dead AAAA are one finding.
@@ -283,12 +291,12 @@ const check: CheckDef<NetEvidence> = {
       };
     }
     const all = [...new Set(tried.flatMap((n) => n.addresses.map((a) => a.address)))];
-    const skipped = ev.names.filter((n) => n.notTried).map((n) => n.host);
+    const skipped = ev.names.filter((n) => n.notTried).map((n) => `${n.host}: ${n.notTried}`);
     return {
       status: 'pass',
       message:
         `${tried.length} name${tried.length === 1 ? '' : 's'} on ${all.map(label).join(', ')}: same ` +
-        `certificate and service at every address${skipped.length ? ` (not tried: ${skipped.join(', ')})` : ''}`,
+        `certificate and service at every address${skipped.length ? ` (not tried: ${skipped.join('; ')})` : ''}`,
     };
   },
 };

@@ -1,4 +1,5 @@
 // sse.main: events reach the client as they are sent — not held back by proxy buffering or compression.
+import { inert } from '../src/inert.js';
 import type { CheckDef, Judgement, RunContext, Upstream } from '../src/model.js';
 import { h2Sse } from '../src/probes/h2.js';
 import { readSse, type SseTimeline } from '../src/probes/sse.js';
@@ -123,7 +124,7 @@ type Delivery =
 function delivery(r: Reading): Delivery {
   const s = r.stream;
   if (s.status !== 200) {
-    const said = s.body ? `: ${JSON.stringify(s.body.slice(0, 80))}` : '';
+    const said = s.body ? `: ${inert(JSON.stringify(s.body.slice(0, 80)))}` : '';
     return { kind: 'not-sse', why: `the SSE stream answered ${s.status ?? s.end.how}${said}` };
   }
   if (!/^text\/event-stream/i.test(s.contentType ?? ''))

@@ -1,7 +1,7 @@
 // turn.auth: the server challenges an anonymous Allocate (401 with its realm) and accepts ours.
 import type { CheckDef, Judgement } from '../src/model.js';
 import { probeAuth, type AuthEvidence } from '../src/probes/turn.js';
-import { reachableTransports, turnServer } from './_lib/turn-reach.js';
+import { reachableTransports, turnServer, whyUnreachable } from './_lib/turn-reach.js';
 
 export type TurnAuthEvidence = AuthEvidence | { unavailable: string };
 
@@ -56,7 +56,7 @@ const check: CheckDef<TurnAuthEvidence> = {
   after: () => ['turn.udp', 'turn.tcp'],
   async gather(ctx, up, tools) {
     const [kind] = reachableTransports(up);
-    if (!kind) return { unavailable: 'TURN is unreachable over UDP and TCP (see turn.udp, turn.tcp)' };
+    if (!kind) return { unavailable: whyUnreachable(up) };
     const server = await turnServer(ctx, tools);
     if ('kind' in server) return { unavailable: server.error };
     const c = ctx.turn.credentials;

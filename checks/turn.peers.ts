@@ -1,7 +1,7 @@
 // turn.peers: the relay is no way into the cluster. Only permission requests are sent — never a packet to a peer.
 import type { CheckDef, Judgement } from '../src/model.js';
 import { INTERNAL_PEERS, label, probePeers, type PeerVerdict } from '../src/probes/turn.js';
-import { reachableTransports, turnServer } from './_lib/turn-reach.js';
+import { reachableTransports, turnServer, whyUnreachable } from './_lib/turn-reach.js';
 
 interface PeersEvidence {
   server?: string;
@@ -44,7 +44,7 @@ const check: CheckDef<PeersEvidence> = {
     const server = await turnServer(ctx, tools);
     if ('kind' in server) return { verdicts: [], unavailable: server.error };
     const [kind] = reachableTransports(up);
-    if (!kind) return { verdicts: [], unavailable: 'TURN unreachable' };
+    if (!kind) return { verdicts: [], unavailable: whyUnreachable(up) };
     return { server: label(server), ...(await probePeers(kind, server, ctx.timeoutMs, creds)) };
   },
   judge(ev): Judgement {
@@ -61,9 +61,15 @@ const check: CheckDef<PeersEvidence> = {
       };
     const refused = ev.verdicts.filter((v) => v.result === 'refused');
     const odd = ev.verdicts.filter((v) => v.result === 'error');
-    const others = odd.length
-      ? `; others answered ${odd.map((v) => `${v.peer}: ${v.code ?? v.detail}`).join(', ')}`
-      : '';
+    const answers = odd.map((v) => `${v.peer}: ${v.code ?? v.detail}`).join(', ');
+    // Not one permission refused (every one an error or no answer): nothing about internal peers is proven.
+    if (!refused.length)
+      return {
+        status: 'skip',
+        host,
+        message: `no permission request was refused or granted: ${answers || 'none was asked'}`,
+      };
+    const others = odd.length ? `; others answered ${answers}` : '';
     return { status: 'pass', host, message: `refused ${refused.map((v) => v.peer).join(', ')}${others}` };
   },
 };

@@ -3,7 +3,7 @@
 import type { CheckDef, Judgement } from '../src/model.js';
 import { label, probeRelay, type RelaySample } from '../src/probes/turn.js';
 import { isPrivate } from './_lib/ip.js';
-import { reachableTransports, turnServer } from './_lib/turn-reach.js';
+import { reachableTransports, turnServer, whyUnreachable } from './_lib/turn-reach.js';
 
 interface RelayEvidence {
   server?: string;
@@ -77,6 +77,7 @@ const check: CheckDef<RelayEvidence> = {
     const server = await turnServer(ctx, tools);
     if ('kind' in server) return { range, samples: [], unavailable: server.error };
     const kinds = reachableTransports(up);
+    if (!kinds.length) return { server: label(server), range, samples: [], unavailable: whyUnreachable(up) };
     // Each sample is its own socket: coturn allows one allocation per 5-tuple.
     const samples = await Promise.all(
       kinds.flatMap((k) =>

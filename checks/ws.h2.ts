@@ -6,6 +6,7 @@ import { h2WebSocket, type H2WebSocket } from '../src/probes/h2.js';
 import { addressFor, detectController, dnsAfter, parseJson, WELL_KNOWN } from './_lib/routing.js';
 import { activeRoles } from '../src/modules.js';
 import { evidenceOf, STREAM_ROLES } from './_lib/evidence.js';
+import { causeOf, describeBlock } from './_lib/cause.js';
 
 const WS_ROLES = STREAM_ROLES;
 
@@ -72,15 +73,15 @@ const check: CheckDef<WsH2Evidence> = {
       activeRoles(ctx.modules, WS_ROLES).map(async (role): Promise<WsH2Host> => {
         const host = ctx.target.hosts[role];
         const out: WsH2Host = { role, host };
-        const tls = up.get(`tls.${role}`);
-        if (!evidenceOf(up, `tls.${role}`)?.chain?.length)
-          return { ...out, notTried: `no TLS session (tls.${role} ${tls?.code ?? tls?.status ?? 'not run'})` };
+        // No session: why, traced back (no address when DNS failed, no TLS session when the handshake did).
+        if (!evidenceOf(up, `tls.${role}`)?.chain?.length) return { ...out, notTried: causeOf(up, `tls.${role}`) };
         // One root cause, reported once: a host whose route or HTTP/1.1 WebSocket fails is judged by those checks.
         for (const id of [`http.${role}`, `ws.${role}`]) {
           const r = up.get(id);
           // A config mismatch (napUrl) leaves the route answering as it should: still worth trying.
-          if ((r?.status === 'fail' && r.code !== 'HTTP_CONFIG_MISMATCH') || r?.code === 'HTTP_AUTH_GATE')
-            return { ...out, notTried: `${id} ${r.status === 'warn' ? 'warned' : 'failed'} (${r.code}): judged there` };
+          if (r?.code === 'HTTP_AUTH_GATE') return { ...out, notTried: describeBlock(r) };
+          if (r?.status === 'fail' && r.code !== 'HTTP_CONFIG_MISMATCH')
+            return { ...out, notTried: `${describeBlock(r)}: judged there` };
         }
         const http = evidenceOf(up, `http.${role}`);
         const endpoint = http?.responder ? 'responder' : role === 'main' ? 'env-gateway' : 'none';
@@ -205,18 +206,28 @@ const check: CheckDef<WsH2Evidence> = {
         (h) => `${h.host} ${h.endpoint === 'responder' ? '200 + hello' : `200, close ${h.attempt!.closeCode ?? '-'}`}`,
       )
       .join(', ');
+    const noResponder = `no responder behind ${untried.length === 1 ? 'it' : 'them'} and no public WebSocket endpoint`;
     const noEndpoint = untried.length
       ? `; offered but no public WebSocket endpoint to try on ${list(untried)} (deploy \`nap-verify serve\`)`
       : '';
     const plain = asked.filter((h) => !offered.includes(h));
     const h1 = plain.length ? `; HTTP/1.1 upgrades only on ${list(plain)}` : '';
+    // Offered and never tried, and no host that does not offer it: nothing was tested (spec §3: skip, never pass).
+    if (!tried.length && !plain.length)
+      return {
+        ...base,
+        status: 'skip',
+        message:
+          `Extended CONNECT offered by ${list(offered)}, not tried: ${noResponder} (deploy ` +
+          `\`nap-verify serve\`)${aside}`,
+      };
     if (!tried.length)
       return {
         ...base,
         status: 'pass',
         message:
-          `Extended CONNECT offered by ${list(offered)}, not tried: no public WebSocket endpoint (deploy ` +
-          `\`nap-verify serve\`)${h1}${aside}`,
+          `no WebSocket over HTTP/2 offered by ${list(plain)}: browsers use HTTP/1.1 upgrades (ws.*) there` +
+          `${noEndpoint}${aside}`,
       };
     return {
       ...base,

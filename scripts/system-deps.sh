@@ -2,7 +2,7 @@
 # Installs the real servers the tests run (nginx, dnsmasq, haproxy, coturn, openssl, iproute2, iptables, script,
 # chromium, varnish (a lifetime cap: send_timeout; first_byte_timeout), caddy (a body limit enforced only on real
 # bytes), prometheus with promtool; dig, GNU time and prometheus-blackbox-exporter for the benchmarks; PostgreSQL for
-# the real platform's services) when missing.
+# the real platform's services; xmllint, the XML parser that holds the JUnit file to XML) when missing.
 # Debian/Ubuntu as root; anywhere else it says what is missing and stops.
 set -euo pipefail
 # Command (or path) → the Debian package that provides it.
@@ -11,7 +11,7 @@ declare -A pkg=(
   [chromium]=chromium [dig]=bind9-dnsutils [/usr/bin/time]=time [openssl]=openssl [ip]=iproute2 [iptables]=iptables
   [varnishd]=varnish [caddy]=caddy [prometheus]=prometheus [promtool]=prometheus
   [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
-  [runuser]=util-linux [flock]=util-linux
+  [runuser]=util-linux [flock]=util-linux [xmllint]=libxml2-utils
 )
 missing=()
 for cmd in "${!pkg[@]}"; do

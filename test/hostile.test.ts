@@ -1,9 +1,11 @@
 // Hostile servers (test/support/hostile.mjs), each a real local server: every run ends as a finding with a clear
 // message within its deadline, the process never crashes (no stack, exit 1), and nothing hangs.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runCli } from './harness/cli.js';
-import { type ManagedProc, runCleanups } from './harness/proc.js';
+import { makeTempDir, type ManagedProc, runCleanups } from './harness/proc.js';
 import { ingressBase, waitPort, type Ingress } from './support/ingress.js';
 
 const HOSTILE = path.join(REPO_ROOT, 'test/support/hostile.mjs');
@@ -18,6 +20,7 @@ const P = {
   dns: 9053,
   stun: 9478,
   bindingOnly: 9479,
+  hostileText: 9008,
 };
 const TIMEOUT_S = 1;
 
@@ -44,6 +47,7 @@ beforeAll(async () => {
   start('dns-garbage', P.dns);
   start('stun-hostile', P.stun);
   start('stun-binding-only', P.bindingOnly);
+  start('hostile-text', P.hostileText);
   for (const p of Object.values(P)) await waitPort(ing.ns, p);
 }, 60_000);
 afterAll(runCleanups);
@@ -155,4 +159,190 @@ describe('hostile servers end as findings within their deadlines', () => {
       expect(c['turn.auth']!.status).toBe('skip');
     },
   );
+});
+
+// What reaches a reader must be inert: no byte a terminal acts on (C0 but tab and line feed, DEL, C1), no bidi
+// control (U+202E reorders what a person reads), in any file or terminal text; the XML must parse.
+const RAW_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+/** The first raw control of `text`, with what surrounds it, for a failure message. */
+const rawAt = (text: string) => {
+  const i = text.search(RAW_CONTROL);
+  return i < 0 ? undefined : JSON.stringify(text.slice(Math.max(0, i - 40), i + 40));
+};
+const expectInert = (text: string, what: string) => expect(rawAt(text), what).toBeUndefined();
+// What test/support/hostile.mjs's hostile-text mode puts in its bodies and page titles, as it was sent.
+const SENT = '\x1b]0;pwned\x07\x1b[2J\x07\rOVERWRITTEN \u202etxet desrever <script>alert(1)</script>';
+// The same, as a reader sees it: every control and the override spelt out.
+const SHOWN = String.raw`\x1b]0;pwned\x07\x1b[2J\x07\x0dOVERWRITTEN \u202etxet desrever`;
+
+describe('a hostile server’s text reaches every reader inert (hostile-text)', () => {
+  let dir: string;
+  const base = () => [
+    '--domain',
+    'nap.test',
+    '--ca-file',
+    ing.rootPem,
+    '--timeout',
+    String(TIMEOUT_S),
+    '--https-port',
+    String(P.hostileText),
+    '--only',
+    'http.main,http.files,http.browsers',
+  ];
+  const file = (name: string) => path.join(dir, name);
+  let json: { checks: Array<JsonCheck & { evidence: Record<string, any> }> };
+
+  beforeAll(async () => {
+    dir = await makeTempDir('nvt-hostile-text-');
+    const r = await runCli(
+      ing.ns,
+      [
+        ...base(),
+        '--format',
+        'json',
+        '--json',
+        file('run.json'),
+        '--report',
+        file('run.md'),
+        '--junit',
+        file('run.xml'),
+      ],
+      { timeoutMs: 60_000 },
+    );
+    // With JSON on stdout, the note on the report goes to stderr.
+    expect(r.stderr).toMatch(/^report written to \S+run\.md\n$/);
+    expect(r.code, r.stdout).toBe(1);
+    json = r.json;
+    const html = await runCli(ing.ns, [...base(), '--report', file('run.html')], { timeoutMs: 60_000 });
+    expect(html.code, html.stdout).toBe(1);
+  }, 120_000);
+
+  it('`Server: nginx<script>` names no controller: a 502 from "the proxy", not from ingress-nginx', () => {
+    const c = Object.fromEntries(json.checks.map((x) => [x.id, x]));
+    expect(c['http.main']).toMatchObject({
+      status: 'fail',
+      code: 'HTTP_BAD_GATEWAY',
+      message: 'nap.test: 502 Bad Gateway from the proxy: it cannot reach the service',
+    });
+    expect(c['http.main']!.evidence.controller).toBeUndefined();
+    expect(c['http.files']!.evidence.controller).toBeUndefined();
+    // browsers.<d>'s Server header carries an escape sequence: undici refuses the answer, the hand-written client
+    // of the repeats reads it, and neither names nginx.
+    expect(c['http.browsers']!.evidence.controller).toBeUndefined();
+    expect(c['http.browsers']!.evidence.repeats.answers[0].server).toBe(String.raw`nginx\x1b[2J\x1b]0;pwned\x07`);
+    for (const x of json.checks) expect(x.message, x.id).not.toMatch(/nginx/i);
+    expect(readFileSync(file('run.md'), 'utf8')).toMatch(/^\| Ingress controller \| not recognised /m);
+  });
+
+  it('JSON stays the raw record: what the server sent, whole, escaped only by JSON', () => {
+    const c = Object.fromEntries(json.checks.map((x) => [x.id, x]));
+    const main = c['http.main']!.evidence.exchanges['/'];
+    expect(main.headers.server).toBe('nginx<script>');
+    expect(main.body).toContain(SENT);
+    const saved = readFileSync(file('run.json'), 'utf8');
+    expect(
+      JSON.parse(saved).checks.find((x: JsonCheck) => x.id === 'http.main').evidence.exchanges['/'].body,
+    ).toContain(SENT);
+    // Its text carries the characters as JSON escapes (\u001b, \u202e), never raw: `cat run.json` is inert too.
+    expectInert(saved, 'run.json');
+    expect(saved).toContain('\\u001b]0;pwned\\u0007');
+    expect(saved).toContain('\\u202etxet desrever <script>');
+  });
+
+  it('a message quoting the server shows its text escaped', () => {
+    const files = json.checks.find((x) => x.id === 'http.files')!;
+    expect(files.code).toBe('HTTP_UNEXPECTED');
+    expect(files.message).toContain(String.raw`\u001b]0;pwned\u0007`);
+    expect(files.message).toContain('\\u202etxet desrever');
+    for (const x of json.checks) expectInert(x.message, `${x.id} message`);
+  });
+
+  it('Markdown: no raw control, override or script; the text shown escaped', () => {
+    const md = readFileSync(file('run.md'), 'utf8');
+    expectInert(md, 'run.md');
+    expect(md).not.toMatch(/<script/i);
+    expect(md).toContain(`${SHOWN} &lt;script&gt;alert(1)&lt;/script&gt;`);
+  });
+
+  it('HTML: no raw control, override or script; the text shown escaped', () => {
+    const html = readFileSync(file('run.html'), 'utf8');
+    expectInert(html, 'run.html');
+    expect(html).not.toMatch(/<script/i);
+    expect(html).toContain(`${SHOWN} &lt;script&gt;alert(1)&lt;/script&gt;`);
+  });
+
+  it('JUnit: well-formed XML (xmllint), no raw control or override', () => {
+    const xml = readFileSync(file('run.xml'), 'utf8');
+    expectInert(xml, 'run.xml');
+    // xmllint prints what it cannot parse and exits non-zero; scripts/system-deps.sh installs it.
+    execFileSync('xmllint', ['--noout', file('run.xml')], { stdio: 'pipe' });
+    expect(xml).toContain(String.raw`\u001b]0;pwned\u0007`);
+  });
+
+  it('terminal text without -v is inert', async () => {
+    const r = await runCli(ing.ns, base(), { timeoutMs: 60_000 });
+    expect(r.code, r.stdout).toBe(1);
+    expectInert(r.stdout, 'stdout');
+    expect(r.stdout).toMatch(/nap\.test: 502 Bad Gateway from the proxy: it cannot\s+reach the service/);
+    expect(r.stdout).not.toMatch(/nginx/i);
+  });
+
+  it('terminal text with -v (the evidence: bodies, titles, headers) is inert', async () => {
+    const r = await runCli(ing.ns, [...base(), '-v'], { timeoutMs: 60_000 });
+    expect(r.code, r.stdout).toBe(1);
+    expectInert(r.stdout, 'stdout -v');
+    expect(r.stdout).toContain(SHOWN);
+  });
+
+  /** A saved result, hostile itself: its vantage name, a code and a message carry escapes, an override, a link. */
+  const hostileFile = () => {
+    const other = JSON.parse(readFileSync(file('run.json'), 'utf8'));
+    other.vantage = 'laptop\x1b]0;pwned\x07\u202e';
+    other.checks[0].code = 'HTTP_\x1b[2J';
+    other.checks[0].message = `${SENT} [click](https://example.invalid/) ![](https://example.invalid/t.png)`;
+    writeFileSync(file('other.json'), JSON.stringify(other));
+    return file('other.json');
+  };
+
+  it('`report` of a hostile saved file: its terminal text is inert', async () => {
+    const r = await runCli(ing.ns, ['report', hostileFile()]);
+    expect(r.code, r.stderr).toBe(0);
+    expectInert(r.stdout, 'report other.json stdout');
+    expect(r.stdout).toContain(String.raw`HTTP_\x1b[2J`);
+  });
+
+  it('`report` and `compare` re-rendering the saved hostile result are inert, in every form', async () => {
+    hostileFile();
+
+    const report = await runCli(ing.ns, ['report', file('run.json'), '--report', file('again.html')]);
+    expect(report.code, report.stderr).toBe(0);
+    expectInert(report.stdout, 'report stdout');
+    const again = readFileSync(file('again.html'), 'utf8');
+    expectInert(again, 'report --report again.html');
+    expect(again).not.toMatch(/<script/i);
+    // Its terminal text is the test above's: here the file it writes.
+    const reportMd = await runCli(ing.ns, ['report', file('other.json'), '--report', file('again.md')]);
+    expect(reportMd.code, reportMd.stderr).toBe(0);
+    const md = readFileSync(file('again.md'), 'utf8');
+    expectInert(md, 'report --report again.md');
+    expect(md).not.toMatch(/<script/i);
+    // Server text makes no link or image: its brackets are escaped.
+    expect(md).not.toMatch(/(?<!\\)\]\(https:\/\/example\.invalid/);
+
+    for (const out of ['compare.md', 'compare.html']) {
+      const cmp = await runCli(ing.ns, ['compare', file('run.json'), file('other.json'), '--report', file(out)]);
+      expect(cmp.code, cmp.stderr).toBe(1);
+      expect(cmp.stderr).toBe('');
+      expectInert(cmp.stdout, 'compare stdout');
+      expect(cmp.stdout).toContain(String.raw`laptop\x1b]0;pwned\x07\u202e`);
+      const doc = readFileSync(file(out), 'utf8');
+      expectInert(doc, out);
+      expect(doc).not.toMatch(/<script/i);
+      // Shown escaped (Markdown backslashes the bracket too).
+      expect(doc).toMatch(/HTTP_\\x1b\\?\[2J/);
+    }
+    const cmpJson = await runCli(ing.ns, ['compare', file('run.json'), file('other.json'), '--format', 'json']);
+    expectInert(cmpJson.stdout, 'compare --format json');
+    expect(cmpJson.json.vantages.map((v: { name: string }) => v.name)).toContain('laptop\x1b]0;pwned\x07\u202e');
+  });
 });

@@ -1,5 +1,6 @@
 // From a measured cut-off to the proxy that most likely made it, and the stream-timeout fix per controller.
 // The defaults are the field's (see field-facts.md): a cut within a little of one of them names that layer.
+import { inert } from '../../src/inert.js';
 import type { Controller, Fix } from '../../src/model.js';
 import type { StreamEnd } from '../../src/probes/hold-pair.js';
 
@@ -121,10 +122,11 @@ export function describeEnd(end: StreamEnd): string {
     case 'survived':
       return 'still open';
     case 'close':
-      return `close ${end.code}${end.reason ? ` "${end.reason}"` : ''}${end.fin ? ' after FIN' : ''}`;
+      return `close ${end.code}${end.reason ? ` "${inert(end.reason)}"` : ''}${end.fin ? ' after FIN' : ''}`;
     case 'http':
       return `HTTP ${end.status}`;
     default:
-      return `${end.how}: ${end.detail}`;
+      // The close reason and a socket's error are the server's words: inert (src/inert.ts).
+      return `${end.how}: ${inert(end.detail)}`;
   }
 }

@@ -1,4 +1,5 @@
 // dns.<role>: the name resolves, through this machine and through every DNS server asked, to the same addresses.
+import { inert } from '../../src/inert.js';
 import { activeRoles, assumedModuleHint, moduleOfRole, namesPhrase } from '../../src/modules.js';
 import net from 'node:net';
 import { ROLES, type CheckDef, type Judgement, type Role, type RunContext } from '../../src/model.js';
@@ -156,7 +157,8 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
           ev.os.outcome === 'answer'
             ? ` (this machine still resolves it to ${list(ev.os.addresses)}, from /etc/hosts or a local cache)`
             : '';
-        const chain = worst.cnames.length ? ` via CNAME ${worst.cnames.join(' → ')}` : '';
+        // Names a DNS server answered are its text: inert (src/inert.ts).
+        const chain = worst.cnames.length ? ` via CNAME ${inert(worst.cnames.join(' → '))}` : '';
         const noWildcard = role === 'preview' ? `: no wildcard record for *.sandbox.${ctx.target.domain}` : '';
         switch (worst.outcome) {
           case 'nxdomain':
@@ -253,7 +255,7 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
       return {
         status: 'pass',
         host,
-        message: `${list(ev.dnsAddresses)}${via ? ` via CNAME ${via.join(' → ')}` : ''}${agree}`,
+        message: `${list(ev.dnsAddresses)}${via ? ` via CNAME ${inert(via.join(' → '))}` : ''}${agree}`,
       };
     },
   };

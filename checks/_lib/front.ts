@@ -44,7 +44,7 @@ export function gateOf(root: HttpExchange | undefined, host: string): Gate | und
   const h = root.headers ?? {};
   const challenge = h['www-authenticate'] ?? h['proxy-authenticate'];
   if ((root.status === 401 || root.status === 407) && challenge)
-    return { status: root.status, challenge: inert(challenge), kind: gateKind(undefined, challenge) };
+    return { status: root.status, challenge: inert(challenge), kind: gateKind(undefined, inert(challenge)) };
   const location = h.location;
   if (root.status < 300 || root.status >= 400 || !location) return undefined;
   let to: URL;
@@ -59,7 +59,7 @@ export function gateOf(root: HttpExchange | undefined, host: string): Gate | und
     status: root.status,
     location: inert(location),
     origin: inert(to.origin),
-    kind: gateKind(location, undefined),
+    kind: gateKind(inert(location), undefined),
   };
 }
 

@@ -1,4 +1,5 @@
 // http.<role>: the host reaches its own service with Host preserved, and the service agrees on the domain.
+import { inert } from '../../src/inert.js';
 import { assumedModuleHint, moduleOfRole } from '../../src/modules.js';
 import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
 import { httpGet, type HttpExchange } from '../../src/probes/http.js';
@@ -291,7 +292,8 @@ function previewNotSeen(ev: HttpRoleEvidence, ctx: RunContext, base: { host: str
     return {
       status: 'skip',
       message:
-        `preview routing not tested: nap-sandbox runs with SANDBOX_DOMAIN ${sd || '(empty)'} (its /api/config), ` +
+        `preview routing not tested: nap-sandbox runs with SANDBOX_DOMAIN ${inert(sd) || '(empty)'} ` +
+        '(its /api/config), ' +
         `not ${want}, so it treats no *.${want} host as a preview; http.sandbox reports it`,
     };
   if (sd === undefined)
@@ -314,11 +316,11 @@ function previewNotSeen(ev: HttpRoleEvidence, ctx: RunContext, base: { host: str
     code: 'HTTP_HOST_REWRITTEN',
     message:
       `${base.host} reached nap-sandbox, which did not see it as a preview host although it runs with ` +
-      `SANDBOX_DOMAIN ${sd}: the Host header was changed on the way`,
+      `SANDBOX_DOMAIN ${inert(sd)}: the Host header was changed on the way`,
   };
 }
 
-const bodyHint = (ex: HttpExchange) => (ex.body ? `: ${JSON.stringify(ex.body.slice(0, 80))}` : '');
+const bodyHint = (ex: HttpExchange) => (ex.body ? `: ${inert(JSON.stringify(ex.body.slice(0, 80)))}` : '');
 
 export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Judgement {
   const host = ev.host;
@@ -331,7 +333,7 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
       ...base,
       status: 'fail',
       code: 'HTTP_UNEXPECTED',
-      message: `no HTTP answer from ${host} at ${ev.address}: ${root.error.message}`,
+      message: `no HTTP answer from ${host} at ${ev.address}: ${inert(root.error.message)}`,
     };
   // Answers that differ from one connection to the next first: any single one of them would mislead.
   if (ev.repeats) {
@@ -350,7 +352,7 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
         ...base,
         status: 'fail',
         code: 'HTTP_WRONG_SERVICE',
-        message: `${host} reached ${r.service}, not ${want}`,
+        message: `${host} reached ${inert(r.service)}, not ${want}`,
         fix: `Point the route for ${host} at ${want}.`,
       };
     const seen = (r.host ?? '').toLowerCase().replace(/:\d+$/, '');
@@ -359,7 +361,7 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
         ...base,
         status: 'fail',
         code: 'HTTP_HOST_REWRITTEN',
-        message: `${host} reached ${r.service}, but with Host: ${r.host ?? '(none)'}`,
+        message: `${host} reached ${inert(r.service)}, but with Host: ${inert(r.host ?? '(none)')}`,
       };
   } else {
     const fp = ev.fingerprint;
@@ -372,7 +374,7 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
           status: 'fail',
           code: 'HTTP_HOST_REWRITTEN',
           message:
-            `${host} landed on nap-cp's web UI (${root.status} to ${root.headers?.location ?? '?'}) instead ` +
+            `${host} landed on nap-cp's web UI (${root.status} to ${inert(root.headers?.location ?? '?')}) instead ` +
             `of the export app: nap-cp did not see Host ${host}`,
         };
       }
@@ -408,16 +410,16 @@ export function judgeHttp(ev: HttpRoleEvidence, ctx: RunContext, role: Role): Ju
     if (found !== want)
       wrong.push({
         said:
-          `napUrl ${String(c.napUrl)}, expected origin ${want}: the platform was installed with ` +
-          `WEB_PUBLIC_URL=${String(c.napUrl)}`,
+          `napUrl ${inert(String(c.napUrl))}, expected origin ${want}: the platform was installed with ` +
+          `WEB_PUBLIC_URL=${inert(String(c.napUrl))}`,
         set: `WEB_PUBLIC_URL=${want}`,
       });
     const sandboxHost = `sandbox.${ctx.target.domain}`;
     if (role === 'sandbox' && ctx.mode === 'external' && String(c.sandboxDomain).toLowerCase() !== sandboxHost)
       wrong.push({
         said:
-          `sandboxDomain ${String(c.sandboxDomain)}, not ${sandboxHost}: nap-sandbox runs with SANDBOX_DOMAIN ` +
-          `${c.sandboxDomain === 'localhost' ? UNSET_SANDBOX_DOMAIN : String(c.sandboxDomain)}, ` +
+          `sandboxDomain ${inert(String(c.sandboxDomain))}, not ${sandboxHost}: nap-sandbox runs with SANDBOX_DOMAIN ` +
+          `${c.sandboxDomain === 'localhost' ? UNSET_SANDBOX_DOMAIN : inert(String(c.sandboxDomain))}, ` +
           `so it treats no *.${sandboxHost} host as a preview and every sandbox preview link fails`,
         set: `SANDBOX_DOMAIN=${sandboxHost}`,
       });

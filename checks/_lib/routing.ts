@@ -1,6 +1,7 @@
 // What the http, ws, sse and hold checks share: where to connect, what a certificate problem does not block,
 // who answered (the responder's identity or the platform's own fingerprints) and which proxy said it.
 import net from 'node:net';
+import { inert } from '../../src/inert.js';
 import type { Controller, Need, Role, RunContext, Upstream } from '../../src/model.js';
 import type { HttpExchange } from '../../src/probes/http.js';
 import { evidenceOf } from './evidence.js';
@@ -177,19 +178,51 @@ export function expectedPublicOrigin(ctx: RunContext, role: Role): string {
   return originOf(originFor(ctx, role))!;
 }
 
+// RFC 9110's token, and the shape of a Server header: product[/version], then more products or (comments).
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const PRODUCTS = new RegExp(`^(${TOKEN})(?:/(${TOKEN}))?(?: +(?:${TOKEN}(?:/${TOKEN})?|\\([^()\\\\<>]*\\)))*$`);
+// One Via entry: [protocol/]version, the hop that received it (a host or pseudonym), and an optional (comment).
+const VIA_ENTRY = new RegExp(`^(?:${TOKEN}/)?${TOKEN} +([^ ,()\\\\<>]+)(?: +\\(([^()\\\\<>]*)\\))?$`);
+
+/**
+ * The first product a Server header names, lower-cased, with its version: `nginx` and `1.22.1` of
+ * `nginx/1.22.1 (Ubuntu)`. Read from the header made inert and only from a well-formed one: `nginx<script>`, or a
+ * header with an escape sequence in it, names no product rather than whatever it contains.
+ */
+export function serverProduct(header: string | undefined): { name: string; version?: string } | undefined {
+  const h = inert(header ?? '').trim();
+  const m = h.length <= 256 ? PRODUCTS.exec(h) : null;
+  return m ? { name: m[1]!.toLowerCase(), ...(m[2] ? { version: m[2] } : {}) } : undefined;
+}
+
+/**
+ * Whether a Via header names `name` as a hop (`1.1 varnish`) or as the hop's software (`1.1 cache-1 (Varnish/7.4)`),
+ * entry by entry, read inert and only from well-formed entries.
+ */
+export function viaNames(via: string | undefined, name: string): boolean {
+  const h = inert(via ?? '');
+  if (h.length > 1024) return false;
+  return h.split(',').some((entry) => {
+    const m = VIA_ENTRY.exec(entry.trim());
+    const by = m?.[1]?.toLowerCase();
+    const software = m?.[2]?.toLowerCase().split('/')[0];
+    return !!m && (by === name || software === name);
+  });
+}
+
 /** Which ingress controller answered, from its Server header and the shape of its own error pages. */
 export function detectController(
   exchanges: Array<{ headers?: Record<string, string>; body?: string } | undefined>,
 ): Controller | undefined {
   for (const ex of exchanges) {
-    const server = ex?.headers?.server ?? '';
-    if (/istio-envoy/i.test(server)) return 'istio';
-    if (/envoy/i.test(server)) return 'contour';
+    const product = serverProduct(ex?.headers?.server);
+    const name = product?.name;
+    if (name === 'istio-envoy') return 'istio';
+    if (name === 'envoy') return 'contour';
     // ingress-nginx hides its version (server-tokens: false by default); a plain nginx shows it (server_tokens on).
-    if (/^nginx\/\d/i.test(server)) return 'nginx';
-    if (/nginx/i.test(server)) return 'ingress-nginx';
-    if (/traefik/i.test(server) || ex?.body?.trim() === '404 page not found') return 'traefik';
-    if (/haproxy/i.test(server) || /No server is available to handle this request/.test(ex?.body ?? ''))
+    if (name === 'nginx') return /^\d/.test(product?.version ?? '') ? 'nginx' : 'ingress-nginx';
+    if (name === 'traefik' || ex?.body?.trim() === '404 page not found') return 'traefik';
+    if (name === 'haproxy' || /^No server is available to handle this request\.\r?$/m.test(ex?.body ?? ''))
       return 'haproxy';
   }
   return undefined;
@@ -199,10 +232,11 @@ export function detectController(
 export function isDefaultBackend(ex: HttpExchange | undefined): boolean {
   if (ex?.status !== 404) return false;
   const body = ex.body ?? '';
+  const server = serverProduct(ex.headers?.server)?.name;
   return (
-    /default backend/i.test(body) ||
-    /<center>nginx/i.test(body) ||
+    /^default backend - 404$/im.test(body.trim()) ||
+    /<hr><center>nginx(?:\/[\d.]+)?<\/center>/i.test(body) ||
     body.trim() === '404 page not found' ||
-    (/envoy/i.test(ex.headers?.server ?? '') && body.trim() === '')
+    ((server === 'envoy' || server === 'istio-envoy') && body.trim() === '')
   );
 }

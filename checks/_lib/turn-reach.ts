@@ -1,5 +1,5 @@
 // turn.udp / turn.tcp: coturn answers a STUN Binding on its port over that transport.
-import type { CheckDef, Judgement, RunContext } from '../../src/model.js';
+import type { CheckDef, CheckResult, Judgement, RunContext, Upstream } from '../../src/model.js';
 import { label, probeBinding, resolveTurn, type BindingEvidence, type TransportKind } from '../../src/probes/turn.js';
 import type { Endpoint, Failure } from '../../src/probes/stun/transport.js';
 import type { GatherTools } from '../../src/model.js';
@@ -18,6 +18,27 @@ export function turnServer(ctx: RunContext, tools: GatherTools): Promise<Endpoin
 /** The transports that answered, UDP first (what browsers try first): the rest of the TURN checks use them. */
 export function reachableTransports(up: ReadonlyMap<string, { status: string }>): TransportKind[] {
   return (['udp', 'tcp'] as const).filter((k) => up.get(`turn.${k}`)?.status === 'pass');
+}
+
+/**
+ * Why no transport is usable, from what turn.udp and turn.tcp found: both unreachable (with their codes), or not
+ * tested at all (the TURN name does not resolve), in their own words.
+ */
+export function whyUnreachable(up: Upstream): string {
+  const rs = (['udp', 'tcp'] as const).map((k): Pick<CheckResult, 'id' | 'status' | 'code' | 'message'> => {
+    const r = up.get(`turn.${k}`);
+    return r ?? { id: `turn.${k}`, status: 'skip', message: 'did not run' };
+  });
+  if (rs.every((r) => r.status === 'fail' || r.status === 'warn'))
+    return `TURN is unreachable over UDP and TCP (${rs.map((r) => `${r.id} ${r.code ?? r.status}`).join(', ')})`;
+  // One line per distinct outcome: both skipped for the same unresolved name is said once.
+  const said = new Map<string, string[]>();
+  for (const r of rs) {
+    const verb = r.status === 'pass' ? 'passed' : r.status === 'warn' ? 'warned' : 'failed';
+    const what = r.status === 'skip' ? r.message : `${verb}${r.code ? ` (${r.code})` : ''}`;
+    said.set(what, [...(said.get(what) ?? []), r.id]);
+  }
+  return [...said.entries()].map(([what, ids]) => `${ids.join(' and ')}: ${what}`).join('; ');
 }
 
 export type ReachEvidence = (BindingEvidence | { transport: TransportKind; server: string; unresolved: string }) & {

@@ -14,8 +14,10 @@ import {
   detectController,
   dnsAfter,
   originFor,
+  serverProduct,
   SOFT_HTTP_CODES,
   transportNeeds,
+  viaNames,
   WELL_KNOWN,
 } from './routing.js';
 import { evidenceOf } from './evidence.js';
@@ -48,38 +50,39 @@ const PLATFORM_WAITS =
 /** The layer that cut a wait, from what it answered (status, Server, Via, body) and when. */
 export function waitCulprit(w: WaitAnswer, cutAfterS: number, controller?: Controller): Culprit {
   const a: RawAnswer | undefined = w.answer;
-  const server = a?.headers.server ?? '';
+  // Named from the Server and Via headers read inert and whole (routing.ts), and from the proxies' own pages.
+  const server = serverProduct(a?.headers.server)?.name;
   const body = a?.body ?? '';
-  const varnish = /varnish/i.test(a?.headers.via ?? '') || a?.headers['x-varnish'] !== undefined;
-  if (a?.status === 524 || /cloudflare/i.test(server))
+  const varnish = viaNames(a?.headers.via, 'varnish') || a?.headers['x-varnish'] !== undefined;
+  if (a?.status === 524 || server === 'cloudflare')
     return {
       name: 'Cloudflare proxy (HTTP 524 after 100 s without an answer)',
       fix:
         "Cloudflare ends a proxied request that has no answer after 100 s (Enterprise can raise it): don't proxy " +
         'the NAP hosts through Cloudflare (DNS only), or keep that limit above the platform waits.',
     };
-  if (varnish || /Backend fetch failed/i.test(body))
+  if (varnish || /<title>\d{3} Backend fetch failed<\/title>/.test(body))
     return {
       name: `Varnish first_byte_timeout (60 s default; cut after ${cutAfterS.toFixed(1)} s)`,
       fix:
         'Raise Varnish first_byte_timeout to 3600 s: varnishd -p first_byte_timeout=3600, or in VCL ' +
         'vcl_backend_fetch: set bereq.first_byte_timeout = 3600s; (and between_bytes_timeout for streams).',
     };
-  if (/caddy/i.test(server))
+  if (server === 'caddy')
     return {
       name: 'Caddy reverse_proxy response_header_timeout',
       fix:
         'Remove response_header_timeout from the reverse_proxy transport (it is unset by default) or raise it ' +
         'to 3600s.',
     };
-  if (/envoy/i.test(server) || /upstream request timeout/i.test(body))
+  if (server === 'envoy' || server === 'istio-envoy' || body.trim() === 'upstream request timeout')
     return {
       name: 'Envoy route timeout (15 s default; Contour timeoutPolicy.response, Istio VirtualService timeout)',
       fix:
         'Contour: timeoutPolicy: {response: infinity} on the HTTPProxy route; Istio: timeout: 0s on the ' +
         'VirtualService route; plain Envoy: route timeout: 0s.',
     };
-  if (controller === 'haproxy' || /didn't respond in time/i.test(body))
+  if (controller === 'haproxy' || /^The server didn't respond in time\.\r?$/m.test(body))
     return {
       name: `HAProxy timeout server (${cutAfterS.toFixed(0)} s)`,
       fix: 'timeout server 1h (on the HAProxy ingress: the timeout-server annotation).',

@@ -1,4 +1,5 @@
 // ws.<role>: a WebSocket upgrade passes the proxy to the host's service.
+import { inert } from '../../src/inert.js';
 import { moduleOfRole } from '../../src/modules.js';
 import type { CheckDef, Judgement, RunContext } from '../../src/model.js';
 import { httpGet } from '../../src/probes/http.js';
@@ -177,7 +178,7 @@ export function wsRoleCheck(role: StreamRole): CheckDef<WsEvidence> {
         code: 'WS_REJECTED',
         message:
           `upgrade to ${host} answered ${a.status} instead of ` +
-          `101${a.body ? `: ${JSON.stringify(a.body.slice(0, 80))}` : ''}`,
+          `101${a.body ? `: ${inert(JSON.stringify(a.body.slice(0, 80)))}` : ''}`,
       };
     },
   };

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { compareRuns, CompareInputError } from '../compare/merge.js';
 import { compareHtml, compareJson, compareMarkdown, compareText } from '../compare/render.js';
+import { inert } from '../inert.js';
 import { parseVantage, splitList, UsageError } from '../options.js';
 import { useColor, type Io } from './check.js';
 
@@ -31,7 +32,7 @@ export async function runCompare(files: string[], o: CompareOptions, io: Io): Pr
     try {
       return { doc: JSON.parse(text) as unknown, source: file === '-' ? '<stdin>' : file };
     } catch (e) {
-      throw new UsageError(`compare: ${file} is not JSON (${(e as Error).message})`);
+      throw new UsageError(`compare: ${file} is not JSON (${inert((e as Error).message)})`);
     }
   });
   let cmp: ReturnType<typeof compareRuns>;
@@ -41,7 +42,8 @@ export async function runCompare(files: string[], o: CompareOptions, io: Io): Pr
       splitList(o.inside).map((n) => parseVantage(n, '--inside')),
     );
   } catch (e) {
-    if (e instanceof CompareInputError) throw new UsageError(`compare: ${e.message}`);
+    // Its messages quote the files (names, domains, fields): inert before they reach the terminal.
+    if (e instanceof CompareInputError) throw new UsageError(`compare: ${inert(e.message)}`);
     throw e;
   }
   const color =

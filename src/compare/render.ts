@@ -1,5 +1,6 @@
 // The comparison as text (terminal), JSON, and a Markdown/HTML document in the triage report's look.
 import pc from 'picocolors';
+import { inert, inertJson } from '../inert.js';
 import type { Status } from '../model.js';
 import { htmlPage } from '../report/html.js';
 import { blocksToMarkdown, STATUS_LABEL, type Block } from '../report/triage.js';
@@ -12,37 +13,43 @@ const NOT_RUN = 'not run';
 const cellText = (c: Cell | null) => (c ? `${STATUS_LABEL[c.status]}${c.code ? ` ${c.code}` : ''}` : NOT_RUN);
 const where = (v: Comparison['vantages'][number]) => `${v.inside ? 'inside' : 'outside'}`;
 
+/** The comparison for a terminal: every text read from the files (names, ids, codes, meanings) passes inert(). */
 export function compareText(cmp: Comparison, color: boolean): string {
   const c = pc.createColors(color);
   const paint: Record<Status, (s: string) => string> = { pass: c.green, fail: c.red, warn: c.yellow, skip: c.dim };
-  const out: string[] = [`${c.bold('nap-verify compare')} ${VERSION}  ${c.bold(cmp.domain ?? '(no domain)')}`, ''];
-  const nameW = Math.max(...cmp.vantages.map((v) => v.name.length));
+  const name = (v: Comparison['vantages'][number]) => inert(v.name);
+  const out: string[] = [
+    `${c.bold('nap-verify compare')} ${VERSION}  ${c.bold(inert(cmp.domain ?? '(no domain)'))}`,
+    '',
+  ];
+  const nameW = Math.max(...cmp.vantages.map((v) => name(v).length));
   for (const v of cmp.vantages) {
     const s = v.summary;
     out.push(
-      `  ${v.name.padEnd(nameW)}  ${where(v).padEnd(7)}  ${v.startedAt ?? 'time unknown'}  ` +
-        `${s ? `${s.pass} passed, ${s.fail} failed, ${s.warn} warnings, ${s.skip} skipped` : ''}  ${c.dim(v.source)}`,
+      `  ${name(v).padEnd(nameW)}  ${where(v).padEnd(7)}  ${inert(v.startedAt ?? 'time unknown')}  ` +
+        `${s ? inert(`${s.pass} passed, ${s.fail} failed, ${s.warn} warnings, ${s.skip} skipped`) : ''}  ` +
+        `${c.dim(inert(v.source))}`,
     );
   }
   out.push('');
-  const idW = Math.max(5, ...cmp.checks.map((r) => r.id.length));
+  const idW = Math.max(5, ...cmp.checks.map((r) => inert(r.id).length));
   const colW = cmp.vantages.map((v) =>
-    Math.max(v.name.length, ...cmp.checks.map((r) => cellText(r.cells[v.name] ?? null).length + 2)),
+    Math.max(name(v).length, ...cmp.checks.map((r) => inert(cellText(r.cells[v.name] ?? null)).length + 2)),
   );
   out.push(
-    c.bold(`  ${'check'.padEnd(idW)}  ${cmp.vantages.map((v, i) => v.name.padEnd(colW[i]!)).join('  ')}  meaning`),
+    c.bold(`  ${'check'.padEnd(idW)}  ${cmp.vantages.map((v, i) => name(v).padEnd(colW[i]!)).join('  ')}  meaning`),
   );
   for (const row of cmp.checks) {
     const cells = cmp.vantages.map((v, i) => {
       const cell = row.cells[v.name] ?? null;
-      const t = cell ? `${SYMBOL[cell.status]} ${cellText(cell)}` : `– ${NOT_RUN}`;
+      const t = cell ? `${SYMBOL[cell.status]} ${inert(cellText(cell))}` : `– ${NOT_RUN}`;
       const padded = t.padEnd(colW[i]!);
       return cell ? paint[cell.status](padded) : c.dim(padded);
     });
-    const meaning = row.verdict === 'same' ? c.dim(row.meaning) : row.meaning;
-    out.push(`  ${row.id.padEnd(idW)}  ${cells.join('  ')}  ${meaning}`);
+    const meaning = row.verdict === 'same' ? c.dim(inert(row.meaning)) : inert(row.meaning);
+    out.push(`  ${inert(row.id).padEnd(idW)}  ${cells.join('  ')}  ${meaning}`);
   }
-  out.push('', c.bold('What the differences mean'), ...cmp.conclusions.map((l) => `  ${l}`), '');
+  out.push('', c.bold('What the differences mean'), ...cmp.conclusions.map((l) => `  ${inert(l)}`), '');
   return out.join('\n');
 }
 
@@ -57,7 +64,7 @@ export function compareJson(cmp: Comparison): string {
     checks: cmp.checks,
     conclusions: cmp.conclusions,
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  return `${inertJson(JSON.stringify(doc, null, 2))}\n`;
 }
 
 function compareDocument(cmp: Comparison): Block[] {

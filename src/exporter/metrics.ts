@@ -1,13 +1,21 @@
 // One probe's result in the Prometheus text exposition format (spec §9). Pure: a run record in, text out.
 // Labels stay low-cardinality: check ids, statuses, codes, and the five host names (the random preview label of
 // each run is reported as the wildcard it proves, `*.sandbox.<d>`).
+import { inert } from '../inert.js';
 import { ROLES, type Status } from '../model.js';
 import type { RunRecord } from '../report/json.js';
 
 const STATUSES: readonly Status[] = ['pass', 'warn', 'fail', 'skip'];
 
-/** Label values: backslash, double quote and newline escaped, as the format requires. */
-export const labelValue = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+/**
+ * Label values: inert (src/inert.ts: no control or bidi character reaches a dashboard), then backslash, double quote
+ * and newline escaped, as the format requires.
+ */
+export const labelValue = (v: string) =>
+  v
+    .split('\n')
+    .map((l) => inert(l).replace(/\\/g, '\\\\').replace(/"/g, '\\"'))
+    .join('\\n');
 
 const num = (n: number) => (Number.isFinite(n) ? String(Math.round(n * 1000) / 1000) : 'NaN');
 

@@ -2,12 +2,14 @@
 // text as well as colour.
 import type { Status } from '../model.js';
 import type { RunRecord } from './json.js';
-import { triageDocument, type Block } from './triage.js';
+import { inertHtml } from '../inert.js';
+import { LINK, triageDocument, type Block } from './triage.js';
 
-const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-/** Escaped text whose `[label](#anchor)` links (written by the report itself, never evidence) become <a>. */
-const withLinks = (t: string) => esc(t).replace(/\[([^\]]+)\]\(#([\w.-]+)\)/g, '<a href="#$2">$1</a>');
-const idAttr = (id?: string) => (id ? ` id="${esc(id)}"` : '');
+/** Text as HTML: every line inert and escaped (src/inert.ts), the lines joined by `join`. */
+const esc = (t: string, join = '<br>') => t.split('\n').map(inertHtml).join(join);
+/** Escaped text whose `[label](#anchor)` links (written by the report itself) become <a>. */
+const withLinks = (t: string) => esc(t).replace(LINK, '<a href="#$2">$1</a>');
+const idAttr = (id?: string) => (id ? ` id="${esc(id, ' ')}"` : '');
 
 const CSS = `
 :root{--pass:#1a7f37;--fail:#cf222e;--warn:#9a6700;--skip:#6e7781;--line:#d0d7de;--bg:#f6f8fa}
@@ -72,7 +74,7 @@ function block(b: Block): string {
         .map((l) => `<li>${esc(l)}</li>`)
         .join('')}</ul></div>`;
     case 'pre':
-      return `<pre>${esc(b.text)}</pre>`;
+      return `<pre>${esc(b.text, '\n')}</pre>`;
     case 'table': {
       const keyValue = b.head.every((h) => h === '');
       const head = keyValue ? '' : `<thead><tr>${b.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>`;
@@ -99,7 +101,8 @@ export function htmlPage(title: string, blocks: Block[]): string {
   return (
     `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" ` +
     `content="width=device-width, ` +
-    `initial-scale=1">\n<title>${esc(title)}</title>\n<style>${CSS}</style></head>\n<body>\n${body}\n</body></html>\n`
+    `initial-scale=1">\n<title>${esc(title, ' ')}</title>\n<style>${CSS}</style></head>\n` +
+    `<body>\n${body}\n</body></html>\n`
   );
 }
 

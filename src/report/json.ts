@@ -1,4 +1,5 @@
 // The JSON report, schema 1 (spec §4). Field names are public interface.
+import { inertJson } from '../inert.js';
 import type { CheckResult, Target } from '../model.js';
 import type { Summary } from './summary.js';
 
@@ -61,5 +62,6 @@ export function toJson(run: RunRecord): string {
       ...(r.remediation ? { remediation: r.remediation } : {}),
     })),
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  // The raw record: values stay exactly what was sent, only the characters a terminal acts on are spelt as escapes.
+  return `${inertJson(JSON.stringify(doc, null, 2))}\n`;
 }

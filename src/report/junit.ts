@@ -1,23 +1,19 @@
 // JUnit XML for CI dashboards: one <testsuite> per area, one <testcase> per check (spec §4).
 import { areaOf, type CheckResult } from '../model.js';
 import type { RunRecord } from './json.js';
+import { inertXml } from '../inert.js';
 
-// XML 1.0 cannot carry most control characters even escaped; a hostile server's text must not break the file.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters XML 1.0 forbids
-const clean = (s: string) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd');
-const attr = (s: string) =>
-  clean(s)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/\n/g, '&#10;');
-const text = (s: string) => clean(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+// XML 1.0 cannot carry most control characters even escaped: every value passes src/inert.ts's inertXml, so a
+// hostile server's text shows as its escapes and the file stays well-formed. An attribute is one line; text keeps
+// the report's own line breaks.
+const attr = (s: string) => inertXml(s);
+const text = (s: string) => s.split('\n').map(inertXml).join('\n');
 const secs = (ms: number) => (ms / 1000).toFixed(3);
 
 function testcase(r: CheckResult, strict: boolean): string {
   const open =
-    `    <testcase classname="nap-verify.${areaOf(r.id)}" name="${attr(r.id)}" ` + `time="${secs(r.durationMs)}">`;
+    `    <testcase classname="nap-verify.${attr(areaOf(r.id))}" name="${attr(r.id)}" ` +
+    `time="${secs(r.durationMs)}">`;
   const detail = [r.host ? `host: ${r.host}` : '', r.message, r.remediation ? `fix: ${r.remediation}` : '']
     .filter(Boolean)
     .join('\n');
@@ -45,7 +41,8 @@ export function toJunit(run: RunRecord, strict: boolean): string {
     const rs = run.results.filter((r) => areaOf(r.id) === area);
     const time = rs.reduce((m, r) => Math.max(m, r.durationMs), 0);
     return [
-      `  <testsuite name="${area}"${run.vantage ? ` hostname="${attr(run.vantage)}"` : ''} tests="${rs.length}" ` +
+      `  <testsuite name="${attr(area)}"${run.vantage ? ` hostname="${attr(run.vantage)}"` : ''} ` +
+        `tests="${rs.length}" ` +
         `failures="${fails(rs)}" errors="0" skipped="${rs.filter((r) => r.status === 'skip').length}" ` +
         `time="${secs(time)}" timestamp="${run.startedAt.toISOString().slice(0, 19)}">`,
       ...(run.vantage ? [`    <properties><property name="vantage" value="${attr(run.vantage)}"/></properties>`] : []),

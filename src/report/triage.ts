@@ -4,6 +4,7 @@
 // written as Markdown or as one self-contained HTML page. Built only from results and shown options, which
 // carry no secrets.
 import os from 'node:os';
+import { inertHtml, inertMarkdown } from '../inert.js';
 import { areaOf, type CheckResult, type Status } from '../model.js';
 import type { RunRecord } from './json.js';
 import { summaryLine } from './summary.js';
@@ -350,32 +351,56 @@ export function triageDocument(run: RunRecord): Block[] {
   return blocks;
 }
 
-const mdCell = (t: string) => t.replace(/\|/g, '\\|').replace(/\n/g, '<br>');
+/** The report's own in-document links, `[label](#anchor)`, in blocks marked `links`. */
+export const LINK = /\[([^\]]+)\]\(#([\w.-]+)\)/g;
+
+/** One line as Markdown: inert and escaped, the report's own links (where the block has them) kept as links. */
+function mdLine(line: string, links: boolean): string {
+  if (!links) return inertMarkdown(line);
+  let out = '';
+  let at = 0;
+  for (const m of line.matchAll(LINK)) {
+    out += `${inertMarkdown(line.slice(at, m.index))}[${inertMarkdown(m[1]!)}](#${m[2]})`;
+    at = m.index + m[0].length;
+  }
+  return out + inertMarkdown(line.slice(at));
+}
+/** Text as Markdown inline content: its lines joined by `<br>` (a table cell, a paragraph) or by `join`. */
+const mdText = (t: string, links = false, join = '<br>') =>
+  t
+    .split('\n')
+    .map((l) => mdLine(l, links))
+    .join(join);
+/** Text inside HTML written into the Markdown (a summary, an id, evidence in <pre>): entities, no Markdown. */
+const mdHtml = (t: string, join = ' ') => t.split('\n').map(inertHtml).join(join);
 
 function mdBlock(b: Block): string {
   switch (b.kind) {
     case 'h':
-      return `${b.id ? `<a id="${b.id}"></a>\n\n` : ''}${'#'.repeat(b.level)} ${b.text}\n`;
-    case 'p':
-      return /^Verdict: /.test(b.text) ? `**${b.text}**\n` : `${b.text}\n`;
+      return `${b.id ? `<a id="${mdHtml(b.id)}"></a>\n\n` : ''}${'#'.repeat(b.level)} ${mdText(b.text, false, ' ')}\n`;
+    case 'p': {
+      const text = mdText(b.text, !!b.links);
+      return /^Verdict: /.test(b.text) ? `**${text}**\n` : `${text}\n`;
+    }
     case 'fix':
       return `**Fix:**\n\n${b.text
         .split('\n')
-        .map((l) => `- ${l}`)
+        .map((l) => `- ${mdLine(l, false)}`)
         .join('\n')}\n`;
     case 'pre':
-      return `\`\`\`\n${b.text.replace(/```/g, "'''")}\n\`\`\`\n`;
+      // Evidence is the server's own text: HTML's <pre> with entities, where a code fence would keep its markup raw.
+      return `<pre>\n${mdHtml(b.text, '\n')}\n</pre>\n`;
     case 'table': {
-      const head = `| ${b.head.map(mdCell).join(' | ')} |`;
+      const head = `| ${b.head.map((c) => mdText(c)).join(' | ')} |`;
       const rule = `|${b.head.map(() => '---').join('|')}|`;
-      const rows = b.rows.map((row) => `| ${row.map(mdCell).join(' | ')} |`);
+      const rows = b.rows.map((row) => `| ${row.map((c) => mdText(c, !!b.links)).join(' | ')} |`);
       return `${[head, rule, ...rows].join('\n')}\n`;
     }
     case 'details': {
       // GitHub and most viewers render <details>; the blank lines let the Markdown inside render too.
-      const summary = mdCell(b.summary).replace(/</g, '&lt;');
       const inside = b.blocks.map(mdBlock).join('\n');
-      return `<a id="${b.id}"></a>\n<details><summary>${summary}</summary>\n\n${inside}\n</details>\n`;
+      const summary = `<details><summary>${mdHtml(b.summary)}</summary>`;
+      return `<a id="${mdHtml(b.id)}"></a>\n${summary}\n\n${inside}\n</details>\n`;
     }
   }
 }

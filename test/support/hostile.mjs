@@ -1,13 +1,14 @@
 // Hostile servers, one mode per process: what a verifier meets exactly when things are broken.
 //   node hostile.mjs <mode> <port> [cert.pem key.pem]
 // Modes: tcp-silent, tls-silent-http, ws-no-answer, ws-garbage, sse-trickle, sse-endless-error, huge-header,
-// dns-garbage, stun-hostile, stun-binding-only.
+// dns-garbage, stun-hostile, stun-binding-only, hostile-text.
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 
 const [mode, portArg, certPath, keyPath] = process.argv.slice(2);
 const port = Number(portArg);
@@ -180,6 +181,42 @@ switch (mode) {
     sock.on('error', () => {});
     sock.bind(port, '127.0.0.1');
     net.createServer((s) => s.on('data', () => {}).on('error', () => {})).listen(port, '127.0.0.1');
+    break;
+  }
+  case 'hostile-text': {
+    // Text meant for the reader, not the verifier: an OSC window title, a clear screen, BEL, CR, a bidi override
+    // and a script, in the body, the page title and the headers. A raw TLS socket writes the bytes as they are
+    // (Node's own server refuses control characters in a header). <d>: 502 with `Server: nginx<script>`;
+    // files.<d>: a 200 page, no NAP service, with the same Server header; every other host: a 418 page whose
+    // Server header carries an escape sequence, which undici refuses and the hand-written client reads.
+    const text = '\x1b]0;pwned\x07\x1b[2J\x07\rOVERWRITTEN \u202etxet desrever <script>alert(1)</script>';
+    const page = `<html><head><title>${text}</title></head><body>${text}</body></html>`;
+    const answer = (host) => {
+      const [status, server] = host.startsWith('files.')
+        ? ['200 OK', 'nginx<script>']
+        : host.split('.').length > 2
+          ? ["418 I'm a teapot", 'nginx\x1b[2J\x1b]0;pwned\x07']
+          : ['502 Bad Gateway', 'nginx<script>'];
+      const body = Buffer.from(page, 'utf8');
+      const head =
+        `HTTP/1.1 ${status}\r\nServer: ${server}\r\nContent-Type: text/html\r\n` +
+        `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+      return Buffer.concat([Buffer.from(head, 'utf8'), body]);
+    };
+    tls
+      .createServer({ ...tlsOpts(), ALPNProtocols: ['http/1.1'] }, (s) => {
+        let head = '';
+        s.on('data', (d) => {
+          head += d.toString('latin1');
+          const end = head.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const host = /^host:\s*([^\r:]+)/im.exec(head.slice(0, end))?.[1]?.trim().toLowerCase() ?? '';
+          head = '';
+          s.end(answer(host));
+        });
+        s.on('error', () => {});
+      })
+      .listen(port, '127.0.0.1');
     break;
   }
   default:
