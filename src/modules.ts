@@ -90,14 +90,15 @@ export function namesPhrase(count: number): string {
 
 /**
  * With no --modules and no --values every module is assumed; a host of an optional module that has no record or
- * no route may simply not be installed (install.sh's default). Said in the fix, as a possibility, never as the cause.
+ * no route may simply not be installed (install.sh's default). Said in the fix, as a possibility, never as the cause;
+ * a paragraph of its own, so that the text says it once for a module whatever the number of its hosts.
  */
 export function assumedModuleHint(choice: ModuleChoice | undefined, role: Role): string {
   const m = roleModule(role);
   if (!m || choice) return '';
   const name = m === 'browser' ? 'Browser' : 'Sandbox';
   return (
-    ` If this install runs without the ${name} module (${MODULE_KEY[m]}=false is install.sh's default), say so ` +
+    `\nIf this install runs without the ${name} module (${MODULE_KEY[m]}=false is install.sh's default), say so ` +
     `with --modules (e.g. --modules ${m === 'browser' ? 'sandbox' : 'browser'}, or none) or --values values.env: ` +
     'its checks are then skipped.'
   );

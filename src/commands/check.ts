@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { access, constants, writeFile as writeFileAsync } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { CheckDef, CheckResult, RunContext } from '../model.js';
+import { type CheckDef, type CheckResult, needId, type RunContext } from '../model.js';
 import { UsageError, type CheckOptions } from '../options.js';
 import { systemResolvers } from '../probes/dns.js';
 import { serverLabel } from '../probes/dns-wire.js';
@@ -176,6 +176,19 @@ export async function executeRun(
   };
 }
 
+/** The checks a check read or needed in this run: what a skip is traced back through. */
+function upstreamReader(defs: CheckDef[], ctx: RunContext): (id: string) => string[] {
+  const byId = new Map(defs.map((d) => [d.meta.id, d]));
+  return (id) => {
+    const d = byId.get(id);
+    if (!d) return [];
+    return [...(d.needs?.(ctx) ?? []).map(needId), ...(d.after?.(ctx) ?? []), ...(d.reads?.(ctx) ?? [])];
+  };
+}
+
+/** Checks that take the hold's time (or the real upload body's, paced beside it): printed when the run ends. */
+const runsBesideHolds = (id: string) => id.startsWith('hold.') || id === 'http.upload';
+
 export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> {
   const prepared = await prepareRun(o, io.env);
   const { defs, chosen, selected, ctx } = prepared;
@@ -226,19 +239,44 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
           color,
         )
       : undefined;
-  // Results print as their checks finish (the holds last): above the live line on a TTY, one line each off it.
+  // Results print in two batches: the quick checks as soon as only the holds (and the upload beside them) are left,
+  // the rest when the run ends; each batch one cause once (TextRenderer.items). With -v, each check as it finishes.
   const wanted = new Set(chosen);
+  const order = new Map(chosen.map((id, i) => [id, i]));
   const printed = new Set<string>();
   const moduleOff: CheckResult[] = [];
-  const emit = (r: CheckResult) => {
-    if (!text || printed.has(r.id) || !wanted.has(r.id)) return;
-    printed.add(r.id);
-    if (!text.shows(r)) return;
-    // Said once per module after the run (-v lists each check as it comes).
-    if (r.evidence.moduleOff && !o.verbose) return void moduleOff.push(r);
-    const block = `${text.block(r).join('\n')}\n`;
-    if (live) live.print(block);
+  const all = new Map<string, CheckResult>();
+  const pending = new Set(dependencyClosure(defs, selected, ctx));
+  const upstreamOf = upstreamReader(defs, ctx);
+  let batch: CheckResult[] = [];
+  let quickPrinted = false;
+  let liveOn = !!live;
+  const write = (lines: string[]) => {
+    if (!lines.length) return;
+    const block = `${lines.join('\n')}\n`;
+    if (live && liveOn) live.print(block);
     else io.stdout.write(block);
+  };
+  const flush = () => {
+    if (!text) return;
+    const now = batch.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    batch = [];
+    write(text.items(now, all, upstreamOf));
+  };
+  const emit = (r: CheckResult) => {
+    all.set(r.id, r);
+    pending.delete(r.id);
+    if (text && !printed.has(r.id) && wanted.has(r.id)) {
+      printed.add(r.id);
+      // Said once per module after the run (-v lists each check as it comes).
+      if (r.evidence.moduleOff && !o.verbose) moduleOff.push(r);
+      else if (o.verbose) write(text.shows(r) ? text.block(r) : []);
+      else batch.push(r);
+    }
+    if (!quickPrinted && [...pending].every(runsBesideHolds)) {
+      quickPrinted = true;
+      flush();
+    }
   };
   if (text)
     io.stdout.write(
@@ -258,14 +296,15 @@ export async function runCheckCommand(o: CheckOptions, io: Io): Promise<number> 
     });
   } finally {
     live?.stop();
+    liveOn = false;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
   // Anything the hooks never saw (a check stopped by the run's deadline) and the --no-hold skips, before the summary.
   run.results.forEach(emit);
+  flush();
   const summary = run.summary;
   if (text) {
-    const order = new Map(chosen.map((id, i) => [id, i]));
     const off = text.modulesOff(moduleOff.sort((a, b) => order.get(a.id)! - order.get(b.id)!));
     if (off.length) io.stdout.write(`${off.join('\n')}\n`);
     const footer = text.footer(run);

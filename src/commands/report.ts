@@ -2,6 +2,7 @@
 // browser-check page copied) as text, JSON, and the triage report, without running anything.
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { inert } from '../inert.js';
 import { UsageError } from '../options.js';
 import { type RunRecord, toJson } from '../report/json.js';
 import { ResultFormatError, readResult } from '../report/read-json.js';
@@ -23,7 +24,7 @@ export async function runReportCommand(file: string, o: Record<string, unknown>,
     run = readResult(text);
   } catch (e) {
     if (e instanceof ResultFormatError)
-      throw new UsageError(`report: ${file} is not a schema-1 nap-verify result: ${e.message}`);
+      throw new UsageError(`report: ${inert(file)} is not a schema-1 nap-verify result: ${inert(e.message)}`);
     throw e;
   }
   if (run.vantage === 'browser') {
@@ -36,12 +37,13 @@ export async function runReportCommand(file: string, o: Record<string, unknown>,
   }
   if (!run.headline && run.vantage) {
     const browser = typeof run.environment?.browser === 'string' ? ` (${run.environment.browser})` : '';
-    run.headline = `seen from ${run.vantage}${browser}`;
+    // Read from the file: inert, as everything the file says is by the time it is printed.
+    run.headline = inert(`seen from ${run.vantage}${browser}`);
   }
   io.stdout.write(
     format === 'json'
       ? toJson(run)
-      : toText(run, { color: useColor({}, io.env, !!io.stdout.isTTY), quiet: false, verbose: false }),
+      : toText(run, { color: useColor({}, io.env, !!io.stdout.isTTY), quiet: false, verbose: false, grouped: true }),
   );
   if (typeof o.report === 'string') {
     const html = /\.html?$/i.test(o.report);

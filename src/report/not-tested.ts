@@ -11,14 +11,29 @@ export const NO_RESPONDER = 'no responder';
 /** The reason a hold check carries under --no-hold. */
 export const NO_HOLD_REASON = 'not held: --no-hold (fast smoke test); run without it to hold idle streams for 75 s';
 
-/** Stream checks skipped for want of something to hold (not those skipped behind a failure, reported already). */
+/**
+ * Stream checks skipped for want of something to hold: --no-hold, or no responder behind the host (directly, or
+ * behind a check skipped for that). A stream that could not run because a check failed (no DNS answer, no TLS, a
+ * gate in front) is not here: that failure is its reason, and it is reported already.
+ */
 export function untestedStreams(results: CheckResult[]): CheckResult[] {
-  return results.filter(
-    (r) =>
-      r.status === 'skip' &&
-      /^(hold\.|sse\.)/.test(r.id) &&
-      /^(no responder behind |not held: --no-hold|skipped: \S+ was skipped)/.test(r.message),
-  );
+  const byId = new Map(results.map((r) => [r.id, r]));
+  const rootSkip = (r: CheckResult): CheckResult | undefined => {
+    let x = r;
+    for (let i = 0; i < 32; i++) {
+      const by = x.evidence.blockedBy;
+      if (typeof by !== 'string') return x;
+      const b = byId.get(by);
+      if (b?.status !== 'skip') return undefined;
+      x = b;
+    }
+    return undefined;
+  };
+  return results.filter((r) => {
+    if (r.status !== 'skip' || !/^(hold\.|sse\.)/.test(r.id)) return false;
+    const root = rootSkip(r);
+    return !!root && (!!root.evidence.notHeld || root.message.startsWith(`${NO_RESPONDER} behind `));
+  });
 }
 
 export interface NotTested {

@@ -2,7 +2,9 @@
 // wrapped to the terminal's width with a hanging indent. `check` streams the lines as checks finish
 // (TextRenderer.block per result); kit lint prints them grouped by area at the end (toText).
 import pc from 'picocolors';
+import { inert } from '../inert.js';
 import { areaOf, type CheckResult, type Status } from '../model.js';
+import { type CauseItem, causeLines, mergedFix, type TextItem, textItems, type UpstreamOf } from './group.js';
 import type { RunRecord } from './json.js';
 import { notTested, wrapCommand } from './not-tested.js';
 import { summaryLine } from './summary.js';
@@ -15,6 +17,8 @@ export interface TextOptions {
   width?: number;
   /** --strict: warnings count and show as failures. */
   strict?: boolean;
+  /** One cause once (src/report/group.ts) instead of one block per result under area titles. */
+  grouped?: boolean;
 }
 
 /** Plain output (a pipe, a CI log) wraps here: wide enough for a fix line, narrow enough for a log viewer. */
@@ -121,8 +125,9 @@ export class TextRenderer {
   }
 
   /** The lines of one result: the check line, its fix, and with -v its evidence. */
-  block(r: CheckResult, showDuration = true): string[] {
+  block(raw: CheckResult, showDuration = true): string[] {
     const { c } = this;
+    const r = inertResult(raw);
     const status: Status = this.o.strict && r.status === 'warn' ? 'fail' : r.status;
     const paint = this.paint[status];
     const dur = r.status === 'skip' || !showDuration ? '' : formatDuration(r.durationMs);
@@ -153,8 +158,59 @@ export class TextRenderer {
         : ' '.repeat(indent) + shown;
     });
     if (r.remediation && r.status !== 'skip') out.push(...this.fixLines(r));
-    if (this.o.verbose) out.push(...evidenceTree(r.evidence).map((l) => c.dim(`      ${l}`)));
+    if (this.o.verbose) out.push(...evidenceTree(raw.evidence).map((l) => c.dim(`      ${inert(l)}`)));
     return out;
+  }
+
+  /**
+   * A batch of results laid out one cause once (src/report/group.ts): several checks failing with one code print
+   * as one finding naming each host, with one fix; the checks that could not run because of a finding fold into
+   * one line under it. `all` is every result so far, `upstreamOf` what each check read.
+   */
+  items(batch: readonly CheckResult[], all: ReadonlyMap<string, CheckResult>, upstreamOf: UpstreamOf): string[] {
+    // Sanitised first: grouping compares and splices the text a server may have shaped.
+    const clean = batch.filter((r) => this.shows(r)).map(inertResult);
+    const cleanAll = new Map([...all].map(([id, r]) => [id, inertResult(r)]));
+    for (const r of clean) cleanAll.set(r.id, r);
+    return textItems(clean, cleanAll, upstreamOf).flatMap((item) => this.item(item));
+  }
+
+  private item(item: TextItem): string[] {
+    const { c } = this;
+    if (item.kind === 'one') return [...this.block(item.result), ...this.behindLines(item.behind)];
+    if (item.kind === 'same-skip') {
+      const head = `  ${SYMBOL.skip} `;
+      const text = `${item.results.map((r) => r.id).join(', ')} — ${item.message}`;
+      return [
+        ...wrapWords(text, this.width - head.length, this.width - 6).map((l, i) =>
+          i === 0 ? `  ${c.dim(`${SYMBOL.skip} ${l}`)}` : `      ${c.dim(l)}`,
+        ),
+        ...this.behindLines(item.behind),
+      ];
+    }
+    return this.causeBlock(item);
+  }
+
+  private causeBlock(item: CauseItem): string[] {
+    const status: Status = this.o.strict && item.status === 'warn' ? 'fail' : item.status;
+    const paint = this.paint[status];
+    const head = `  ${SYMBOL[status]} ${item.code}  `;
+    const out = wrapWords(item.members.map((r) => r.id).join(', '), this.width - head.length, this.width - 6).map(
+      (l, i) => (i === 0 ? `  ${paint(SYMBOL[status])} ${paint(item.code)}  ${l}` : `      ${l}`),
+    );
+    for (const line of causeLines(item.members))
+      out.push(...wrapWords(line, this.width - 6, this.width - 8).map((l, i) => (i ? '        ' : '      ') + l));
+    const fix = mergedFix(item.members);
+    if (fix) out.push(...this.fixLines({ ...item.members[0]!, remediation: fix }));
+    out.push(...this.behindLines(item.behind));
+    return out;
+  }
+
+  private behindLines(behind: readonly CheckResult[]): string[] {
+    if (!behind.length || this.o.quiet) return [];
+    const { c } = this;
+    const text = `${SYMBOL.skip} not run because of it: ${behind.map((r) => r.id).join(', ')}`;
+    return wrapWords(text, this.width - 6, this.width - 8).map((l, i) => c.dim(`${i ? '        ' : '      '}${l}`));
   }
 
   private fixLines(r: CheckResult): string[] {
@@ -231,6 +287,13 @@ export function toText(run: RunRecord, o: TextOptions): string {
   );
   const shown = run.results.filter((r) => t.shows(r));
   const out = t.header(run);
+  if (o.grouped) {
+    // A saved run re-rendered as `check` printed it: one cause once (what each check read is not saved: blockedBy
+    // chains only).
+    const items = t.items(run.results, new Map(run.results.map((r) => [r.id, r])), () => []);
+    out.push(...items, ...(items.length && !o.quiet ? [''] : []), ...t.footer(run));
+    return `${out.join('\n')}\n`;
+  }
   for (const area of [...new Set(shown.map((r) => areaOf(r.id)))]) {
     if (!o.quiet) out.push(t.areaTitle(area));
     for (const r of shown.filter((x) => areaOf(x.id) === area)) out.push(...t.block(r, !run.headline));
@@ -238,6 +301,20 @@ export function toText(run: RunRecord, o: TextOptions): string {
   }
   out.push(...t.footer(run));
   return `${out.join('\n')}\n`;
+}
+
+/** What a person reads of a result: server text with its control and bidi characters made visible. */
+function inertResult(r: CheckResult): CheckResult {
+  return {
+    ...r,
+    id: inert(r.id),
+    title: inert(r.title),
+    message: inert(r.message),
+    ...(r.code !== undefined ? { code: inert(r.code) } : {}),
+    ...(r.host !== undefined ? { host: inert(r.host) } : {}),
+    // Paragraphs stay paragraphs: each is made inert on its own.
+    ...(r.remediation !== undefined ? { remediation: r.remediation.split('\n').map(inert).join('\n') } : {}),
+  };
 }
 
 const isScalar = (v: unknown) => v === null || typeof v !== 'object';
