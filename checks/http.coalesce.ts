@@ -15,10 +15,9 @@ import {
   SERVICE_OF,
   transportNeeds,
   WELL_KNOWN,
-  type Fingerprint,
 } from './_lib/routing.js';
 import { sanCovers } from './_lib/san.js';
-import { evidenceOf } from './_lib/evidence.js';
+import { evidenceOf, type Fingerprint } from './_lib/evidence.js';
 import { causeOf, describeBlock } from './_lib/cause.js';
 
 const OTHERS: Role[] = ['files', 'browsers', 'sandbox', 'preview'];

@@ -3,8 +3,9 @@ import { inert } from '../../src/inert.js';
 import { activeRoles, assumedModuleHint, moduleOfRole, namesPhrase } from '../../src/modules.js';
 import net from 'node:net';
 import { ROLES, type CheckDef, type Judgement, type Role, type RunContext } from '../../src/model.js';
-import { resolveName, type NameEvidence, type ServerView } from '../../src/probes/dns.js';
-import { chooseAddress, preferredOrder, type AddressChoice } from '../../src/probes/reach.js';
+import { resolveName, type ServerView } from '../../src/probes/dns.js';
+import { chooseAddress, preferredOrder } from '../../src/probes/reach.js';
+import type { DnsEvidence } from './evidence.js';
 
 const RECORD_HINT: Record<Role, string> = {
   main: 'the main domain',
@@ -13,17 +14,6 @@ const RECORD_HINT: Record<Role, string> = {
   sandbox: 'the sandbox API host',
   preview: 'a sandbox preview host (wildcard)',
 };
-
-export interface DnsEvidence extends NameEvidence {
-  role: Role;
-  /** What DNS servers answer (union): what every user's resolver should see. */
-  dnsAddresses: string[];
-  /** Where this machine will connect: its own resolution, else the DNS answer (only the --ip-family one). */
-  connectAddresses: string[];
-  /** The one every check uses: the preferred address that accepts TCP (Happy Eyeballs), see probes/reach.ts. */
-  connectAddress?: string;
-  choice?: AddressChoice;
-}
 
 function recordFix(ctx: RunContext, role: Role): string {
   const host = ctx.target.hosts[role];

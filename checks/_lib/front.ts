@@ -4,20 +4,10 @@
 import { inert } from '../../src/inert.js';
 import type { Judgement, Role } from '../../src/model.js';
 import type { HttpExchange } from '../../src/probes/http.js';
+import type { Gate, Tally } from './evidence.js';
 import { htmlTitle, parseJson } from './routing.js';
 
 // ---------------------------------------------------------------- authentication gates
-
-export interface Gate {
-  /** The gate's answer to the identifying request: a redirect to its login, or a challenge. */
-  status: number;
-  location?: string;
-  /** Where the redirect goes (scheme, host, port): the gate's login origin. */
-  origin?: string;
-  challenge?: string;
-  /** What the gate most likely is, from its login URL or challenge. */
-  kind: string;
-}
 
 /** Login paths of SSO proxies on the host's own origin (oauth2-proxy under /oauth2/, authentik's outpost, …). */
 const SAME_ORIGIN_LOGIN = /^\/(oauth2\/|outpost\.goauthentik\.io\/|cdn-cgi\/access\/|_oauth|authelia|sso\/|saml\/)/i;
@@ -129,12 +119,6 @@ export function answerKey(ex: HttpExchange): string {
   if (title !== undefined) return `${ex.status} "${inert(title)}"`;
   const body = (ex.body ?? '').replace(/\s+/g, ' ').trim().slice(0, 60);
   return `${ex.status}${body ? ` ${inert(JSON.stringify(body))}` : ''}`;
-}
-
-export interface Tally {
-  /** Each distinct answer and how many of the requests got it, the most frequent first. */
-  answers: Array<{ answer: string; count: number; server?: string }>;
-  total: number;
 }
 
 export function tally(exchanges: HttpExchange[]): Tally {

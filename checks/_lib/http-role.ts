@@ -4,17 +4,7 @@ import { assumedModuleHint, moduleOfRole } from '../../src/modules.js';
 import type { CheckDef, Judgement, Role, RunContext } from '../../src/model.js';
 import { httpGet, type HttpExchange } from '../../src/probes/http.js';
 import { httpRepeat } from '../../src/probes/raw-http.js';
-import {
-  frameVerdict,
-  gateOf,
-  judgeGate,
-  judgeIntermittent,
-  tally,
-  tokenEndpointPublic,
-  answerKey,
-  type Gate,
-  type Tally,
-} from './front.js';
+import { frameVerdict, gateOf, judgeGate, judgeIntermittent, tally, tokenEndpointPublic } from './front.js';
 import {
   addressFor,
   detectController,
@@ -31,37 +21,11 @@ import {
   WELL_KNOWN,
   expectedPublicOrigin,
   originOf,
-  type Fingerprint,
-  type ResponderIdentity,
 } from './routing.js';
-import { evidenceOf } from './evidence.js';
+import { evidenceOf, type Fingerprint, type HttpRoleEvidence } from './evidence.js';
 
 /** Every host gets the same questions, so a host routed to the wrong service is recognised as which one. */
 export const HTTP_PATHS = [WELL_KNOWN, '/', '/healthz', '/health', '/api/config'] as const;
-
-export interface HttpRoleEvidence {
-  host: string;
-  address: string;
-  /** Where the requests went, `address:port` (IPv6 in brackets). */
-  connectedTo?: string;
-  /** What the server chose when tls.<role> offered h2 and http/1.1 (these requests themselves use HTTP/1.1). */
-  alpn?: string;
-  exchanges: Record<string, HttpExchange>;
-  responder?: ResponderIdentity;
-  fingerprint?: Fingerprint;
-  controller?: string;
-  /** An authentication gate answered instead of the service (HTTP_AUTH_GATE). */
-  gate?: Gate;
-  /** <d> behind a gate: nap-cp's public token endpoint (POST /api/oauth/token with {}) through it. */
-  token?: HttpExchange;
-  /** The identifying request (GET /) six times, each on its own connection: a broken replica shows here. */
-  repeats?: Tally;
-  /**
-   * http.preview: the SANDBOX_DOMAIN nap-sandbox runs with, from http.sandbox's public /api/config (absent when
-   * that was not read). nap-sandbox treats only hosts under it as previews.
-   */
-  sandboxDomain?: string;
-}
 
 const UNSET_SANDBOX_DOMAIN = 'unset (install.sh leaves it empty unless set, and nap-sandbox then says localhost)';
 
@@ -77,7 +41,7 @@ export function sandboxConfigOf(ev: Partial<HttpRoleEvidence> | undefined): {
 
 const ROUTE_FIX = {
   general:
-    'Route the host to its service as spec §1 says: <d> and files.<d> → nap-cp:3000, browsers.<d> → ' +
+    'Route each host to its own service: <d> and files.<d> → nap-cp:3000, browsers.<d> → ' +
     'nap-browser:3005, sandbox.<d> and *.sandbox.<d> → nap-sandbox:3006.',
   'ingress-nginx':
     'Add the host to an Ingress rule (spec.rules[].host) with the right backend service and port; `kubectl get ' +

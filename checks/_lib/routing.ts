@@ -4,7 +4,7 @@ import net from 'node:net';
 import { inert } from '../../src/inert.js';
 import type { Controller, Need, Role, RunContext, Upstream } from '../../src/model.js';
 import type { HttpExchange } from '../../src/probes/http.js';
-import { evidenceOf } from './evidence.js';
+import { evidenceOf, type Fingerprint, type ResponderIdentity } from './evidence.js';
 
 /** Certificate findings that still leave a working TLS session: routing can and should be judged anyway. */
 export const CERT_CODES = [
@@ -69,13 +69,6 @@ export function originFor(ctx: RunContext, role: Role, scheme: 'https' | 'wss' =
   return `${scheme}://${ctx.target.hosts[role]}${port}`;
 }
 
-export interface ResponderIdentity {
-  service: string;
-  host: string | null;
-  forwardedProto: string | null;
-  protocol: number;
-}
-
 export function parseJson(body: string | undefined): Record<string, unknown> | undefined {
   if (!body) return undefined;
   try {
@@ -97,9 +90,6 @@ export function responderIdentity(ex: HttpExchange | undefined): ResponderIdenti
     protocol: 1,
   };
 }
-
-/** The service behind a host, from what the platform itself answers (spec §1 table). */
-export type Fingerprint = 'nap-cp' | 'files' | 'nap-browser' | 'nap-sandbox' | 'preview';
 
 export const EXPECTED: Record<Role, Fingerprint> = {
   main: 'nap-cp',

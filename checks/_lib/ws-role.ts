@@ -3,7 +3,7 @@ import { inert } from '../../src/inert.js';
 import { moduleOfRole } from '../../src/modules.js';
 import type { CheckDef, Judgement, RunContext } from '../../src/model.js';
 import { httpGet } from '../../src/probes/http.js';
-import { wsUpgrade, type WsUpgrade } from '../../src/probes/ws.js';
+import { wsUpgrade } from '../../src/probes/ws.js';
 import {
   addressFor,
   detectController,
@@ -14,17 +14,7 @@ import {
   transportNeeds,
   WELL_KNOWN,
 } from './routing.js';
-import { evidenceOf, type StreamRole } from './evidence.js';
-
-export interface WsEvidence {
-  host: string;
-  /** Which endpoint was tried: the responder's echo, or the platform's own /env-gateway. */
-  endpoint: 'responder' | 'env-gateway' | 'none';
-  attempt?: WsUpgrade;
-  /** When the upgrade was not answered with 101: the status a plain GET of the same path gets. */
-  plainStatus?: number;
-  controller?: string;
-}
+import { evidenceOf, type StreamRole, type WsEvidence } from './evidence.js';
 
 /** Statuses that refuse an upgrade on purpose (auth layer, WAF, rate limit): never read as a dropped header. */
 const REFUSALS = new Set([401, 403, 405, 407, 429]);

@@ -5,7 +5,7 @@ import { compareRuns, CompareInputError } from '../compare/merge.js';
 import { compareHtml, compareJson, compareMarkdown, compareText } from '../compare/render.js';
 import { inert } from '../inert.js';
 import { parseVantage, splitList, UsageError } from '../options.js';
-import { useColor, type Io } from './check.js';
+import { useColor, type Io } from '../run.js';
 
 export interface CompareOptions {
   format?: string;

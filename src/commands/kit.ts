@@ -26,7 +26,7 @@ import { exitCodeFor, summarize } from '../report/summary.js';
 import { toText } from '../report/text.js';
 import { buildTarget } from '../target.js';
 import { VERSION } from '../version.js';
-import { useColor, type Io } from './check.js';
+import { useColor, type Io } from '../run.js';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 

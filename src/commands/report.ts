@@ -8,7 +8,7 @@ import { type RunRecord, toJson } from '../report/json.js';
 import { ResultFormatError, readResult } from '../report/read-json.js';
 import { toText } from '../report/text.js';
 import { formatFix } from '../remediation.js';
-import { useColor, type Io } from './check.js';
+import { useColor, type Io } from '../run.js';
 
 export async function runReportCommand(file: string, o: Record<string, unknown>, io: Io): Promise<number> {
   const format = String(o.format ?? 'text');

@@ -1,12 +1,12 @@
 // The exporter on the blackbox_exporter multi-target pattern: Prometheus asks `GET /probe?target=<d>&module=<m>`
 // and gets one run's result as metrics. `quick` runs per scrape inside the scrape's timeout; `full` (holds
 // included, ~hold seconds) runs in the background every `interval` and is served from the last result with its
-// age. Concurrent scrapes of one target and module share one run. The runs are the check command's own
-// (prepareRun/executeRun): nothing here judges anything.
+// age. Concurrent scrapes of one target and module share one run. The runs are the check command's own, from the
+// run API (src/run.ts: prepareRun/executeRun): nothing here judges anything.
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { runSignal } from './run-signal.js';
-import { executeRun, prepareRun } from '../commands/check.js';
+import { executeRun, prepareRun } from '../run.js';
 import { parseDomain, UsageError } from '../options.js';
 import type { RunRecord } from '../report/json.js';
 import { MODULES, optionsFor, type ExporterConfig, type Module } from './config.js';

@@ -5,7 +5,7 @@
 import vm from 'node:vm';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { executeRun, prepareRun } from '../../src/commands/check.js';
+import { executeRun, prepareRun } from '../../src/run.js';
 import { optionsFor, parseExporterConfig, parseExporterConfigShape } from '../../src/exporter/config.js';
 import { browserCheckPage } from '../../src/kit/browser-check.js';
 import { PAGE_SCRIPT } from '../../src/kit/browser-page.js';
