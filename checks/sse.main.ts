@@ -1,9 +1,11 @@
 // sse.main: events reach the client as they are sent — not held back by proxy buffering or compression.
 import { inert } from '../src/inert.js';
-import type { CheckDef, Judgement, RunContext, Upstream } from '../src/model.js';
+import type { CheckDef, GatherTools, Judgement, RunContext, Upstream } from '../src/model.js';
 import { h2Sse } from '../src/probes/h2.js';
+import { osLookup } from '../src/probes/dns.js';
+import { chooseAddress, preferredOrder } from '../src/probes/reach.js';
 import { readSse, type SseTimeline } from '../src/probes/sse.js';
-import { addressFor, dnsAfter, originFor, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './_lib/routing.js';
+import { addressFor, dnsCheckFor, originFor, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './_lib/routing.js';
 import { evidenceOf } from './_lib/evidence.js';
 
 /**
@@ -47,16 +49,17 @@ export const TICK_GAP_MS = 100;
 export const CONFIRM_GAP_MS = 800;
 export const TOGETHER_BELOW_MS = Math.round(TICK_GAP_MS * 0.6);
 
-const FIRST_READ = 'sse.main:first-read';
-const FIRST_READ_H2 = 'sse.main:first-read-h2';
+// The first reads by the address they went to: gather uses them only if dns.main settled on that one.
+const FIRST_READ = (address: string) => `sse.main:first-read@${address}`;
+const FIRST_READ_H2 = (address: string) => `sse.main:first-read-h2@${address}`;
 // hold=1: a buffering proxy releases everything when the stream ends after 1 s; a healthy one shows the first tick
 // gapMs after hello, and we stop there. The second read's tick (800 ms) still comes before that end.
 const ssePath = (gapMs: number) => `${WELL_KNOWN}/sse?hold=1&gap=${gapMs}`;
 
-async function measure(ctx: RunContext, up: Upstream, signal: AbortSignal, gapMs = TICK_GAP_MS): Promise<Reading> {
+async function measure(ctx: RunContext, address: string, signal: AbortSignal, gapMs = TICK_GAP_MS): Promise<Reading> {
   const stream = await readSse({
     url: `${originFor(ctx, 'main')}${ssePath(gapMs)}`,
-    address: addressFor(ctx, 'main', up),
+    address,
     timeoutMs: ctx.timeoutMs,
     expectMs: 1000,
     signal,
@@ -66,10 +69,15 @@ async function measure(ctx: RunContext, up: Upstream, signal: AbortSignal, gapMs
 }
 
 /** The same read over HTTP/2; NodePort installs speak plain HTTP, which browsers never use h2 on. */
-async function measureH2(ctx: RunContext, up: Upstream, signal: AbortSignal, gapMs = TICK_GAP_MS): Promise<H2Reading> {
+async function measureH2(
+  ctx: RunContext,
+  address: string,
+  signal: AbortSignal,
+  gapMs = TICK_GAP_MS,
+): Promise<H2Reading> {
   const r = await h2Sse({
     host: ctx.target.domain,
-    address: addressFor(ctx, 'main', up),
+    address,
     port: ctx.httpsPort,
     timeoutMs: ctx.timeoutMs,
     signal,
@@ -79,6 +87,22 @@ async function measureH2(ctx: RunContext, up: Upstream, signal: AbortSignal, gap
   });
   const { alpn, error } = r.connection;
   return { ...(alpn ? { alpn } : {}), ...(error ? { error } : {}), ...(r.stream ? reading(r.stream, gapMs) : {}) };
+}
+
+/**
+ * The address dns.main will connect <d> to, as soon as this machine's own answer is in (the same getaddrinfo call
+ * as dns.main's, and the same race when there are several): dns-name.ts's choice, made early. Undefined when that
+ * answer is empty (dns.main then goes by the DNS servers' answers, and gather reads). With --ingress-ip, or a
+ * NodePort install on an IP, there is nothing to resolve.
+ */
+async function earlyAddress(ctx: RunContext, up: Upstream, tools: GatherTools): Promise<string | undefined> {
+  if (!dnsCheckFor(ctx, 'main')) return addressFor(ctx, 'main', up);
+  const os = await osLookup(ctx.target.hosts.main, ctx.timeoutMs, tools.signal);
+  const candidates = preferredOrder(os.addresses, ctx.ipFamily);
+  if (candidates.length <= 1) return candidates[0];
+  const port = ctx.mode === 'nodeport' ? (ctx.nodePorts?.main ?? ctx.httpPort) : ctx.httpsPort;
+  const key = `reach:${[...candidates].sort().join(',')}:${port}`;
+  return (await tools.probe(key, () => chooseAddress(candidates, port, ctx.timeoutMs, tools.signal))).chosen;
 }
 
 /** A timeline as a reading: when hello and the first tick arrived, relative to the headers. */
@@ -211,13 +235,23 @@ const check: CheckDef<SseEvidence> = {
     },
   },
   needs: (ctx) => [...transportNeeds(ctx, 'main'), { id: 'http.main', tolerate: SOFT_HTTP_CODES }],
-  // The first read takes TICK_GAP_MS whatever the ingress: it starts once the address is known, beside tls.main and
-  // http.main, instead of after them. http.main still decides whether it is read at all (no responder: skip).
+  // The first read takes TICK_GAP_MS whatever the ingress: it starts once the address is known, beside dns.main's
+  // questions to the DNS servers, tls.main and http.main, instead of after them. http.main still decides whether it
+  // is read at all (no responder: skip), and gather reads again if dns.main settles on another address.
   early: {
-    after: (ctx) => dnsAfter(ctx, 'main'),
+    after: () => [],
     start(ctx, up, tools) {
-      void tools.probe(FIRST_READ, () => measure(ctx, up, tools.signal));
-      if (ctx.mode !== 'nodeport') void tools.probe(FIRST_READ_H2, () => measureH2(ctx, up, tools.signal));
+      earlyAddress(ctx, up, tools).then(
+        (address) => {
+          if (!address || tools.signal.aborted) return;
+          void tools.probe(FIRST_READ(address), () => measure(ctx, address, tools.signal));
+          if (ctx.mode !== 'nodeport')
+            void tools.probe(FIRST_READ_H2(address), () => measureH2(ctx, address, tools.signal));
+        },
+        () => {
+          // gather reads, and reports what breaks.
+        },
+      );
     },
   },
   async gather(ctx, up, tools) {
@@ -230,15 +264,16 @@ const check: CheckDef<SseEvidence> = {
           `no responder behind ${ctx.target.domain} (the platform has no SSE stream open without ` +
           `credentials): buffering not tested; run the responder in a maintenance window`,
       };
+    const address = addressFor(ctx, 'main', up);
     const [h1, h2] = await Promise.all([
       tools
-        .probe(FIRST_READ, () => measure(ctx, up, tools.signal))
-        .then((m) => decisive(m, () => measure(ctx, up, tools.signal, CONFIRM_GAP_MS), tools.signal)),
+        .probe(FIRST_READ(address), () => measure(ctx, address, tools.signal))
+        .then((m) => decisive(m, () => measure(ctx, address, tools.signal, CONFIRM_GAP_MS), tools.signal)),
       ctx.mode === 'nodeport'
         ? undefined
         : tools
-            .probe(FIRST_READ_H2, () => measureH2(ctx, up, tools.signal))
-            .then((m) => decisive(m, () => measureH2(ctx, up, tools.signal, CONFIRM_GAP_MS), tools.signal)),
+            .probe(FIRST_READ_H2(address), () => measureH2(ctx, address, tools.signal))
+            .then((m) => decisive(m, () => measureH2(ctx, address, tools.signal, CONFIRM_GAP_MS), tools.signal)),
     ]);
     return { ...base, ...h1, ...(h2 ? { h2 } : {}) };
   },

@@ -9,7 +9,7 @@
 // It reads the TypeScript sources, bundled on the fly with esbuild as scripts/build-bundle.mjs bundles the CLI
 // (every checks/<id>.ts in place of src/bundled.ts), so it needs no build first. test/docs.test.ts renders the
 // same from the sources vitest loads and fails when docs/checks.md differs.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -140,24 +140,8 @@ export function splice(doc, body) {
 /** The registry and the texts `explain` reads, from the TypeScript sources (esbuild, one temporary file). */
 async function loadSources() {
   const { build } = await import('esbuild');
-  const ID_FILE = /^([a-z]+(?:\.[a-z][a-z0-9]*)+)\.ts$/; // src/registry.ts's rule
-  const checkFiles = readdirSync(path.join(root, 'checks'))
-    .filter((f) => ID_FILE.test(f))
-    .sort();
-  const entry = (f, i) => `{ file: ${JSON.stringify(f.replace(/\.ts$/, '.js'))}, def: c${i} }`;
-  const bundledChecks = {
-    name: 'bundled-checks',
-    setup(b) {
-      b.onLoad({ filter: /[\\/]src[\\/]bundled\.ts$/ }, () => ({
-        loader: 'ts',
-        resolveDir: path.join(root, 'src'),
-        contents: [
-          ...checkFiles.map((f, i) => `import c${i} from '../checks/${f}';`),
-          `export const BUNDLED_CHECKS = [${checkFiles.map(entry).join(', ')}];`,
-        ].join('\n'),
-      }));
-    },
-  };
+  const { bundledChecks: bundledChecksPlugin } = await import('./bundled-checks.mjs');
+  const bundledChecks = bundledChecksPlugin(root);
   const dir = mkdtempSync(path.join(tmpdir(), 'nap-verify-docs-'));
   try {
     const outfile = path.join(dir, 'sources.mjs');

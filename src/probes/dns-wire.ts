@@ -49,21 +49,27 @@ const TYPE_NAMES: Record<number, string> = {
 
 type PacketModule = typeof import('dns2');
 let codec: Promise<PacketModule['Packet']> | undefined;
+/** Set in the bundles (scripts/build-bundle.mjs), which carry packet.js alone in place of `dns2`. */
+declare const __NAP_VERIFY_BUNDLE__: string | undefined;
 /**
  * dns2's packet codec alone. Its index also loads its servers, DoH and TCP clients: ~50 ms of module loading on
  * the main thread, paid on every run's critical path at the first DNS query (what made a loopback dns.* check cost
  * ~65 ms; the thread pool was not it). packet.js is a file the package ships but does not export, so it is
- * required by path; a bundle without node_modules falls back to the index, which the bundler inlines.
+ * required by path. The bundles map `dns2` to packet.js for this file: they load the codec alone too, from
+ * themselves, with or without node_modules beside them (they used to inline the whole index for installs without).
  */
 function loadCodec(): Promise<PacketModule['Packet']> {
   codec ??= (async () => {
-    try {
-      const require = createRequire(import.meta.url);
-      const dir = path.dirname(require.resolve('dns2/package.json'));
-      return require(path.join(dir, 'packet.js')) as PacketModule['Packet'];
-    } catch {
-      return (await import('dns2')).Packet;
+    if (typeof __NAP_VERIFY_BUNDLE__ !== 'string') {
+      try {
+        const require = createRequire(import.meta.url);
+        const dir = path.dirname(require.resolve('dns2/package.json'));
+        return require(path.join(dir, 'packet.js')) as PacketModule['Packet'];
+      } catch {
+        // No node_modules: the index below.
+      }
     }
+    return (await import('dns2')).Packet;
   })();
   return codec;
 }

@@ -1,5 +1,6 @@
 // Resolve one name the two ways that matter: as this machine's programs do (getaddrinfo: hosts file, nsswitch)
 // and as each DNS server answers directly (rcode, CNAME chain). Evidence only; the checks decide.
+import type { LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -67,7 +68,25 @@ export function mergeOutcome(outcomes: Outcome[]): Outcome {
   return 'error';
 }
 
-async function osLookup(host: string, timeoutMs: number, signal?: AbortSignal): Promise<OsView> {
+/**
+ * getaddrinfo calls in flight, by name: a caller that asks for a name already being resolved joins that call (one
+ * answer for both, each with its own deadline and timing). sse.main asks for <d> beside dns.main, to start its
+ * stream as soon as the machine's answer is in (checks/sse.main.ts).
+ */
+const inFlight = new Map<string, Promise<LookupAddress[]>>();
+function getaddrinfo(host: string): Promise<LookupAddress[]> {
+  let call = inFlight.get(host);
+  if (!call) {
+    call = lookup(host, { all: true, verbatim: true });
+    inFlight.set(host, call);
+    const settled = () => inFlight.delete(host);
+    call.then(settled, settled);
+  }
+  return call;
+}
+
+/** The name as this machine's programs resolve it (getaddrinfo: hosts file, nsswitch), within `timeoutMs`. */
+export async function osLookup(host: string, timeoutMs: number, signal?: AbortSignal): Promise<OsView> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   let timer: NodeJS.Timeout | undefined;
@@ -87,7 +106,7 @@ async function osLookup(host: string, timeoutMs: number, signal?: AbortSignal): 
     onAbort = () => resolve({ outcome: 'timeout', addresses: [], error: 'aborted', ms: ms() });
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-  const attempt = lookup(host, { all: true, verbatim: true }).then(
+  const attempt = getaddrinfo(host).then(
     (list): OsView => ({ outcome: 'answer', addresses: [...new Set(list.map((a) => a.address))], ms: ms() }),
     (e: NodeJS.ErrnoException): OsView => {
       const outcome =

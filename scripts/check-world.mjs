@@ -1,0 +1,97 @@
+// The installed command's `check` (dist/bin/, scripts/build-bundle.mjs): what `import('./commands/check.js')` in
+// src/cli.ts loads there. The check command and everything it runs is one CommonJS file, check-world.cjs, compiled
+// through node:vm with a V8 code cache of itself, so a run does not compile again what the last one did: compiling
+// (module top levels, then each function at its first call) cost a `--no-hold` run ~40 ms of CPU, ~30 ms of wall.
+// Node 22 has module.enableCompileCache(); Node 20, the oldest supported, has only vm's cachedData.
+//
+// The cache is per user ($XDG_CACHE_HOME or ~/.cache, nap-verify/), one file per build of the world, Node version,
+// architecture and Node options, and V8 refuses one made by another V8 or other flags anyway. It is written once,
+// when a run that got through its checks found none it could use: written to a temporary name and renamed, so runs
+// side by side never read half a file. Anything that fails here (no home, a read-only disk) only means compiling as
+// before. options.js and version.js are the entry's own modules (shared, not copies): `instanceof UsageError` in
+// src/cli.ts holds for what the check command throws.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import vm from 'node:vm';
+import * as options from '../options.js';
+import * as version from '../version.js';
+
+/** Filled in by scripts/build-bundle.mjs: the world's file name beside this chunk, and a hash of its content. */
+const WORLD = __NAP_VERIFY_WORLD__;
+
+const file = fileURLToPath(new URL(`./${WORLD.file}`, import.meta.url));
+const shared = { 'nap-verify:options': options, 'nap-verify:version': version };
+const nodeRequire = createRequire(file);
+
+/** Where this world's cache lives for this Node, or undefined when there is no per-user cache directory. */
+function cacheFile() {
+  // NAP_VERIFY_CODE_CACHE=0: write nothing (a shared account, a home that must stay untouched).
+  if (process.env.NAP_VERIFY_CODE_CACHE === '0') return undefined;
+  try {
+    const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+    if (!path.isAbsolute(base)) return undefined;
+    const runtime = [process.version, process.arch, ...process.execArgv, process.env.NODE_OPTIONS ?? ''].join('\0');
+    const key = createHash('sha256').update(runtime).digest('hex').slice(0, 12);
+    return path.join(base, 'nap-verify', `check-${WORLD.hash}-${key}.v8`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps the newest few cache files: each build of the command, and each set of Node options, writes its own. */
+function prune(dir, keep) {
+  const files = readdirSync(dir)
+    .filter((f) => /^check-.*\.v8$/.test(f))
+    .map((f) => ({ f, at: statSync(path.join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.at - a.at);
+  for (const { f } of files.slice(keep)) rmSync(path.join(dir, f), { force: true });
+}
+
+const cache = cacheFile();
+/** The compiled world; `cached` says whether V8 took the cache (its buffer is not kept: ~1 MB of RSS). */
+const { script, cached } = (() => {
+  let cachedData;
+  try {
+    if (cache) cachedData = readFileSync(cache);
+  } catch {
+    // None yet: this run compiles, and leaves one.
+  }
+  const script = new vm.Script(
+    `(function (exports, require, module, __filename, __dirname, __nap_verify_url) {${readFileSync(file, 'utf8')}\n})`,
+    { filename: file, ...(cachedData ? { cachedData } : {}) },
+  );
+  return { script, cached: !!cachedData && !script.cachedDataRejected };
+})();
+if (cache && !cached) {
+  // At exit the functions this run called are compiled, so the cache holds them too. Not after a usage error
+  // (exit 2) or a crash: those ran little of the checks.
+  process.once('exit', (code) => {
+    if (code > 1) return;
+    try {
+      const dir = path.dirname(cache);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const tmp = `${cache}.${process.pid}.tmp`;
+      writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+      renameSync(tmp, cache);
+      prune(dir, 8);
+    } catch {
+      // No cache this time; the next run tries again.
+    }
+  });
+}
+const world = { exports: {} };
+script.runInThisContext()(
+  world.exports,
+  (id) => shared[id] ?? nodeRequire(id),
+  world,
+  file,
+  path.dirname(file),
+  pathToFileURL(file).href,
+);
+
+// What src/commands/check.ts exports (the names are written in by scripts/build-bundle.mjs: ESM exports are static).
+export const { runCheckCommand } = world.exports;
