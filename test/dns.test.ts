@@ -194,6 +194,29 @@ describe('dns.* against real dnsmasq', () => {
     },
   );
 
+  it(
+    'a resolver this machine has no route to (offline, a VPN resolver with the VPN down): DNS_UNREACHABLE ' +
+      'saying so, at the defaults, no crash',
+    async () => {
+      // The namespace has only loopback: a packet to 192.0.2.53 (TEST-NET-1) has no route and never leaves it.
+      const offline = await createNetns({ resolvConf: 'nameserver 192.0.2.53\noptions timeout:1 attempts:1\n' });
+      const r = await runCli(offline, ['--domain', 'acme.test', '--format', 'json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(1);
+      const byId = Object.fromEntries((r.json.checks as JsonCheck[]).map((c) => [c.id, c]));
+      expect(byId['dns.main']).toMatchObject({ status: 'fail', code: 'DNS_UNREACHABLE' });
+      expect(byId['dns.main']!.message).toBe(
+        'cannot ask 192.0.2.53:53 for acme.test: no route to it from this machine (ENETUNREACH)',
+      );
+      expect(byId['dns.main']!.remediation).toMatch(/^This machine has no route to 192\.0\.2\.53:53: join the network/);
+      // The text at the defaults: one finding for the five names, its fix once.
+      const text = await runCli(offline, ['--domain', 'acme.test']);
+      expect(text.stderr).toBe('');
+      expect(text.stdout.match(/DNS_UNREACHABLE/g)).toHaveLength(1);
+      expect(text.stdout.match(/↳ fix:/g)).toHaveLength(1);
+    },
+  );
+
   it('a DNSSEC validation failure upstream is DNS_SERVFAIL', async () => {
     const r = await dns(['--domain', 'servfail.test', '--only', 'dns.main']);
     expect(r.byId['dns.main']).toMatchObject({ status: 'fail', code: 'DNS_SERVFAIL' });

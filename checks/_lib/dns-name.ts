@@ -176,16 +176,28 @@ export function dnsNameCheck(role: Role): CheckDef<DnsEvidence> {
                 `${worst.server} did not answer for ${host}: ` +
                 `${worst.answers.find((a) => a.error)?.error ?? 'no answer'}${also}`,
             };
-          case 'error':
+          case 'error': {
             // Refused at once is a different fault from silence: no server there, not a slow or filtered one.
+            const error = worst.answers.find((a) => a.error)?.error ?? 'refused';
+            // No route: nothing was sent, so nothing is known about the server, only about this machine's network.
+            if (error.startsWith('no route to it'))
+              return {
+                status: 'fail',
+                code: 'DNS_UNREACHABLE',
+                host,
+                message: `cannot ask ${worst.server} for ${host}: ${error}${also}`,
+                fix:
+                  `This machine has no route to ${worst.server}: join the network (or VPN) that reaches it, or ` +
+                  'point /etc/resolv.conf (or --resolver) at a DNS server this machine reaches.',
+                replacesFix: true,
+              };
             return {
               status: 'fail',
               code: 'DNS_UNREACHABLE',
               host,
-              message:
-                `no DNS server at ${worst.server} to ask for ${host}: ` +
-                `${worst.answers.find((a) => a.error)?.error ?? 'refused'}${also}`,
+              message: `no DNS server at ${worst.server} to ask for ${host}: ${error}${also}`,
             };
+          }
           default:
             return {
               status: 'fail',

@@ -47,6 +47,15 @@ const TYPE_NAMES: Record<number, string> = {
   41: 'OPT',
 };
 
+/** A UDP exchange that failed, in words: what the kernel said about the server. */
+function udpFailure(e: NodeJS.ErrnoException): string {
+  // ECONNREFUSED here is an ICMP port-unreachable: nothing listens on the server's port.
+  if (e.code === 'ECONNREFUSED') return 'connection refused (ICMP port unreachable)';
+  // No route: this machine is not on a network that reaches the server (offline, a VPN's resolver with it down).
+  if (e.code === 'ENETUNREACH' || e.code === 'EHOSTUNREACH') return `no route to it from this machine (${e.code})`;
+  return `${e.code ?? ''} ${e.message}`.trim();
+}
+
 type PacketModule = typeof import('dns2');
 let codec: Promise<PacketModule['Packet']> | undefined;
 /** Set in the bundles (scripts/build-bundle.mjs), which carry packet.js alone in place of `dns2`. */
@@ -257,18 +266,8 @@ function udpExchange(
     };
     const onAbort = () => finish({ kind: 'timeout', error: 'aborted', ignored, malformed });
     signal?.addEventListener('abort', onAbort, { once: true });
-    sock.on('error', (e: NodeJS.ErrnoException) => {
-      // ECONNREFUSED here is an ICMP port-unreachable: nothing listens on the server's port.
-      finish({
-        kind: 'error',
-        error:
-          e.code === 'ECONNREFUSED'
-            ? 'connection refused (ICMP port unreachable)'
-            : `${e.code ?? ''} ${e.message}`.trim(),
-        ignored,
-        malformed,
-      });
-    });
+    const failed = (e: NodeJS.ErrnoException) => finish({ kind: 'error', error: udpFailure(e), ignored, malformed });
+    sock.on('error', failed);
     sock.on('message', (buf) => {
       void check(buf).then((r) => {
         if (r === 'malformed') malformed++;
@@ -277,7 +276,9 @@ function udpExchange(
       });
     });
     // connect() makes the kernel drop packets from other sources and report ICMP errors to us.
-    sock.connect(server.port, server.address, () => {
+    sock.connect(server.port, server.address, (err?: Error) => {
+      // No route to the server (a resolver on a network this machine is not on): nothing was sent, nothing can be.
+      if (err) return failed(err);
       const send = () =>
         !done && sock.send(query, (e) => e && finish({ kind: 'error', error: e.message, ignored, malformed }));
       send();
