@@ -16,6 +16,25 @@ export interface RawAnswer {
 const MAX_HEAD = 64 * 1024;
 const MAX_BODY = 2048;
 
+/**
+ * openSocket, its failure as evidence (code and message) instead of a throw: every raw probe reports a connection
+ * that did not open the same way.
+ */
+export async function connect(
+  url: URL,
+  address: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  session?: Buffer,
+): Promise<{ sock: net.Socket } | { error: { code: string; message: string } }> {
+  try {
+    return { sock: await openSocket(url, address, timeoutMs, signal, session) };
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return { error: { code: err.code ?? 'ERROR', message: err.message } };
+  }
+}
+
 /** Opens a socket to `address` for `url` (TLS with SNI = the URL's host for https), within `timeoutMs`. */
 export function openSocket(
   url: URL,
@@ -149,13 +168,9 @@ export async function rawGet(
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   const url = new URL(urlText);
-  let sock: net.Socket;
-  try {
-    sock = await openSocket(url, address, timeoutMs, signal, session?.resume);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    return { url: urlText, address, error: { code: err.code ?? 'ERROR', message: err.message }, ms: ms() };
-  }
+  const conn = await connect(url, address, timeoutMs, signal, session?.resume);
+  if ('error' in conn) return { url: urlText, address, error: conn.error, ms: ms() };
+  const { sock } = conn;
   const got = sock instanceof tls.TLSSocket ? sock.getSession() : undefined;
   if (got) session?.onSession?.(got);
   const reader = new ResponseReader();

@@ -3,7 +3,7 @@
 // Continue, or the service's own answer) before any byte is sent — never waiting for an answer that needs the body.
 // Real bytes: one body streamed until it is taken, cut, or the time runs out, for proxies that enforce their
 // limit only while reading (Caddy's request_body max_size answers 100 Continue to any declared size).
-import { endOf, openSocket, requestHead, ResponseReader, type RawAnswer } from './raw-http.js';
+import { connect, endOf, requestHead, ResponseReader, type RawAnswer } from './raw-http.js';
 
 export interface ExpectAnswer {
   size: number;
@@ -37,13 +37,9 @@ export async function expectProbe(o: ExpectProbeOptions): Promise<ExpectAnswer> 
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   const url = new URL(o.url);
-  let sock: Awaited<ReturnType<typeof openSocket>>;
-  try {
-    sock = await openSocket(url, o.address, o.timeoutMs, o.signal);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    return { size: o.size, continued: false, error: { code: err.code ?? 'ERROR', message: err.message }, ms: ms() };
-  }
+  const conn = await connect(url, o.address, o.timeoutMs, o.signal);
+  if ('error' in conn) return { size: o.size, continued: false, error: conn.error, ms: ms() };
+  const { sock } = conn;
   const reader = new ResponseReader();
   return new Promise<ExpectAnswer>((resolve) => {
     let settled = false;
@@ -123,20 +119,9 @@ export async function streamBody(o: StreamBodyOptions): Promise<BodyTransfer> {
   const ms = () => Math.round(performance.now() - started);
   const url = new URL(o.url);
   const mbps = (sent: number) => Math.round((sent / 1e6 / Math.max(0.001, ms() / 1000)) * 10) / 10;
-  let sock: Awaited<ReturnType<typeof openSocket>>;
-  try {
-    sock = await openSocket(url, o.address, o.timeoutMs, o.signal);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    return {
-      size: o.size,
-      sent: 0,
-      ended: 'error',
-      error: { code: err.code ?? 'ERROR', message: err.message },
-      ms: ms(),
-      mbps: 0,
-    };
-  }
+  const conn = await connect(url, o.address, o.timeoutMs, o.signal);
+  if ('error' in conn) return { size: o.size, sent: 0, ended: 'error', error: conn.error, ms: ms(), mbps: 0 };
+  const { sock } = conn;
   const reader = new ResponseReader();
   let sent = 0;
   return new Promise<BodyTransfer>((resolve) => {

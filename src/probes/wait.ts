@@ -1,7 +1,7 @@
 // A request whose answer starts only after a long wait (the responder's /wait?after=<s>), as the platform's own
 // are: a chat turn that starts a stopped workspace, a /_proxy call, a document conversion. Records when the first
 // byte came and what it was, or how the connection ended without one.
-import { endOf, openSocket, requestHead, ResponseReader, type RawAnswer } from './raw-http.js';
+import { connect, endOf, requestHead, ResponseReader, type RawAnswer } from './raw-http.js';
 
 export interface WaitAnswer {
   /** Seconds the service was asked to wait. */
@@ -26,13 +26,9 @@ export interface WaitProbeOptions {
 
 export async function waitProbe(o: WaitProbeOptions): Promise<WaitAnswer> {
   const url = new URL(o.url);
-  let sock: Awaited<ReturnType<typeof openSocket>>;
-  try {
-    sock = await openSocket(url, o.address, o.timeoutMs, o.signal);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    return { afterS: o.afterS, ended: 'error', endedMs: 0, error: { code: err.code ?? 'ERROR', message: err.message } };
-  }
+  const conn = await connect(url, o.address, o.timeoutMs, o.signal);
+  if ('error' in conn) return { afterS: o.afterS, ended: 'error', endedMs: 0, error: conn.error };
+  const { sock } = conn;
   const reader = new ResponseReader();
   const sentAt = performance.now();
   const since = (t: number) => Math.round(t - sentAt);
