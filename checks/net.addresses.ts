@@ -153,7 +153,7 @@ const check: CheckDef<NetEvidence> = {
       return `--ingress-ip ${ctx.target.ingressIp}: every check connects there, not to the DNS answers`;
     return true;
   },
-  // Per address, in parallel: TCP + TLS (one deadline), then the health path (undici's two).
+  // Per address, in parallel: TCP + TLS (one deadline), then the health path (httpGet's two).
   deadlineMs: (ctx) => ctx.timeoutMs * 4 + 2000,
   // Runs after the checks whose probes it reuses for the address they chose: no connection is made twice.
   after: (ctx) => activeRoles(ctx.modules, ROLES).flatMap((r) => [`dns.${r}`, `tls.${r}`, `http.${r}`]),

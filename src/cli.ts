@@ -1,14 +1,8 @@
 #!/usr/bin/env node
 // Entry point. Kept light so `--version` and `--help` start fast: the check machinery loads only when used.
-import v8 from 'node:v8';
 import { Command, CommanderError, Option } from 'commander';
 import { envBoolean, envName, UsageError, type RawOptions } from './options.js';
 import { VERSION } from './version.js';
-
-// undici parses HTTP with llhttp compiled to WebAssembly; V8's optimising tier for it peaked a full run at 115 MB
-// RSS, baseline-only code at 80 MB, with no measurable time difference for the few kilobytes we parse (bench/).
-// Set before anything compiles WebAssembly.
-v8.setFlagsFromString('--liftoff-only');
 
 interface OptionSpec {
   flags: string;

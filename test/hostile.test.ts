@@ -226,8 +226,8 @@ describe('a hostile server’s text reaches every reader inert (hostile-text)', 
     });
     expect(c['http.main']!.evidence.controller).toBeUndefined();
     expect(c['http.files']!.evidence.controller).toBeUndefined();
-    // browsers.<d>'s Server header carries an escape sequence: undici refuses the answer, the hand-written client
-    // of the repeats reads it, and neither names nginx.
+    // browsers.<d>'s Server header carries an escape sequence: it is read as it came (and kept raw in the JSON), and
+    // names no nginx.
     expect(c['http.browsers']!.evidence.controller).toBeUndefined();
     expect(c['http.browsers']!.evidence.repeats.answers[0].server).toBe(String.raw`nginx\x1b[2J\x1b]0;pwned\x07`);
     for (const x of json.checks) expect(x.message, x.id).not.toMatch(/nginx/i);

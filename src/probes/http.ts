@@ -1,9 +1,8 @@
-// HTTP exchanges pinned to one address while URL, SNI and Host stay the real name. undici request(): its fetch
-// drops a Host header, and a pinned lookup keeps certificate checks (done by tls.*) out of routing results.
+// HTTP exchanges pinned to one address while URL, SNI and Host stay the real name (http1.ts speaks HTTP/1.1 on
+// kept-alive connections); no certificate is verified here: tls.* judges them, and routing results stay apart.
 import tls from 'node:tls';
 import type { LookupFunction } from 'node:net';
-import { Agent, request, type Dispatcher } from './undici.js';
-import { PHASE_MARKS, phaseTimer, phaseTimings, type ExchangeMarks } from './http-timing.js';
+import { http1Exchange, type Http1Marks } from './http1.js';
 
 export interface HttpExchange {
   url: string;
@@ -60,79 +59,53 @@ export const UNVERIFIED_TLS = {
   },
 };
 
-// One agent per address and deadline, one kept-alive connection per origin: every undici connection carries its
-// own llhttp WebAssembly instance (~1.5 MB), so 25 parallel sockets cost ~40 MB where 5 sequential ones cost 8.
-const agents = new Map<string, Dispatcher>();
-function agentFor(address: string, timeoutMs: number): Dispatcher {
-  const key = `${address}/${timeoutMs}`;
-  let a = agents.get(key);
-  if (!a) {
-    // A timing connector and interceptor record each exchange's phases (see http-timing.ts).
-    const timer = phaseTimer({ lookup: pinnedLookup(address), ...UNVERIFIED_TLS, timeout: timeoutMs });
-    a = new Agent({
-      connect: timer.connector,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      maxHeaderSize: 64 * 1024,
-      connections: 1,
-      pipelining: 1,
-    }).compose(timer.interceptor);
-    agents.set(key, a);
-  }
-  return a;
-}
-
 export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
-  const agent = agentFor(o.address, o.timeoutMs);
-  const signal = o.signal
-    ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs * 2)])
-    : AbortSignal.timeout(o.timeoutMs * 2);
-  const max = o.maxBody ?? 8192;
-  const marks: ExchangeMarks = { startedAt: performance.now() };
-  try {
-    const res = await request(o.url, {
-      method: o.method ?? 'GET',
-      dispatcher: agent,
-      headers: { 'user-agent': 'nap-verify', ...o.headers },
-      ...(o.body !== undefined ? { body: o.body } : {}),
-      signal,
-      maxRedirections: 0,
-      [PHASE_MARKS]: marks,
-    } as Parameters<typeof request>[1]);
-    const timings = phaseTimings(marks);
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    let truncated = false;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      if (bytes > max) {
-        chunks.push(chunk.subarray(0, Math.max(0, max - (bytes - chunk.length))));
-        truncated = true;
-        break;
-      }
-      chunks.push(chunk);
-    }
-    if (truncated) res.body.destroy();
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(res.headers))
-      if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
-    return {
-      url: o.url,
-      address: o.address,
-      status: res.statusCode,
-      headers,
-      body: Buffer.concat(chunks).toString('utf8'),
-      bodyBytes: bytes,
-      ...(truncated ? { truncated } : {}),
-      ms: ms(),
-      ...timings,
-    };
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-    const code = err.code ?? err.cause?.code ?? err.name ?? 'ERROR';
-    const message = err.cause?.message ? `${err.message}: ${err.cause.message}` : err.message;
-    return { url: o.url, address: o.address, error: { code, message }, ms: ms() };
+  // However the answer trickles in, the exchange ends within twice the deadline.
+  const overall = AbortSignal.timeout(o.timeoutMs * 2);
+  const signal = o.signal ? AbortSignal.any([o.signal, overall]) : overall;
+  const r = await http1Exchange({
+    url: new URL(o.url),
+    address: o.address,
+    timeoutMs: o.timeoutMs,
+    method: o.method ?? 'GET',
+    headers: { 'user-agent': 'nap-verify', ...o.headers },
+    ...(o.body !== undefined ? { body: o.body } : {}),
+    maxBody: o.maxBody ?? 8192,
+    signal,
+    tlsOptions: UNVERIFIED_TLS,
+  });
+  if ('error' in r) {
+    const error =
+      overall.aborted && !o.signal?.aborted
+        ? { code: 'ETIMEDOUT', message: `no complete answer within ${o.timeoutMs * 2} ms (overall timeout)` }
+        : r.error;
+    return { url: o.url, address: o.address, error, ms: ms() };
   }
+  return {
+    url: o.url,
+    address: o.address,
+    status: r.status,
+    headers: r.headers,
+    body: r.body.toString('utf8'),
+    bodyBytes: r.bodyBytes,
+    ...(r.truncated ? { truncated: r.truncated } : {}),
+    ms: ms(),
+    ...phaseTimings(r.marks),
+  };
+}
+
+/**
+ * Per-phase timings, as blackbox_exporter reports them: name lookup (none: the address is pinned), TCP connect and
+ * TLS handshake of the connection this exchange opened (0 on a kept-alive one), and the wait from the request being
+ * sent to the first byte of the answer.
+ */
+function phaseTimings(m: Http1Marks): Partial<HttpExchange> {
+  if (m.sentAt === undefined || m.firstByteAt === undefined) return {};
+  const ms = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? 0 : Math.max(0, Math.round(b - a));
+  const firstByteMs = ms(m.sentAt, m.firstByteAt);
+  if (m.reused) return { dnsMs: 0, connectMs: 0, tlsMs: 0, firstByteMs, reusedConnection: true };
+  return { dnsMs: 0, connectMs: ms(m.openAt, m.connectAt), tlsMs: ms(m.connectAt, m.secureAt), firstByteMs };
 }

@@ -210,8 +210,7 @@ export async function rawGet(
 /**
  * The same request `times` times at once, each on a connection of its own: what a broken replica or a second
  * claimant of the host shows, one answer in several, where a kept-alive connection would hear one backend only.
- * Written by hand on plain sockets: an undici connection instantiates its own llhttp WebAssembly parser, and thirty
- * of them (six per host) cost the fast run ~30 ms of CPU on its critical path.
+ * Each asks `Connection: close`: http1.ts keeps one connection per origin, which is the point these avoid.
  */
 export async function httpRepeat(o: HttpGetOptions, times: number): Promise<HttpExchange[]> {
   const u = new URL(o.url);

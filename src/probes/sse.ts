@@ -1,8 +1,8 @@
 // A server-sent-event stream read through the proxy with a timeline of what arrived when: enough to see
 // buffering (ticks sent 0.5 s apart arriving together) and to see a silent stream being cut.
 import { createParser } from 'eventsource-parser';
-import { Agent, request } from './undici.js';
-import { pinnedLookup, UNVERIFIED_TLS } from './http.js';
+import { ResponseParser } from './http1.js';
+import { connect, requestHead } from './raw-http.js';
 import { reportSilentEnd, twinHasOutlived, type HoldPair, type StreamEnd } from './hold-pair.js';
 
 export interface SseTimeline {
@@ -78,96 +78,109 @@ async function readSseStream(o: SseOptions): Promise<SseTimeline> {
   const t0 = performance.now();
   const now = () => Math.round(performance.now() - t0);
   const tl: SseTimeline = { url: o.url, events: [], end: { how: 'timeout', detail: 'not finished' } };
-  const deadline = AbortSignal.timeout(o.expectMs + 2 * o.timeoutMs);
-  const signal = o.signal ? AbortSignal.any([o.signal, deadline]) : deadline;
-  // bodyTimeout 0: silence is what we measure; the deadline above bounds it instead.
-  const agent = new Agent({
-    connect: { lookup: pinnedLookup(o.address), ...UNVERIFIED_TLS, timeout: o.timeoutMs },
-    headersTimeout: o.timeoutMs,
-    bodyTimeout: 0,
-  });
+  const limitMs = o.expectMs + 2 * o.timeoutMs;
+  const url = new URL(o.url);
+  const conn = await connect(url, o.address, o.timeoutMs, o.signal);
+  if ('error' in conn) {
+    tl.endedAt = now();
+    tl.end = o.signal?.aborted
+      ? { how: 'timeout', detail: 'aborted' }
+      : { how: 'error', detail: `${conn.error.code}: ${conn.error.message}` };
+    return tl;
+  }
+  const { sock } = conn;
   const rec = sseRecorder(tl.events, now, o.stopAfter);
-  try {
-    // Accept compression as browsers do, so a proxy that compresses (and so buffers) the stream shows itself.
-    const res = await request(o.url, {
-      method: 'GET',
-      dispatcher: agent,
-      signal,
-      headers: { accept: 'text/event-stream', 'accept-encoding': 'gzip, deflate, br', 'user-agent': 'nap-verify' },
-    });
-    tl.headersAt = now();
-    tl.lastByteAt = tl.headersAt;
-    tl.status = res.statusCode;
-    const h = (k: string) => (res.headers[k] === undefined ? undefined : String(res.headers[k]));
-    const ct = h('content-type');
-    const ce = h('content-encoding');
-    const sv = h('server');
-    if (ct) tl.contentType = ct;
-    if (ce) tl.contentEncoding = ce;
-    if (sv) tl.server = sv;
-    if (res.statusCode !== 200) {
-      tl.body = await firstBytes(res.body, 2048);
+  const decoder = new TextDecoder();
+  const errorBody: Buffer[] = [];
+  let errorBytes = 0;
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (end: StreamEnd) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      clearTimeout(headersTimer);
+      o.signal?.removeEventListener('abort', onAbort);
+      sock.destroy();
       tl.endedAt = now();
-      tl.end = { how: 'http', status: res.statusCode };
-      return tl;
-    }
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      tl.end = end;
+      if (errorBytes) tl.body = Buffer.concat(errorBody).subarray(0, 2048).toString('utf8');
+      resolve(tl);
+    };
+    const onPiece = (piece: Buffer) => {
       tl.lastByteAt = now();
+      if (tl.status !== 200) {
+        // The start of an error page is what there is to show; the rest is not read.
+        errorBody.push(piece);
+        errorBytes += piece.length;
+        if (errorBytes >= 2048) done({ how: 'http', status: tl.status! });
+        return;
+      }
       // A compressed stream cannot be parsed as text; its arrival times still tell the story.
-      if (!tl.contentEncoding) rec.feed(decoder.decode(chunk, { stream: true }));
+      if (!tl.contentEncoding) rec.feed(decoder.decode(piece, { stream: true }));
       const twin = o.pair?.as === 'twin' ? o.pair.shared : undefined;
       if (twin && twinHasOutlived(twin, tl.lastByteAt - tl.headersAt!)) {
         tl.outlivedMs = tl.lastByteAt - tl.headersAt! - twin.silentCutAgeMs!;
         rec.stopped = true;
       }
-      if (rec.stopped) {
-        res.body.destroy();
-        tl.endedAt = now();
-        tl.end = { how: 'survived' };
-        return tl;
-      }
-    }
-    tl.endedAt = now();
-    tl.end =
-      rec.sawBye || tl.contentEncoding
-        ? { how: 'survived' }
-        : { how: 'eof', detail: 'the stream ended before its bye event' };
-  } catch (e) {
-    tl.endedAt = now();
-    const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-    const code = err.code ?? err.cause?.code ?? '';
-    if (signal.aborted)
-      tl.end = {
-        how: 'timeout',
-        detail: o.signal?.aborted ? 'aborted' : `no end within ${o.expectMs + 2 * o.timeoutMs} ms`,
-      };
-    else if (rec.sawBye) tl.end = { how: 'survived' };
-    // undici's "other side closed" is a FIN before the response was complete; ECONNRESET is a reset.
-    else if (code === 'UND_ERR_SOCKET' && /other side closed/.test(err.message))
-      tl.end = { how: 'eof', detail: 'connection closed mid-stream (FIN)' };
-    else if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') tl.end = { how: 'reset', detail: err.message };
-    else tl.end = { how: 'error', detail: `${code ? `${code}: ` : ''}${err.message}` };
-  } finally {
-    void agent.destroy().catch(() => {});
-  }
-  return tl;
-}
-
-/** The start of a body as text, at most `max` bytes: an error page can be large, and only its first words matter. */
-async function firstBytes(body: AsyncIterable<Buffer> & { destroy(): unknown }, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= max) break;
-    }
-  } catch {
-    // What arrived before the error is what there is to show.
-  } finally {
-    body.destroy();
-  }
-  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
+      if (rec.stopped) done({ how: 'survived' });
+    };
+    // The stream as it comes, whatever its framing; its body is never kept here (onPiece reads it).
+    const parser = new ResponseParser('GET', 0, onPiece, (h) => {
+      clearTimeout(headersTimer);
+      tl.headersAt = now();
+      tl.lastByteAt = tl.headersAt;
+      tl.status = h.status;
+      if (h.headers['content-type']) tl.contentType = h.headers['content-type'];
+      if (h.headers['content-encoding']) tl.contentEncoding = h.headers['content-encoding'];
+      if (h.headers.server) tl.server = h.headers.server;
+    });
+    const complete = (): StreamEnd =>
+      tl.status !== 200
+        ? { how: 'http', status: tl.status! }
+        : rec.sawBye || tl.contentEncoding
+          ? { how: 'survived' }
+          : { how: 'eof', detail: 'the stream ended before its bye event' };
+    // Silence is what a hold measures: no deadline between bytes, only the stream's own (expectMs + two steps).
+    const deadline = setTimeout(() => done({ how: 'timeout', detail: `no end within ${limitMs} ms` }), limitMs);
+    const headersTimer = setTimeout(
+      () => done({ how: 'error', detail: 'UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error' }),
+      o.timeoutMs,
+    );
+    const onAbort = () => done({ how: 'timeout', detail: 'aborted' });
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    sock.on('data', (chunk: Buffer) => {
+      parser.feed(chunk);
+      if (settled) return;
+      if (parser.error) return done({ how: 'error', detail: `${parser.error.code}: ${parser.error.message}` });
+      if (parser.done) done(complete());
+    });
+    // A FIN: the end of a stream framed by the close, else the connection closed under it.
+    sock.on('end', () => {
+      parser.end();
+      if (parser.done) return done(complete());
+      if (rec.sawBye) return done({ how: 'survived' });
+      done({
+        how: 'eof',
+        detail: parser.head ? 'connection closed mid-stream (FIN)' : 'closed without an answer (FIN)',
+      });
+    });
+    sock.on('error', (e: NodeJS.ErrnoException) =>
+      done(
+        rec.sawBye
+          ? { how: 'survived' }
+          : e.code === 'ECONNRESET' || e.code === 'EPIPE'
+            ? { how: 'reset', detail: e.message }
+            : { how: 'error', detail: `${e.code ? `${e.code}: ` : ''}${e.message}` },
+      ),
+    );
+    sock.on('close', () => done(rec.sawBye ? { how: 'survived' } : { how: 'reset', detail: 'connection closed' }));
+    // Accept compression as browsers do, so a proxy that compresses (and so buffers) the stream shows itself.
+    sock.write(
+      requestHead('GET', url, {
+        Accept: 'text/event-stream',
+        'Accept-Encoding': 'gzip, deflate, br',
+      }),
+    );
+  });
 }

@@ -64,7 +64,9 @@ switch (mode) {
   case 'sse-trickle':
     identityServer(undefined, (req, res) => {
       if (!req.url.startsWith('/.well-known/nap-verify/sse')) return false;
+      // The head goes at once, as an event stream's does; then one byte a second.
       res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
       const t = setInterval(() => res.write(':'), 1000);
       res.on('close', () => clearInterval(t));
       return true;
@@ -188,7 +190,7 @@ switch (mode) {
     // and a script, in the body, the page title and the headers. A raw TLS socket writes the bytes as they are
     // (Node's own server refuses control characters in a header). <d>: 502 with `Server: nginx<script>`;
     // files.<d>: a 200 page, no NAP service, with the same Server header; every other host: a 418 page whose
-    // Server header carries an escape sequence, which undici refuses and the hand-written client reads.
+    // Server header carries an escape sequence, which the client reads as it came.
     const text = '\x1b]0;pwned\x07\x1b[2J\x07\rOVERWRITTEN \u202etxet desrever <script>alert(1)</script>';
     const page = `<html><head><title>${text}</title></head><body>${text}</body></html>`;
     const answer = (host) => {
