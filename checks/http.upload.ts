@@ -8,7 +8,7 @@ import { inert } from '../src/inert.js';
 import { activeRoles } from '../src/modules.js';
 import type { CheckDef, Controller, GatherTools, Judgement, RunContext, Upstream } from '../src/model.js';
 import { httpGet } from '../src/probes/http.js';
-import type { RawAnswer } from '../src/probes/raw-http.js';
+import type { RawAnswer } from '../src/probes/http1.js';
 import { expectProbe, streamBody, type BodyTransfer, type ExpectAnswer } from '../src/probes/upload.js';
 import { causeOf, describeBlock } from './_lib/cause.js';
 import { evidenceOf } from './_lib/evidence.js';

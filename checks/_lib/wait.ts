@@ -6,7 +6,7 @@
 import { inert } from '../../src/inert.js';
 import { moduleOfRole } from '../../src/modules.js';
 import type { CheckDef, Controller, Judgement, RunContext, Upstream } from '../../src/model.js';
-import type { RawAnswer } from '../../src/probes/raw-http.js';
+import type { RawAnswer } from '../../src/probes/http1.js';
 import { waitProbe, type WaitAnswer } from '../../src/probes/wait.js';
 import { holdMeta } from './hold.js';
 import {

@@ -70,7 +70,7 @@ export async function httpGet(o: HttpGetOptions): Promise<HttpExchange> {
     address: o.address,
     timeoutMs: o.timeoutMs,
     method: o.method ?? 'GET',
-    headers: { 'user-agent': 'nap-verify', ...o.headers },
+    headers: o.headers ?? {},
     ...(o.body !== undefined ? { body: o.body } : {}),
     maxBody: o.maxBody ?? 8192,
     signal,

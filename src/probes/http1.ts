@@ -1,13 +1,16 @@
 // HTTP/1.1 exchanges pinned to an address, one kept-alive connection per origin and one request on it at a time
-// (what undici's Agent did here with connections: 1, pipelining: 1). Written by hand because a fast run is CPU-bound
-// on one core: undici's request path (its module graph, an llhttp WebAssembly instance per connection, a dispatcher
-// chain per request) cost the ~30 routing requests of a `--no-hold` run ~15 ms of CPU more than this, and every
-// millisecond of CPU is one of wall time there (bench/RESULTS.md). Everything the server sends is hostile: the head
-// is bounded (64 KiB), the body read up to the caller's limit, and anything that is not HTTP is a finding, not a throw.
+// (what undici's Agent did here with connections: 1, pipelining: 1), and the parser every hand-written probe reads
+// answers with. Written by hand because a fast run is CPU-bound on one core: undici (its module graph, an llhttp
+// WebAssembly instance per connection, a dispatcher chain per request) cost a `--no-hold` run ~27 ms of CPU more than
+// this, and there every millisecond of CPU is one of wall time (bench/RESULTS.md). Everything the server sends is
+// hostile: the head is bounded (64 KiB), the body read up to the caller's limit, and anything that is not HTTP is a
+// finding, not a throw.
 import net from 'node:net';
 import tls from 'node:tls';
 
 const MAX_HEAD = 64 * 1024;
+/** Body bytes a ResponseReader keeps. */
+const READER_BODY = 2048;
 /** An idle kept-alive connection is closed after this long (undici's default keep-alive timeout). */
 const IDLE_MS = 4000;
 
@@ -71,6 +74,8 @@ export function parseHead(raw: Buffer, method: string): ResponseHead | ParseErro
   }
   const connection = (headers.connection ?? '').toLowerCase();
   const keepAlive = m[1] === '1' ? !/\bclose\b/.test(connection) : /\bkeep-alive\b/.test(connection);
+  // 101: what follows is another protocol's, and no further HTTP on this connection.
+  if (status === 101) return { status, headers, framing: { kind: 'none' }, keepAlive: false };
   const noBody = method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
   if (noBody) return { status, headers, framing: { kind: 'none' }, keepAlive };
   if (headers['transfer-encoding'] !== undefined) {
@@ -100,6 +105,8 @@ const protocolError = (why: string): ParseError => ({
  */
 export class ResponseParser {
   head?: ResponseHead;
+  /** Interim answers seen before the final one (100 Continue, 103). */
+  readonly interim: number[] = [];
   error?: ParseError;
   /** The response is complete (its framing said where it ends). */
   done = false;
@@ -150,7 +157,10 @@ export class ResponseParser {
           this.error = head;
           return;
         }
-        if (head.status >= 100 && head.status < 200) continue;
+        if (head.status >= 100 && head.status < 200 && head.status !== 101) {
+          this.interim.push(head.status);
+          continue;
+        }
         this.head = head;
         this.onHead?.(head);
         if (head.framing.kind === 'none') this.done = true;
@@ -219,6 +229,56 @@ export class ResponseParser {
       this.kept.push(b);
       this.keptBytes += b.length;
     }
+  }
+}
+
+/** A request head as the probes write it: the real name in Host, our User-Agent, then the caller's fields. */
+export function requestHead(method: string, url: URL, headers: Record<string, string>): string {
+  const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, 'User-Agent: nap-verify'];
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/** A final answer as the hand-written probes report it: its status, its head, the start of its body as text. */
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  /** The first bytes of the body (at most 2 KiB), as text. */
+  body: string;
+}
+
+/**
+ * The parser as the one-connection probes (raw-http.ts, upload.ts, wait.ts) read with it: interim answers
+ * (100 Continue), the final one with up to 2 KiB of its body, and when the first byte came. Feed it every chunk;
+ * it says what it has seen so far.
+ */
+export class ResponseReader {
+  private readonly p = new ResponseParser('GET', READER_BODY);
+  firstByteAt?: number;
+
+  feed(chunk: Buffer): void {
+    this.firstByteAt ??= performance.now();
+    this.p.feed(chunk);
+  }
+
+  /** Interim statuses seen (100, 103). */
+  get interim(): number[] {
+    return this.p.interim;
+  }
+
+  get final(): RawAnswer | undefined {
+    const h = this.p.head;
+    return h && { status: h.status, headers: h.headers, body: this.p.body.toString('utf8') };
+  }
+
+  /** The answer could not be read (a head over 64 KiB, or not HTTP). */
+  get garbled(): string | undefined {
+    return this.p.error?.message;
+  }
+
+  /** The final answer's body is complete (or as much of it as is kept). */
+  get bodyDone(): boolean {
+    return !!this.p.head && (this.p.done || this.p.bodyBytes >= READER_BODY);
   }
 }
 
@@ -317,10 +377,9 @@ function open(r: Http1Request, marks: Http1Marks): Promise<{ sock: net.Socket } 
 const aborted = (): ParseError => ({ code: 'ABORT_ERR', message: 'This operation was aborted' });
 
 function requestBytes(r: Http1Request): string {
-  const lines = [`${r.method} ${r.url.pathname}${r.url.search} HTTP/1.1`, `host: ${r.url.host}`];
-  for (const [k, v] of Object.entries(r.headers)) lines.push(`${k}: ${v}`);
-  if (r.body !== undefined) lines.push(`content-length: ${Buffer.byteLength(r.body)}`);
-  return `${lines.join('\r\n')}\r\n\r\n${r.body ?? ''}`;
+  const length: Record<string, string> =
+    r.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(r.body)) } : {};
+  return requestHead(r.method, r.url, { ...r.headers, ...length }) + (r.body ?? '');
 }
 
 function exchange(

@@ -5,7 +5,7 @@
 // HAProxy resets). These helpers ask once more, with the header, to tell that cause from any other.
 import net from 'node:net';
 import type { HttpExchange } from './http.js';
-import { requestHead, ResponseReader } from './raw-http.js';
+import { requestHead, ResponseReader } from './http1.js';
 
 export interface ProxyV1Ends {
   src: string;

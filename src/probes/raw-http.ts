@@ -4,17 +4,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { UNVERIFIED_TLS, type HttpExchange, type HttpGetOptions } from './http.js';
+import { requestHead, ResponseReader } from './http1.js';
 import { sessionFor } from './tls-sessions.js';
-
-export interface RawAnswer {
-  status: number;
-  headers: Record<string, string>;
-  /** The first bytes of the body (at most 2 KiB), as text. */
-  body: string;
-}
-
-const MAX_HEAD = 64 * 1024;
-const MAX_BODY = 2048;
 
 /**
  * openSocket, its failure as evidence (code and message) instead of a throw: every raw probe reports a connection
@@ -80,75 +71,6 @@ export function openSocket(
       resolve(sock);
     });
   });
-}
-
-export function requestHead(method: string, url: URL, headers: Record<string, string>): string {
-  const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, 'User-Agent: nap-verify'];
-  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-  return `${lines.join('\r\n')}\r\n\r\n`;
-}
-
-/**
- * Reads responses as they arrive on a socket: interim ones (100 Continue) and the final one, whose body is kept up
- * to 2 KiB. Feed it every chunk; it says what it has seen so far.
- */
-export class ResponseReader {
-  private buf = Buffer.alloc(0);
-  /** Interim statuses seen (100, 103). */
-  readonly interim: number[] = [];
-  final?: RawAnswer;
-  private bodyLeft = 0;
-  /** The head could not be read (over 64 KiB, or not HTTP). */
-  garbled?: string;
-  firstByteAt?: number;
-
-  feed(chunk: Buffer): void {
-    this.firstByteAt ??= performance.now();
-    if (this.final) {
-      if (this.final.body.length < MAX_BODY && this.bodyLeft > 0) {
-        const take = chunk.subarray(0, Math.min(chunk.length, this.bodyLeft, MAX_BODY - this.final.body.length));
-        this.final.body += take.toString('utf8');
-        this.bodyLeft -= chunk.length;
-      }
-      return;
-    }
-    this.buf = Buffer.concat([this.buf, chunk]);
-    for (let round = 0; round < 8 && !this.final; round++) {
-      const end = this.buf.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (this.buf.length > MAX_HEAD) this.garbled = 'response head over 64 KiB';
-        return;
-      }
-      const [statusLine = '', ...lines] = this.buf.subarray(0, end).toString('latin1').split('\r\n');
-      const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
-      if (!m) {
-        this.garbled = `not an HTTP answer: ${JSON.stringify(statusLine.slice(0, 60))}`;
-        return;
-      }
-      const status = Number(m[1]);
-      const rest = this.buf.subarray(end + 4);
-      this.buf = Buffer.alloc(0);
-      if (status >= 100 && status < 200 && status !== 101) {
-        this.interim.push(status);
-        this.buf = rest;
-        continue;
-      }
-      const headers: Record<string, string> = {};
-      for (const l of lines) {
-        const i = l.indexOf(':');
-        if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
-      }
-      const length = Number(headers['content-length']);
-      this.bodyLeft = Number.isFinite(length) ? length : MAX_BODY;
-      this.final = { status, headers, body: '' };
-      if (rest.length) this.feed(rest);
-    }
-  }
-
-  /** The final answer's body is complete (or as much of it as is kept). */
-  get bodyDone(): boolean {
-    return !!this.final && (this.bodyLeft <= 0 || this.final.body.length >= MAX_BODY);
-  }
 }
 
 /** How a socket ended without a final answer, in the words evidence uses. */

@@ -1,8 +1,8 @@
 // A server-sent-event stream read through the proxy with a timeline of what arrived when: enough to see
 // buffering (ticks sent 0.5 s apart arriving together) and to see a silent stream being cut.
 import { createParser } from 'eventsource-parser';
-import { ResponseParser } from './http1.js';
-import { connect, requestHead } from './raw-http.js';
+import { requestHead, ResponseParser } from './http1.js';
+import { connect } from './raw-http.js';
 import { reportSilentEnd, twinHasOutlived, type HoldPair, type StreamEnd } from './hold-pair.js';
 
 export interface SseTimeline {

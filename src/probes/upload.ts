@@ -3,7 +3,8 @@
 // Continue, or the service's own answer) before any byte is sent — never waiting for an answer that needs the body.
 // Real bytes: one body streamed until it is taken, cut, or the time runs out, for proxies that enforce their
 // limit only while reading (Caddy's request_body max_size answers 100 Continue to any declared size).
-import { connect, endOf, requestHead, ResponseReader, type RawAnswer } from './raw-http.js';
+import { requestHead, ResponseReader, type RawAnswer } from './http1.js';
+import { connect, endOf } from './raw-http.js';
 
 export interface ExpectAnswer {
   size: number;

@@ -1,7 +1,8 @@
 // A request whose answer starts only after a long wait (the responder's /wait?after=<s>), as the platform's own
 // are: a chat turn that starts a stopped workspace, a /_proxy call, a document conversion. Records when the first
 // byte came and what it was, or how the connection ended without one.
-import { connect, endOf, requestHead, ResponseReader, type RawAnswer } from './raw-http.js';
+import { requestHead, ResponseReader, type RawAnswer } from './http1.js';
+import { connect, endOf } from './raw-http.js';
 
 export interface WaitAnswer {
   /** Seconds the service was asked to wait. */

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { http1Exchange, parseHead, ResponseParser } from '../../src/probes/http1.js';
+import { http1Exchange, parseHead, ResponseParser, ResponseReader } from '../../src/probes/http1.js';
 import { readSse } from '../../src/probes/sse.js';
 
 /** Feeds `raw` in pieces cut at `cuts`, as a socket might deliver it. */
@@ -87,6 +87,25 @@ describe('ResponseParser', () => {
     expect(big.error?.code).toBe('UND_ERR_HEADERS_OVERFLOW');
   });
 
+  it('as the one-connection probes read: 100 Continue is interim, 101 final, 2 KiB of body kept', () => {
+    const r = new ResponseReader();
+    r.feed(Buffer.from('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 413 Payload Too Large\r\nContent-Length: 3000\r\n\r\n'));
+    expect(r.interim).toEqual([100]);
+    expect(r.final).toMatchObject({ status: 413, body: '' });
+    expect(r.bodyDone).toBe(false);
+    r.feed(Buffer.alloc(2500, 'a'));
+    expect(r.bodyDone).toBe(true);
+    expect(r.final?.body).toHaveLength(2048);
+    const up = new ResponseReader();
+    up.feed(Buffer.from('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi'));
+    expect(up.final).toMatchObject({ status: 101 });
+    expect(up.interim).toEqual([]);
+    expect(up.bodyDone).toBe(true);
+    const junk = new ResponseReader();
+    junk.feed(Buffer.from('220 smtp.example ESMTP\r\n\r\n'));
+    expect(junk.garbled).toMatch(/does not match the HTTP\/1\.1 protocol/);
+  });
+
   it('a status line it cannot read names what came', () => {
     const h = parseHead(Buffer.from('HTTP/2 200'), 'GET');
     expect(h).toMatchObject({ code: 'HPE_INVALID_CONSTANT' });
@@ -121,7 +140,7 @@ const get = (port: number, path: string, timeoutMs = 2000, maxBody = 8192) =>
     address: '127.0.0.1',
     timeoutMs,
     method: 'GET',
-    headers: { 'user-agent': 'nap-verify' },
+    headers: {},
     maxBody,
     tlsOptions: {},
   });
@@ -147,9 +166,9 @@ describe('http1Exchange', () => {
     for (const r of rs) expect(r).toMatchObject({ status: 200, bodyBytes: 2 });
     expect(conns).toBe(1);
     expect(seen).toEqual([
-      `GET /a HTTP/1.1 | host: kept.test:${port}`,
-      `GET /b HTTP/1.1 | host: kept.test:${port}`,
-      `GET /c HTTP/1.1 | host: kept.test:${port}`,
+      `GET /a HTTP/1.1 | Host: kept.test:${port}`,
+      `GET /b HTTP/1.1 | Host: kept.test:${port}`,
+      `GET /c HTTP/1.1 | Host: kept.test:${port}`,
     ]);
     expect(rs.map((r) => !!r.marks.reused)).toEqual([false, true, true]);
   });
