@@ -67,16 +67,18 @@ process.stdout.write(`${path.relative(root, outfile)}: ${(size / 1024).toFixed(0
 
 if (at < 0) {
   const outdir = path.join(root, 'dist', 'bin');
-  // The check command's world: CommonJS, for node:vm and its code cache. options.js and version.js stay the
-  // entry's (required by these names from scripts/check-world.mjs), so there is one UsageError class, not two.
+  // The check command's world: CommonJS, for node:vm and its code cache. options.js, version.js and preconnect.js
+  // stay the entry's (required by these names from scripts/check-world.mjs), so there is one UsageError class, not
+  // two, and the world takes the connections the entry opened.
   const sharedModule = {
     name: 'shared-with-entry',
     setup(b) {
-      b.onResolve({ filter: /[\\/](options|version)\.js$/ }, (a) => {
+      b.onResolve({ filter: /[\\/](options|version|preconnect)\.js$/ }, (a) => {
         const f = path.resolve(a.resolveDir, a.path).replace(/\.js$/, '.ts');
         const name = {
           [path.join(root, 'src', 'options.ts')]: 'options',
           [path.join(root, 'src', 'version.ts')]: 'version',
+          [path.join(root, 'src', 'probes', 'preconnect.ts')]: 'preconnect',
         }[f];
         return name ? { path: `nap-verify:${name}`, external: true } : undefined;
       });

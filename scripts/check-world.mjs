@@ -8,8 +8,9 @@
 // architecture and Node options, and V8 refuses one made by another V8 or other flags anyway. It is written once,
 // when a run that got through its checks found none it could use: written to a temporary name and renamed, so runs
 // side by side never read half a file. Anything that fails here (no home, a read-only disk) only means compiling as
-// before. options.js and version.js are the entry's own modules (shared, not copies): `instanceof UsageError` in
-// src/cli.ts holds for what the check command throws.
+// before. options.js, version.js and probes/preconnect.js are the entry's own modules (shared, not copies):
+// `instanceof UsageError` in src/cli.ts holds for what the check command throws, and sse.main takes the connections
+// the entry opened.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,13 +19,14 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import * as options from '../options.js';
+import * as preconnect from '../probes/preconnect.js';
 import * as version from '../version.js';
 
 /** Filled in by scripts/build-bundle.mjs: the world's file name beside this chunk, and a hash of its content. */
 const WORLD = __NAP_VERIFY_WORLD__;
 
 const file = fileURLToPath(new URL(`./${WORLD.file}`, import.meta.url));
-const shared = { 'nap-verify:options': options, 'nap-verify:version': version };
+const shared = { 'nap-verify:options': options, 'nap-verify:preconnect': preconnect, 'nap-verify:version': version };
 const nodeRequire = createRequire(file);
 
 /** Where this world's cache lives for this Node, or undefined when there is no per-user cache directory. */

@@ -2,6 +2,7 @@
 // Entry point. Kept light so `--version` and `--help` start fast: the check machinery loads only when used.
 import { Command, CommanderError, Option } from 'commander';
 import { envBoolean, envName, UsageError, type RawOptions } from './options.js';
+import { preconnect } from './probes/preconnect.js';
 import { VERSION } from './version.js';
 
 interface OptionSpec {
@@ -138,12 +139,15 @@ async function main(argv: string[]): Promise<number> {
   addCheckOptions(program.command('check', { isDefault: true }).description('run the checks (default command)')).action(
     async (_opts, cmd: Command) => {
       const { validate } = await import('./options.js');
-      const { runCheckCommand } = await import('./commands/check.js');
       const secrets = {
         turnSecret: process.env.NAP_VERIFY_TURN_SECRET,
         turnPassword: process.env.NAP_VERIFY_TURN_PASSWORD,
       };
-      exitCode = await runCheckCommand(validate(withEnv(cmd, process.env), secrets), {
+      const o = validate(withEnv(cmd, process.env), secrets);
+      // sse.main's connections open while the checks load (src/probes/preconnect.ts).
+      preconnect(o);
+      const { runCheckCommand } = await import('./commands/check.js');
+      exitCode = await runCheckCommand(o, {
         stdout: process.stdout,
         env: process.env,
       });

@@ -99,6 +99,17 @@ export function anchorsFromPems(pems: string[], source: Anchors['source']): Anch
   return { roots, pool, source };
 }
 
+const caFileAnchors = new WeakMap<string[], Anchors>();
+/** The --ca-file anchors, parsed once per list (every tls.* handshake of a run judges against the same one). */
+export function caFileAnchorsOf(pems: string[]): Anchors {
+  let a = caFileAnchors.get(pems);
+  if (!a) {
+    a = anchorsFromPems(pems, 'ca-file');
+    caFileAnchors.set(pems, a);
+  }
+  return a;
+}
+
 let systemAnchors: Promise<Anchors> | undefined;
 /**
  * Node's bundled Mozilla roots plus the OS store (browsers on this machine trust the latter). Parsed once, on

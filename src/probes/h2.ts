@@ -6,6 +6,7 @@ import http2 from 'node:http2';
 import tls from 'node:tls';
 import { type HoldPair, reportSilentEnd, type StreamEnd, twinHasOutlived } from './hold-pair.js';
 import { UNVERIFIED_TLS } from './http.js';
+import { takePreconnected } from './preconnect.js';
 import { type SseTimeline, sseRecorder } from './sse.js';
 
 export interface H2Connection {
@@ -48,26 +49,34 @@ interface Opened {
 /** TLS first (to read ALPN without http2 failing on an h1 server), then the h2 session over that socket. */
 async function open(o: H2ProbeOptions, deadline: AbortSignal): Promise<Opened> {
   const base = { host: o.host, address: o.address, port: o.port };
-  const socket = await new Promise<tls.TLSSocket | string>((resolve) => {
-    const s = tls.connect({
-      host: o.address,
-      port: o.port,
-      servername: o.host,
-      ALPNProtocols: ['h2', 'http/1.1'],
-      ...UNVERIFIED_TLS,
-    });
-    const done = (v: tls.TLSSocket | string) => {
-      deadline.removeEventListener('abort', onAbort);
-      s.removeAllListeners('error');
-      if (typeof v === 'string') s.destroy();
-      else s.on('error', () => {});
-      resolve(v);
-    };
-    const onAbort = () => done(`no TLS session within ${o.timeoutMs} ms`);
-    deadline.addEventListener('abort', onAbort, { once: true });
-    s.once('secureConnect', () => done(s));
-    s.once('error', (e: NodeJS.ErrnoException) => done(`${e.code ? `${e.code}: ` : ''}${e.message}`));
-  });
+  const early = await takePreconnected(o.address, o.port, o.host, 'h2');
+  // The check command's head start, in this probe's words when it failed.
+  const socket = early
+    ? 'sock' in early
+      ? early.sock
+      : early.timeout
+        ? `no TLS session within ${o.timeoutMs} ms`
+        : `${early.error.code !== 'ERROR' ? `${early.error.code}: ` : ''}${early.error.message}`
+    : await new Promise<tls.TLSSocket | string>((resolve) => {
+        const s = tls.connect({
+          host: o.address,
+          port: o.port,
+          servername: o.host,
+          ALPNProtocols: ['h2', 'http/1.1'],
+          ...UNVERIFIED_TLS,
+        });
+        const done = (v: tls.TLSSocket | string) => {
+          deadline.removeEventListener('abort', onAbort);
+          s.removeAllListeners('error');
+          if (typeof v === 'string') s.destroy();
+          else s.on('error', () => {});
+          resolve(v);
+        };
+        const onAbort = () => done(`no TLS session within ${o.timeoutMs} ms`);
+        deadline.addEventListener('abort', onAbort, { once: true });
+        s.once('secureConnect', () => done(s));
+        s.once('error', (e: NodeJS.ErrnoException) => done(`${e.code ? `${e.code}: ` : ''}${e.message}`));
+      });
   if (typeof socket === 'string') return { conn: { ...base, error: socket } };
   const alpn = typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : undefined;
   if (alpn !== 'h2') {

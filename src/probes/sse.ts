@@ -2,6 +2,7 @@
 // buffering (ticks sent 0.5 s apart arriving together) and to see a silent stream being cut.
 import { createParser } from 'eventsource-parser';
 import { requestHead, ResponseParser } from './http1.js';
+import { takePreconnected } from './preconnect.js';
 import { connect } from './raw-http.js';
 import { reportSilentEnd, twinHasOutlived, type HoldPair, type StreamEnd } from './hold-pair.js';
 
@@ -80,7 +81,10 @@ async function readSseStream(o: SseOptions): Promise<SseTimeline> {
   const tl: SseTimeline = { url: o.url, events: [], end: { how: 'timeout', detail: 'not finished' } };
   const limitMs = o.expectMs + 2 * o.timeoutMs;
   const url = new URL(o.url);
-  const conn = await connect(url, o.address, o.timeoutMs, o.signal);
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const early =
+    url.protocol === 'https:' ? await takePreconnected(o.address, port, url.hostname, 'http/1.1') : undefined;
+  const conn = early ?? (await connect(url, o.address, o.timeoutMs, o.signal));
   if ('error' in conn) {
     tl.endedAt = now();
     tl.end = o.signal?.aborted

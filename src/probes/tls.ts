@@ -5,7 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import {
   analyzeChain,
-  anchorsFromPems,
+  caFileAnchorsOf,
   certInfo,
   loadSystemAnchors,
   type CertInfo,
@@ -112,7 +112,7 @@ async function session(o: TlsProbeOptions, proxy: boolean): Promise<{ session: T
   const chain = hs.sent.map(certInfo);
   let analysis: ChainAnalysis | undefined;
   if (hs.sent.length) {
-    analysis = analyzeChain(hs.sent, anchorsFromPems(o.extraCa, 'ca-file'));
+    analysis = analyzeChain(hs.sent, caFileAnchorsOf(o.extraCa));
     if (analysis.trust !== 'trusted') {
       // The --ca-file analysis is kept when the system roots do not help: it can name an unsent intermediate.
       const sys = analyzeChain(hs.sent, await loadSystemAnchors());
