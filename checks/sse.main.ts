@@ -3,6 +3,7 @@ import { inert } from '../src/inert.js';
 import type { CheckDef, GatherTools, Judgement, RunContext, Upstream } from '../src/model.js';
 import { h2Sse } from '../src/probes/h2.js';
 import { osLookup } from '../src/probes/dns.js';
+import { preconnectedAddress } from '../src/probes/preconnect.js';
 import { chooseAddress, preferredOrder } from '../src/probes/reach.js';
 import { readSse, type SseTimeline } from '../src/probes/sse.js';
 import { addressFor, dnsCheckFor, originFor, SOFT_HTTP_CODES, transportNeeds, WELL_KNOWN } from './_lib/routing.js';
@@ -97,6 +98,9 @@ async function measureH2(
  */
 async function earlyAddress(ctx: RunContext, up: Upstream, tools: GatherTools): Promise<string | undefined> {
   if (!dnsCheckFor(ctx, 'main')) return addressFor(ctx, 'main', up);
+  // The check command's head start already asked (one answer, the same choice): no second wait for it.
+  const known = ctx.mode === 'external' ? await preconnectedAddress(ctx.target.hosts.main, ctx.httpsPort) : undefined;
+  if (known) return known;
   const os = await osLookup(ctx.target.hosts.main, ctx.timeoutMs, tools.signal);
   const candidates = preferredOrder(os.addresses, ctx.ipFamily);
   if (candidates.length <= 1) return candidates[0];

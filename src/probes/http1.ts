@@ -337,6 +337,8 @@ function open(r: Http1Request, marks: Http1Marks): Promise<{ sock: net.Socket } 
   const port = Number(r.url.port || (r.url.protocol === 'https:' ? 443 : 80));
   const https = r.url.protocol === 'https:';
   marks.openAt = performance.now();
+  // Aborted while it waited for the exchanges queued before it: nothing to open.
+  if (r.signal?.aborted) return Promise.resolve({ error: aborted() });
   return new Promise((resolve) => {
     const sock = https
       ? tls.connect({ host: r.address, port, servername: r.url.hostname, ALPNProtocols: ['http/1.1'], ...r.tlsOptions })

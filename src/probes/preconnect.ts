@@ -29,6 +29,8 @@ interface Opened {
 }
 
 const opened = new Map<Alpn, Opened>();
+/** The address the connections went to, for the name and port they were opened for. */
+let target: { host: string; port: number; address: Promise<string | undefined> } | undefined;
 const keyOf = (address: string, port: number, host: string) => `${address}|${port}|${host.toLowerCase()}`;
 
 /** sse.main runs in this selection (the registry's --only/--skip matching, for this one id). */
@@ -54,6 +56,7 @@ export function preconnect(o: PreconnectOptions): void {
         },
         () => undefined,
       );
+  target = { host: o.domain.toLowerCase(), port: o.httpsPort, address };
   for (const alpn of ['http/1.1', 'h2'] as const) {
     const entry: Opened = { key: '', outcome: Promise.resolve(undefined) };
     entry.outcome = address.then((a) => {
@@ -125,4 +128,12 @@ export async function takePreconnected(
   sock.removeAllListeners('error');
   sock.ref();
   return outcome;
+}
+
+/**
+ * The address the head start went to for this name and port: the machine's one answer (or --ingress-ip), the
+ * address sse.main would pick itself, known without asking again. Undefined when nothing was opened for them.
+ */
+export function preconnectedAddress(host: string, port: number): Promise<string | undefined> | undefined {
+  return target && target.host === host.toLowerCase() && target.port === port ? target.address : undefined;
 }

@@ -7,7 +7,12 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPki } from '../harness/pki.js';
-import { type PreconnectOptions, preconnect, takePreconnected } from '../../src/probes/preconnect.js';
+import {
+  type PreconnectOptions,
+  preconnect,
+  preconnectedAddress,
+  takePreconnected,
+} from '../../src/probes/preconnect.js';
 
 let server: tls.Server;
 let port: number;
@@ -50,6 +55,10 @@ describe('preconnect', () => {
   it('opens one connection per protocol; the read for that address, port and name takes each once', async () => {
     const before = accepted;
     preconnect(opts());
+    // sse.main starts from the address the head start went to, for that name and port only.
+    expect(await preconnectedAddress('PRE.test', port)).toBe('127.0.0.1');
+    expect(preconnectedAddress('pre.test', port + 1)).toBeUndefined();
+    expect(preconnectedAddress('files.pre.test', port)).toBeUndefined();
     const h1 = await takePreconnected('127.0.0.1', port, 'PRE.test', 'http/1.1');
     const h2 = await takePreconnected('127.0.0.1', port, 'pre.test', 'h2');
     expect(h1 && 'sock' in h1 && h1.sock.alpnProtocol).toBe('http/1.1');
