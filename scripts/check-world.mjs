@@ -5,10 +5,11 @@
 // Node 22 has module.enableCompileCache(); Node 20, the oldest supported, has only vm's cachedData.
 //
 // The cache is per user ($XDG_CACHE_HOME or ~/.cache, nap-verify/), one file per build of the world, Node version,
-// architecture and Node options, and V8 refuses one made by another V8 or other flags anyway. It is written once,
-// when a run that got through its checks found none it could use: written to a temporary name and renamed, so runs
-// side by side never read half a file. Anything that fails here (no home, a read-only disk) only means compiling as
-// before. options.js, version.js and probes/preconnect.js are the entry's own modules (shared, not copies):
+// architecture and Node options, and V8 refuses one made by another V8 or other flags anyway. It is written when a
+// run that got through its checks found none it could use, and again by a run that checked more than the one that
+// wrote it: written to a temporary name and renamed, so runs side by side never read half a file. Anything that
+// fails here (no home, a read-only disk) only means compiling as before. options.js, version.js and
+// probes/preconnect.js are the entry's own modules (shared, not copies):
 // `instanceof UsageError` in src/cli.ts holds for what the check command throws, and sse.main takes the connections
 // the entry opened.
 import { createHash } from 'node:crypto';
@@ -54,11 +55,21 @@ function prune(dir, keep) {
 }
 
 const cache = cacheFile();
-/** The compiled world; `cached` says whether V8 took the cache (its buffer is not kept: ~1 MB of RSS). */
-const { script, cached } = (() => {
+// A cache file is a header (MAGIC, then how many checks ran in the run that wrote it) and V8's data. V8 caches the
+// functions a run had compiled, so a run that checked little (--only, an install with no DNS yet) leaves a cache
+// that makes a whole run compile the rest again: a run that checked more writes it again, once.
+const MAGIC = 0x4e564331; // "NVC1"
+const HEADER = 8;
+/** The compiled world, and the score of the cache V8 took (-1: none; its buffer is not kept: ~1 MB of RSS). */
+const { script, cachedScore } = (() => {
   let cachedData;
+  let cachedScore = -1;
   try {
-    if (cache) cachedData = readFileSync(cache);
+    const raw = cache ? readFileSync(cache) : undefined;
+    if (raw && raw.length > HEADER && raw.readUInt32BE(0) === MAGIC) {
+      cachedScore = raw.readUInt32BE(4);
+      cachedData = raw.subarray(HEADER);
+    }
   } catch {
     // None yet: this run compiles, and leaves one.
   }
@@ -66,18 +77,22 @@ const { script, cached } = (() => {
     `(function (exports, require, module, __filename, __dirname, __nap_verify_url) {${readFileSync(file, 'utf8')}\n})`,
     { filename: file, ...(cachedData ? { cachedData } : {}) },
   );
-  return { script, cached: !!cachedData && !script.cachedDataRejected };
+  return { script, cachedScore: cachedData && !script.cachedDataRejected ? cachedScore : -1 };
 })();
-if (cache && !cached) {
-  // At exit the functions this run called are compiled, so the cache holds them too. Not after a usage error
-  // (exit 2) or a crash: those ran little of the checks.
+if (cache) {
+  // At exit the functions this run called are compiled (those from the cache too), so the cache holds them. Not
+  // after a usage error (exit 2) or a crash: those ran little of the checks.
   process.once('exit', (code) => {
-    if (code > 1) return;
+    const score = world.exports.checksRun?.() ?? 0;
+    if (code > 1 || score <= cachedScore) return;
     try {
       const dir = path.dirname(cache);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const tmp = `${cache}.${process.pid}.tmp`;
-      writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+      const header = Buffer.alloc(HEADER);
+      header.writeUInt32BE(MAGIC, 0);
+      header.writeUInt32BE(score, 4);
+      writeFileSync(tmp, Buffer.concat([header, script.createCachedData()]), { mode: 0o600 });
       renameSync(tmp, cache);
       prune(dir, 8);
     } catch {

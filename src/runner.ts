@@ -1,5 +1,6 @@
 // Runs checks concurrently: each starts at once and waits only for the checks it reads. A check whose
 // prerequisite failed is skipped with the reason, so one root cause is reported once.
+import { setMaxListeners } from 'node:events';
 import {
   needId,
   type CheckDef,
@@ -12,6 +13,9 @@ import {
 } from './model.js';
 import { moduleOffReason } from './modules.js';
 import { remediationFor } from './remediation.js';
+
+/** Abort listeners one signal may carry before Node warns of a leak (see setMaxListeners below). */
+const PROBE_LISTENERS = 200;
 
 export interface RunHooks {
   onStart?(id: string): void;
@@ -89,6 +93,8 @@ export async function runChecks(
   // Early probes nobody ended up reading (their check was skipped) stop with the run.
   const runEnd = new AbortController();
   const earlySignal = AbortSignal.any([signal, runEnd.signal]);
+  // Each check's signal, and the early probes', listen to the run's: some fifty at once in a full run.
+  setMaxListeners(PROBE_LISTENERS, signal, earlySignal);
   const running = new Map<string, Promise<CheckResult>>();
   const tools = (sig: AbortSignal): GatherTools => ({
     signal: sig,
@@ -244,6 +250,8 @@ async function gatherAndJudge(
   const limitMs = checkLimitMs(def, ctx);
   const deadline = AbortSignal.timeout(limitMs);
   const signal = AbortSignal.any([runSignal, deadline]);
+  // Every probe of a check listens here (http.<role>: five requests and six repeats at once): not a leak.
+  setMaxListeners(PROBE_LISTENERS, signal);
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no result within ${limitMs} ms`)), limitMs);

@@ -43,6 +43,34 @@ describe('runner', () => {
     expect(started).toBe(3);
   });
 
+  it("a check's probes may all listen to its signal, and fifty checks to the run's: no leak warning", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const gather = async (_c: RunContext, _u: unknown, tools: { signal: AbortSignal }) => {
+        const listeners = Array.from({ length: 30 }, () => () => {});
+        for (const l of listeners) tools.signal.addEventListener('abort', l);
+        await new Promise((r) => setTimeout(r, 5));
+        for (const l of listeners) tools.signal.removeEventListener('abort', l);
+        return {};
+      };
+      const defs = Array.from({ length: 50 }, (_, i) => check(`a.n${i}`, { gather: gather as CheckDef['gather'] }));
+      const controller = new AbortController();
+      const r = await runChecks(
+        defs,
+        defs.map((d) => d.meta.id),
+        ctx(),
+        controller.signal,
+      );
+      expect(r.every((x) => x.status === 'pass')).toBe(true);
+      await new Promise((res) => setImmediate(res));
+      expect(warnings.filter((w) => /listener/i.test(w))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('a check whose prerequisite failed is skipped with the reason, never a second failure', async () => {
     const defs = [check('a.base', { status: 'fail' }), check('a.next', { needs: () => ['a.base'] })];
     const r = await runChecks(defs, ['a.base', 'a.next'], ctx(), new AbortController().signal);
