@@ -61,7 +61,11 @@ type ParseError = { code: string; message: string };
 export function parseHead(raw: Buffer, method: string): ResponseHead | ParseError {
   const [statusLine = '', ...lines] = raw.toString('latin1').split('\r\n');
   const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(statusLine);
-  if (!m) return protocolError(`Expected HTTP/1.x status line, got ${JSON.stringify(statusLine.slice(0, 40))}`);
+  if (!m) {
+    // Quoted as the text it most likely is (UTF-8), not byte by byte: the finding is read by a person.
+    const said = raw.subarray(0, Math.max(0, raw.indexOf('\r\n'))).toString('utf8') || raw.toString('utf8');
+    return protocolError(`Expected HTTP/1.x status line, got ${JSON.stringify([...said].slice(0, 40).join(''))}`);
+  }
   const status = Number(m[2]);
   const headers: Record<string, string> = {};
   for (const l of lines) {
@@ -334,18 +338,41 @@ function keep(l: Lane, res: Http1Result & { reusable?: net.Socket }): Http1Resul
 }
 
 function open(r: Http1Request, marks: Http1Marks): Promise<{ sock: net.Socket } | { error: ParseError }> {
-  const port = Number(r.url.port || (r.url.protocol === 'https:' ? 443 : 80));
-  const https = r.url.protocol === 'https:';
   marks.openAt = performance.now();
-  // Aborted while it waited for the exchanges queued before it: nothing to open.
-  if (r.signal?.aborted) return Promise.resolve({ error: aborted() });
+  return openConnection(r.url, r.address, r.timeoutMs, r.tlsOptions, r.signal, marks).then((v) => {
+    if ('sock' in v) {
+      // For the connection's life: an error while it idles only ends it; an idle one closes after IDLE_MS.
+      v.sock.on('error', () => {});
+      v.sock.on('timeout', () => v.sock.destroy());
+    }
+    return v;
+  });
+}
+
+/**
+ * A connection to `address` for `url` (TLS with SNI = the URL's host for https, offering http/1.1), within
+ * `timeoutMs`; its failure as evidence (code and message), never a throw, so every probe that writes HTTP/1.1 by hand
+ * reports a connection that did not open the same way. `marks` gets when TCP and TLS were up.
+ */
+export function openConnection(
+  url: URL,
+  address: string,
+  timeoutMs: number,
+  tlsOptions: tls.ConnectionOptions,
+  signal?: AbortSignal,
+  marks?: Pick<Http1Marks, 'connectAt' | 'secureAt'>,
+): Promise<{ sock: net.Socket } | { error: ParseError }> {
+  const https = url.protocol === 'https:';
+  const port = Number(url.port || (https ? 443 : 80));
+  // Aborted before it began (while waiting in a queue): nothing to open.
+  if (signal?.aborted) return Promise.resolve({ error: aborted() });
   return new Promise((resolve) => {
     const sock = https
-      ? tls.connect({ host: r.address, port, servername: r.url.hostname, ALPNProtocols: ['http/1.1'], ...r.tlsOptions })
-      : net.connect({ host: r.address, port });
+      ? tls.connect({ host: address, port, servername: url.hostname, ALPNProtocols: ['http/1.1'], ...tlsOptions })
+      : net.connect({ host: address, port });
     const finish = (v: { sock: net.Socket } | { error: ParseError }) => {
       clearTimeout(timer);
-      r.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
       sock.off('error', onError);
       if ('error' in v) sock.destroy();
       resolve(v);
@@ -353,30 +380,23 @@ function open(r: Http1Request, marks: Http1Marks): Promise<{ sock: net.Socket } 
     const onError = (e: NodeJS.ErrnoException) => finish({ error: { code: e.code ?? 'ERROR', message: e.message } });
     const onAbort = () => finish({ error: aborted() });
     const timer = setTimeout(
-      () =>
-        finish({
-          error: {
-            code: 'UND_ERR_CONNECT_TIMEOUT',
-            message: `Connect Timeout Error (attempted address: ${r.url.hostname}:${port}, timeout: ${r.timeoutMs}ms)`,
-          },
-        }),
-      r.timeoutMs,
+      () => finish({ error: { code: 'ETIMEDOUT', message: `no connection within ${timeoutMs} ms` } }),
+      timeoutMs,
     );
-    r.signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
     sock.on('error', onError);
-    sock.once('connect', () => (marks.connectAt = performance.now()));
+    sock.once('connect', () => {
+      if (marks) marks.connectAt = performance.now();
+    });
     sock.once(https ? 'secureConnect' : 'connect', () => {
-      if (https) marks.secureAt = performance.now();
+      if (https && marks) marks.secureAt = performance.now();
       sock.setNoDelay(true);
-      // For the connection's life: an error while it idles only ends it; an idle one closes after IDLE_MS.
-      sock.on('error', () => {});
-      sock.on('timeout', () => sock.destroy());
       finish({ sock });
     });
   });
 }
 
-const aborted = (): ParseError => ({ code: 'ABORT_ERR', message: 'This operation was aborted' });
+const aborted = (): ParseError => ({ code: 'ABORT_ERR', message: 'aborted' });
 
 function requestBytes(r: Http1Request): string {
   const length: Record<string, string> =

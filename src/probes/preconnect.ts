@@ -68,6 +68,8 @@ export function preconnect(o: PreconnectOptions): void {
   }
 }
 
+// Its own few lines rather than http1.ts's openConnection: this module loads with the command's entry, before the
+// checks, and the HTTP client would come along into that chunk (and a second copy of it).
 function open(address: string, o: PreconnectOptions, alpn: Alpn): Promise<Outcome> {
   return new Promise((resolve) => {
     const s = tls.connect({

@@ -1,76 +1,26 @@
 // HTTP/1.1 written by hand on one socket pinned to an address, for the exchanges a client library hides: a request
 // that declares a body and never sends it (Expect: 100-continue), a body streamed until the proxy cuts it, an answer
 // that starts only after a long wait. Every step has a deadline; whatever arrives is evidence, not an exception.
-import net from 'node:net';
+import type net from 'node:net';
 import tls from 'node:tls';
 import { UNVERIFIED_TLS, type HttpExchange, type HttpGetOptions } from './http.js';
-import { requestHead, ResponseReader } from './http1.js';
+import { openConnection, requestHead, ResponseReader } from './http1.js';
 import { sessionFor } from './tls-sessions.js';
 
 /**
- * openSocket, its failure as evidence (code and message) instead of a throw: every raw probe reports a connection
- * that did not open the same way.
+ * A connection for the hand-written probes (http1.ts's openConnection), resuming the session tls.* left for this
+ * address and name unless one is given: its socket, or its failure as evidence.
  */
-export async function connect(
+export function connect(
   url: URL,
   address: string,
   timeoutMs: number,
   signal?: AbortSignal,
   session?: Buffer,
 ): Promise<{ sock: net.Socket } | { error: { code: string; message: string } }> {
-  try {
-    return { sock: await openSocket(url, address, timeoutMs, signal, session) };
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    return { error: { code: err.code ?? 'ERROR', message: err.message } };
-  }
-}
-
-/** Opens a socket to `address` for `url` (TLS with SNI = the URL's host for https), within `timeoutMs`. */
-export function openSocket(
-  url: URL,
-  address: string,
-  timeoutMs: number,
-  signal?: AbortSignal,
-  session?: Buffer,
-): Promise<net.Socket> {
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-  return new Promise((resolve, reject) => {
-    const sock =
-      url.protocol === 'https:'
-        ? tls.connect({
-            host: address,
-            port,
-            servername: url.hostname,
-            ALPNProtocols: ['http/1.1'],
-            ...UNVERIFIED_TLS,
-            ...((session ?? sessionFor(address, port, url.hostname))
-              ? { session: session ?? sessionFor(address, port, url.hostname) }
-              : {}),
-          })
-        : net.connect({ host: address, port });
-    const fail = (err: Error) => {
-      cleanup();
-      sock.destroy();
-      reject(err);
-    };
-    const timer = setTimeout(
-      () => fail(Object.assign(new Error(`no connection within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
-      timeoutMs,
-    );
-    const onAbort = () => fail(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }));
-    const cleanup = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      sock.off('error', fail);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    sock.once('error', fail);
-    sock.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
-      cleanup();
-      resolve(sock);
-    });
-  });
+  const resume = session ?? sessionFor(address, port, url.hostname);
+  return openConnection(url, address, timeoutMs, { ...UNVERIFIED_TLS, ...(resume ? { session: resume } : {}) }, signal);
 }
 
 /** How a socket ended without a final answer, in the words evidence uses. */
