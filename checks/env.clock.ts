@@ -75,7 +75,8 @@ const check: CheckDef<ClockEvidence> = {
 function missingDate(host: string, up: Upstream, answers: HttpExchange[]): string {
   if (!answers.length) return `${host} was not asked (${causeOf(up, 'http.main')})`;
   const answered = answers.filter((e) => e.status !== undefined);
-  if (!answered.length) return `no HTTP answer from ${host}: ${answers.find((e) => e.error)?.error?.message ?? 'none'}`;
+  // The failure itself is http.main's to say (once, with its fix): named here, not repeated.
+  if (!answered.length) return `no HTTP answer from ${host} (${causeOf(up, 'http.main')})`;
   return `${host} answered without a Date header`;
 }
 

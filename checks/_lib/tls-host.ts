@@ -336,8 +336,8 @@ export function tlsFindings(ev: TlsEvidence, ctx: RunContext, role: Role): Findi
     out.push({
       code: 'TLS_EXPIRES_SOON',
       message:
-        `certificate for ${host} expires ${iso(leaf.notAfter)}, in ${Math.max(0, Math.floor(daysLeft))} ` +
-        `days (warn below ${ctx.certWarnDays})`,
+        `certificate for ${host} expires ${iso(leaf.notAfter)}, in ${plural(Math.max(0, Math.floor(daysLeft)), 'day')} ` +
+        `(warn below ${ctx.certWarnDays})`,
     });
   return out;
 }
@@ -392,3 +392,6 @@ function trustFindings(ev: TlsEvidence, host: string, secret: string): Finding[]
 }
 
 const iso = (s: string) => s.slice(0, 10);
+
+/** "1 day", "3 days". */
+const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;

@@ -31,6 +31,19 @@ describe('rootsOf: what a result comes down to', () => {
   const all = mapOf([dns, tls, http, upload, noHold, ws]);
   const up = (id: string) => (id === 'http.upload' ? ['http.main'] : []);
 
+  it("env.clock's skip beside a TLS session that passed comes down to http.main, which it names", () => {
+    const rs = [
+      res('dns.main', 'pass'),
+      res('tls.main', 'pass'),
+      res('http.main', 'fail', { code: 'HTTP_UNEXPECTED', message: 'no HTTP answer from a.test at 192.0.2.1: junk' }),
+      res('env.clock', 'skip', {
+        message: 'no Date to compare with: no HTTP answer from a.test (http.main failed (HTTP_UNEXPECTED))',
+      }),
+    ];
+    const reads = (id: string) => (id === 'env.clock' ? ['dns.main', 'tls.main', 'http.main'] : []);
+    expect(rootsOf(rs[3]!, mapOf(rs), reads)).toEqual(new Set(['http.main']));
+  });
+
   it('follows blockedBy through skips to the failure', () => {
     expect(rootsOf(http, all, up)).toEqual(new Set(['dns.main']));
   });

@@ -147,7 +147,7 @@ describe('the rest of the path failed: the reason names the check that failed', 
       evidence: { exchanges: { '/': refused } },
     });
     expect((await run(envClock, new Map([['http.main', noAnswer]]))).message).toBe(
-      `no Date to compare with: no HTTP answer from ${D}: refused`,
+      `no Date to compare with: no HTTP answer from ${D} (http.main failed (HTTP_UNEXPECTED))`,
     );
     const undated = { url: `https://${D}/`, address: '192.0.2.1', ms: 1, status: 200, headers: {} };
     const plain = result('http.main', 'pass', { evidence: { exchanges: { '/': undated } } });

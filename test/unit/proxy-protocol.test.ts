@@ -96,6 +96,8 @@ describe('tls.<role> behind a PROXY-protocol ingress', () => {
     expect(j.message).toMatch(
       /\(behind the header: certificate for acme\.test expires 2026-06-05, in 4 days \(warn below 14\)\)$/,
     );
+    // One day left is "1 day", not "1 days".
+    expect(tlsMain.judge(proxied('2026-06-02T12:00:00.000Z'), ctx).message).toMatch(/, in 1 day \(warn below 14\)\)$/);
     const expired = tlsMain.judge(proxied('2026-05-20T00:00:00.000Z'), ctx);
     expect(expired).toMatchObject({ status: 'fail', code: 'TLS_PROXY_PROTOCOL' });
     expect(expired.message).toMatch(/behind the header: certificate for acme\.test expired 2026-05-20/);
