@@ -336,8 +336,8 @@ export function tlsFindings(ev: TlsEvidence, ctx: RunContext, role: Role): Findi
     out.push({
       code: 'TLS_EXPIRES_SOON',
       message:
-        `certificate for ${host} expires ${iso(leaf.notAfter)}, in ${plural(Math.max(0, Math.floor(daysLeft)), 'day')} ` +
-        `(warn below ${ctx.certWarnDays})`,
+        `certificate for ${host} expires ${iso(leaf.notAfter)}, ` +
+        `in ${plural(Math.max(0, Math.floor(daysLeft)), 'day')} (warn below ${ctx.certWarnDays})`,
     });
   return out;
 }
